@@ -1,0 +1,147 @@
+"""Deploying BPMN definitions: all or nothing, one version per content change."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import bpmn, clock, forms as form_files
+from engine.errors import DefinitionError, NotFoundError
+from engine.models import Definition
+from engine.users import role_ids
+
+BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml", ".bpmn2")
+
+
+@dataclass
+class Deployed:
+    process_id: str
+    version: int
+    created: bool
+    source_name: str
+
+    def as_dict(self) -> dict:
+        return {"process_id": self.process_id, "version": self.version,
+                "status": "created" if self.created else "unchanged", "file": self.source_name}
+
+
+def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """The BPMN files and form files named by ``paths`` (files or directories)."""
+    bpmn_files, form_paths = [], []
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise DefinitionError(f"{path} does not exist: give a BPMN file, a form file or a directory.",
+                                  {"problems": [{"file": str(path), "line": None, "element_id": None,
+                                                 "message": "No such file or directory."}]})
+        candidates = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for candidate in candidates:
+            name = candidate.name.lower()
+            if name.endswith(BPMN_SUFFIXES):
+                bpmn_files.append(candidate)
+            elif name.endswith(".json") and candidate.is_file():
+                form_paths.append(candidate)
+    return bpmn_files, form_paths
+
+
+def deploy_paths(session: Session, paths: Iterable[Path], actor: str = "system") -> list[Deployed]:
+    bpmn_files, form_paths = collect_files(paths)
+    if not bpmn_files:
+        raise DefinitionError("No BPMN file found: give .bpmn files or a directory holding them.",
+                              {"problems": []})
+    documents = {str(p): p.read_bytes() for p in bpmn_files}
+    return deploy(session, documents, form_files.load_forms(form_paths), actor)
+
+
+def deploy(session: Session, documents: dict[str, bytes], forms: dict[str, dict],
+           actor: str = "system") -> list[Deployed]:
+    """Check every document, then store the changed processes in one transaction."""
+    try:
+        known_forms = {**stored_forms(session), **forms}
+        models = read_all(documents, known_forms, role_ids(session))
+        results = [store(session, model, known_forms, actor) for model in models]
+        session.commit()
+        return results
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def read_all(documents: dict[str, bytes], forms: dict[str, dict], roles: set[str]) -> list[bpmn.ProcessModel]:
+    models, problems, seen = [], [], {}
+    for name, content in documents.items():
+        try:
+            models += bpmn.read_document(name, content, forms, roles)
+        except DefinitionError as exc:
+            problems += [bpmn.Problem(**p) for p in exc.details.get("problems", [])]
+    for model in models:
+        if model.process_id in seen:
+            problems.append(bpmn.Problem(model.source_name, None, model.process_id,
+                                         f"Process id '{model.process_id}' is also defined in "
+                                         f"{seen[model.process_id]}; give each process its own id."))
+        seen[model.process_id] = model.source_name
+    bpmn.fail(problems)
+    return models
+
+
+def store(session: Session, model: bpmn.ProcessModel, forms: dict[str, dict], actor: str) -> Deployed:
+    content_hash = model.content_hash(forms)
+    existing = session.scalar(select(Definition).where(Definition.process_id == model.process_id,
+                                                       Definition.content_hash == content_hash))
+    if existing is not None:
+        return Deployed(model.process_id, existing.version, False, model.source_name)
+    latest = session.scalar(select(func.max(Definition.version)).where(Definition.process_id == model.process_id))
+    definition = Definition(
+        process_id=model.process_id, version=(latest or 0) + 1, name=model.name, content_hash=content_hash,
+        source_name=Path(model.source_name).name, bpmn_xml=model.xml, spec_json=model.spec_json,
+        elements=model.elements, forms={k: forms[k] for k in sorted(model.form_keys) if k in forms},
+        start_form=model.start_form, deployed_at=clock.now(), deployed_by=actor)
+    session.add(definition)
+    session.flush()
+    return Deployed(model.process_id, definition.version, True, model.source_name)
+
+
+def stored_forms(session: Session) -> dict[str, dict]:
+    """Forms of the deployed definitions, newest version winning."""
+    result: dict[str, dict] = {}
+    for stored in session.scalars(select(Definition.forms).order_by(Definition.id)):
+        result.update(stored or {})
+    return result
+
+
+def find_definition(session: Session, process_id: str, version: Optional[int] = None) -> Optional[Definition]:
+    query = select(Definition).where(Definition.process_id == process_id)
+    if version is not None:
+        query = query.where(Definition.version == version)
+    return session.scalar(query.order_by(Definition.version.desc()).limit(1))
+
+
+def get_definition(session: Session, process_id: str, version: Optional[int] = None) -> Definition:
+    definition = find_definition(session, process_id, version)
+    if definition is None:
+        which = f"version {version} of " if version is not None else ""
+        raise NotFoundError(f"No {which}process '{process_id}' is deployed; deploy it with `liucheng deploy`.")
+    return definition
+
+
+def list_definitions(session: Session, latest_only: bool = False) -> list[Definition]:
+    rows = list(session.scalars(select(Definition).order_by(Definition.process_id, Definition.version.desc())))
+    if latest_only:
+        seen, latest = set(), []
+        for row in rows:
+            if row.process_id not in seen:
+                seen.add(row.process_id)
+                latest.append(row)
+        return latest
+    return rows
+
+
+def as_dict(definition: Definition) -> dict:
+    return {"id": definition.id, "process_id": definition.process_id, "version": definition.version,
+            "name": definition.name, "content_hash": definition.content_hash, "file": definition.source_name,
+            "deployed_at": definition.deployed_at.isoformat(), "deployed_by": definition.deployed_by,
+            "start_form": form_files.describe(definition.forms.get(definition.start_form))
+            if definition.start_form else None}

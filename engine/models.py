@@ -1,0 +1,175 @@
+"""The tables of Liucheng (SQLAlchemy 2.0 typed models).
+
+Alembic owns the schema (``engine/migrations``); these classes are its source.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Role(Base):
+    __tablename__ = "roles"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(128), default="")
+    name_en: Mapped[str] = mapped_column(String(128), default="")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    memberships: Mapped[list["Membership"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+    attributes: Mapped[list["UserAttribute"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def roles(self) -> set[str]:
+        return {m.role_id for m in self.memberships}
+
+    def attribute(self, key: str, default: Optional[str] = None) -> Optional[str]:
+        for attr in self.attributes:
+            if attr.key == key:
+                return attr.value
+        return default
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role_id: Mapped[str] = mapped_column(ForeignKey("roles.id"), primary_key=True)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class UserAttribute(Base):
+    __tablename__ = "user_attributes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+    user: Mapped[User] = relationship(back_populates="attributes")
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    label: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Definition(Base):
+    """One deployed version of one BPMN process, parsed once."""
+
+    __tablename__ = "definitions"
+    __table_args__ = (
+        UniqueConstraint("process_id", "version"),
+        UniqueConstraint("process_id", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(256), default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source_name: Mapped[str] = mapped_column(String(512), default="")
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[str] = mapped_column(Text)
+    elements: Mapped[dict[str, Any]] = mapped_column(JSON)
+    forms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    start_form: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
+    deployed_at: Mapped[datetime] = mapped_column(DateTime)
+    deployed_by: Mapped[str] = mapped_column(String(64), default="system")
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+    __table_args__ = (Index("ix_instances_process_status", "process_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    business_key: Mapped[Optional[str]] = mapped_column(String(256), nullable=True, index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(Text, default="")
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    etag: Mapped[str] = mapped_column(String(32), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    started_by: Mapped[str] = mapped_column(String(64))
+    ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    cancel_reason: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    error: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+
+    definition: Mapped[Definition] = relationship(lazy="joined")
+
+
+class HumanTask(Base):
+    """One row per ready user task; the worklist reads only this table."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (
+        Index("ix_tasks_role_open", "role", "due_at",
+              sqlite_where=text("status = 'open' AND assignee IS NULL"),
+              postgresql_where=text("status = 'open' AND assignee IS NULL")),
+        Index("ix_tasks_assignee_open", "assignee", "due_at",
+              sqlite_where=text("status IN ('open', 'claimed') AND assignee IS NOT NULL"),
+              postgresql_where=text("status IN ('open', 'claimed') AND assignee IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(128))
+    engine_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(256), default="")
+    role: Mapped[str] = mapped_column(String(64))
+    form_key: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    assignee: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    candidate_user: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    claimed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    completed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    completed_by: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    due_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+
+    instance: Mapped[Instance] = relationship(lazy="raise")
+
+
+class HistoryEvent(Base):
+    """Append-only: database triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "history_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    type: Mapped[str] = mapped_column(String(48), index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    element_id: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
+    task_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

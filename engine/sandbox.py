@@ -1,0 +1,351 @@
+"""Sandboxed Python for BPMN conditions and script tasks.
+
+Scripts and conditions are compiled with RestrictedPython (no imports, no names
+or attributes starting with ``_``, no ``try``/``with``/``class``), run with a
+small whitelist of builtins and are stopped after ``timeout`` seconds.
+
+Recovering the ScriptError: ``SandboxEnvironment`` raises ``ScriptError`` (or
+``ScriptTimeoutError``). SpiffWorkflow's ``PythonScriptEngine`` wraps it in a
+``WorkflowTaskException`` that only keeps the class name; ``SandboxScriptEngine``
+sets the ScriptError as the wrapper's ``__cause__`` (it is also its
+``__context__``). Callers use ``find_script_error(exc)``, which follows
+``__cause__``/``__context__`` and returns the ScriptError or None. Spiff code
+that calls ``environment.evaluate`` directly raises the bare ScriptError.
+
+Limitations: the time limit is a ``sys.settrace`` tracer, so it is checked
+between Python lines, not inside one C call. ``range`` is capped and ``*``,
+``**`` and ``<<`` are guarded, but str/list methods (``join``, ``extend``,
+``ljust``, ``replace``...) can still build large objects; memory is not limited,
+so run workers under a process memory limit (RLIMIT_AS, cgroup). ``try`` is
+refused because a script could otherwise catch the timeout.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import difflib
+import functools
+import operator
+import sys
+import time
+import traceback
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.Guards import (full_write_guard, guarded_iter_unpack_sequence,
+                                     guarded_unpack_sequence, safer_getattr)
+from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from engine.errors import ScriptError, ScriptTimeoutError
+
+__all__ = ["SandboxEnvironment", "SandboxScriptEngine", "make_script_engine",
+           "check_source", "find_script_error", "MAX_RANGE", "MAX_SEQUENCE", "MAX_INT_BITS"]
+
+FILENAME = "<sandbox>"
+MAX_RANGE = 10**6       # items in one range()
+MAX_SEQUENCE = 10**7    # items/characters produced by one sequence repetition
+MAX_INT_BITS = 1 << 16  # bits of an int produced by *, ** or <<
+_FORBIDDEN_HINT = ("names starting with '_', import, print, try, with and class "
+                   "are not allowed in the sandbox")
+_UNAVAILABLE = {"getattr", "setattr", "delattr", "type", "eval", "exec", "compile", "open",
+                "globals", "locals", "vars", "dir", "input", "print", "help", "breakpoint"}
+
+
+class _Deadline(BaseException):
+    """Raised by the tracer; a BaseException so no script code can catch it."""
+
+
+class _SandboxPolicy(RestrictingNodeTransformer):
+    """RestrictedPython policy that also refuses imports, print, try, with and
+    class, and routes ``*``, ``**`` and ``<<`` through a size-checking guard."""
+
+    _GUARDED_OPS = {ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<"}
+
+    def _refuse(self, node, what):
+        self.error(node, f"{what} is not allowed in the sandbox.")
+        return node
+
+    def visit_Import(self, node):
+        return self._refuse(node, "import (use Decimal, date, datetime, timedelta directly)")
+
+    visit_ImportFrom = visit_Import
+
+    def visit_Try(self, node):
+        return self._refuse(node, "try (check values with if instead)")
+
+    def visit_With(self, node):
+        return self._refuse(node, "with")
+
+    def visit_ClassDef(self, node):
+        return self._refuse(node, "class")
+
+    def visit_Name(self, node):
+        if node.id in ("print", "printed"):
+            return self._refuse(node, "print (assign the value to a variable instead)")
+        return super().visit_Name(node)
+
+    def visit_BinOp(self, node):
+        node = self.node_contents_visit(node)
+        symbol = self._GUARDED_OPS.get(type(node.op))
+        if symbol is None:
+            return node
+        call = ast.Call(func=ast.Name("_binop_", ast.Load()),
+                        args=[ast.Constant(symbol), node.left, node.right], keywords=[])
+        copy_locations(call, node)
+        return call
+
+
+def _refused(message: str) -> ScriptError:
+    return ScriptError(message, {"error": message})
+
+
+def _safe_range(*args):
+    """range() limited to MAX_RANGE items."""
+    result = range(*args)
+    try:
+        size = len(result)
+    except OverflowError:
+        size = MAX_RANGE + 1
+    if size > MAX_RANGE:
+        raise _refused(f"range() of {size} items exceeds the sandbox limit of {MAX_RANGE}; "
+                       "iterate over a smaller range or over the data itself.")
+    return result
+
+
+def _check_int_bits(bits: int, symbol: str) -> None:
+    if bits > MAX_INT_BITS:
+        raise _refused(f"'{symbol}' would build an integer of about {bits} bits, above the "
+                       f"sandbox limit of {MAX_INT_BITS}; use smaller numbers or Decimal.")
+
+
+def _binop(symbol: str, left, right):
+    """``left <symbol> right`` for *, ** and <<, refusing results that are too large."""
+    if symbol == "*":
+        for count, seq in ((left, right), (right, left)):
+            if isinstance(count, int) and isinstance(seq, (str, bytes, list, tuple)):
+                if count * len(seq) > MAX_SEQUENCE:
+                    raise _refused(f"Repeating a sequence to {count * len(seq)} items exceeds the "
+                                   f"sandbox limit of {MAX_SEQUENCE}; build a smaller value.")
+        if isinstance(left, int) and isinstance(right, int):
+            _check_int_bits(left.bit_length() + right.bit_length(), symbol)
+        return left * right
+    if symbol == "**":
+        if isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
+            _check_int_bits(left.bit_length() * right, symbol)
+        return left ** right
+    if isinstance(left, int) and isinstance(right, int) and left and right > 0:
+        _check_int_bits(left.bit_length() + right, symbol)
+    return left << right
+
+
+_INPLACE = {"+=": operator.iadd, "-=": operator.isub, "/=": operator.itruediv,
+            "//=": operator.ifloordiv, "%=": operator.imod, "@=": operator.imatmul,
+            ">>=": operator.irshift, "&=": operator.iand, "|=": operator.ior, "^=": operator.ixor}
+
+
+def _inplacevar(op: str, target, value):
+    """Augmented assignment ``target op= value`` (``x += 1``)."""
+    if op in ("*=", "**=", "<<="):
+        return _binop(op[:-1], target, value)
+    return _INPLACE[op](target, value)
+
+
+def _apply(func, *args, **kwargs):
+    return func(*args, **kwargs)
+
+
+SAFE_BUILTINS = {
+    "len": len, "min": min, "max": max, "sum": sum, "abs": abs, "round": round,
+    "sorted": sorted, "any": any, "all": all, "enumerate": enumerate, "zip": zip,
+    "range": _safe_range, "int": int, "float": float, "str": str, "bool": bool,
+    "list": list, "dict": dict, "set": set, "tuple": tuple, "isinstance": isinstance,
+    "True": True, "False": False, "None": None,
+    "Decimal": Decimal, "date": date, "datetime": datetime, "timedelta": timedelta,
+}
+_GUARDS = {
+    "_getattr_": safer_getattr, "_getitem_": operator.getitem, "_getiter_": iter,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    "_unpack_sequence_": guarded_unpack_sequence, "_write_": full_write_guard,
+    "_inplacevar_": _inplacevar, "_apply_": _apply, "_binop_": _binop,
+}
+# Guards live in __builtins__: scripts cannot rebind names starting with "_".
+_BUILTINS = {**SAFE_BUILTINS, **_GUARDS}
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(source: str, mode: str):
+    """(code, errors) for ``source``; cached because the same conditions run very often."""
+    compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
+    result = compiler(source, filename=FILENAME, policy=_SandboxPolicy)
+    return result.code, tuple(result.errors)
+
+
+def check_source(source: str, mode: str) -> None:
+    """Raise ScriptError unless ``source`` compiles in the sandbox.
+
+    ``mode`` is "eval" for conditions/expressions, "exec" for scripts.
+    """
+    if mode not in ("eval", "exec"):
+        raise ValueError(f"mode must be 'eval' or 'exec', not {mode!r}")
+    if not isinstance(source, str):
+        raise ScriptError("The script or expression must be text; enter it as a string.",
+                          {"source": source, "error": f"got {type(source).__name__}"})
+    code, errors = _compile(source, mode)
+    if errors:
+        kind = "Expression" if mode == "eval" else "Script"
+        raise ScriptError(f"{kind} {source.strip()[:80]!r} is refused: {'; '.join(errors)}. "
+                          f"Fix the syntax; {_FORBIDDEN_HINT}.",
+                          {"source": source, "error": errors[0], "errors": list(errors),
+                           "mode": mode})
+
+
+def find_script_error(exc: BaseException | None) -> ScriptError | None:
+    """The ScriptError behind ``exc`` (itself, or along __cause__/__context__)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, ScriptError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _run_with_deadline(code, namespace: dict, timeout: float | None):
+    """``eval(code, namespace)``; a tracer raises _Deadline after ``timeout`` s."""
+    if not timeout:
+        return eval(code, namespace)
+    deadline = time.monotonic() + timeout
+
+    def local_tracer(frame, event, arg):
+        if time.monotonic() > deadline:
+            raise _Deadline()
+        return local_tracer
+
+    def global_tracer(frame, event, arg):
+        if frame.f_code.co_filename != FILENAME:
+            return None  # host code (guards, Spiff) is not traced
+        return local_tracer(frame, event, arg)
+
+    previous = sys.gettrace()
+    sys.settrace(global_tracer)
+    try:
+        return eval(code, namespace)
+    finally:
+        sys.settrace(previous)
+
+
+def _hint(err: Exception, names) -> str:
+    if isinstance(err, NameError) and getattr(err, "name", None):
+        if err.name in _UNAVAILABLE:
+            return f"'{err.name}' is not available in the sandbox; use plain expressions."
+        close = difflib.get_close_matches(err.name, list(names), n=1)
+        if close:
+            return f"Did you mean '{close[0]}'? Otherwise set '{err.name}' in an earlier task."
+        return f"Set '{err.name}' in an earlier task or form, or fix the spelling."
+    if isinstance(err, ZeroDivisionError):
+        return "Check the divisor before dividing (e.g. 'x / y if y else 0')."
+    if isinstance(err, AttributeError):
+        return "Only public attributes of data values can be used; names starting with '_' are refused."
+    return "Fix the script or the task data it uses."
+
+
+class SandboxEnvironment(TaskDataEnvironment):
+    """TaskDataEnvironment that compiles with RestrictedPython and enforces a time limit.
+
+    Task data is updated exactly like Spiff's default: scripts run with the task
+    data dict as globals, then builtins, callables and environment globals are removed.
+    """
+
+    def __init__(self, environment_globals=None, timeout: float | None = 1.0):
+        super().__init__(environment_globals)
+        self.timeout = timeout
+
+    def evaluate(self, expression, context, external_context=None):
+        code = self._code(expression, "eval")
+        namespace = copy.copy(self.globals)
+        self._prepare_context(context)
+        namespace.update(external_context or {})
+        namespace.update(context)
+        namespace["__builtins__"] = _BUILTINS
+        return self._run(code, namespace, expression, "Expression")
+
+    def execute(self, script, context, external_context=None):
+        code = self._code(script, "exec")
+        external_context = external_context or {}
+        try:
+            self.check_for_overwrite(context, external_context)
+        except ValueError as err:
+            raise ScriptError(str(err), {"source": script, "error": str(err)}) from err
+        my_globals = copy.copy(self.globals)
+        self._prepare_context(context)
+        my_globals.update(external_context)
+        context.update(my_globals)
+        context["__builtins__"] = _BUILTINS
+        try:
+            self._run(code, context, script, "Script")
+        finally:
+            self._remove_globals_and_functions_from_context(context, external_context)
+        return True
+
+    @staticmethod
+    def _code(source, mode):
+        if type(source) is str:
+            code = _compile(source, mode)[0]
+            if code is not None:
+                return code
+        check_source(source, mode)  # raises the ScriptError explaining why
+
+    def _run(self, code, namespace, source, kind):
+        try:
+            return _run_with_deadline(code, namespace, self.timeout)
+        except _Deadline:
+            raise ScriptTimeoutError(
+                f"{kind} ran longer than {self.timeout} s and was stopped. Look for an endless "
+                "loop or move heavy work to a service task.",
+                {"source": source, "error": "timeout", "timeout": self.timeout}) from None
+        except ScriptError as err:
+            err.details.setdefault("source", source)
+            raise
+        except Exception as err:
+            line = None
+            for frame, lineno in traceback.walk_tb(err.__traceback__):
+                if frame.f_code.co_filename == FILENAME:
+                    line = lineno
+            where = f" on line {line}" if line and kind == "Script" else ""
+            error = f"{type(err).__name__}: {err}"
+            raise ScriptError(f"{kind} {source.strip()[:80]!r} failed{where}: {error}. "
+                              f"{_hint(err, list(namespace) + list(SAFE_BUILTINS))}",
+                              {"source": source, "error": error, "line": line}) from err
+
+
+class SandboxScriptEngine(PythonScriptEngine):
+    """Spiff PythonScriptEngine on a SandboxEnvironment; wrapper exceptions get the
+    ScriptError as ``__cause__`` (see ``find_script_error``)."""
+
+    def __init__(self, environment=None, timeout: float | None = 1.0):
+        super().__init__(environment or SandboxEnvironment(timeout=timeout))
+
+    def validate(self, expression):
+        check_source(expression, "eval")
+
+    def evaluate(self, task, expression, external_context=None):
+        try:
+            return super().evaluate(task, expression, external_context)
+        except SpiffWorkflowException as exc:
+            exc.__cause__ = exc.__cause__ or find_script_error(exc)
+            raise
+
+    def execute(self, task, script, external_context=None):
+        try:
+            return super().execute(task, script, external_context)
+        except SpiffWorkflowException as exc:
+            exc.__cause__ = exc.__cause__ or find_script_error(exc)
+            raise
+
+
+def make_script_engine(timeout: float | None = 1.0, environment_globals=None) -> SandboxScriptEngine:
+    """A SandboxScriptEngine whose scripts stop after ``timeout`` seconds."""
+    return SandboxScriptEngine(SandboxEnvironment(environment_globals, timeout=timeout))

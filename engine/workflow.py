@@ -1,0 +1,267 @@
+"""The SpiffWorkflow adapter: the only runtime module that speaks Spiff's words.
+
+Everything above it talks about definitions, instances and tasks; here those are
+``BpmnProcessSpec``, ``BpmnWorkflow`` and ``Task``. Three things matter:
+
+* **Specs are serialized once per definition version** and restored once per
+  process (``load_spec`` caches them); instance state is stored without them.
+* **The task tree is pruned after every command** (``prune``): SpiffWorkflow
+  keeps every task ever run, so both the step cost and the state size grow with
+  history, and its iterators silently stop at depth 1000 (a loop of ~250
+  rounds "completes" with work left). Pruning cuts every finished task above the
+  lowest common ancestor of the unfinished ones, so the tree holds only the
+  live region of the instance.
+* Data values of type ``Decimal`` and ``date`` survive serialization.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Callable, Optional
+
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from engine.sandbox import make_script_engine
+
+FINISHED = TaskState.FINISHED_MASK
+
+
+def _registry():
+    registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+    registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
+    registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
+    return registry
+
+
+SERIALIZER = BpmnWorkflowSerializer(_registry())
+_WORKFLOW_CONVERTER = BpmnWorkflowConverter(BpmnWorkflow, SERIALIZER.registry)
+_spec_cache: dict[int, tuple] = {}
+_spec_lock = threading.Lock()
+
+
+# -- specs ------------------------------------------------------------------
+
+def dump_spec(spec, subprocess_specs: dict) -> str:
+    """JSON of a parsed process spec and the specs of its subprocesses/call activities."""
+    registry = SERIALIZER.registry
+    return json.dumps({
+        "spec": registry.convert(spec),
+        "subprocess_specs": {name: registry.convert(s) for name, s in subprocess_specs.items()},
+    })
+
+
+def load_spec(key: int, spec_json: str) -> tuple:
+    """The (spec, subprocess_specs) of one definition version, restored once per process."""
+    cached = _spec_cache.get(key)
+    if cached is None:
+        with _spec_lock:
+            cached = _spec_cache.get(key)
+            if cached is None:
+                raw = json.loads(spec_json)
+                registry = SERIALIZER.registry
+                cached = (registry.restore(raw["spec"]),
+                          {n: registry.restore(s) for n, s in raw["subprocess_specs"].items()})
+                _spec_cache[key] = cached
+    return cached
+
+
+# -- instance state -----------------------------------------------------------
+
+def new_workflow(specs: tuple, data: dict, script_timeout: float = 1.0) -> BpmnWorkflow:
+    spec, subprocess_specs = specs
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=make_script_engine(script_timeout))
+    workflow.task_tree.data.update(data)
+    start = workflow.task_tree.children[0] if workflow.task_tree.children else None
+    if start is not None:
+        start.data.update(data)
+    return workflow
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    """Instance state as JSON, without the spec (stored once per version)."""
+    registry = SERIALIZER.registry
+    registry._encoder_mode = False
+    state = {
+        "data": registry.convert(registry.clean(workflow.data)),
+        "correlations": workflow.correlations,
+        "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "tasks": {str(k): registry.convert(t) for k, t in workflow.tasks.items()},
+        "root": str(workflow.task_tree.id),
+        "subprocesses": {str(k): registry.convert(sp) for k, sp in workflow.subprocesses.items()},
+        "bpmn_events": registry.convert(workflow.bpmn_events),
+    }
+    return json.dumps(state, separators=(",", ":"))
+
+
+def load_state(specs: tuple, state_json: str, script_timeout: float = 1.0) -> BpmnWorkflow:
+    spec, subprocess_specs = specs
+    state = json.loads(state_json)
+    converter = SERIALIZER.registry
+    workflow = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
+    workflow.tasks = {uuid.UUID(k): converter.restore(v, workflow=workflow) for k, v in state["tasks"].items()}
+    workflow.task_tree = workflow.tasks.get(uuid.UUID(state["root"]))
+    workflow.success = state["success"]
+    workflow.completed = state.get("completed", False)
+    workflow.correlations = state.get("correlations", {})
+    if state.get("last_task"):
+        workflow.last_task = workflow.tasks.get(uuid.UUID(state["last_task"]))
+    workflow.data = converter.restore(state.get("data", {}))
+    _WORKFLOW_CONVERTER.subprocesses_from_dict(state["subprocesses"], workflow)
+    workflow.bpmn_events = converter.restore(state.get("bpmn_events", []))
+    workflow.script_engine = make_script_engine(script_timeout)
+    return workflow
+
+
+# -- pruning ------------------------------------------------------------------
+
+def prune(workflow: BpmnWorkflow) -> int:
+    """Drop finished history from the task trees; returns how many tasks went."""
+    removed = _prune_tree(workflow)
+    for subprocess in list(workflow.subprocesses.values()):
+        removed += _prune_tree(subprocess)
+    live = {tid for wf in [workflow, *workflow.subprocesses.values()] for tid in wf.tasks}
+    for task_id in [k for k in workflow.subprocesses if k not in live]:
+        del workflow.subprocesses[task_id]
+    return removed
+
+
+def _prune_tree(workflow) -> int:
+    root = workflow.task_tree
+    unfinished = [t for t in workflow.tasks.values() if not t.has_state(FINISHED)]
+    if not unfinished:
+        return 0
+    anchor = _common_ancestor(unfinished)
+    if anchor is None or anchor is root or anchor.parent is root:
+        return 0
+    keep = {root.id}
+    stack = [anchor]
+    while stack:
+        task = stack.pop()
+        keep.add(task.id)
+        stack.extend(task.children)
+    removed = [k for k in workflow.tasks if k not in keep]
+    for key in removed:
+        del workflow.tasks[key]
+    root._children = [anchor.id]
+    anchor._parent = root.id
+    if workflow.last_task is not None and workflow.last_task.id not in keep:
+        workflow.last_task = anchor
+    return len(removed)
+
+
+def _common_ancestor(tasks: list):
+    """The deepest task that is an ancestor-or-self of every task given."""
+    path = []
+    node = tasks[0]
+    while node is not None:
+        path.append(node)
+        node = node.parent
+    path.reverse()
+    index = {t.id: i for i, t in enumerate(path)}
+    deepest = len(path) - 1
+    for task in tasks[1:]:
+        node = task
+        while node is not None and node.id not in index:
+            node = node.parent
+        if node is None:
+            return None
+        deepest = min(deepest, index[node.id])
+    return path[deepest]
+
+
+# -- tasks ----------------------------------------------------------------------
+
+@dataclass
+class ReadyTask:
+    engine_task_id: str
+    element_id: str
+    name: str
+    lane: Optional[str]
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
+    return [
+        ReadyTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id,
+                  t.task_spec.lane)
+        for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+    ]
+
+
+def find_task(workflow: BpmnWorkflow, engine_task_id: str):
+    try:
+        return workflow.get_task_from_id(uuid.UUID(engine_task_id))
+    except Exception:
+        return None
+
+
+Listener = Callable[[Any, dict, dict], None]
+
+
+def run(workflow: BpmnWorkflow, on_step: Optional[Listener] = None) -> None:
+    """Run engine steps until only human work or waiting is left.
+
+    ``on_step(task, data_before, data_after)`` is called for every task the
+    engine completed, so the caller can record gateways and script changes.
+    """
+    before: dict = {}
+
+    def will(task):
+        before[task.id] = dict(task.data) if on_step else None
+
+    def did(task):
+        if on_step:
+            on_step(task, before.pop(task.id, {}) or {}, task.data)
+
+    workflow.do_engine_steps(will_complete_task=will, did_complete_task=did)
+
+
+def complete(workflow: BpmnWorkflow, engine_task_id: str, data: dict) -> None:
+    task = find_task(workflow, engine_task_id)
+    task.data.update(data)
+    task.run()
+
+
+def cancel(workflow: BpmnWorkflow) -> None:
+    workflow.cancel()
+
+
+def is_completed(workflow: BpmnWorkflow) -> bool:
+    return workflow.is_completed()
+
+
+def process_data(workflow: BpmnWorkflow) -> dict:
+    """The instance's current data: the workflow's data when finished, else the
+    data of the tasks at the front, merged (latest change wins)."""
+    if workflow.is_completed():
+        return dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
+    merged: dict = {}
+    fronts = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+    for task in sorted(fronts, key=lambda t: t.last_state_change or 0):
+        merged.update(task.data)
+    if not merged and workflow.last_task is not None:
+        merged.update(workflow.last_task.data)
+    return merged
+
+
+def element_of(task) -> str:
+    return task.task_spec.bpmn_id or task.task_spec.name
+
+
+def chosen_targets(task) -> list[str]:
+    """Element ids of the flow nodes a gateway task sent the token to."""
+    return [c.task_spec.bpmn_id for c in task.children
+            if c.task_spec.bpmn_id and not c.has_state(TaskState.CANCELLED | TaskState.MAYBE | TaskState.LIKELY)]
+
+
+def task_kind(task) -> str:
+    return type(task.task_spec).__name__
