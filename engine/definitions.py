@@ -139,6 +139,40 @@ def list_definitions(session: Session, latest_only: bool = False) -> list[Defini
     return rows
 
 
+@dataclass(frozen=True)
+class Version:
+    """What running instances need of a deployed version; immutable, so cached per process."""
+
+    id: int
+    process_id: str
+    version: int
+    content_hash: str
+    elements: dict
+    forms: dict
+    start_form: Optional[str]
+    spec_json: str
+
+    def form(self, key: Optional[str]) -> Optional[dict]:
+        return self.forms.get(key) if key else None
+
+
+_versions: dict[str, Version] = {}
+
+
+def version_of(session: Session, definition_id: int, content_hash: str) -> Version:
+    """The cached ``Version`` of a definition row (keyed by content, valid across databases)."""
+    key = f"{content_hash}:{definition_id}"
+    cached = _versions.get(key)
+    if cached is None:
+        row = session.get(Definition, definition_id)
+        if row is None:
+            raise NotFoundError(f"Definition {definition_id} does not exist.")
+        cached = Version(row.id, row.process_id, row.version, row.content_hash, row.elements, row.forms,
+                         row.start_form, row.spec_json)
+        _versions[key] = cached
+    return cached
+
+
 def as_dict(definition: Definition) -> dict:
     return {"id": definition.id, "process_id": definition.process_id, "version": definition.version,
             "name": definition.name, "content_hash": definition.content_hash, "file": definition.source_name,

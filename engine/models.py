@@ -10,7 +10,7 @@ from typing import Any, Optional
 from sqlalchemy import (
     JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 
 class Base(DeclarativeBase):
@@ -95,8 +95,8 @@ class Definition(Base):
     name: Mapped[str] = mapped_column(String(256), default="")
     content_hash: Mapped[str] = mapped_column(String(64))
     source_name: Mapped[str] = mapped_column(String(512), default="")
-    bpmn_xml: Mapped[str] = mapped_column(Text)
-    spec_json: Mapped[str] = mapped_column(Text)
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)
     elements: Mapped[dict[str, Any]] = mapped_column(JSON)
     forms: Mapped[dict[str, Any]] = mapped_column(JSON)
     start_form: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
@@ -115,7 +115,7 @@ class Instance(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")
     business_key: Mapped[Optional[str]] = mapped_column(String(256), nullable=True, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    state: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(Text, default="", deferred=True)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     etag: Mapped[str] = mapped_column(String(32), default="")
     started_at: Mapped[datetime] = mapped_column(DateTime)
@@ -124,7 +124,7 @@ class Instance(Base):
     cancel_reason: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
     error: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
 
-    definition: Mapped[Definition] = relationship(lazy="joined")
+    definition: Mapped[Definition] = relationship(lazy="select")
 
 
 class HumanTask(Base):

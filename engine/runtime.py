@@ -14,9 +14,10 @@ from __future__ import annotations
 import threading
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock, definitions, forms, history, workflow, worklist
@@ -42,42 +43,72 @@ def command(session: Session) -> Iterator[None]:
         raise
 
 
-def lock_instance(session: Session, instance_id: int) -> Instance:
-    instance = session.scalar(select(Instance).where(Instance.id == instance_id).with_for_update())
-    if instance is None:
+_TASKS = HumanTask.__table__
+_INSTANCES = Instance.__table__
+_SAVE = (update(_INSTANCES)
+         .where(_INSTANCES.c.id == bindparam("iid"), _INSTANCES.c.etag == bindparam("old_etag"))
+         .values(state=bindparam("state"), data=bindparam("data"), etag=bindparam("new_etag"),
+                 revision=_INSTANCES.c.revision + 1, status=bindparam("status"), ended_at=bindparam("ended")))
+_FINISH_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("tid"),
+                                      or_(_TASKS.c.status == "open", _TASKS.c.status == "claimed"),
+                                      or_(_TASKS.c.assignee.is_(None), _TASKS.c.assignee == bindparam("user")))
+                .values(status="completed", completed_at=bindparam("now"), completed_by=bindparam("user"),
+                        assignee=func.coalesce(_TASKS.c.assignee, bindparam("user"))))
+
+
+@dataclass
+class Locked:
+    """The columns of a locked instance row a command needs."""
+
+    id: int
+    process_id: str
+    status: str
+    etag: str
+    started_by: str
+    definition_id: int
+
+
+_LOCK = (select(_INSTANCES.c.id, _INSTANCES.c.process_id, _INSTANCES.c.status, _INSTANCES.c.etag,
+                _INSTANCES.c.started_by, _INSTANCES.c.definition_id, Definition.__table__.c.content_hash)
+         .join(Definition.__table__, Definition.__table__.c.id == _INSTANCES.c.definition_id)
+         .where(_INSTANCES.c.id == bindparam("iid")).with_for_update(of=_INSTANCES))
+_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("tid"))
+_STATE = select(_INSTANCES.c.state).where(_INSTANCES.c.id == bindparam("iid"))
+
+
+def lock_instance(session: Session, instance_id: int) -> tuple[Locked, definitions.Version]:
+    """Lock the instance row for this transaction; return it with its (cached) version."""
+    found = session.connection().execute(_LOCK, {"iid": instance_id}).first()
+    if found is None:
         raise NotFoundError(f"Instance {instance_id} does not exist.")
-    return instance
+    locked = Locked(*found[:6])
+    return locked, definitions.version_of(session, locked.definition_id, found.content_hash)
 
 
 def _cache_key(session: Session, instance_id: int) -> tuple[str, int]:
     return (str(session.get_bind().url), instance_id)
 
 
-def load_workflow(session: Session, instance: Instance):
+def load_workflow(session: Session, instance: Instance, version: definitions.Version):
     """The instance's workflow, from the cache when its etag still matches."""
     with _cache_lock:
         cached = _cache.pop(_cache_key(session, instance.id), None)
     if cached is not None and cached[0] == instance.etag:
         return cached[1]
-    specs = workflow.load_spec(instance.definition_id, instance.definition.spec_json)
-    return workflow.load_state(specs, instance.state, SCRIPT_TIMEOUT)
+    specs = workflow.load_spec(f"{version.content_hash}:{version.id}", version.spec_json)
+    state = session.connection().execute(_STATE, {"iid": instance.id}).scalar_one()
+    return workflow.load_state(specs, state, SCRIPT_TIMEOUT)
 
 
-def save_workflow(session: Session, instance: Instance, wf, *, status: Optional[str] = None) -> None:
+def save_workflow(session: Session, instance: Instance, wf, status: str, data: dict) -> None:
     """Prune, serialize and write back the state; keep the workflow cached after commit."""
     workflow.prune(wf)
-    old_etag, new_etag = instance.etag, uuid.uuid4().hex
-    values = {"state": workflow.dump_state(wf), "data": forms.to_json(workflow.process_data(wf)),
-              "etag": new_etag, "revision": Instance.revision + 1}
-    if status:
-        values["status"] = status
-        if status != "running":
-            values["ended_at"] = clock.now()
-    result = session.execute(update(Instance).where(Instance.id == instance.id, Instance.etag == old_etag)
-                             .values(**values).execution_options(synchronize_session=False))
+    new_etag = uuid.uuid4().hex
+    result = session.connection().execute(_SAVE, {
+        "iid": instance.id, "old_etag": instance.etag, "state": workflow.dump_state(wf), "data": data,
+        "new_etag": new_etag, "status": status, "ended": clock.now() if status in ("completed", "cancelled") else None})
     if result.rowcount != 1:
         raise ConflictError(f"Instance {instance.id} was changed by someone else; reload and try again.")
-    session.expire(instance)
     session.info.setdefault("pending_workflows", {})[_cache_key(session, instance.id)] = (new_etag, wf)
 
 
@@ -109,52 +140,51 @@ def start_instance(session: Session, process_id: str, data: Any, actor: User,
                    version: Optional[int] = None) -> Instance:
     """Start the latest (or given) version of ``process_id`` with start-form data."""
     with command(session):
-        definition = definitions.get_definition(session, process_id, version)
-        check_may_start(definition, actor)
-        values = start_values(definition, data)
-        specs = workflow.load_spec(definition.id, definition.spec_json)
+        row = definitions.get_definition(session, process_id, version)
+        version_ = definitions.version_of(session, row.id, row.content_hash)
+        check_may_start(version_, actor)
+        values = start_values(version_, data)
+        specs = workflow.load_spec(f"{version_.content_hash}:{version_.id}", version_.spec_json)
         wf = workflow.new_workflow(specs, values, SCRIPT_TIMEOUT)
-        instance = Instance(definition_id=definition.id, process_id=definition.process_id,
-                            version=definition.version, status="running", data=forms.to_json(values), state="",
-                            etag="", business_key=business_key(values), started_at=clock.now(),
-                            started_by=actor.username)
+        instance = Instance(definition_id=version_.id, process_id=version_.process_id, version=version_.version,
+                            status="running", data=forms.to_json(values), state="", etag="",
+                            business_key=business_key(values), started_at=clock.now(), started_by=actor.username)
         session.add(instance)
         session.flush()
         history.record(session, instance.id, "instance_started", actor.username,
-                       data={"version": definition.version, "data": values})
-        advance(session, instance, definition, wf)
+                       data={"version": version_.version, "data": values})
+        advance(session, instance, version_, wf)
+    session.expire(instance)
     return instance
 
 
 def complete_task(session: Session, task_id: int, data: Any, actor: User) -> HumanTask:
     """Complete a human task with data checked by its form."""
     with command(session):
-        row = worklist.get_task(session, task_id)
-        instance = lock_instance(session, row.instance_id)
-        session.refresh(row)
+        row = session.connection().execute(_TASK, {"tid": task_id}).first()
+        if row is None:
+            raise NotFoundError(f"Task {task_id} does not exist.")
         worklist.check_may_work(row, actor, "complete")
-        definition = instance.definition
-        form = definition.forms.get(row.form_key) if row.form_key else None
-        values = forms.validate(form, data if data is not None else {})
-        wf = load_workflow(session, instance)
+        instance, version_ = lock_instance(session, row.instance_id)
+        values = forms.validate(version_.form(row.form_key), data if data is not None else {})
+        wf = load_workflow(session, instance, version_)
         engine_task = workflow.find_task(wf, row.engine_task_id)
         if engine_task is None:
             raise ConflictError(f"Task {task_id} is no longer waiting in its instance; reload the worklist.")
         before = {k: engine_task.data.get(k) for k in values}
         now = clock.now()
-        session.execute(update(HumanTask).where(HumanTask.id == row.id).values(
-            status="completed", completed_at=now, completed_by=actor.username,
-            assignee=row.assignee or actor.username).execution_options(synchronize_session=False))
+        finished = session.connection().execute(_FINISH_TASK, {"tid": row.id, "now": now, "user": actor.username})
+        if finished.rowcount != 1:
+            raise ConflictError(f"Task {task_id} was completed or claimed by someone else just now; reload it.")
         history.record(session, instance.id, "task_completed", actor.username, row.element_id, row.id,
                        {"submitted": values, "before": before})
         try:
             workflow.complete(wf, row.engine_task_id, values)
         except Exception as exc:
-            forget(instance.id)
             raise _as_engine_error(exc) from exc
-        advance(session, instance, definition, wf, completed_task=row.engine_task_id)
-    session.refresh(row)
-    return row
+        advance(session, instance, version_, wf, completed_task=row.engine_task_id)
+    return HumanTask(**{**row._mapping, "status": "completed", "completed_at": now,
+                        "completed_by": actor.username, "assignee": row.assignee or actor.username})
 
 
 def cancel_instance(session: Session, instance_id: int, reason: str, actor: User) -> Instance:
@@ -162,28 +192,27 @@ def cancel_instance(session: Session, instance_id: int, reason: str, actor: User
     if not reason:
         raise ValidationError("Give a reason for cancelling the instance.", {"reason": ["Required."]})
     with command(session):
-        instance = lock_instance(session, instance_id)
+        instance, version_ = lock_instance(session, instance_id)
         if not (actor.roles & {"admin", "supervisor"} or actor.username == instance.started_by):
             raise PermissionDeniedError("Only an admin, a supervisor or the user who started an instance may cancel it.")
-        if instance.status != "running" and instance.status != "failed":
+        if instance.status not in ("running", "failed"):
             raise ConflictError(f"Instance {instance_id} is {instance.status}; only running instances can be cancelled.")
-        wf = load_workflow(session, instance)
+        wf = load_workflow(session, instance, version_)
         workflow.cancel(wf)
         worklist.close_open_tasks(session, instance.id, "cancelled", actor.username)
-        save_workflow(session, instance, wf, status="cancelled")
+        save_workflow(session, instance, wf, "cancelled", forms.to_json(workflow.process_data(wf)))
         session.execute(update(Instance).where(Instance.id == instance.id).values(cancel_reason=reason)
                         .execution_options(synchronize_session=False))
         history.record(session, instance.id, "instance_cancelled", actor.username, data={"reason": reason})
-    session.refresh(instance)
-    return instance
+    return session.get(Instance, instance_id, populate_existing=True)
 
 
 # -- running the engine -------------------------------------------------------------
 
-def advance(session: Session, instance: Instance, definition: Definition, wf,
+def advance(session: Session, instance: Instance, version_: definitions.Version, wf,
             completed_task: Optional[str] = None) -> None:
     """Run engine steps, then write state, human tasks and history of what ran."""
-    elements = definition.elements
+    elements = version_.elements
 
     def on_step(task, before, after):
         record_engine_step(session, instance.id, elements, task, before, after)
@@ -201,11 +230,11 @@ def advance(session: Session, instance: Instance, definition: Definition, wf,
                         .execution_options(synchronize_session=False))
     if status == "running" and workflow.is_completed(wf):
         status = "completed"
-    worklist.sync_tasks(session, instance, definition, wf, completed_task)
-    save_workflow(session, instance, wf, status=status)
+    data = workflow.process_data(wf)
+    worklist.sync_tasks(session, instance, version_, wf, completed_task)
+    save_workflow(session, instance, wf, status, forms.to_json(data))
     if status == "completed":
-        history.record(session, instance.id, "instance_completed", "system",
-                       data={"data": workflow.process_data(wf)})
+        history.record(session, instance.id, "instance_completed", "system", data={"data": data})
 
 
 def record_engine_step(session, instance_id, elements, task, before, after) -> None:
@@ -242,10 +271,10 @@ def _as_engine_error(exc: BaseException) -> EngineError:
     return EngineError(f"The process could not continue: {exc}. Check the model at the element named.")
 
 
-def start_values(definition: Definition, data: Any) -> dict:
+def start_values(version_: definitions.Version, data: Any) -> dict:
     """Start data checked by the start form; without a form, any JSON object is taken as is."""
-    if definition.start_form:
-        return forms.validate(definition.forms.get(definition.start_form), data if data is not None else {})
+    if version_.start_form:
+        return forms.validate(version_.form(version_.start_form), data if data is not None else {})
     if data is not None and not isinstance(data, dict):
         raise ValidationError("The start data must be a JSON object.", {"data": ["Not an object."]})
     return dict(data or {})
@@ -253,7 +282,7 @@ def start_values(definition: Definition, data: Any) -> dict:
 
 # -- permissions and helpers -----------------------------------------------------------
 
-def check_may_start(definition: Definition, actor: User) -> None:
+def check_may_start(definition: definitions.Version, actor: User) -> None:
     roles = actor.roles
     if "admin" in roles or "integrator" in roles:
         return

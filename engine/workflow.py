@@ -43,7 +43,7 @@ def _registry():
 
 SERIALIZER = BpmnWorkflowSerializer(_registry())
 _WORKFLOW_CONVERTER = BpmnWorkflowConverter(BpmnWorkflow, SERIALIZER.registry)
-_spec_cache: dict[int, tuple] = {}
+_spec_cache: dict[str, tuple] = {}
 _spec_lock = threading.Lock()
 
 
@@ -58,7 +58,7 @@ def dump_spec(spec, subprocess_specs: dict) -> str:
     })
 
 
-def load_spec(key: int, spec_json: str) -> tuple:
+def load_spec(key: str, spec_json: str) -> tuple:
     """The (spec, subprocess_specs) of one definition version, restored once per process."""
     cached = _spec_cache.get(key)
     if cached is None:

@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock, forms, history, workflow
@@ -140,36 +140,37 @@ def reassign(session: Session, task_id: int, username: str, actor: User) -> Huma
 
 # -- keeping rows in step with the engine -------------------------------------------------
 
-def sync_tasks(session: Session, instance: Instance, definition: Definition, wf,
-               completed_task: Optional[str] = None) -> None:
+_TASKS = HumanTask.__table__
+_ACTIVE_ROWS = select(_TASKS.c.id, _TASKS.c.engine_task_id, _TASKS.c.element_id).where(
+    _TASKS.c.instance_id == bindparam("iid"), or_(_TASKS.c.status == "open", _TASKS.c.status == "claimed"))
+_CANCEL = update(_TASKS).where(_TASKS.c.id == bindparam("tid")).values(status="cancelled", completed_at=bindparam("now"))
+_CREATE = insert(_TASKS).returning(_TASKS.c.id)
+
+
+def sync_tasks(session: Session, instance: Instance, version, wf, completed_task: Optional[str] = None) -> None:
     """Create rows for newly ready user tasks; cancel rows whose task went away."""
+    connection = session.connection()
     ready = {t.engine_task_id: t for t in workflow.ready_user_tasks(wf)}
-    rows = session.execute(select(HumanTask.id, HumanTask.engine_task_id, HumanTask.element_id).where(
-        HumanTask.instance_id == instance.id, HumanTask.status.in_(ACTIVE))).all()
+    rows = connection.execute(_ACTIVE_ROWS, {"iid": instance.id}).all()
     known = {r.engine_task_id for r in rows}
     now = clock.now()
     for row in rows:
         if row.engine_task_id not in ready and row.engine_task_id != completed_task:
-            session.execute(update(HumanTask).where(HumanTask.id == row.id).values(status="cancelled", completed_at=now)
-                            .execution_options(synchronize_session=False))
+            connection.execute(_CANCEL, {"tid": row.id, "now": now})
             history.record(session, instance.id, "task_cancelled", "system", row.element_id, row.id)
-    nodes = definition.elements.get("nodes", {})
-    data = None
+    nodes = version.elements.get("nodes", {})
     for engine_task_id, task in ready.items():
         if engine_task_id in known:
             continue
         node = nodes.get(task.element_id, {})
-        if data is None:
-            data = workflow.process_data(wf)
         candidate = _route(node.get("assignee"), workflow.find_task(wf, engine_task_id).data)
-        row = HumanTask(instance_id=instance.id, process_id=instance.process_id, engine_task_id=engine_task_id,
-                        element_id=task.element_id, name=task.name, role=task.lane or node.get("lane") or "",
-                        form_key=node.get("form_key"), status="open", assignee=candidate,
-                        candidate_user=candidate, created_at=now)
-        session.add(row)
-        session.flush()
-        history.record(session, instance.id, "task_created", "system", task.element_id, row.id,
-                       {"role": row.role, "assignee": candidate})
+        task_id = connection.execute(_CREATE, {
+            "instance_id": instance.id, "process_id": instance.process_id, "engine_task_id": engine_task_id,
+            "element_id": task.element_id, "name": task.name, "role": task.lane or node.get("lane") or "",
+            "form_key": node.get("form_key"), "status": "open", "assignee": candidate,
+            "candidate_user": candidate, "created_at": now}).scalar_one()
+        history.record(session, instance.id, "task_created", "system", task.element_id, task_id,
+                       {"role": task.lane or node.get("lane") or "", "assignee": candidate})
 
 
 def _route(expression: Optional[str], data: dict) -> Optional[str]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:35:10.548473
+Create Date: 2026-11-22 14:38:05.502962
 """
 from alembic import op
 import sqlalchemy as sa
