@@ -1,0 +1,206 @@
+"""The API's JSON: marshmallow schemas of request bodies, query strings and responses.
+
+``load_json``/``load_query`` read the current request through a schema and turn
+marshmallow's complaints into ``engine.errors.ValidationError`` (HTTP 400, the
+offending fields in ``details``). ``dump`` writes a response body. The same
+classes feed the OpenAPI document.
+"""
+from __future__ import annotations
+
+import json
+from datetime import timezone
+from typing import Any
+
+from flask import request
+from marshmallow import Schema, fields, validate
+from marshmallow.exceptions import ValidationError as MarshmallowError
+
+from engine.errors import ValidationError
+
+INSTANCE_STATUSES = ("running", "completed", "cancelled", "failed")
+TASK_STATUSES = ("open", "claimed", "completed", "cancelled")
+TASK_SCOPES = ("mine", "claimable", "all")
+MAX_PAGE = 500
+
+
+def _timestamp(**options) -> fields.Field:
+    """An ISO-8601 timestamp the engine already wrote as text (naive UTC)."""
+    return fields.String(allow_none=True, metadata={"format": "date-time"}, **options)
+
+
+# -- responses ---------------------------------------------------------------------------
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True, metadata={"description": "Machine-readable code, e.g. not_found."})
+    message = fields.String(required=True, metadata={"description": "What went wrong and how to fix it."})
+    details = fields.Raw(metadata={"description": "Field messages, or problems with file/line/element_id."})
+
+
+class TokenSchema(Schema):
+    token = fields.String(required=True, metadata={"description": "Send as 'Authorization: Bearer <token>'."})
+    label = fields.String()
+
+
+class FormSchema(Schema):
+    id = fields.String()
+    title = fields.Dict(keys=fields.String(), values=fields.String())
+    fields_ = fields.List(fields.Dict(), data_key="fields", attribute="fields",
+                          metadata={"description": "Field descriptions, see forms/README.md."})
+
+
+class TaskSchema(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    process_id = fields.String()
+    element_id = fields.String()
+    name = fields.String()
+    role = fields.String()
+    status = fields.String(validate=validate.OneOf(TASK_STATUSES))
+    assignee = fields.String(allow_none=True)
+    created_at = _timestamp()
+    claimed_at = _timestamp()
+    completed_at = _timestamp()
+    completed_by = fields.String(allow_none=True)
+    due_at = _timestamp()
+    form = fields.Nested(FormSchema, allow_none=True)
+
+
+class InstanceSummarySchema(Schema):
+    id = fields.Integer()
+    process_id = fields.String()
+    version = fields.Integer()
+    status = fields.String(validate=validate.OneOf(INSTANCE_STATUSES))
+    business_key = fields.String(allow_none=True)
+    data = fields.Dict()
+    started_at = fields.DateTime()
+    started_by = fields.String()
+    ended_at = fields.DateTime(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class InstanceSchema(InstanceSummarySchema):
+    open_tasks = fields.List(fields.Nested(TaskSchema))
+
+
+class HistoryEventSchema(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    type = fields.String()
+    actor = fields.String(metadata={"description": "A username or 'system'."})
+    at = _timestamp()
+    element_id = fields.String(allow_none=True)
+    task_id = fields.Integer(allow_none=True)
+    data = fields.Dict()
+
+
+class DefinitionSchema(Schema):
+    id = fields.Integer()
+    process_id = fields.String()
+    version = fields.Integer()
+    name = fields.String()
+    content_hash = fields.String()
+    file = fields.String()
+    deployed_at = _timestamp()
+    deployed_by = fields.String()
+    start_form = fields.Nested(FormSchema, allow_none=True)
+
+
+class DeployedSchema(Schema):
+    process_id = fields.String()
+    version = fields.Integer()
+    status = fields.String(validate=validate.OneOf(("created", "unchanged")))
+    file = fields.String()
+
+
+# -- request bodies ---------------------------------------------------------------------------
+
+class TokenRequestSchema(Schema):
+    label = fields.String(load_default="", validate=validate.Length(max=128))
+
+
+class StartInstanceSchema(Schema):
+    process_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    data = fields.Dict(load_default=dict, metadata={"description": "Values of the start form."})
+    version = fields.Integer(strict=True, allow_none=True, load_default=None,
+                             metadata={"description": "A deployed version; the latest when left out."})
+
+
+class CancelInstanceSchema(Schema):
+    reason = fields.String(load_default="", metadata={"description": "Required by the engine."})
+
+
+class CompleteTaskSchema(Schema):
+    data = fields.Dict(load_default=dict, metadata={"description": "Values of the task's form."})
+
+
+class ReassignTaskSchema(Schema):
+    user = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+# -- query strings --------------------------------------------------------------------------------
+
+class PageSchema(Schema):
+    """``limit`` (1-500, default 100) and ``offset`` of a list."""
+
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class InstanceQuerySchema(PageSchema):
+    process_id = fields.String()
+    status = fields.String(validate=validate.OneOf(INSTANCE_STATUSES))
+
+
+class TaskQuerySchema(PageSchema):
+    scope = fields.String(load_default="mine", validate=validate.OneOf(TASK_SCOPES))
+    process_id = fields.String()
+    instance_id = fields.Integer()
+    status = fields.String(validate=validate.OneOf(TASK_STATUSES))
+    overdue = fields.Boolean(load_default=False)
+    due_before = fields.NaiveDateTime(timezone=timezone.utc)
+
+
+class DefinitionQuerySchema(Schema):
+    process_id = fields.String()
+
+
+class VersionQuerySchema(Schema):
+    version = fields.Integer(validate=validate.Range(min=1))
+
+
+class UploadQuerySchema(Schema):
+    filename = fields.String(load_default="upload.bpmn",
+                             metadata={"description": "File name of a raw application/xml upload."})
+
+
+# -- reading and writing ---------------------------------------------------------------------------
+
+def load_json(schema: Schema) -> dict[str, Any]:
+    """The request's JSON body checked by ``schema``; an empty body counts as ``{}``."""
+    raw = request.get_data(cache=True)
+    body: Any = {}
+    if raw.strip():
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValidationError(f"The request body is not valid JSON ({exc}); send a JSON object.",
+                                  {"_body": [str(exc)]}) from None
+    return _load(schema, body, "request body")
+
+
+def load_query(schema: Schema) -> dict[str, Any]:
+    return _load(schema, request.args.to_dict(flat=True), "query string")
+
+
+def _load(schema: Schema, value: Any, where: str) -> dict[str, Any]:
+    try:
+        return schema.load(value)
+    except MarshmallowError as exc:
+        messages = exc.normalized_messages()
+        names = ", ".join(sorted(str(k) for k in messages)) if isinstance(messages, dict) else where
+        raise ValidationError(f"The {where} is not accepted: correct {names} (see details).", messages) from None
+
+
+def dump(schema: Schema, value: Any) -> Any:
+    return schema.dump(value)
