@@ -88,7 +88,6 @@ def new_workflow(specs: tuple, data: dict, script_timeout: float = 1.0) -> BpmnW
 def dump_state(workflow: BpmnWorkflow) -> str:
     """Instance state as JSON, without the spec (stored once per version)."""
     registry = SERIALIZER.registry
-    registry._encoder_mode = False
     state = {
         "data": registry.convert(registry.clean(workflow.data)),
         "correlations": workflow.correlations,
@@ -100,7 +99,7 @@ def dump_state(workflow: BpmnWorkflow) -> str:
         "subprocesses": {str(k): registry.convert(sp) for k, sp in workflow.subprocesses.items()},
         "bpmn_events": registry.convert(workflow.bpmn_events),
     }
-    return json.dumps(state, separators=(",", ":"))
+    return json.dumps(state, separators=(",", ":"), cls=SERIALIZER._encoder_cls)
 
 
 def load_state(specs: tuple, state_json: str, script_timeout: float = 1.0) -> BpmnWorkflow:

@@ -1,0 +1,169 @@
+"""Engine benchmark: prints figures, asserts nothing.
+
+1. Refund instances run start to end through the engine API (start, claim-free
+   complete of each task) on SQLite and, if reachable, PostgreSQL; raw in-memory
+   SpiffWorkflow on the same model and path in the same run as the reference.
+2. The cost of one step at loop rounds 10, 100 and 1000 of bench/loop.bpmn, and
+   that the loop still ends correctly past round 250 (SpiffWorkflow's depth trap).
+
+    python bench/engine_bench.py [--instances 200] [--rounds 1000] [--pg URL]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select, text  # noqa: E402
+
+from engine import definitions, runtime, users  # noqa: E402
+from engine.database import Database  # noqa: E402
+from engine.models import HumanTask  # noqa: E402
+
+START = {"order_no": "B-1", "buyer": "buyer", "amount": "100.00", "shipping_fee": "10.00",
+         "free_shipping": False, "goods_received": False, "quality_issue": False,
+         "days_since_signed": 2, "reason": "not arrived"}
+# supervisor rejects, aftersales negotiates, buyer escalates, supervisor approves, finance pays
+ANSWERS = {
+    "Task_supervisor_approve_refund_only": [{"approved": False, "approval_comment": "no"},
+                                            {"approved": True, "approval_comment": "ok"}],
+    "Task_aftersales_negotiate": [{"buyer_accepts": False, "negotiation_note": "escalates"}],
+    "Task_finance_refund": [{"payment_ref": "PAY-1"}],
+}
+ROLES = ["supervisor", "aftersales_cs", "finance", "warehouse"]
+
+
+def setup_database(url: str) -> tuple[Database, dict]:
+    database = Database(url)
+    if database.engine.dialect.name == "postgresql":
+        with database.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    database.upgrade()
+    with database.session() as session:
+        users.ensure_roles(session)
+        actor = users.add_user(session, "bench", "bench-pw", ROLES + ["admin"])
+        session.commit()
+        definitions.deploy_paths(session, [ROOT / "processes" / "refund.bpmn", ROOT / "forms"])
+        definitions.deploy_paths(session, [ROOT / "bench" / "loop.bpmn"])
+    return database, {"actor": actor}
+
+
+def run_refund(session, actor) -> None:
+    answers = {k: list(v) for k, v in ANSWERS.items()}
+    instance = runtime.start_instance(session, "refund", dict(START), actor)
+    while True:
+        row = session.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                     HumanTask.status == "open").limit(1))
+        if row is None:
+            break
+        runtime.complete_task(session, row.id, answers[row.element_id].pop(0), actor)
+    assert session.get(type(instance), instance.id, populate_existing=True).status == "completed"
+
+
+def engine_throughput(url: str, count: int) -> float:
+    database, ctx = setup_database(url)
+    with database.session() as session:
+        actor = users.get_user(session, "bench")
+        run_refund(session, actor)
+        began = time.perf_counter()
+        for _ in range(count):
+            run_refund(session, actor)
+        elapsed = time.perf_counter() - began
+    database.dispose()
+    return count / elapsed
+
+
+def spiff_throughput(count: int) -> float:
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+    from SpiffWorkflow.util.task import TaskState
+    from lxml import etree
+    from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+
+    from engine.bpmn import _quote_timer_expressions
+
+    root = etree.fromstring((ROOT / "processes" / "refund.bpmn").read_bytes())
+    _quote_timer_expressions(root)
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser.add_bpmn_xml(root, "refund.bpmn")
+    spec, subprocesses = parser.get_spec("refund"), parser.get_subprocess_specs("refund")
+    engine = PythonScriptEngine(environment=TaskDataEnvironment({"Decimal": Decimal}))  # plain eval/exec
+    start = {**START, "amount": Decimal("100.00"), "shipping_fee": Decimal("10.00")}
+
+    def one():
+        answers = {k: list(v) for k, v in ANSWERS.items()}
+        wf = BpmnWorkflow(spec, subprocesses, script_engine=engine)
+        wf.task_tree.data.update(start)
+        wf.task_tree.children[0].data.update(start)
+        wf.do_engine_steps()
+        while not wf.is_completed():
+            task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
+            task.data.update(answers[task.task_spec.bpmn_id].pop(0))
+            task.run()
+            wf.do_engine_steps()
+
+    one()
+    began = time.perf_counter()
+    for _ in range(count):
+        one()
+    return count / (time.perf_counter() - began)
+
+
+def loop_step_costs(url: str, rounds: int) -> dict[int, float]:
+    database, _ = setup_database(url)
+    probes = {r for r in (10, 100, 250, 260, 1000, rounds) if r <= rounds}
+    samples: dict[int, list[float]] = {r: [] for r in probes}
+    with database.session() as session:
+        actor = users.get_user(session, "bench")
+        instance = runtime.start_instance(session, "bench_loop", {"rounds": 0, "limit": rounds}, actor)
+        for round_no in range(1, rounds + 1):
+            task_id = session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
+                                                                HumanTask.status == "open"))
+            began = time.perf_counter()
+            runtime.complete_task(session, task_id, {}, actor)
+            cost = (time.perf_counter() - began) * 1000
+            for probe in probes:
+                if abs(round_no - probe) < 5:
+                    samples[probe].append(cost)
+        final = session.get(type(instance), instance.id, populate_existing=True)
+        assert final.status == "completed" and final.data["rounds"] == rounds, (final.status, final.data)
+    database.dispose()
+    print(f"  loop of {rounds} rounds ended correctly: status completed, rounds={rounds}")
+    return {r: statistics.median(v) for r, v in sorted(samples.items())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--instances", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=1000)
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite_url = f"sqlite:///{tmp}/bench.db"
+        spiff = spiff_throughput(args.instances)
+        print(f"refund path (5 user tasks), {args.instances} instances each")
+        print(f"  in-memory SpiffWorkflow : {spiff:8.1f} instances/s")
+        lite = engine_throughput(sqlite_url, args.instances)
+        print(f"  Liucheng on SQLite      : {lite:8.1f} instances/s  ({lite / spiff:.0%} of in-memory)")
+        try:
+            pg = engine_throughput(args.pg, args.instances)
+            print(f"  Liucheng on PostgreSQL  : {pg:8.1f} instances/s  ({pg / spiff:.0%} of in-memory)")
+        except Exception as exc:  # no PostgreSQL here
+            print(f"  PostgreSQL skipped: {exc.__class__.__name__}: {exc}")
+        print(f"loop benchmark on SQLite ({args.rounds} rounds): median ms per step near each round")
+        costs = loop_step_costs(f"sqlite:///{tmp}/loop.db", args.rounds)
+        for round_no, cost in costs.items():
+            print(f"  round {round_no:5d}: {cost:6.2f} ms")
+        if 10 in costs and args.rounds in costs:
+            print(f"  ratio round {args.rounds} / round 10: {costs[args.rounds] / costs[10]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

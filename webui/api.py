@@ -1,0 +1,108 @@
+"""The REST API at ``/api/v1``: authentication, the auditor rule, and JSON errors.
+
+The routes live in ``api_instances``, ``api_tasks``, ``api_definitions``,
+``auth`` (tokens) and ``api_openapi``, each a blueprint nested in ``api``, so
+the hooks and error handlers here apply to all of them.
+
+Every error is JSON ``{"error", "message", "details"}``: engine errors by
+class (``error`` is the exception's ``code``), HTTP errors (unknown route,
+wrong method) under ``/api`` too, and anything unexpected as a logged 500 —
+never a traceback or an HTML page.
+"""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import (
+    AuthenticationError, ConflictError, DefinitionError, EngineError, FormValidationError, NotFoundError,
+    PermissionDeniedError, ScriptError, ValidationError,
+)
+from engine.models import User
+from webui.api_definitions import definitions_bp
+from webui.api_instances import instances
+from webui.api_openapi import API_PREFIX, openapi
+from webui.api_tasks import tasks
+from webui.auth import CHALLENGE, authenticate_request, is_public, tokens
+from webui.db import get_session
+
+STATUS_OF_ERROR = {
+    ValidationError: 400, AuthenticationError: 401, PermissionDeniedError: 403, NotFoundError: 404,
+    ConflictError: 409, FormValidationError: 422, DefinitionError: 422, ScriptError: 422,
+}
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+AUDITOR_MAY_POST = {"api.tokens.issue_token"}  # a credential for reading changes nothing
+
+api = Blueprint("api", __name__, url_prefix=API_PREFIX)
+for child in (instances, tasks, definitions_bp, tokens, openapi):
+    api.register_blueprint(child)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(api)
+    app.register_error_handler(HTTPException, http_error_outside_views)
+
+
+# -- before every API request ---------------------------------------------------------------
+
+@api.before_request
+def identify_caller() -> None:
+    if is_public(request.endpoint):
+        return
+    g.user = authenticate_request(get_session())
+    refuse_auditor_changes(g.user)
+
+
+def refuse_auditor_changes(user: User) -> None:
+    """An auditor (and nothing else) reads everything and changes nothing."""
+    is_pure_auditor = bool(user.roles) and user.roles <= {"auditor"}
+    if is_pure_auditor and request.method not in READ_METHODS and request.endpoint not in AUDITOR_MAY_POST:
+        raise PermissionDeniedError("Auditors may read every instance, task and history but change nothing.")
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+def error_response(code: str, message: str, details, status: int, headers=None):
+    response = jsonify({"error": code, "message": message, "details": details if details is not None else {}})
+    response.status_code = status
+    response.headers.update(headers or {})
+    if status == 401:
+        response.headers["WWW-Authenticate"] = CHALLENGE
+    return response
+
+
+def status_of(exc: EngineError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_OF_ERROR:
+            return STATUS_OF_ERROR[cls]
+    return 422  # an engine refusal without a finer class: the request cannot be processed
+
+
+@api.errorhandler(EngineError)
+def engine_error(exc: EngineError):
+    return error_response(exc.code, exc.message, exc.details, status_of(exc))
+
+
+@api.errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    code = re.sub(r"[^a-z0-9]+", "_", (exc.name or "error").lower()).strip("_")
+    headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else {}
+    return error_response(code, exc.description or exc.name, {}, exc.code or 500, headers)
+
+
+@api.errorhandler(Exception)
+def unexpected_error(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return http_error(exc)
+    current_app.logger.exception("Unexpected error in %s %s", request.method, request.path)
+    return error_response("internal_error", "Something went wrong on the server; the error was logged. "
+                          "Try again, and report it if it persists.", {}, 500)
+
+
+def http_error_outside_views(exc: HTTPException):
+    """Routing errors (unknown URL, wrong method) happen before any blueprint: JSON under /api."""
+    if request.path == "/api" or request.path.startswith("/api/"):
+        return http_error(exc)
+    return exc

@@ -1,0 +1,128 @@
+"""Deployed process definitions: list, read, BPMN XML, and upload (admin only).
+
+An upload is checked exactly like ``liucheng deploy``: all files or none, a new
+version only when the content changed, problems naming file, line and element.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Blueprint, Response, request
+
+from engine import definitions
+from engine.errors import DefinitionError, PermissionDeniedError, ValidationError
+from engine.forms import check_form
+from webui.api_openapi import documented
+from webui.auth import current_user
+from webui.db import get_session
+from webui.schemas import (
+    DefinitionQuerySchema, DefinitionSchema, DeployedSchema, UploadQuerySchema, VersionQuerySchema, dump,
+    load_query,
+)
+
+definitions_bp = Blueprint("definitions", __name__)
+XML_TYPES = ("application/xml", "text/xml")
+UPLOAD_BODY = {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "array", "items": {"type": "string", "format": "binary"},
+                 "description": "BPMN files (repeat the field for several)."},
+        "form": {"type": "array", "items": {"type": "string", "format": "binary"},
+                 "description": "Form JSON files (see forms/README.md), named <form id>.json."}}}},
+    "application/xml": {"schema": {"type": "string", "description": "One BPMN document; name it with ?filename=."}},
+}}
+XML_CONTENT = {"application/xml": {"schema": {"type": "string"}}}
+
+
+@definitions_bp.get("/definitions")
+@documented("List deployed definitions, every version, newest first per process", "definitions",
+            query=DefinitionQuerySchema, response=DefinitionSchema, many=True, errors=(400, 401))
+def list_definitions():
+    process_id = load_query(DefinitionQuerySchema()).get("process_id")
+    rows = [row for row in definitions.list_definitions(get_session())
+            if process_id is None or row.process_id == process_id]
+    return dump(DefinitionSchema(many=True), [definitions.as_dict(row) for row in rows])
+
+
+@definitions_bp.get("/definitions/<process_id>")
+@documented("One definition: the latest version, or ?version=", "definitions", query=VersionQuerySchema,
+            response=DefinitionSchema)
+def get_definition(process_id: str):
+    version = load_query(VersionQuerySchema()).get("version")
+    row = definitions.get_definition(get_session(), process_id, version)
+    return dump(DefinitionSchema(), definitions.as_dict(row))
+
+
+@definitions_bp.get("/definitions/<process_id>/xml")
+@documented("The BPMN XML of a definition (latest, or ?version=), e.g. to draw the diagram", "definitions",
+            query=VersionQuerySchema, response_content=XML_CONTENT)
+def definition_xml(process_id: str):
+    version = load_query(VersionQuerySchema()).get("version")
+    row = definitions.get_definition(get_session(), process_id, version)
+    return Response(row.bpmn_xml, mimetype="application/xml")
+
+
+@definitions_bp.post("/definitions")
+@documented("Deploy BPMN files and forms (admin only); all or nothing", "definitions",
+            query=UploadQuerySchema, request_body=UPLOAD_BODY, response=DeployedSchema, many=True, status=201,
+            errors=(400, 401, 403, 422))
+def deploy_definitions():
+    actor = current_user()
+    if "admin" not in actor.roles:
+        raise PermissionDeniedError("Only an admin may deploy definitions.")
+    documents, forms = uploaded_files()
+    deployed = definitions.deploy(get_session(), documents, forms, actor.username)
+    return dump(DeployedSchema(many=True), [d.as_dict() for d in deployed]), 201
+
+
+# -- reading the upload -----------------------------------------------------------------------
+
+def uploaded_files() -> tuple[dict[str, bytes], dict[str, dict]]:
+    """The BPMN documents ``{file name: bytes}`` and the forms ``{form id: form}`` of the request."""
+    if request.mimetype in XML_TYPES:
+        name = Path(load_query(UploadQuerySchema())["filename"]).name
+        documents = {name: request.get_data()} if request.get_data().strip() else {}
+        forms: dict[str, dict] = {}
+    elif request.mimetype == "multipart/form-data":
+        documents = files_of("file")
+        forms = read_forms(files_of("form"))
+    else:
+        raise ValidationError("Upload BPMN as multipart/form-data (field 'file', forms in field 'form') or as "
+                              "a raw body with Content-Type: application/xml.", {"_body": ["Unsupported type."]})
+    if not documents:
+        raise ValidationError("No BPMN file in the request: send at least one in the field 'file'.",
+                              {"file": ["Missing data for required field."]})
+    return documents, forms
+
+
+def files_of(field: str) -> dict[str, bytes]:
+    result: dict[str, bytes] = {}
+    for upload in request.files.getlist(field):
+        name = Path(upload.filename or f"{field}.upload").name
+        if name in result:
+            raise ValidationError(f"Two files are named '{name}'; give each file its own name.",
+                                  {field: [f"Duplicate file name {name}."]})
+        result[name] = upload.read()
+    return result
+
+
+def read_forms(files: dict[str, bytes]) -> dict[str, dict]:
+    """Uploaded form files checked like ``engine.forms.load_forms`` checks files on disk."""
+    forms, problems = {}, []
+    for name, content in files.items():
+        try:
+            form = json.loads(content.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            problems.append({"file": name, "line": getattr(exc, "lineno", None), "element_id": None,
+                             "message": f"Cannot read the form: {exc}. Fix the JSON syntax."})
+            continue
+        if isinstance(form, dict):
+            form.setdefault("id", Path(name).stem)
+        found = [dict(p, file=name) for p in check_form(form)]
+        problems += found
+        if not found:
+            forms[form["id"]] = form
+    if problems:
+        raise DefinitionError("Cannot deploy: " + "; ".join(f"{p['file']}: {p['message']}" for p in problems[:5]),
+                              {"problems": problems})
+    return forms
