@@ -95,7 +95,7 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
         parser.add_bpmn_xml(root, filename=name)
         models = [_model(name, content, parser, process) for process in executable]
     except ValidationException as exc:
-        fail([_from_validation(name, exc)])
+        fail([_from_validation(name, exc, root)])
     except DefinitionError:
         raise
     except Exception as exc:  # SpiffWorkflow raises raw KeyError/TypeError on some models
@@ -202,14 +202,25 @@ def _check_expression(name, node, tag) -> list[Problem]:
                         "timer, an ISO-8601 duration such as PT24H.")]
     if JUEL.match(text):
         return [Problem(*where, f"'{text}' is JUEL/EL; Liucheng evaluates Python expressions: write it as "
-                        "e.g. `approved == True`.")]
+                        f"`{python_from_juel(text)}`.")]
     if tag != "conditionExpression" and ISO_TIME.match(text):
         return []
     try:
         check_source(text, "eval")
     except ScriptError as exc:
+        if tag != "conditionExpression":
+            return [Problem(*where, f"Timer '{text}' is neither ISO-8601 (PT24H, 2026-12-01T14:00:00, R/P1D) "
+                            "nor a Python expression giving one; write it in one of those forms.")]
         return [Problem(*where, f"Expression '{text}' is not allowed: {exc.message}")]
     return []
+
+
+def python_from_juel(text: str) -> str:
+    """A best-effort Python spelling of a JUEL expression, for the error message."""
+    body = re.sub(r"^\s*[$#]\{(.*)\}\s*$", r"\1", text, flags=re.S).strip()
+    body = body.replace("&&", " and ").replace("||", " or ").replace("!=", "\0")
+    body = re.sub(r"!\s*", "not ", body).replace("\0", "!=")
+    return re.sub(r"\s+", " ", body.replace("'", '"')).strip()
 
 
 def _check_script(where, node) -> list[Problem]:
@@ -235,8 +246,11 @@ def _quote_timer_expressions(root) -> None:
                 node.text = json.dumps(text)
 
 
-def _from_validation(name: str, exc: ValidationException) -> Problem:
+def _from_validation(name: str, exc: ValidationException, root) -> Problem:
     line = exc.line_number if isinstance(exc.line_number, int) else None
+    if line is None and exc.id:
+        found = root.xpath("//*[@id=$id]", id=exc.id)
+        line = found[0].sourceline if found else None
     message = str(exc.args[0]) if exc.args else str(exc)
     hint = ""
     if "serviceTaskOperator" in message or "Service Task" in message:
