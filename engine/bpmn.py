@@ -130,6 +130,7 @@ def _executable_processes(name: str, root) -> list:
 
 def _check_elements(name, root, processes, forms, roles) -> list[Problem]:
     problems: list[Problem] = []
+    process_ids = {p.get("id") for p in root.findall("bpmn:process", NS)}
     for process in processes:
         lanes = _lane_of_nodes(process)
         for node in process.iter():
@@ -149,6 +150,10 @@ def _check_elements(name, root, processes, forms, roles) -> list[Problem]:
                 problems += _check_expression(name, node, tag)
             if tag == "scriptTask":
                 problems += _check_script(where, node)
+            if tag == "callActivity" and node.get("calledElement") not in process_ids:
+                problems.append(Problem(*where, f"This call activity calls process "
+                                        f"'{node.get('calledElement') or ''}', which is not in this file: put the "
+                                        "called process in the same BPMN file or correct calledElement."))
     return problems
 
 

@@ -1,0 +1,142 @@
+"""Fixtures for the whole suite.
+
+Every test gets an empty database: a fresh SQLite file in ``tmp_path``, or, when
+``LIUCHENG_TEST_DATABASE_URL`` is set (e.g.
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``), that database with its
+``public`` schema dropped and recreated. On top of it:
+
+* ``app`` — ``webui.create_app`` on that database (``TESTING``; schema upgraded, roles created);
+* ``client`` — the app's Flask test client;
+* ``db_session`` — a SQLAlchemy session on the same database (closed after the test);
+* ``clock`` — a ``FrozenClock`` at 2026-11-02 09:00 installed for the engine (``clock.advance(hours=1)``);
+* ``make_user(name, *roles, **attrs)`` — creates an active user with password ``secret-<name>``;
+* ``auth(name)`` — HTTP Basic headers for such a user (``auth(name, password)`` for another password);
+* ``deploy(*paths, actor="system")`` — deploys BPMN files/forms like ``liucheng deploy``
+  (default ``processes/`` and ``forms/``) and returns the ``Deployed`` list;
+* autouse: cheap password hashing, and the engine's in-process caches emptied around each test.
+"""
+from __future__ import annotations
+
+import base64
+import os
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine import clock as engine_clock, definitions, runtime, users
+from webui import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+TEST_DATABASE_ENV = "LIUCHENG_TEST_DATABASE_URL"
+CLOCK_START = datetime(2026, 11, 2, 9, 0)
+
+
+def password_of(name: str) -> str:
+    return f"secret-{name}"
+
+
+def basic_auth(name: str, password: str | None = None) -> dict[str, str]:
+    raw = f"{name}:{password if password is not None else password_of(name)}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+def empty_postgres(url: str) -> None:
+    """Drop and recreate the ``public`` schema: tables, triggers and sequences go."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+
+
+# -- autouse ------------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    """pbkdf2 with 1000 rounds instead of 120000: tests create many users."""
+    monkeypatch.setattr(users, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
+
+
+@pytest.fixture(autouse=True)
+def reset_engine_cache():
+    """Forget cached workflows: instance ids repeat across the per-test databases."""
+    runtime.forget()
+    yield
+    runtime.forget()
+
+
+# -- database and app -------------------------------------------------------------------------------
+
+@pytest.fixture
+def database_url(tmp_path) -> str:
+    url = os.environ.get(TEST_DATABASE_ENV)
+    if not url:
+        return f"sqlite:///{tmp_path / 'liucheng.db'}"
+    empty_postgres(url)
+    return url
+
+
+@pytest.fixture
+def app(database_url):
+    application = create_app({"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test"})
+    yield application
+    application.extensions["liucheng_db"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db_session(app):
+    session = app.extensions["liucheng_db"].sessions()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def clock():
+    frozen = engine_clock.FrozenClock(CLOCK_START)
+    previous = engine_clock.set_clock(frozen)
+    yield frozen
+    engine_clock.set_clock(previous)
+
+
+# -- users and definitions ----------------------------------------------------------------------------
+
+@pytest.fixture
+def make_user(app):
+    """``make_user("wang", "warehouse", categories="A,B")`` → the new ``User`` (password ``secret-wang``)."""
+    database = app.extensions["liucheng_db"]
+
+    def make(name: str, *roles: str, **attributes: str):
+        with database.session() as session:
+            user = users.add_user(session, name, password_of(name), roles,
+                                  {k: str(v) for k, v in attributes.items()})
+            session.commit()
+            return user
+    return make
+
+
+@pytest.fixture
+def auth():
+    """``auth("wang")`` → Basic-auth headers for a user made by ``make_user``."""
+    return basic_auth
+
+
+@pytest.fixture
+def deploy(app):
+    """``deploy()`` deploys processes/ and forms/; ``deploy(DATA / "x.bpmn", DATA / "forms")`` given paths."""
+    database = app.extensions["liucheng_db"]
+
+    def run(*paths: Path | str, actor: str = "system") -> list[definitions.Deployed]:
+        chosen = [Path(p) for p in paths] or [ROOT / "processes", ROOT / "forms"]
+        with database.session() as session:
+            return definitions.deploy_paths(session, chosen, actor)
+    return run

@@ -1,0 +1,35 @@
+"""Every public BPMN file of ../shared/conformance either deploys or is rejected
+with problems that name the file, the element or line, and what to do."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine import definitions
+from engine.errors import DefinitionError
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "conformance" / "bpmn"
+FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name.lower().endswith((".bpmn", ".bpmn20.xml")))
+
+
+def test_corpus_is_present():
+    assert len(FILES) >= 100, f"expected the conformance corpus at {CORPUS}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(CORPUS)) for p in FILES])
+def test_file_deploys_or_is_rejected_clearly(path, db_session):
+    try:
+        deployed = definitions.deploy_paths(db_session, [path])
+    except DefinitionError as error:
+        problems = error.details["problems"]
+        assert problems, "a rejection lists its problems"
+        for problem in problems:
+            assert problem["file"].endswith(path.name)
+            assert problem["line"] or problem["element_id"], problem
+            assert "Traceback" not in problem["message"] and len(problem["message"]) > 20
+        assert definitions.list_definitions(db_session) == []  # nothing half-deployed
+    else:
+        assert deployed and all(d.version == 1 for d in deployed)
+        again = definitions.deploy_paths(db_session, [path])
+        assert [d.created for d in again] == [False] * len(again)
