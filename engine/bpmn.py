@@ -283,6 +283,8 @@ def _model(name: str, content: bytes, parser, process) -> ProcessModel:
 def describe_elements(process) -> dict[str, Any]:
     """What the engine needs to know of each element without asking SpiffWorkflow."""
     lanes = _lane_of_nodes(process)
+    root = process.getroottree().getroot()
+    message_names = {m.get("id"): m.get("name") or m.get("id") for m in root.findall("bpmn:message", NS)}
     nodes, flows = {}, {}
     for node in process.iter():
         if not isinstance(node.tag, str):
@@ -295,6 +297,12 @@ def describe_elements(process) -> dict[str, Any]:
                 "form_key": node.get(CAMUNDA + "formKey"), "assignee": node.get(CAMUNDA + "assignee"),
                 "line": node.sourceline, "attached_to": node.get("attachedToRef"),
                 "in_subprocess": etree.QName(node.getparent()).localname in ("subProcess", "transaction"),
+                "messages": [message_names.get(d.get("messageRef"), d.get("messageRef"))
+                             for d in node.findall("bpmn:messageEventDefinition", NS)],
+                "timers": [{"kind": etree.QName(t).localname, "text": (t.text or "").strip()}
+                           for d in node.findall("bpmn:timerEventDefinition", NS) for t in d
+                           if isinstance(t.tag, str)],
+                "interrupting": node.get("cancelActivity", "true") == "true",
             }
         elif tag == "sequenceFlow":
             flows[node_id] = {"source": node.get("sourceRef"), "target": node.get("targetRef"),

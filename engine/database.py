@@ -1,14 +1,15 @@
 """Connections, sessions and the schema.
 
 SQLite is the embedded default: WAL journal, foreign keys on, and every
-transaction opened with ``BEGIN IMMEDIATE`` so two writers never deadlock on a
-lock upgrade (the second waits up to ``busy_timeout``). PostgreSQL (or any
+command's transaction opened with ``BEGIN IMMEDIATE`` so two writers never
+deadlock on a lock upgrade (the second waits up to ``busy_timeout``). PostgreSQL (or any
 SQLAlchemy URL) is used as it is; commands lock instance rows with
 ``SELECT ... FOR UPDATE``.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Iterator
 
@@ -17,6 +18,28 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+_WRITING: ContextVar[bool] = ContextVar("liucheng_writing", default=False)
+
+
+@contextmanager
+def command(session: Session) -> Iterator[None]:
+    """One command, one transaction: commit what the block did, or roll all of it back.
+
+    A read transaction the session still holds is ended first, and on SQLite the
+    command's transaction starts with ``BEGIN IMMEDIATE`` (reads use a plain
+    ``BEGIN``), so two writers queue instead of failing on a lock upgrade.
+    """
+    if session.in_transaction():
+        session.commit()
+    token = _WRITING.set(True)
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _WRITING.reset(token)
 
 
 class Database:
@@ -86,7 +109,7 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _begin_immediate(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _WRITING.get() else "BEGIN")
 
     return engine

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import bpmn, clock, forms as form_files
+from engine.database import command
 from engine.errors import DefinitionError, NotFoundError
 from engine.models import Definition
 from engine.users import role_ids
@@ -59,15 +60,11 @@ def deploy_paths(session: Session, paths: Iterable[Path], actor: str = "system")
 def deploy(session: Session, documents: dict[str, bytes], forms: dict[str, dict],
            actor: str = "system") -> list[Deployed]:
     """Check every document, then store the changed processes in one transaction."""
-    try:
+    with command(session):
         known_forms = {**stored_forms(session), **forms}
         models = read_all(documents, known_forms, role_ids(session))
         results = [store(session, model, known_forms, actor) for model in models]
-        session.commit()
-        return results
-    except BaseException:
-        session.rollback()
-        raise
+    return results
 
 
 def read_all(documents: dict[str, bytes], forms: dict[str, dict], roles: set[str]) -> list[bpmn.ProcessModel]:
@@ -154,6 +151,15 @@ class Version:
 
     def form(self, key: Optional[str]) -> Optional[dict]:
         return self.forms.get(key) if key else None
+
+    @property
+    def has_timers(self) -> bool:
+        return any(n.get("timers") for n in self.elements.get("nodes", {}).values())
+
+    @property
+    def has_messages(self) -> bool:
+        return any(n.get("messages") or n.get("type") == "receiveTask"
+                   for n in self.elements.get("nodes", {}).values())
 
 
 _versions: dict[str, Version] = {}

@@ -173,3 +173,58 @@ class HistoryEvent(Base):
     element_id: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
     task_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Timer(Base):
+    """A waiting timer of an instance (or a timer start event of a definition) with its due time."""
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        Index("ix_timers_due", "due_at", sqlite_where=text("status = 'waiting'"),
+              postgresql_where=text("status = 'waiting'")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instances.id"), nullable=True, index=True)
+    definition_id: Mapped[Optional[int]] = mapped_column(ForeignKey("definitions.id"), nullable=True)
+    process_id: Mapped[str] = mapped_column(String(128))
+    element_id: Mapped[str] = mapped_column(String(128))
+    engine_task_id: Mapped[Optional[str]] = mapped_column(String(36), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), default="catch")
+    attached_to: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
+    expression: Mapped[Optional[str]] = mapped_column(String(256), nullable=True)
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    locked_by: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    locked_until: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class MessageSubscription(Base):
+    """An instance waiting for a message (a catch event, receive task or event gateway branch)."""
+
+    __tablename__ = "message_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    element_id: Mapped[str] = mapped_column(String(128))
+    engine_task_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Message(Base):
+    """Every message received, once per message_id; kept ones wait for a subscriber."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    correlation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16))
+    instance_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    sender: Mapped[str] = mapped_column(String(64), default="system")

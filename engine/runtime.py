@@ -20,7 +20,8 @@ from typing import Any, Iterator, Optional
 from sqlalchemy import bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, definitions, forms, history, workflow, worklist
+from engine.database import command
+from engine import clock, definitions, forms, history, messages, timers, workflow, worklist
 from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Definition, HumanTask, Instance, User
 from engine.sandbox import find_script_error
@@ -31,17 +32,6 @@ _cache_lock = threading.Lock()
 
 
 # -- the command frame ------------------------------------------------------------
-
-@contextmanager
-def command(session: Session) -> Iterator[None]:
-    """Commit what the block did, or roll all of it back."""
-    try:
-        yield
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-
 
 _TASKS = HumanTask.__table__
 _INSTANCES = Instance.__table__
@@ -143,19 +133,22 @@ def start_instance(session: Session, process_id: str, data: Any, actor: User,
         row = definitions.get_definition(session, process_id, version)
         version_ = definitions.version_of(session, row.id, row.content_hash)
         check_may_start(version_, actor)
-        values = start_values(version_, data)
-        specs = workflow.load_spec(f"{version_.content_hash}:{version_.id}", version_.spec_json)
-        wf = workflow.new_workflow(specs, values, SCRIPT_TIMEOUT)
-        instance = Instance(definition_id=version_.id, process_id=version_.process_id, version=version_.version,
-                            status="running", data=forms.to_json(values), state="", etag="",
-                            business_key=business_key(values), started_at=clock.now(), started_by=actor.username)
-        session.add(instance)
-        session.flush()
-        history.record(session, instance.id, "instance_started", actor.username,
-                       data={"version": version_.version, "data": values})
-        advance(session, instance, version_, wf)
-    session.expire(instance)
-    return instance
+        instance_id = _start(session, version_, start_values(version_, data), actor)
+    return session.get(Instance, instance_id, populate_existing=True)
+
+
+def _start(session: Session, version_: definitions.Version, values: dict, actor: User, step=None) -> int:
+    specs = workflow.load_spec(f"{version_.content_hash}:{version_.id}", version_.spec_json)
+    wf = workflow.new_workflow(specs, values, SCRIPT_TIMEOUT)
+    instance = Instance(definition_id=version_.id, process_id=version_.process_id, version=version_.version,
+                        status="running", data=forms.to_json(values), state="", etag="",
+                        business_key=business_key(values), started_at=clock.now(), started_by=actor.username)
+    session.add(instance)
+    session.flush()
+    history.record(session, instance.id, "instance_started", actor.username,
+                   data={"version": version_.version, "data": values})
+    advance(session, instance, version_, wf, step=step)
+    return instance.id
 
 
 def complete_task(session: Session, task_id: int, data: Any, actor: User) -> HumanTask:
@@ -200,6 +193,8 @@ def cancel_instance(session: Session, instance_id: int, reason: str, actor: User
         wf = load_workflow(session, instance, version_)
         workflow.cancel(wf)
         worklist.close_open_tasks(session, instance.id, "cancelled", actor.username)
+        timers.remove_all(session, instance.id, actor.username)
+        messages.remove_all(session, instance.id)
         save_workflow(session, instance, wf, "cancelled", forms.to_json(workflow.process_data(wf)))
         session.execute(update(Instance).where(Instance.id == instance.id).values(cancel_reason=reason)
                         .execution_options(synchronize_session=False))
@@ -210,8 +205,8 @@ def cancel_instance(session: Session, instance_id: int, reason: str, actor: User
 # -- running the engine -------------------------------------------------------------
 
 def advance(session: Session, instance: Instance, version_: definitions.Version, wf,
-            completed_task: Optional[str] = None) -> None:
-    """Run engine steps, then write state, human tasks and history of what ran."""
+            completed_task: Optional[str] = None, step=None) -> None:
+    """Run engine steps, then write state, human tasks, timers, subscriptions and history."""
     elements = version_.elements
 
     def on_step(task, before, after):
@@ -219,7 +214,8 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
 
     status = "running"
     try:
-        workflow.run(wf, on_step)
+        (step or workflow.run)(wf, on_step)
+        deliver_kept_messages(session, instance.id, wf, on_step)
     except Exception as exc:
         error = _as_engine_error(exc)
         status = "failed"
@@ -232,9 +228,57 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
         status = "completed"
     data = workflow.process_data(wf)
     worklist.sync_tasks(session, instance, version_, wf, completed_task)
+    if version_.has_timers:
+        timers.sync(session, instance.id, instance.process_id, elements, wf)
+    if version_.has_messages:
+        messages.sync(session, instance.id, wf)
     save_workflow(session, instance, wf, status, forms.to_json(data))
     if status == "completed":
         history.record(session, instance.id, "instance_completed", "system", data={"data": data})
+
+
+def deliver_kept_messages(session: Session, instance_id: int, wf, on_step) -> None:
+    """Messages that arrived before the instance waited for them are delivered now (bounded)."""
+    for _ in range(20):
+        data = None
+        for waiting in workflow.waiting_messages(wf):
+            data = data if data is not None else workflow.process_data(wf)
+            kept = messages.kept_for(session, waiting.name, data)
+            if kept is not None:
+                workflow.deliver_message(wf, waiting.name, dict(kept.data), on_step)
+                messages.mark_delivered(session, kept, instance_id)
+                messages.history_of_delivery(session, instance_id, kept.name, kept.message_id, kept.data,
+                                             kept.sender, kept_since=kept.received_at)
+                break
+        else:
+            return
+
+
+def deliver(session: Session, instance_id: int, name: str, data: dict, actor: str, message_id: str) -> bool:
+    """Deliver a message to one waiting instance inside the caller's command."""
+    instance, version_ = lock_instance(session, instance_id)
+    if instance.status != "running":
+        return False
+    wf = load_workflow(session, instance, version_)
+    if not any(w.name == name for w in workflow.waiting_messages(wf)):
+        return False
+    messages.history_of_delivery(session, instance.id, name, message_id, data, actor)
+    advance(session, instance, version_, wf,
+            step=lambda wf_, on_step: workflow.deliver_message(wf_, name, data, on_step))
+    return True
+
+
+def start_by_message(session: Session, name: str, data: dict, sender: User) -> Optional[int]:
+    """Start the latest process whose (top-level) message start event is ``name``."""
+    for row in definitions.list_definitions(session, latest_only=True):
+        version_ = definitions.version_of(session, row.id, row.content_hash)
+        starts = [n for n in version_.elements.get("nodes", {}).values()
+                  if n["type"] == "startEvent" and not n.get("in_subprocess") and name in (n.get("messages") or [])]
+        if starts:
+            return _start(session, version_, data, sender,
+                          lambda wf_, on_step: (workflow.run(wf_, on_step),
+                                                workflow.deliver_message(wf_, name, data, on_step)))
+    return None
 
 
 def record_engine_step(session, instance_id, elements, task, before, after) -> None:

@@ -1,27 +1,27 @@
 """Sandboxed Python for BPMN conditions and script tasks.
 
-Scripts and conditions are compiled with RestrictedPython (no imports, no names
-or attributes starting with ``_``, no ``try``/``with``/``class``), run with a
-small whitelist of builtins and are stopped after ``timeout`` seconds.
+Sources are compiled with RestrictedPython (no import, try, with, class, print, no
+name or attribute starting with ``_``), run with a whitelist of builtins and
+stopped after ``timeout`` seconds by a ``sys.settrace`` tracer.
 
-Recovering the ScriptError: ``SandboxEnvironment`` raises ``ScriptError`` (or
-``ScriptTimeoutError``). SpiffWorkflow's ``PythonScriptEngine`` wraps it in a
-``WorkflowTaskException`` that only keeps the class name; ``SandboxScriptEngine``
-sets the ScriptError as the wrapper's ``__cause__`` (it is also its
-``__context__``). Callers use ``find_script_error(exc)``, which follows
-``__cause__``/``__context__`` and returns the ScriptError or None. Spiff code
-that calls ``environment.evaluate`` directly raises the bare ScriptError.
+Recovering the ScriptError: Spiff's ``PythonScriptEngine`` wraps what the
+environment raises in a ``WorkflowTaskException`` that keeps only the class name.
+``SandboxScriptEngine`` makes the ScriptError that wrapper's ``__cause__``; call
+``find_script_error(exc)`` (follows ``__cause__``/``__context__``, returns the
+ScriptError or None). Spiff code calling ``environment.evaluate`` directly raises
+the bare ScriptError, which ``find_script_error`` returns as is.
 
-Limitations: the time limit is a ``sys.settrace`` tracer, so it is checked
-between Python lines, not inside one C call. ``range`` is capped and ``*``,
-``**`` and ``<<`` are guarded, but str/list methods (``join``, ``extend``,
-``ljust``, ``replace``...) can still build large objects; memory is not limited,
-so run workers under a process memory limit (RLIMIT_AS, cgroup). ``try`` is
+Limitations: the tracer runs between Python lines, not inside one C call, and
+pauses any debugger/coverage tracer meanwhile. ``range`` is capped and ``*``,
+``**``, ``<<`` are size-checked, but str/list methods (``join``, ``extend``,
+``ljust``...) and ``%``/f-string widths can still build large objects within the
+time limit: run workers under a memory limit (RLIMIT_AS, cgroup). ``try`` is
 refused because a script could otherwise catch the timeout.
 """
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import difflib
 import functools
@@ -48,10 +48,6 @@ FILENAME = "<sandbox>"
 MAX_RANGE = 10**6       # items in one range()
 MAX_SEQUENCE = 10**7    # items/characters produced by one sequence repetition
 MAX_INT_BITS = 1 << 16  # bits of an int produced by *, ** or <<
-_FORBIDDEN_HINT = ("names starting with '_', import, print, try, with and class "
-                   "are not allowed in the sandbox")
-_UNAVAILABLE = {"getattr", "setattr", "delattr", "type", "eval", "exec", "compile", "open",
-                "globals", "locals", "vars", "dir", "input", "print", "help", "breakpoint"}
 
 
 class _Deadline(BaseException):
@@ -63,29 +59,29 @@ class _SandboxPolicy(RestrictingNodeTransformer):
     class, and routes ``*``, ``**`` and ``<<`` through a size-checking guard."""
 
     _GUARDED_OPS = {ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<"}
+    _IMPORT = "import (use Decimal, date, datetime, timedelta directly)"
+    _REFUSED = {ast.Import: _IMPORT, ast.ImportFrom: _IMPORT, ast.With: "with",
+                ast.Try: "try (check values with if instead)", ast.ClassDef: "class"}
 
-    def _refuse(self, node, what):
-        self.error(node, f"{what} is not allowed in the sandbox.")
+    def _refuse(self, node, what=None):
+        self.error(node, f"{what or self._REFUSED[type(node)]} is not allowed in the sandbox.")
         return node
 
-    def visit_Import(self, node):
-        return self._refuse(node, "import (use Decimal, date, datetime, timedelta directly)")
-
-    visit_ImportFrom = visit_Import
-
-    def visit_Try(self, node):
-        return self._refuse(node, "try (check values with if instead)")
-
-    def visit_With(self, node):
-        return self._refuse(node, "with")
-
-    def visit_ClassDef(self, node):
-        return self._refuse(node, "class")
+    visit_Import = visit_ImportFrom = visit_Try = visit_With = visit_ClassDef = _refuse
 
     def visit_Name(self, node):
         if node.id in ("print", "printed"):
             return self._refuse(node, "print (assign the value to a variable instead)")
         return super().visit_Name(node)
+
+    def visit_While(self, node):
+        # `while True: pass` compiles to one jump onto itself, which fires no trace
+        # event in CPython 3.11: start each body with a name load so it cannot.
+        node = self.node_contents_visit(node)
+        tick = ast.Expr(ast.Name("_loop_", ast.Load()))
+        copy_locations(tick, node.body[0])
+        node.body.insert(0, tick)
+        return node
 
     def visit_BinOp(self, node):
         node = self.node_contents_visit(node)
@@ -105,10 +101,7 @@ def _refused(message: str) -> ScriptError:
 def _safe_range(*args):
     """range() limited to MAX_RANGE items."""
     result = range(*args)
-    try:
-        size = len(result)
-    except OverflowError:
-        size = MAX_RANGE + 1
+    size = (result[-1] - result[0]) // result.step + 1 if result else 0  # len() may overflow
     if size > MAX_RANGE:
         raise _refused(f"range() of {size} items exceeds the sandbox limit of {MAX_RANGE}; "
                        "iterate over a smaller range or over the data itself.")
@@ -153,8 +146,12 @@ def _inplacevar(op: str, target, value):
     return _INPLACE[op](target, value)
 
 
-def _apply(func, *args, **kwargs):
-    return func(*args, **kwargs)
+def _c_import(name, globals=None, locals=None, fromlist=(), level=0):
+    """``__import__`` for C code (date.strftime/strptime import time, _strptime).
+    Scripts cannot call it: ``import`` and names starting with ``_`` are refused."""
+    if name not in ("time", "_strptime") or level:
+        raise ImportError(f"import of {name!r} is not allowed in the sandbox")
+    return builtins.__import__(name, globals, locals, fromlist, level)
 
 
 SAFE_BUILTINS = {
@@ -169,7 +166,8 @@ _GUARDS = {
     "_getattr_": safer_getattr, "_getitem_": operator.getitem, "_getiter_": iter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence, "_write_": full_write_guard,
-    "_inplacevar_": _inplacevar, "_apply_": _apply, "_binop_": _binop,
+    "_inplacevar_": _inplacevar, "_apply_": lambda func, *args, **kwargs: func(*args, **kwargs),
+    "_binop_": _binop, "_loop_": None, "__import__": _c_import,
 }
 # Guards live in __builtins__: scripts cannot rebind names starting with "_".
 _BUILTINS = {**SAFE_BUILTINS, **_GUARDS}
@@ -196,8 +194,10 @@ def check_source(source: str, mode: str) -> None:
     code, errors = _compile(source, mode)
     if errors:
         kind = "Expression" if mode == "eval" else "Script"
-        raise ScriptError(f"{kind} {source.strip()[:80]!r} is refused: {'; '.join(errors)}. "
-                          f"Fix the syntax; {_FORBIDDEN_HINT}.",
+        raise ScriptError(f"{kind} {source.strip()[:80]!r} is refused: "
+                          f"{'; '.join(e.rstrip('.') for e in errors)}. "
+                          "Fix the syntax; names starting with '_', import, print, try, with "
+                          "and class are not allowed in the sandbox.",
                           {"source": source, "error": errors[0], "errors": list(errors),
                            "mode": mode})
 
@@ -239,7 +239,7 @@ def _run_with_deadline(code, namespace: dict, timeout: float | None):
 
 def _hint(err: Exception, names) -> str:
     if isinstance(err, NameError) and getattr(err, "name", None):
-        if err.name in _UNAVAILABLE:
+        if hasattr(builtins, err.name):
             return f"'{err.name}' is not available in the sandbox; use plain expressions."
         close = difflib.get_close_matches(err.name, list(names), n=1)
         if close:
@@ -292,11 +292,8 @@ class SandboxEnvironment(TaskDataEnvironment):
 
     @staticmethod
     def _code(source, mode):
-        if type(source) is str:
-            code = _compile(source, mode)[0]
-            if code is not None:
-                return code
-        check_source(source, mode)  # raises the ScriptError explaining why
+        check_source(source, mode)
+        return _compile(source, mode)[0]
 
     def _run(self, code, namespace, source, kind):
         try:
@@ -329,21 +326,23 @@ class SandboxScriptEngine(PythonScriptEngine):
         super().__init__(environment or SandboxEnvironment(timeout=timeout))
 
     def validate(self, expression):
+        super().validate(expression)  # SyntaxError first: Spiff's DMN engine relies on it
         check_source(expression, "eval")
 
     def evaluate(self, task, expression, external_context=None):
-        try:
-            return super().evaluate(task, expression, external_context)
-        except SpiffWorkflowException as exc:
-            exc.__cause__ = exc.__cause__ or find_script_error(exc)
-            raise
+        return _linking_cause(super().evaluate, task, expression, external_context)
 
     def execute(self, task, script, external_context=None):
-        try:
-            return super().execute(task, script, external_context)
-        except SpiffWorkflowException as exc:
-            exc.__cause__ = exc.__cause__ or find_script_error(exc)
-            raise
+        return _linking_cause(super().execute, task, script, external_context)
+
+
+def _linking_cause(method, *args):
+    """Call a Spiff engine method; make the ScriptError the __cause__ of Spiff's wrapper."""
+    try:
+        return method(*args)
+    except SpiffWorkflowException as exc:
+        exc.__cause__ = exc.__cause__ or find_script_error(exc)
+        raise
 
 
 def make_script_engine(timeout: float | None = 1.0, environment_globals=None) -> SandboxScriptEngine:

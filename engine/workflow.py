@@ -264,3 +264,114 @@ def chosen_targets(task) -> list[str]:
 
 def task_kind(task) -> str:
     return type(task.task_spec).__name__
+
+
+# -- time, timers and messages ------------------------------------------------------
+
+from contextvars import ContextVar  # noqa: E402
+from datetime import datetime as _datetime, timezone as _timezone  # noqa: E402
+
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer  # noqa: E402
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _BaseMessage  # noqa: E402
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition  # noqa: E402
+from SpiffWorkflow.bpmn.util import BpmnEvent  # noqa: E402
+
+from engine import clock as _clock  # noqa: E402
+
+_firing_at: ContextVar[Optional[_datetime]] = ContextVar("firing_at", default=None)
+
+
+class _EngineDatetime(_datetime):
+    """SpiffWorkflow's timers ask ``datetime.now``; answer with the engine's clock."""
+
+    @classmethod
+    def now(cls, tz=None):
+        current = _firing_at.get() or _clock.now()
+        aware = current.replace(tzinfo=_timezone.utc)
+        return aware.astimezone(tz) if tz else aware.replace(tzinfo=None)
+
+
+_spiff_timer.datetime = _EngineDatetime
+
+
+@dataclass
+class WaitingTimer:
+    engine_task_id: str
+    element_id: str
+    due_at: _datetime  # naive UTC
+
+
+@dataclass
+class WaitingMessage:
+    engine_task_id: str
+    element_id: str
+    name: str
+
+
+def _definitions_of(task) -> list:
+    definition = getattr(task.task_spec, "event_definition", None)
+    if definition is None:
+        return []
+    return list(getattr(definition, "event_definitions", None) or [definition])
+
+
+def _waiting_tasks(wf: BpmnWorkflow) -> list:
+    return [t for t in wf.event_manager.tasks.values() if t.has_state(TaskState.WAITING)]
+
+
+def waiting_timers(wf: BpmnWorkflow) -> list[WaitingTimer]:
+    timers = []
+    for task in _waiting_tasks(wf):
+        if not any(isinstance(d, TimerEventDefinition) for d in _definitions_of(task)):
+            continue
+        value = task.internal_data.get("event_value")
+        if isinstance(value, dict):
+            value = value.get("next")
+        due = _parse_due(value)
+        if due is not None:
+            timers.append(WaitingTimer(str(task.id), element_of(task), due))
+    return timers
+
+
+def _parse_due(value) -> Optional[_datetime]:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = _datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(_timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+def waiting_messages(wf: BpmnWorkflow) -> list[WaitingMessage]:
+    return [WaitingMessage(str(task.id), element_of(task), definition.name)
+            for task in _waiting_tasks(wf) for definition in _definitions_of(task)
+            if isinstance(definition, _BaseMessage)]
+
+
+def fire_timers(wf: BpmnWorkflow, at: _datetime, on_step: Optional[Listener] = None) -> None:
+    """Fire every timer due at ``at`` (naive UTC) and run on."""
+    token = _firing_at.set(at)
+    try:
+        wf.refresh_timers()
+        run(wf, on_step)
+    finally:
+        _firing_at.reset(token)
+
+
+def deliver_message(wf: BpmnWorkflow, name: str, payload: dict, on_step: Optional[Listener] = None) -> bool:
+    """Deliver a message to the instance's waiting catch events; the payload joins the data."""
+    waiting = {w.engine_task_id for w in waiting_messages(wf) if w.name == name}
+    if not waiting:
+        return False
+    definition = next(d for t in _waiting_tasks(wf) if str(t.id) in waiting for d in _definitions_of(t)
+                      if isinstance(d, _BaseMessage) and d.name == name)
+    wf.send_event(BpmnEvent(type(definition)(name), dict(payload), {}))
+    for task_id in waiting:
+        task = find_task(wf, task_id)
+        if task is not None and not task.has_state(TaskState.WAITING):
+            task.data.update(payload)
+    run(wf, on_step)
+    return True

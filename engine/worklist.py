@@ -15,6 +15,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock, forms, history, workflow
+from engine.database import command
 from engine.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Definition, HumanTask, Instance, User
 
@@ -58,7 +59,7 @@ def may_read(row: HumanTask, actor: User) -> bool:
 # -- commands ---------------------------------------------------------------------------
 
 def claim(session: Session, task_id: int, actor: User) -> HumanTask:
-    try:
+    with command(session):
         row = get_task(session, task_id)
         check_may_work(row, actor, "claim")
         if row.status == "claimed":
@@ -71,16 +72,12 @@ def claim(session: Session, task_id: int, actor: User) -> HumanTask:
         if changed != 1:
             raise ConflictError(f"Task {task_id} was claimed or completed by someone else just now.")
         history.record(session, row.instance_id, "task_claimed", actor.username, row.element_id, row.id)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     session.refresh(row)
     return row
 
 
 def unclaim(session: Session, task_id: int, actor: User) -> HumanTask:
-    try:
+    with command(session):
         row = get_task(session, task_id)
         if row.status != "claimed":
             raise ConflictError(f"Task {task_id} is {row.status}, not claimed.")
@@ -96,10 +93,6 @@ def unclaim(session: Session, task_id: int, actor: User) -> HumanTask:
             raise ConflictError(f"Task {task_id} changed just now; reload it.")
         history.record(session, row.instance_id, "task_unclaimed", actor.username, row.element_id, row.id,
                        {"previous_assignee": row.assignee})
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     session.refresh(row)
     return row
 
@@ -107,7 +100,7 @@ def unclaim(session: Session, task_id: int, actor: User) -> HumanTask:
 def reassign(session: Session, task_id: int, username: str, actor: User) -> HumanTask:
     from engine.users import find_user
 
-    try:
+    with command(session):
         row = get_task(session, task_id)
         if not actor.roles & {"admin", "supervisor"}:
             raise PermissionDeniedError("Only a supervisor or an admin may reassign tasks.")
@@ -130,10 +123,6 @@ def reassign(session: Session, task_id: int, username: str, actor: User) -> Huma
             raise ConflictError(f"Task {task_id} changed just now; reload it.")
         history.record(session, row.instance_id, "task_reassigned", actor.username, row.element_id, row.id,
                        {"from": row.assignee, "to": target.username})
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     session.refresh(row)
     return row
 

@@ -7,7 +7,9 @@ Every test gets an empty database: a fresh SQLite file in ``tmp_path``, or, when
 
 * ``app`` — ``webui.create_app`` on that database (``TESTING``; schema upgraded, roles created);
 * ``client`` — the app's Flask test client;
-* ``db_session`` — a SQLAlchemy session on the same database (closed after the test);
+* ``db_session`` — a SQLAlchemy session on the same database (closed after the test). On SQLite
+  every transaction holds the write lock (``BEGIN IMMEDIATE``): ``commit()`` or ``rollback()`` it
+  before calling the API, or the request waits for the lock (30 s) and fails;
 * ``clock`` — a ``FrozenClock`` at 2026-11-02 09:00 installed for the engine (``clock.advance(hours=1)``);
 * ``make_user(name, *roles, **attrs)`` — creates an active user with password ``secret-<name>``;
 * ``auth(name)`` — HTTP Basic headers for such a user (``auth(name, password)`` for another password);

@@ -349,6 +349,11 @@ def test_openapi_document_describes_every_route(api, app):
     assert len(api_rules) == sum(len(ops) for ops in paths.values())
 
 
+def test_openapi_document_validates(api):
+    validator = pytest.importorskip("openapi_spec_validator")
+    validator.validate(api("get", "/openapi.json").json)
+
+
 def test_unknown_routes_and_methods_are_json(api, people):
     assert_error(api("get", "/nothing-here", "wang"), 404, "not_found")
     assert_error(api("get", "/instances/abc", "wang"), 404, "not_found")

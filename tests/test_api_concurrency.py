@@ -95,3 +95,15 @@ def test_a_claim_racing_a_completion_leaves_the_task_consistent(app, client, aut
         assert (task["status"], task["assignee"]) == expected
         completions = [e for e in history(client, auth, instance_id) if e["type"] == "task_completed"]
         assert len(completions) == (1 if complete == 200 else 0)
+
+
+def test_a_claim_racing_a_cancel_never_revives_the_task(app, client, auth, setup):
+    for _ in range(ROUNDS):
+        instance_id, task_id = start_instance(client, auth)
+        responses = race(app, auth, ("li", f"/api/v1/tasks/{task_id}/claim", None),
+                         ("wang", f"/api/v1/instances/{instance_id}/cancel", {"reason": "客户撤回"}))
+        claim, cancel = (r.status_code for r in responses)
+        assert cancel == 200 and claim in (200, 409), [r.json for r in responses]
+        task = client.get(f"/api/v1/tasks/{task_id}", headers=auth("root")).json
+        instance = client.get(f"/api/v1/instances/{instance_id}", headers=auth("root")).json
+        assert (task["status"], instance["status"], instance["open_tasks"]) == ("cancelled", "cancelled", [])

@@ -33,6 +33,7 @@ STATUS_OF_ERROR = {
     ConflictError: 409, FormValidationError: 422, DefinitionError: 422, ScriptError: 422,
 }
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected (PostgreSQL)
 AUDITOR_MAY_POST = {"api.tokens.issue_token"}  # a credential for reading changes nothing
 
 api = Blueprint("api", __name__, url_prefix=API_PREFIX)
@@ -96,6 +97,10 @@ def http_error(exc: HTTPException):
 def unexpected_error(exc: Exception):
     if isinstance(exc, HTTPException):
         return http_error(exc)
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) in RETRYABLE_SQLSTATES:
+        current_app.logger.warning("Concurrent change in %s %s: %s", request.method, request.path, exc.orig)
+        return error_response("conflict", "Someone else changed this at the same moment; reload and try again.",
+                              {}, 409)
     current_app.logger.exception("Unexpected error in %s %s", request.method, request.path)
     return error_response("internal_error", "Something went wrong on the server; the error was logged. "
                           "Try again, and report it if it persists.", {}, 500)

@@ -23,6 +23,7 @@ from webui.schemas import (
 )
 
 instances = Blueprint("instances", __name__)
+SUMMARY_FIELDS = tuple(InstanceSummarySchema().fields)
 
 
 # -- visibility ----------------------------------------------------------------------------
@@ -62,7 +63,7 @@ def instance_view(session: Session, instance: Instance) -> dict:
 
 
 def summary_view(instance: Instance) -> dict:
-    return {name: getattr(instance, name) for name in InstanceSummarySchema().fields}
+    return {name: getattr(instance, name) for name in SUMMARY_FIELDS}
 
 
 @instances.post("/instances")

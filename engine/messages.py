@@ -1,0 +1,144 @@
+"""Messages from outside (and from send tasks): correlate, deliver once, or keep.
+
+``receive`` stores every message once per ``message_id`` and then delivers it
+to every waiting instance whose data matches its correlation (e.g.
+``{"order_no": "A1001"}``), or starts the process whose message start event has
+that name, or keeps it until an instance starts waiting for it (``deliver_kept``
+runs after every command) or it expires.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Optional
+
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.orm import Session
+
+from engine import clock, forms, history, workflow
+from engine.database import command
+from engine.errors import ValidationError
+from engine.models import Instance, Message, MessageSubscription, User
+
+KEEP_FOR = timedelta(days=7)
+_SUBS = MessageSubscription.__table__
+_MESSAGES = Message.__table__
+_SUB_ROWS = select(_SUBS.c.id, _SUBS.c.engine_task_id, _SUBS.c.name).where(_SUBS.c.instance_id == bindparam("iid"))
+
+
+def matches(correlation: dict, data: dict) -> bool:
+    return all(str(data.get(key)) == str(value) for key, value in (correlation or {}).items())
+
+
+# -- subscriptions ---------------------------------------------------------------------
+
+def sync(session: Session, instance_id: int, wf) -> list[str]:
+    """Make the subscription rows match what the instance waits for; returns newly waited names."""
+    connection = session.connection()
+    waiting = {(w.engine_task_id, w.name): w for w in workflow.waiting_messages(wf)}
+    rows = connection.execute(_SUB_ROWS, {"iid": instance_id}).all()
+    known = set()
+    for row in rows:
+        if (row.engine_task_id, row.name) in waiting:
+            known.add((row.engine_task_id, row.name))
+        else:
+            connection.execute(delete(_SUBS).where(_SUBS.c.id == row.id))
+    new_names = []
+    now = clock.now()
+    for key, wait in waiting.items():
+        if key not in known:
+            connection.execute(_SUBS.insert(), {"instance_id": instance_id, "name": wait.name,
+                                                "element_id": wait.element_id,
+                                                "engine_task_id": wait.engine_task_id, "created_at": now})
+            new_names.append(wait.name)
+    return new_names
+
+
+def remove_all(session: Session, instance_id: int) -> None:
+    session.connection().execute(delete(_SUBS).where(_SUBS.c.instance_id == instance_id))
+
+
+def kept_for(session: Session, name: str, data: dict) -> Optional[Message]:
+    """The oldest kept, unexpired message of ``name`` whose correlation matches ``data``."""
+    now = clock.now()
+    for message in session.scalars(select(Message).where(Message.name == name, Message.status == "kept")
+                                   .order_by(Message.id)):
+        if message.expires_at is not None and message.expires_at <= now:
+            continue
+        if matches(message.correlation, data):
+            return message
+    return None
+
+
+# -- receiving ---------------------------------------------------------------------------
+
+def receive(session: Session, name: str, correlation: Any, data: Any, message_id: Optional[str],
+            sender: User, keep_for: timedelta = KEEP_FOR) -> dict:
+    """Deliver, start or keep one message; the reply says which happened."""
+    from engine import runtime
+
+    name, correlation, data = _checked(name, correlation, data)
+    message_id = str(message_id) if message_id else uuid.uuid4().hex
+    with command(session):
+        existing = session.scalar(select(Message).where(Message.message_id == message_id))
+        if existing is not None:
+            return {"message_id": message_id, "status": "duplicate", "instance_ids": existing.instance_ids,
+                    "first_status": existing.status}
+        expire_old(session)
+        targets = waiting_instances(session, name, correlation)
+        instance_ids: list[int] = []
+        for instance_id in targets:
+            if runtime.deliver(session, instance_id, name, data, sender.username, message_id):
+                instance_ids.append(instance_id)
+        status = "delivered" if instance_ids else None
+        if status is None:
+            started = runtime.start_by_message(session, name, {**correlation, **data}, sender)
+            if started is not None:
+                instance_ids, status = [started], "started"
+        now = clock.now()
+        session.add(Message(message_id=message_id, name=name, correlation=forms.to_json(correlation),
+                            data=forms.to_json(data), status=status or "kept", instance_ids=instance_ids,
+                            received_at=now, expires_at=None if status else now + keep_for,
+                            sender=sender.username))
+    return {"message_id": message_id, "status": status or "kept", "instance_ids": instance_ids}
+
+
+def waiting_instances(session: Session, name: str, correlation: dict) -> list[int]:
+    query = (select(Instance.id, Instance.data).join(MessageSubscription, MessageSubscription.instance_id == Instance.id)
+             .where(MessageSubscription.name == name, Instance.status == "running").distinct().order_by(Instance.id))
+    return [row.id for row in session.execute(query) if matches(correlation, row.data or {})]
+
+
+def expire_old(session: Session) -> int:
+    return session.execute(update(Message).where(Message.status == "kept", Message.expires_at <= clock.now())
+                           .values(status="expired").execution_options(synchronize_session=False)).rowcount
+
+
+def mark_delivered(session: Session, message: Message, instance_id: int) -> None:
+    session.execute(update(Message).where(Message.id == message.id).values(
+        status="delivered", instance_ids=[instance_id]).execution_options(synchronize_session=False))
+
+
+def _checked(name: Any, correlation: Any, data: Any) -> tuple[str, dict, dict]:
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError("A message needs a 'name'.", {"name": ["Required."]})
+    if correlation is not None and not isinstance(correlation, dict):
+        raise ValidationError("'correlation' must be an object such as {\"order_no\": \"A1001\"}.",
+                              {"correlation": ["Not an object."]})
+    if data is not None and not isinstance(data, dict):
+        raise ValidationError("'data' must be an object.", {"data": ["Not an object."]})
+    return name.strip(), dict(correlation or {}), dict(data or {})
+
+
+def as_dict(message: Message) -> dict:
+    return {"message_id": message.message_id, "name": message.name, "correlation": message.correlation,
+            "data": message.data, "status": message.status, "instance_ids": message.instance_ids,
+            "received_at": message.received_at.isoformat(),
+            "expires_at": message.expires_at.isoformat() if message.expires_at else None}
+
+
+def history_of_delivery(session: Session, instance_id: int, name: str, message_id: str, data: dict,
+                        actor: str, kept_since: Optional[datetime] = None) -> None:
+    history.record(session, instance_id, "message_correlated", actor, data={
+        "name": name, "message_id": message_id, "data": data,
+        **({"kept_since": kept_since} if kept_since else {})})

@@ -1,0 +1,154 @@
+"""Timers and deadlines: rows with a due time, fired exactly once by leased workers.
+
+After every command ``sync`` makes the instance's timer rows match the timers
+the engine waits for (in the same transaction as the state that created them)
+and sets each human task's ``due_at`` to its earliest attached timer.
+``fire_due`` claims due rows with a lease (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, a conditional update on SQLite) and fires each in its own
+transaction under the instance lock; a worker that dies loses its lease after
+``LEASE`` and another fires the timer, once.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta
+from typing import Optional
+
+from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from engine import clock, history, workflow
+from engine.database import command
+from engine.models import HumanTask, Timer
+
+LEASE = timedelta(seconds=60)
+_TIMERS = Timer.__table__
+_TASKS = HumanTask.__table__
+_WAITING_ROWS = select(_TIMERS.c.id, _TIMERS.c.engine_task_id, _TIMERS.c.element_id, _TIMERS.c.due_at,
+                       _TIMERS.c.attached_to).where(_TIMERS.c.instance_id == bindparam("iid"),
+                                                    _TIMERS.c.status == "waiting")
+FIRED = "liucheng_fired_timers"
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+# -- keeping rows in step with the engine ----------------------------------------------
+
+def sync(session: Session, instance_id: int, process_id: str, elements: dict, wf) -> None:
+    connection = session.connection()
+    waiting = {t.engine_task_id: t for t in workflow.waiting_timers(wf)}
+    rows = connection.execute(_WAITING_ROWS, {"iid": instance_id}).all()
+    fired = session.info.get(FIRED, set())
+    known = set()
+    for row in rows:
+        if row.engine_task_id in waiting and waiting[row.engine_task_id].due_at == row.due_at:
+            known.add(row.engine_task_id)
+            continue
+        connection.execute(delete(_TIMERS).where(_TIMERS.c.id == row.id))
+        if row.id not in fired:
+            history.record(session, instance_id, "timer_cancelled", "system", row.element_id,
+                           data={"due_at": row.due_at})
+    nodes = elements.get("nodes", {})
+    now = clock.now()
+    for engine_task_id, timer in waiting.items():
+        if engine_task_id in known:
+            continue
+        node = nodes.get(timer.element_id, {})
+        kind = "boundary" if node.get("attached_to") else ("start" if node.get("type") == "startEvent" else "catch")
+        connection.execute(_TIMERS.insert(), {
+            "instance_id": instance_id, "process_id": process_id, "element_id": timer.element_id,
+            "engine_task_id": engine_task_id, "kind": kind, "attached_to": node.get("attached_to"),
+            "due_at": timer.due_at, "status": "waiting", "created_at": now})
+        history.record(session, instance_id, "timer_scheduled", "system", timer.element_id,
+                       data={"due_at": timer.due_at, "kind": kind})
+    _set_due_dates(connection, instance_id, waiting.values(), nodes)
+
+
+def _set_due_dates(connection, instance_id: int, waiting, nodes: dict) -> None:
+    """A human task is due at the earliest timer attached to it (interrupting or not)."""
+    due: dict[str, datetime] = {}
+    for timer in waiting:
+        target = nodes.get(timer.element_id, {}).get("attached_to")
+        if target and (target not in due or timer.due_at < due[target]):
+            due[target] = timer.due_at
+    tasks = connection.execute(select(_TASKS.c.id, _TASKS.c.element_id, _TASKS.c.due_at).where(
+        _TASKS.c.instance_id == instance_id, _TASKS.c.status.in_(("open", "claimed")))).all()
+    for task in tasks:
+        wanted = due.get(task.element_id)
+        if wanted != task.due_at:
+            connection.execute(update(_TASKS).where(_TASKS.c.id == task.id).values(due_at=wanted))
+
+
+def remove_all(session: Session, instance_id: int, actor: str = "system") -> None:
+    connection = session.connection()
+    for row in connection.execute(_WAITING_ROWS, {"iid": instance_id}).all():
+        history.record(session, instance_id, "timer_cancelled", actor, row.element_id, data={"due_at": row.due_at})
+    connection.execute(delete(_TIMERS).where(_TIMERS.c.instance_id == instance_id))
+
+
+# -- claiming and firing -----------------------------------------------------------------
+
+def claim_due(session: Session, worker: str, now: Optional[datetime] = None, limit: int = 100) -> list[int]:
+    """Lease up to ``limit`` due timers to ``worker``; returns their ids (committed)."""
+    now = now or clock.now()
+    free = or_(_TIMERS.c.locked_until.is_(None), _TIMERS.c.locked_until < now)
+    due = (select(_TIMERS.c.id).where(_TIMERS.c.status == "waiting", _TIMERS.c.due_at <= now, free)
+           .order_by(_TIMERS.c.due_at).limit(limit))
+    with command(session):
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            ids = list(connection.execute(due.with_for_update(skip_locked=True)).scalars())
+            if ids:
+                connection.execute(update(_TIMERS).where(_TIMERS.c.id.in_(ids))
+                                   .values(locked_by=worker, locked_until=now + LEASE))
+        else:
+            ids = []
+            for timer_id in connection.execute(due).scalars().all():
+                won = connection.execute(update(_TIMERS).where(_TIMERS.c.id == timer_id, free)
+                                         .values(locked_by=worker, locked_until=now + LEASE)).rowcount
+                if won == 1:
+                    ids.append(timer_id)
+    return ids
+
+
+def fire(session: Session, timer_id: int, worker: str, now: Optional[datetime] = None) -> bool:
+    """Fire one leased timer in its own transaction; False if it is gone or no longer ours."""
+    from engine import runtime
+
+    now = now or clock.now()
+    with command(session):
+        instance_id = session.execute(select(_TIMERS.c.instance_id).where(_TIMERS.c.id == timer_id)).scalar()
+        if instance_id is None:
+            return False
+        instance, version = runtime.lock_instance(session, instance_id)
+        row = session.execute(select(_TIMERS).where(_TIMERS.c.id == timer_id).with_for_update()).first()
+        if row is None or row.status != "waiting" or row.locked_by != worker or row.due_at > now:
+            return False
+        if instance.status != "running":
+            session.execute(delete(_TIMERS).where(_TIMERS.c.id == timer_id))
+            return False
+        wf = runtime.load_workflow(session, instance, version)
+        late = (now - row.due_at).total_seconds()
+        history.record(session, instance.id, "timer_fired", "system", row.element_id,
+                       data={"due_at": row.due_at, "fired_at": now, "late_seconds": round(late, 3)})
+        session.info.setdefault(FIRED, set()).add(timer_id)
+        at = max(now, row.due_at + timedelta(microseconds=1))
+        runtime.advance(session, instance, version, wf,
+                        step=lambda wf_, on_step: workflow.fire_timers(wf_, at, on_step))
+    session.info.pop(FIRED, None)
+    return True
+
+
+def fire_due(database, worker: Optional[str] = None, now: Optional[datetime] = None, limit: int = 100) -> int:
+    """Claim and fire what is due now; returns how many timers fired."""
+    worker = worker or worker_name()
+    fired = 0
+    with database.session() as session:
+        for timer_id in claim_due(session, worker, now, limit):
+            if fire(session, timer_id, worker, now):
+                fired += 1
+    return fired
