@@ -37,7 +37,7 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
         if not path.exists():
             raise DefinitionError(f"{path} does not exist: give a BPMN file, a form file or a directory.",
                                   {"problems": [{"file": str(path), "line": None, "element_id": None,
-                                                 "message": "No such file or directory."}]})
+                                                 "message": "No such file or directory: give an existing BPMN file, form file or directory."}]})
         candidates = sorted(path.rglob("*")) if path.is_dir() else [path]
         for candidate in candidates:
             name = candidate.name.lower()

@@ -322,7 +322,8 @@ def test_a_broken_upload_is_422_naming_file_line_and_element(api, people):
     assert any(p["file"] == "broken.bpmn" and p["element_id"] == "Task_orphan" and isinstance(p["line"], int)
                for p in problems), problems
     assert api("get", "/definitions", "root").json == []
-    bad_form = upload(api, "root", "approval.bpmn", forms=(), form=(io.BytesIO(b'{"fields": [}'), "approval_start.json"))
+    broken_json = (io.BytesIO(b'{"fields": [}'), "approval_start.json")
+    bad_form = upload(api, "root", "approval.bpmn", forms=(), form=broken_json)
     assert_error(bad_form, 422, "invalid_definition")
     assert bad_form.json["details"]["problems"][0]["file"] == "approval_start.json"
     assert_error(upload(api, "root", "approval.bpmn", forms=()), 422, "invalid_definition")  # forms missing
@@ -343,7 +344,8 @@ def test_openapi_document_describes_every_route(api, app):
                          ("/api/v1/tokens", "post")]:
         assert method in paths[path], (path, method)
     start = paths["/api/v1/instances"]["post"]
-    assert start["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/StartInstance"}
+    body_schema = start["requestBody"]["content"]["application/json"]["schema"]
+    assert body_schema == {"$ref": "#/components/schemas/StartInstance"}
     assert "422" in start["responses"] and "open_tasks" in document["components"]["schemas"]["Instance"]["properties"]
     api_rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/api/")]
     assert len(api_rules) == sum(len(ops) for ops in paths.values())

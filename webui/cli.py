@@ -20,8 +20,12 @@ def _database(url: str | None) -> Database:
 
 
 def _fail(error: EngineError) -> None:
-    click.secho(f"Error: {error.message}", fg="red", err=True)
-    for problem in (error.details or {}).get("problems", []) if isinstance(error.details, dict) else []:
+    problems = error.details.get("problems", []) if isinstance(error.details, dict) else []
+    if problems:
+        click.secho(f"Error: nothing was deployed; {len(problems)} problem(s) to fix:", fg="red", err=True)
+    else:
+        click.secho(f"Error: {error.message}", fg="red", err=True)
+    for problem in problems:
         where = problem.get("file") or ""
         if problem.get("line"):
             where += f":{problem['line']}"
@@ -152,6 +156,22 @@ def demo(obj, port: int) -> None:
     _serve(database.url, "127.0.0.1", port)
 
 
+@main.command()
+@click.option("--once", is_flag=True, help="Fire what is due now and exit (for cron).")
+@click.option("--interval", default=5.0, show_default=True, type=float, help="Seconds between ticks.")
+@click.pass_obj
+def worker(obj, once: bool, interval: float) -> None:
+    """Fire due timers (several workers may share one PostgreSQL database)."""
+    from engine import scheduler
+
+    database = _ready(obj["url"])
+    if once:
+        click.echo(f"Fired {scheduler.tick(database)} timer(s).")
+        return
+    click.echo(f"Worker ticking every {interval:g}s (Ctrl+C to stop)")
+    scheduler.run_forever(database, interval)
+
+
 def _ready(url: str | None) -> Database:
     database = _database(url)
     database.upgrade()
@@ -166,6 +186,12 @@ def _serve(url: str, host: str, port: int) -> None:
 
     from webui import create_app
 
+    from engine import scheduler
+
     app = create_app({"DATABASE_URL": url})
-    click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop)")
-    waitress_serve(app, host=host, port=port, threads=8)
+    background = scheduler.start_background(app.extensions["liucheng_db"])
+    click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C to stop); timers fire in-process")
+    try:
+        waitress_serve(app, host=host, port=port, threads=8)
+    finally:
+        background.shutdown(wait=False)
