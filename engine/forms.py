@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Optional
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate as mv
+from marshmallow import RAISE, Schema, fields, validate as mv
 from marshmallow.exceptions import ValidationError as MarshmallowError
 
 from engine.errors import DefinitionError, FormValidationError

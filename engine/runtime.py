@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 from sqlalchemy import bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -61,7 +60,7 @@ class Locked:
 _LOCK = (select(_INSTANCES.c.id, _INSTANCES.c.process_id, _INSTANCES.c.status, _INSTANCES.c.etag,
                 _INSTANCES.c.started_by, _INSTANCES.c.definition_id, Definition.__table__.c.content_hash)
          .join(Definition.__table__, Definition.__table__.c.id == _INSTANCES.c.definition_id)
-         .where(_INSTANCES.c.id == bindparam("iid")).with_for_update(of=_INSTANCES))
+         .where(_INSTANCES.c.id == bindparam("iid")).with_for_update(of=_INSTANCES, key_share=True))
 _TASK = select(_TASKS).where(_TASKS.c.id == bindparam("tid"))
 _STATE = select(_INSTANCES.c.state).where(_INSTANCES.c.id == bindparam("iid"))
 

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import runtime, worklist
 from engine.errors import PermissionDeniedError
-from engine.models import HumanTask, Instance
+from engine.models import HumanTask
 from webui.api_openapi import documented
 from webui.auth import current_user
 from webui.db import get_session
@@ -31,20 +30,6 @@ def readable_task(session: Session, task_id: int) -> HumanTask:
     return row
 
 
-def lock_instance_of_task(session: Session, task_id: int) -> None:
-    """Lock the task's instance row before a worklist command touches the task.
-
-    Workaround: ``runtime.complete_task`` and ``cancel_instance`` lock the instance,
-    then the task; ``worklist.claim``/``unclaim``/``reassign`` update the task, then
-    lock the instance (the foreign key check of their history insert). On
-    PostgreSQL a claim racing a completion deadlocked. Same order everywhere:
-    instance first. The lock lasts until the worklist command commits.
-    """
-    instance_id = session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
-    if instance_id is not None:
-        session.execute(select(Instance.id).where(Instance.id == instance_id).with_for_update())
-
-
 @tasks.get("/tasks")
 @documented("List tasks: mine (assigned to me), claimable (open for my roles) or all I may see", "tasks",
             query=TaskQuerySchema, response=TaskSchema, many=True, errors=(400, 401))
@@ -66,7 +51,6 @@ def get_task(task_id: int):
 @documented("Claim an open task of one of my roles", "tasks", response=TaskSchema, errors=CHANGE_ERRORS)
 def claim_task(task_id: int):
     session = get_session()
-    lock_instance_of_task(session, task_id)
     return dump(TaskSchema(), task_view(session, worklist.claim(session, task_id, current_user())))
 
 
@@ -75,7 +59,6 @@ def claim_task(task_id: int):
             response=TaskSchema, errors=CHANGE_ERRORS)
 def unclaim_task(task_id: int):
     session = get_session()
-    lock_instance_of_task(session, task_id)
     return dump(TaskSchema(), task_view(session, worklist.unclaim(session, task_id, current_user())))
 
 
@@ -95,6 +78,5 @@ def complete_task(task_id: int):
 def reassign_task(task_id: int):
     body = load_json(ReassignTaskSchema())
     session = get_session()
-    lock_instance_of_task(session, task_id)
     row = worklist.reassign(session, task_id, body["user"], current_user())
     return dump(TaskSchema(), task_view(session, row))

@@ -9,7 +9,7 @@ import click
 from engine import definitions, users
 from engine.config import default_database_url
 from engine.database import Database
-from engine.errors import DefinitionError, EngineError
+from engine.errors import EngineError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATHS = (ROOT / "processes", ROOT / "forms")
