@@ -142,3 +142,13 @@ def deploy(app):
         with database.session() as session:
             return definitions.deploy_paths(session, chosen, actor)
     return run
+
+
+@pytest.fixture
+def scenario(client, make_user, auth, clock, app):
+    """A ``Scenario`` driver (tests/scenario.py) with the processes of processes/ deployed."""
+    from scenario import Scenario
+
+    with app.extensions["liucheng_db"].session() as session:
+        definitions.deploy_paths(session, [ROOT / "processes", ROOT / "forms"])
+    return Scenario(client, make_user, auth, clock, app.extensions["liucheng_db"])

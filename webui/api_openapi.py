@@ -30,6 +30,8 @@ COMPONENT_SCHEMAS = {
     "Definition": schemas.DefinitionSchema, "Deployed": schemas.DeployedSchema,
     "StartInstance": schemas.StartInstanceSchema, "CancelInstance": schemas.CancelInstanceSchema,
     "CompleteTask": schemas.CompleteTaskSchema, "ReassignTask": schemas.ReassignTaskSchema,
+    "SendMessage": schemas.SendMessageSchema, "MessageReply": schemas.MessageReplySchema,
+    "Message": schemas.MessageSchema,
 }
 PATH_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 

@@ -138,6 +138,34 @@ class ReassignTaskSchema(Schema):
     user = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 
+class SendMessageSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=128),
+                         metadata={"description": "The BPMN message name, e.g. return_parcel_received."})
+    correlation = fields.Dict(load_default=dict, metadata={
+        "description": "Values the waiting instance's data must have, e.g. {\"order_no\": \"A1001\"}."})
+    data = fields.Dict(load_default=dict, metadata={"description": "Values that join the instance's data."})
+    message_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128), metadata={
+        "description": "Idempotency key: the same message_id twice is delivered once."})
+
+
+class MessageReplySchema(Schema):
+    message_id = fields.String()
+    status = fields.String(metadata={"description": "delivered | started | kept | duplicate"})
+    instance_ids = fields.List(fields.Integer())
+    first_status = fields.String(metadata={"description": "For a duplicate: what happened the first time."})
+
+
+class MessageSchema(Schema):
+    message_id = fields.String()
+    name = fields.String()
+    correlation = fields.Dict()
+    data = fields.Dict()
+    status = fields.String(metadata={"description": "delivered | started | kept | expired"})
+    instance_ids = fields.List(fields.Integer())
+    received_at = fields.String()
+    expires_at = fields.String(allow_none=True)
+
+
 # -- query strings --------------------------------------------------------------------------------
 
 class PageSchema(Schema):
@@ -159,6 +187,11 @@ class TaskQuerySchema(PageSchema):
     status = fields.String(validate=validate.OneOf(TASK_STATUSES))
     overdue = fields.Boolean(load_default=False)
     due_before = fields.NaiveDateTime(timezone=timezone.utc)
+
+
+class MessageQuerySchema(PageSchema):
+    name = fields.String()
+    status = fields.String(validate=validate.OneOf(("delivered", "started", "kept", "expired")))
 
 
 class DefinitionQuerySchema(Schema):
