@@ -26,6 +26,7 @@ NS = {
     "xsi": "http://www.w3.org/2001/XMLSchema-instance",
 }
 CAMUNDA = "{%s}" % NS["camunda"]
+SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
 RESERVED_IDS = {"Start", "End", "Root"}
 HUMAN_TAGS = {"userTask", "manualTask"}
 ISO_TIME = re.compile(r"^\s*(R\d*/)?(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
@@ -150,6 +151,8 @@ def _check_elements(name, root, processes, forms, roles) -> list[Problem]:
                 problems += _check_expression(name, node, tag)
             if tag == "scriptTask":
                 problems += _check_script(where, node)
+            if tag == "serviceTask":
+                problems += _check_service(where, node)
             if tag == "callActivity" and node.get("calledElement") not in process_ids:
                 problems.append(Problem(*where, f"This call activity calls process "
                                         f"'{node.get('calledElement') or ''}', which is not in this file: put the "
@@ -240,6 +243,37 @@ def _check_script(where, node) -> list[Problem]:
     except ScriptError as exc:
         return [Problem(*where, f"Script is not allowed: {exc.message}")]
     return []
+
+
+def _check_service(where, node) -> list[Problem]:
+    from engine import connectors
+
+    connectors.load_builtin()
+    operator = node.find(f".//{SPIFF}serviceTaskOperator")
+    registered = ", ".join(sorted(connectors.REGISTRY))
+    if operator is None:
+        return [Problem(*where, "A service task must name a connector: add <spiffworkflow:serviceTaskOperator "
+                        f"id=\"<connector>\"> in its extensionElements (registered: {registered}).")]
+    found = connectors.find_connector(operator.get("id") or "")
+    if found is None:
+        return [Problem(*where, f"Unknown connector '{operator.get('id')}': use one of {registered} "
+                        "or register it in engine/connectors.")]
+    problems = []
+    given = {}
+    for parameter in operator.iter(f"{SPIFF}parameter"):
+        given[parameter.get("id")] = parameter.get("value") or ""
+    for missing in sorted(set(found.inputs) - set(given)):
+        problems.append(Problem(*where, f"Connector '{found.name}' needs input '{missing}': add "
+                                f"<spiffworkflow:parameter id=\"{missing}\" type=\"any\" value=\"<expression>\"/>."))
+    for unknown in sorted(set(given) - set(found.inputs)):
+        problems.append(Problem(*where, f"Connector '{found.name}' has no input '{unknown}'; its inputs are "
+                                f"{', '.join(found.inputs) or 'none'}."))
+    for name, value in given.items():
+        try:
+            check_source(value, "eval")
+        except ScriptError as exc:
+            problems.append(Problem(*where, f"Input '{name}' = '{value}' is not a valid expression: {exc.message}"))
+    return problems
 
 
 def _quote_timer_expressions(root) -> None:

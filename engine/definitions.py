@@ -8,7 +8,7 @@ from typing import Iterable, Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import bpmn, clock, forms as form_files
+from engine import bpmn, clock, forms as form_files, timers
 from engine.database import command
 from engine.errors import DefinitionError, NotFoundError
 from engine.models import Definition
@@ -98,6 +98,7 @@ def store(session: Session, model: bpmn.ProcessModel, forms: dict[str, dict], ac
         start_form=model.start_form, deployed_at=clock.now(), deployed_by=actor)
     session.add(definition)
     session.flush()
+    timers.schedule_start_timers(session, definition.id, definition.process_id, definition.elements)
     return Deployed(model.process_id, definition.version, True, model.source_name)
 
 

@@ -228,3 +228,25 @@ class Message(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
     sender: Mapped[str] = mapped_column(String(64), default="system")
+
+
+class Incident(Base):
+    """A failing service task or script: retried with back-off, then open for a person."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_status_retry", "status", "next_retry_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(128))
+    element_id: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
+    engine_task_id: Mapped[Optional[str]] = mapped_column(String(36), nullable=True)
+    message: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="retrying")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    next_retry_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    resolved_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    resolved_by: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    comment: Mapped[Optional[str]] = mapped_column(Text, nullable=True)

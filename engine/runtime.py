@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.database import command
-from engine import clock, definitions, forms, history, messages, timers, workflow, worklist
+from engine import clock, definitions, forms, history, incidents, messages, timers, workflow, worklist
 from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Definition, HumanTask, Instance, User
 from engine.sandbox import find_script_error
@@ -217,10 +217,9 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
         deliver_kept_messages(session, instance.id, wf, on_step)
     except Exception as exc:
         error = _as_engine_error(exc)
-        status = "failed"
-        history.record(session, instance.id, "script_failed", "system", _failed_element(wf, exc),
-                       data={"error": error.message})
-        history.record(session, instance.id, "instance_failed", "system", data={"error": error.message})
+        failed = workflow.failing_task(exc)
+        status = incidents.record_failure(session, instance.id, instance.process_id, _failed_element(wf, exc),
+                                          str(failed.id) if failed is not None else None, error.message)
         session.execute(update(Instance).where(Instance.id == instance.id).values(error=error.message)
                         .execution_options(synchronize_session=False))
     if status == "running" and workflow.is_completed(wf):
@@ -278,6 +277,16 @@ def start_by_message(session: Session, name: str, data: dict, sender: User) -> O
                           lambda wf_, on_step: (workflow.run(wf_, on_step),
                                                 workflow.deliver_message(wf_, name, data, on_step)))
     return None
+
+
+def system_actor() -> User:
+    """The actor of what the engine does by itself (timers, messages without a user)."""
+    actor = User(username="system", password_hash="", display_name="system")
+    return actor
+
+
+def start_for_timer(session: Session, version_: definitions.Version, actor: User, step) -> int:
+    return _start(session, version_, {}, actor, step)
 
 
 def record_engine_step(session, instance_id, elements, task, before, after) -> None:

@@ -335,6 +335,12 @@ class SandboxScriptEngine(PythonScriptEngine):
     def execute(self, task, script, external_context=None):
         return _linking_cause(super().execute, task, script, external_context)
 
+    def call_service(self, task, **kwargs):
+        """Service tasks call registered connectors (``engine.connectors``), never arbitrary code."""
+        from engine import connectors
+
+        return connectors.call_service(task, **kwargs)
+
 
 def _linking_cause(method, *args):
     """Call a Spiff engine method; make the ScriptError the __cause__ of Spiff's wrapper."""

@@ -11,7 +11,7 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from engine import messages, timers
+from engine import incidents, messages, timers
 from engine.database import Database, command
 
 log = logging.getLogger("liucheng.worker")
@@ -20,6 +20,7 @@ log = logging.getLogger("liucheng.worker")
 def tick(database: Database, worker: str | None = None) -> int:
     """Fire every due timer once and expire old kept messages; returns how many fired."""
     fired = timers.fire_due(database, worker)
+    incidents.retry_due(database)
     with database.session() as session, command(session):
         messages.expire_old(session)
     if fired:

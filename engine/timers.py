@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 from sqlalchemy import bindparam, delete, or_, select, update
@@ -121,9 +121,16 @@ def fire(session: Session, timer_id: int, worker: str, now: Optional[datetime] =
 
     now = now or clock.now()
     with command(session):
-        instance_id = session.execute(select(_TIMERS.c.instance_id).where(_TIMERS.c.id == timer_id)).scalar()
-        if instance_id is None:
+        head = session.execute(select(_TIMERS.c.instance_id, _TIMERS.c.kind).where(_TIMERS.c.id == timer_id)).first()
+        if head is None:
             return False
+        if head.kind == "start" and head.instance_id is None:
+            row = session.execute(select(_TIMERS).where(_TIMERS.c.id == timer_id).with_for_update()).first()
+            if row is None or row.status != "waiting" or row.locked_by != worker or row.due_at > now:
+                return False
+            _fire_start(session, row, now)
+            return True
+        instance_id = head.instance_id
         instance, version = runtime.lock_instance(session, instance_id)
         row = session.execute(select(_TIMERS).where(_TIMERS.c.id == timer_id).with_for_update()).first()
         if row is None or row.status != "waiting" or row.locked_by != worker or row.due_at > now:
@@ -152,3 +159,77 @@ def fire_due(database, worker: Optional[str] = None, now: Optional[datetime] = N
             if fire(session, timer_id, worker, now):
                 fired += 1
     return fired
+
+
+# -- timer start events: a new instance per tick ----------------------------------------------
+
+def start_timer_events(elements: dict) -> list[tuple[str, str, str]]:
+    """(element id, kind, ISO text) of the top-level timer start events of a definition."""
+    found = []
+    for element_id, node in elements.get("nodes", {}).items():
+        if node.get("type") == "startEvent" and not node.get("in_subprocess"):
+            for timer in node.get("timers") or []:
+                found.append((element_id, timer["kind"], timer["text"].strip().strip('"')))
+    return found
+
+
+def next_occurrence(kind: str, text: str, after: datetime) -> Optional[datetime]:
+    """The first time after ``after`` (naive UTC) that a start timer is due, or None when it is spent."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as Spec
+
+    aware_after = after.replace(tzinfo=timezone.utc)
+    if kind == "timeDate":
+        due = Spec.get_datetime(text)
+        return _naive(due) if due > aware_after else None
+    if kind == "timeDuration":
+        return after + Spec.get_timedelta_from_start(Spec.parse_iso_duration(text), aware_after)
+    cycles, start, duration = Spec.parse_iso_recurring_interval(text)
+    if duration.total_seconds() <= 0:
+        return None
+    if start <= aware_after:
+        steps = int((aware_after - start) / duration) + 1
+        if cycles >= 0 and steps >= cycles:
+            return None
+        start = start + steps * duration
+    return _naive(start)
+
+
+def _naive(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def schedule_start_timers(session: Session, definition_id: int, process_id: str, elements: dict) -> None:
+    """A new version's timer start events replace those of the process's older versions."""
+    connection = session.connection()
+    connection.execute(delete(_TIMERS).where(_TIMERS.c.process_id == process_id, _TIMERS.c.kind == "start",
+                                             _TIMERS.c.instance_id.is_(None)))
+    now = clock.now()
+    for element_id, kind, text_ in start_timer_events(elements):
+        due = next_occurrence(kind, text_, now)
+        if due is not None:
+            connection.execute(_TIMERS.insert(), {
+                "definition_id": definition_id, "process_id": process_id, "element_id": element_id,
+                "kind": "start", "expression": f"{kind}:{text_}", "due_at": due, "status": "waiting",
+                "created_at": now})
+
+
+def _fire_start(session: Session, row, now: datetime) -> None:
+    """Start one instance for a due start timer, then re-arm the row for the next tick."""
+    from engine import definitions, runtime
+
+    row_def = session.get(definitions.Definition, row.definition_id)
+    version = definitions.version_of(session, row_def.id, row_def.content_hash)
+    at = max(now, row.due_at + timedelta(microseconds=1))
+    system = runtime.system_actor()
+    instance_id = runtime.start_for_timer(session, version, system,
+                                          lambda wf_, on_step: workflow.fire_start_timer(wf_, at, on_step))
+    history.record(session, instance_id, "timer_fired", "system", row.element_id, data={
+        "due_at": row.due_at, "fired_at": now, "late_seconds": round((now - row.due_at).total_seconds(), 3),
+        "kind": "start"})
+    kind, text_ = (row.expression or ":").split(":", 1)
+    following = next_occurrence(kind, text_, max(now, row.due_at))
+    if following is None:
+        session.execute(delete(_TIMERS).where(_TIMERS.c.id == row.id))
+    else:
+        session.execute(update(_TIMERS).where(_TIMERS.c.id == row.id).values(
+            due_at=following, locked_by=None, locked_until=None))

@@ -269,7 +269,7 @@ def task_kind(task) -> str:
 # -- time, timers and messages ------------------------------------------------------
 
 from contextvars import ContextVar  # noqa: E402
-from datetime import datetime as _datetime, timezone as _timezone  # noqa: E402
+from datetime import datetime as _datetime, timedelta as _timedelta, timezone as _timezone  # noqa: E402
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer  # noqa: E402
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _BaseMessage  # noqa: E402
@@ -375,3 +375,44 @@ def deliver_message(wf: BpmnWorkflow, name: str, payload: dict, on_step: Optiona
             task.data.update(payload)
     run(wf, on_step)
     return True
+
+
+def failed_task_ids(wf: BpmnWorkflow) -> list[str]:
+    return [str(t.id) for t in wf.get_tasks(state=TaskState.ERROR)]
+
+
+def failing_task(exc: BaseException):
+    """The Spiff task a run failed on, if the exception says."""
+    return getattr(exc, "task", None)
+
+
+def retry_failed(wf: BpmnWorkflow, engine_task_id: Optional[str], on_step: Optional[Listener] = None) -> None:
+    """Make a failed task ready again and run on."""
+    task = find_task(wf, engine_task_id) if engine_task_id else None
+    if task is not None and task.has_state(TaskState.ERROR):
+        task._set_state(TaskState.READY)
+    run(wf, on_step)
+
+
+def fire_start_timer(wf: BpmnWorkflow, at: _datetime, on_step: Optional[Listener] = None) -> None:
+    """Fire a timer start event exactly once: the host starts one instance per tick, so a
+    cycle must not go on looping inside this instance (SpiffWorkflow would)."""
+    token = _firing_at.set(_datetime(1970, 1, 2))  # arm the timers without firing them
+    try:
+        run(wf, on_step)
+    finally:
+        _firing_at.reset(token)
+    due = (at - _timedelta(microseconds=1)).replace(tzinfo=_timezone.utc).isoformat()
+    for task in _waiting_tasks(wf):
+        value = task.internal_data.get("event_value")
+        if isinstance(value, dict) and "cycles" in value:
+            task.internal_data["event_value"] = {**value, "cycles": 1, "next": due}
+    token = _firing_at.set(at)
+    try:
+        for _ in range(3):
+            wf.refresh_timers()
+            run(wf, on_step)
+            if not _waiting_tasks(wf) or all(t.task_spec.name != "Start" for t in _waiting_tasks(wf)):
+                break
+    finally:
+        _firing_at.reset(token)

@@ -23,6 +23,7 @@ from engine.errors import (
 from engine.models import User
 from webui.api_definitions import definitions_bp
 from webui.api_instances import instances
+from webui.api_incidents import incidents_bp
 from webui.api_messages import messages_bp
 from webui.api_openapi import API_PREFIX, openapi
 from webui.api_tasks import tasks
@@ -38,7 +39,7 @@ RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock dete
 AUDITOR_MAY_POST = {"api.tokens.issue_token"}  # a credential for reading changes nothing
 
 api = Blueprint("api", __name__, url_prefix=API_PREFIX)
-for child in (instances, tasks, definitions_bp, messages_bp, tokens, openapi):
+for child in (instances, tasks, definitions_bp, messages_bp, incidents_bp, tokens, openapi):
     api.register_blueprint(child)
 
 

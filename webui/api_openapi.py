@@ -31,7 +31,8 @@ COMPONENT_SCHEMAS = {
     "StartInstance": schemas.StartInstanceSchema, "CancelInstance": schemas.CancelInstanceSchema,
     "CompleteTask": schemas.CompleteTaskSchema, "ReassignTask": schemas.ReassignTaskSchema,
     "SendMessage": schemas.SendMessageSchema, "MessageReply": schemas.MessageReplySchema,
-    "Message": schemas.MessageSchema,
+    "Message": schemas.MessageSchema, "Incident": schemas.IncidentSchema,
+    "ResolveIncident": schemas.ResolveIncidentSchema,
 }
 PATH_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 

@@ -189,6 +189,31 @@ class TaskQuerySchema(PageSchema):
     due_before = fields.NaiveDateTime(timezone=timezone.utc)
 
 
+class IncidentSchema(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    process_id = fields.String()
+    element_id = fields.String(allow_none=True)
+    message = fields.String()
+    attempts = fields.Integer()
+    status = fields.String(metadata={"description": "retrying | open | resolved"})
+    created_at = fields.String()
+    updated_at = fields.String()
+    next_retry_at = fields.String(allow_none=True)
+    resolved_at = fields.String(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+    comment = fields.String(allow_none=True)
+
+
+class ResolveIncidentSchema(Schema):
+    comment = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class IncidentQuerySchema(PageSchema):
+    status = fields.String(validate=validate.OneOf(("retrying", "open", "resolved")))
+    instance_id = fields.Integer()
+
+
 class MessageQuerySchema(PageSchema):
     name = fields.String()
     status = fields.String(validate=validate.OneOf(("delivered", "started", "kept", "expired")))

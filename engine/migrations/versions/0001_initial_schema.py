@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:45:28.674083
+Create Date: 2026-11-22 14:49:53.490448
 """
 from alembic import op
 import sqlalchemy as sa
@@ -164,6 +164,28 @@ def upgrade() -> None:
         batch_op.create_index('ix_tasks_assignee_open', ['assignee', 'due_at'], unique=False, sqlite_where=sa.text("status IN ('open', 'claimed') AND assignee IS NOT NULL"), postgresql_where=sa.text("status IN ('open', 'claimed') AND assignee IS NOT NULL"))
         batch_op.create_index('ix_tasks_role_open', ['role', 'due_at'], unique=False, sqlite_where=sa.text("status = 'open' AND assignee IS NULL"), postgresql_where=sa.text("status = 'open' AND assignee IS NULL"))
 
+    op.create_table('incidents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('instance_id', sa.Integer(), nullable=False),
+    sa.Column('process_id', sa.String(length=128), nullable=False),
+    sa.Column('element_id', sa.String(length=128), nullable=True),
+    sa.Column('engine_task_id', sa.String(length=36), nullable=True),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('next_retry_at', sa.DateTime(), nullable=True),
+    sa.Column('resolved_at', sa.DateTime(), nullable=True),
+    sa.Column('resolved_by', sa.String(length=64), nullable=True),
+    sa.Column('comment', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_incidents_instance_id'), ['instance_id'], unique=False)
+        batch_op.create_index('ix_incidents_status_retry', ['status', 'next_retry_at'], unique=False)
+
     op.create_table('message_subscriptions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('instance_id', sa.Integer(), nullable=False),
@@ -227,6 +249,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_message_subscriptions_instance_id'))
 
     op.drop_table('message_subscriptions')
+    with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.drop_index('ix_incidents_status_retry')
+        batch_op.drop_index(batch_op.f('ix_incidents_instance_id'))
+
+    op.drop_table('incidents')
     with op.batch_alter_table('human_tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_tasks_role_open', sqlite_where=sa.text("status = 'open' AND assignee IS NULL"), postgresql_where=sa.text("status = 'open' AND assignee IS NULL"))
         batch_op.drop_index('ix_tasks_assignee_open', sqlite_where=sa.text("status IN ('open', 'claimed') AND assignee IS NOT NULL"), postgresql_where=sa.text("status IN ('open', 'claimed') AND assignee IS NOT NULL"))

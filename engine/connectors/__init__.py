@@ -1,0 +1,102 @@
+"""Connectors: the Python callables service tasks may call, registered by name.
+
+A BPMN service task names one with SpiffWorkflow's extension::
+
+    <spiffworkflow:serviceTaskOperator id="stock.receive" resultVariable="stock_result">
+      <spiffworkflow:parameters>
+        <spiffworkflow:parameter id="lines" type="any" value="accepted_lines"/>
+      </spiffworkflow:parameters>
+    </spiffworkflow:serviceTaskOperator>
+
+Parameter values are sandboxed expressions on the process data; the
+connector's return value is stored in ``resultVariable``. An unknown connector
+or a missing declared input is a deploy-time error. A connector receives a
+``Context`` (database session, instance id, clock) and the declared inputs.
+"""
+from __future__ import annotations
+
+import json
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Optional
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+
+from engine import clock
+from engine.forms import to_json
+
+
+@dataclass
+class Context:
+    session: Any
+    instance_id: Optional[int]
+    process_id: Optional[str]
+
+    @property
+    def now(self) -> datetime:
+        return clock.now()
+
+
+@dataclass
+class Connector:
+    name: str
+    func: Callable[..., Any]
+    inputs: dict[str, str]
+    outputs: list[str] = field(default_factory=list)
+    description: str = ""
+
+
+REGISTRY: dict[str, Connector] = {}
+_current: ContextVar[Optional[Context]] = ContextVar("liucheng_connector_context", default=None)
+
+
+def connector(name: str, inputs: dict[str, str], outputs: Optional[list[str]] = None, description: str = ""):
+    """Register ``func(context, **inputs)`` as connector ``name``."""
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        REGISTRY[name] = Connector(name, func, dict(inputs), list(outputs or []), description or (func.__doc__ or ""))
+        return func
+    return register
+
+
+def find_connector(name: str) -> Optional[Connector]:
+    load_builtin()
+    return REGISTRY.get(name)
+
+
+def load_builtin() -> None:
+    """Import the connectors that ship with Liucheng (they register themselves)."""
+    from engine.connectors import builtin  # noqa: F401
+
+
+class running:
+    """``with connectors.running(context):`` — the context service tasks of this command see."""
+
+    def __init__(self, context: Context):
+        self.context = context
+
+    def __enter__(self):
+        self.token = _current.set(self.context)
+        return self.context
+
+    def __exit__(self, *exc):
+        _current.reset(self.token)
+
+
+class ConnectorFailed(Exception):
+    pass
+
+
+def call_service(task, operation_name: str, operation_params: dict, **_ignored) -> str:
+    """Called by the script engine for a service task; returns the result as JSON."""
+    found = find_connector(operation_name)
+    if found is None:
+        raise WorkflowTaskException(f"Unknown connector '{operation_name}'", task=task)
+    values = {name: param["value"] for name, param in (operation_params or {}).items()}
+    context = _current.get() or Context(None, None, None)
+    try:
+        result = found.func(context, **values)
+    except Exception as exc:
+        raise WorkflowTaskException(f"Connector '{operation_name}' failed: {exc}", task=task,
+                                    exception=ConnectorFailed(str(exc))) from exc
+    return json.dumps(to_json(result), ensure_ascii=False)

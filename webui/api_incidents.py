@@ -1,0 +1,47 @@
+"""Incidents: failing steps that ran out of retries, for supervisors and admins."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from engine import incidents
+from webui.api_openapi import documented
+from webui.auth import current_user
+from webui.db import get_session
+from webui.schemas import (
+    IncidentQuerySchema, IncidentSchema, ResolveIncidentSchema, dump, load_json, load_query,
+)
+
+incidents_bp = Blueprint("incidents", __name__)
+
+
+@incidents_bp.get("/incidents")
+@documented("Incidents (failed service tasks and scripts), newest first", "incidents",
+            query=IncidentQuerySchema, response=IncidentSchema, many=True, errors=(400, 401))
+def list_incidents():
+    query = load_query(IncidentQuerySchema())
+    rows = incidents.list_incidents(get_session(), query.get("status"), query.get("instance_id"),
+                                    query["limit"], query["offset"])
+    return dump(IncidentSchema(many=True), [incidents.as_dict(row) for row in rows])
+
+
+@incidents_bp.get("/incidents/<int:incident_id>")
+@documented("One incident", "incidents", response=IncidentSchema, errors=(401, 404))
+def get_incident(incident_id: int):
+    return dump(IncidentSchema(), incidents.as_dict(incidents.get_incident(get_session(), incident_id)))
+
+
+@incidents_bp.post("/incidents/<int:incident_id>/retry")
+@documented("Run the failed step again (supervisor or admin)", "incidents", response=IncidentSchema,
+            errors=(401, 403, 404, 409))
+def retry_incident(incident_id: int):
+    incident = incidents.retry(get_session(), incident_id, current_user())
+    return dump(IncidentSchema(), incidents.as_dict(incident))
+
+
+@incidents_bp.post("/incidents/<int:incident_id>/resolve")
+@documented("Close an incident handled outside the engine, with a comment (supervisor or admin)", "incidents",
+            body=ResolveIncidentSchema, response=IncidentSchema, errors=(400, 401, 403, 404, 409))
+def resolve_incident(incident_id: int):
+    body = load_json(ResolveIncidentSchema())
+    incident = incidents.resolve(get_session(), incident_id, body["comment"], current_user())
+    return dump(IncidentSchema(), incidents.as_dict(incident))
