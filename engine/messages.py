@@ -75,31 +75,36 @@ def kept_for(session: Session, name: str, data: dict) -> Optional[Message]:
 def receive(session: Session, name: str, correlation: Any, data: Any, message_id: Optional[str],
             sender: User, keep_for: timedelta = KEEP_FOR) -> dict:
     """Deliver, start or keep one message; the reply says which happened."""
-    from engine import runtime
-
     name, correlation, data = _checked(name, correlation, data)
     message_id = str(message_id) if message_id else uuid.uuid4().hex
     with command(session):
-        existing = session.scalar(select(Message).where(Message.message_id == message_id))
-        if existing is not None:
-            return {"message_id": message_id, "status": "duplicate", "instance_ids": existing.instance_ids,
-                    "first_status": existing.status}
-        expire_old(session)
-        targets = waiting_instances(session, name, correlation)
-        instance_ids: list[int] = []
-        for instance_id in targets:
-            if runtime.deliver(session, instance_id, name, data, sender.username, message_id):
-                instance_ids.append(instance_id)
-        status = "delivered" if instance_ids else None
-        if status is None:
-            started = runtime.start_by_message(session, name, {**correlation, **data}, sender)
-            if started is not None:
-                instance_ids, status = [started], "started"
-        now = clock.now()
-        session.add(Message(message_id=message_id, name=name, correlation=forms.to_json(correlation),
-                            data=forms.to_json(data), status=status or "kept", instance_ids=instance_ids,
-                            received_at=now, expires_at=None if status else now + keep_for,
-                            sender=sender.username))
+        return receive_in_command(session, name, correlation, data, message_id, sender, keep_for)
+
+
+def receive_in_command(session: Session, name: str, correlation: dict, data: dict, message_id: str,
+                       sender: User, keep_for: timedelta = KEEP_FOR) -> dict:
+    """``receive`` inside a command that is already open (e.g. a throw event of another instance)."""
+    from engine import runtime
+
+    existing = session.scalar(select(Message).where(Message.message_id == message_id))
+    if existing is not None:
+        return {"message_id": message_id, "status": "duplicate", "instance_ids": existing.instance_ids,
+                "first_status": existing.status}
+    expire_old(session)
+    instance_ids: list[int] = []
+    for instance_id in waiting_instances(session, name, correlation):
+        if runtime.deliver(session, instance_id, name, data, sender.username, message_id):
+            instance_ids.append(instance_id)
+    status = "delivered" if instance_ids else None
+    if status is None:
+        started = runtime.start_by_message(session, name, {**correlation, **data}, sender)
+        if started is not None:
+            instance_ids, status = [started], "started"
+    now = clock.now()
+    session.add(Message(message_id=message_id, name=name, correlation=forms.to_json(correlation),
+                        data=forms.to_json(data), status=status or "kept", instance_ids=instance_ids,
+                        received_at=now, expires_at=None if status else now + keep_for, sender=sender.username))
+    session.flush()
     return {"message_id": message_id, "status": status or "kept", "instance_ids": instance_ids}
 
 

@@ -230,9 +230,22 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
         timers.sync(session, instance.id, instance.process_id, elements, wf)
     if version_.has_messages:
         messages.sync(session, instance.id, wf)
+    thrown = workflow.take_thrown_messages(wf)  # before saving: the outbox must not be stored
     save_workflow(session, instance, wf, status, forms.to_json(data))
     if status == "completed":
         history.record(session, instance.id, "instance_completed", "system", data={"data": data})
+    send_thrown_messages(session, instance.id, thrown)
+
+
+def send_thrown_messages(session: Session, instance_id: int, thrown: list[tuple[str, dict]]) -> None:
+    """Send tasks and throw events reach other instances through the message store."""
+    for name, payload in thrown:
+        correlation = {key: payload[key] for key in BUSINESS_KEYS if key in payload}
+        reply = messages.receive_in_command(session, name, correlation, payload, uuid.uuid4().hex,
+                                            system_actor())
+        history.record(session, instance_id, "message_sent", "system",
+                       data={"name": name, "payload": payload, "status": reply["status"],
+                             "instance_ids": reply["instance_ids"]})
 
 
 def deliver_kept_messages(session: Session, instance_id: int, wf, on_step) -> None:

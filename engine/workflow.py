@@ -416,3 +416,13 @@ def fire_start_timer(wf: BpmnWorkflow, at: _datetime, on_step: Optional[Listener
                 break
     finally:
         _firing_at.reset(token)
+
+
+def take_thrown_messages(wf: BpmnWorkflow) -> list[tuple[str, dict]]:
+    """Messages thrown by send tasks / throw events that no task of this instance caught."""
+    thrown = []
+    for event in wf.get_events():
+        if isinstance(event.event_definition, _BaseMessage):
+            payload = event.payload if isinstance(event.payload, dict) else {"payload": event.payload}
+            thrown.append((event.event_definition.name, dict(payload)))
+    return thrown
