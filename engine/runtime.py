@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.database import command
-from engine import clock, definitions, forms, history, incidents, messages, timers, workflow, worklist
+from engine import clock, connectors, definitions, forms, history, incidents, messages, timers, workflow, worklist
 from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Definition, HumanTask, Instance, User
 from engine.sandbox import find_script_error
@@ -213,8 +213,9 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
 
     status = "running"
     try:
-        (step or workflow.run)(wf, on_step)
-        deliver_kept_messages(session, instance.id, wf, on_step)
+        with connectors.running(connectors.Context(session, instance.id, instance.process_id)):
+            (step or workflow.run)(wf, on_step)
+            deliver_kept_messages(session, instance.id, wf, on_step)
     except Exception as exc:
         error = _as_engine_error(exc)
         failed = workflow.failing_task(exc)
