@@ -37,3 +37,34 @@ def set_clock(clock: Clock) -> Clock:
     global _clock
     previous, _clock = _clock, clock
     return previous
+
+
+class EngineDatetime(datetime):
+    """``datetime`` whose ``now()``/``utcnow()``/``today()`` read the engine clock.
+
+    SpiffWorkflow's timers and sandboxed scripts see this class, so a frozen test
+    clock (or a worker firing an overdue timer at the time it was due) is the
+    time everywhere. ``now()`` without a zone is UTC, like every stored time.
+    """
+
+    firing_at = None  # set by engine.triggers while it fires a timer at a given time
+
+    @classmethod
+    def now(cls, tz=None):
+        current = _firing_at() or _clock.now()
+        aware = current.replace(tzinfo=timezone.utc)
+        return aware.astimezone(tz) if tz else aware.replace(tzinfo=None)
+
+    @classmethod
+    def utcnow(cls):
+        return cls.now()
+
+    @classmethod
+    def today(cls):
+        return cls.now()
+
+
+def _firing_at():
+    from engine.triggers import firing_at
+
+    return firing_at()

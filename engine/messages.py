@@ -15,7 +15,7 @@ from typing import Any, Optional
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, forms, history, workflow
+from engine import clock, forms, history, triggers
 from engine.database import command
 from engine.errors import ValidationError
 from engine.models import Instance, Message, MessageSubscription, User
@@ -35,7 +35,7 @@ def matches(correlation: dict, data: dict) -> bool:
 def sync(session: Session, instance_id: int, wf) -> list[str]:
     """Make the subscription rows match what the instance waits for; returns newly waited names."""
     connection = session.connection()
-    waiting = {(w.engine_task_id, w.name): w for w in workflow.waiting_messages(wf)}
+    waiting = {(w.engine_task_id, w.name): w for w in triggers.waiting_messages(wf)}
     rows = connection.execute(_SUB_ROWS, {"iid": instance_id}).all()
     known = set()
     for row in rows:

@@ -19,8 +19,10 @@ from typing import Any, Optional
 from sqlalchemy import bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from engine import (
+    clock, connectors, definitions, forms, history, incidents, messages, timers, triggers, workflow, worklist,
+)
 from engine.database import command
-from engine import clock, connectors, definitions, forms, history, incidents, messages, timers, workflow, worklist
 from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Definition, HumanTask, Instance, User
 from engine.sandbox import find_script_error
@@ -231,7 +233,7 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
         timers.sync(session, instance.id, instance.process_id, elements, wf)
     if version_.has_messages:
         messages.sync(session, instance.id, wf)
-    thrown = workflow.take_thrown_messages(wf)  # before saving: the outbox must not be stored
+    thrown = triggers.take_thrown_messages(wf)  # before saving: the outbox must not be stored
     save_workflow(session, instance, wf, status, forms.to_json(data))
     if status == "completed":
         history.record(session, instance.id, "instance_completed", "system", data={"data": data})
@@ -253,11 +255,11 @@ def deliver_kept_messages(session: Session, instance_id: int, wf, on_step) -> No
     """Messages that arrived before the instance waited for them are delivered now (bounded)."""
     for _ in range(20):
         data = None
-        for waiting in workflow.waiting_messages(wf):
+        for waiting in triggers.waiting_messages(wf):
             data = data if data is not None else workflow.process_data(wf)
             kept = messages.kept_for(session, waiting.name, data)
             if kept is not None:
-                workflow.deliver_message(wf, waiting.name, dict(kept.data), on_step)
+                triggers.deliver_message(wf, waiting.name, dict(kept.data), on_step)
                 messages.mark_delivered(session, kept, instance_id)
                 messages.history_of_delivery(session, instance_id, kept.name, kept.message_id, kept.data,
                                              kept.sender, kept_since=kept.received_at)
@@ -272,11 +274,11 @@ def deliver(session: Session, instance_id: int, name: str, data: dict, actor: st
     if instance.status != "running":
         return False
     wf = load_workflow(session, instance, version_)
-    if not any(w.name == name for w in workflow.waiting_messages(wf)):
+    if not any(w.name == name for w in triggers.waiting_messages(wf)):
         return False
     messages.history_of_delivery(session, instance.id, name, message_id, data, actor)
     advance(session, instance, version_, wf,
-            step=lambda wf_, on_step: workflow.deliver_message(wf_, name, data, on_step))
+            step=lambda wf_, on_step: triggers.deliver_message(wf_, name, data, on_step))
     return True
 
 
@@ -289,7 +291,7 @@ def start_by_message(session: Session, name: str, data: dict, sender: User) -> O
         if starts:
             return _start(session, version_, data, sender,
                           lambda wf_, on_step: (workflow.run(wf_, on_step),
-                                                workflow.deliver_message(wf_, name, data, on_step)))
+                                                triggers.deliver_message(wf_, name, data, on_step)))
     return None
 
 

@@ -19,7 +19,7 @@ from typing import Optional
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, history, workflow
+from engine import clock, history, triggers
 from engine.database import command
 from engine.models import HumanTask, Timer
 
@@ -40,7 +40,7 @@ def worker_name() -> str:
 
 def sync(session: Session, instance_id: int, process_id: str, elements: dict, wf) -> None:
     connection = session.connection()
-    waiting = {t.engine_task_id: t for t in workflow.waiting_timers(wf)}
+    waiting = {t.engine_task_id: t for t in triggers.waiting_timers(wf)}
     rows = connection.execute(_WAITING_ROWS, {"iid": instance_id}).all()
     fired = session.info.get(FIRED, set())
     known = set()
@@ -145,7 +145,7 @@ def fire(session: Session, timer_id: int, worker: str, now: Optional[datetime] =
         session.info.setdefault(FIRED, set()).add(timer_id)
         at = max(now, row.due_at + timedelta(microseconds=1))
         runtime.advance(session, instance, version, wf,
-                        step=lambda wf_, on_step: workflow.fire_timers(wf_, at, on_step))
+                        step=lambda wf_, on_step: triggers.fire_timers(wf_, at, on_step))
     session.info.pop(FIRED, None)
     return True
 
@@ -222,7 +222,7 @@ def _fire_start(session: Session, row, now: datetime) -> None:
     at = max(now, row.due_at + timedelta(microseconds=1))
     system = runtime.system_actor()
     instance_id = runtime.start_for_timer(session, version, system,
-                                          lambda wf_, on_step: workflow.fire_start_timer(wf_, at, on_step))
+                                          lambda wf_, on_step: triggers.fire_start_timer(wf_, at, on_step))
     history.record(session, instance_id, "timer_fired", "system", row.element_id, data={
         "due_at": row.due_at, "fired_at": now, "late_seconds": round((now - row.due_at).total_seconds(), 3),
         "kind": "start"})

@@ -1,0 +1,150 @@
+"""Timers and messages in the SpiffWorkflow adapter: what an instance waits for, and
+firing or delivering it.
+
+SpiffWorkflow's timers read ``datetime.now``; the engine answers with its own
+clock (``engine.clock``), so a frozen test clock or a worker firing an overdue
+timer sees the time it means.
+"""
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime as _datetime, timedelta as _timedelta, timezone as _timezone
+from typing import Optional
+
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _BaseMessage
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from engine import clock as _clock
+from engine.workflow import Listener, element_of, find_task, run
+
+_firing_at: ContextVar[Optional[_datetime]] = ContextVar("firing_at", default=None)
+
+
+def firing_at() -> Optional[_datetime]:
+    """The time a timer is being fired at (may be later than it was due), if any."""
+    return _firing_at.get()
+
+
+_spiff_timer.datetime = _clock.EngineDatetime  # SpiffWorkflow's timers read the engine clock
+
+
+@dataclass
+class WaitingTimer:
+    engine_task_id: str
+    element_id: str
+    due_at: _datetime  # naive UTC
+
+
+@dataclass
+class WaitingMessage:
+    engine_task_id: str
+    element_id: str
+    name: str
+
+
+def _definitions_of(task) -> list:
+    definition = getattr(task.task_spec, "event_definition", None)
+    if definition is None:
+        return []
+    return list(getattr(definition, "event_definitions", None) or [definition])
+
+
+def _waiting_tasks(wf: BpmnWorkflow) -> list:
+    return [t for t in wf.event_manager.tasks.values() if t.has_state(TaskState.WAITING)]
+
+
+def waiting_timers(wf: BpmnWorkflow) -> list[WaitingTimer]:
+    timers = []
+    for task in _waiting_tasks(wf):
+        if not any(isinstance(d, TimerEventDefinition) for d in _definitions_of(task)):
+            continue
+        value = task.internal_data.get("event_value")
+        if isinstance(value, dict):
+            value = value.get("next")
+        due = _parse_due(value)
+        if due is not None:
+            timers.append(WaitingTimer(str(task.id), element_of(task), due))
+    return timers
+
+
+def _parse_due(value) -> Optional[_datetime]:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = _datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(_timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+def waiting_messages(wf: BpmnWorkflow) -> list[WaitingMessage]:
+    return [WaitingMessage(str(task.id), element_of(task), definition.name)
+            for task in _waiting_tasks(wf) for definition in _definitions_of(task)
+            if isinstance(definition, _BaseMessage)]
+
+
+def fire_timers(wf: BpmnWorkflow, at: _datetime, on_step: Optional[Listener] = None) -> None:
+    """Fire every timer due at ``at`` (naive UTC) and run on."""
+    token = _firing_at.set(at)
+    try:
+        wf.refresh_timers()
+        run(wf, on_step)
+    finally:
+        _firing_at.reset(token)
+
+
+def deliver_message(wf: BpmnWorkflow, name: str, payload: dict, on_step: Optional[Listener] = None) -> bool:
+    """Deliver a message to the instance's waiting catch events; the payload joins the data."""
+    waiting = {w.engine_task_id for w in waiting_messages(wf) if w.name == name}
+    if not waiting:
+        return False
+    definition = next(d for t in _waiting_tasks(wf) if str(t.id) in waiting for d in _definitions_of(t)
+                      if isinstance(d, _BaseMessage) and d.name == name)
+    wf.send_event(BpmnEvent(type(definition)(name), dict(payload), {}))
+    for task_id in waiting:
+        task = find_task(wf, task_id)
+        if task is not None and not task.has_state(TaskState.WAITING):
+            task.data.update(payload)
+    run(wf, on_step)
+    return True
+
+
+def fire_start_timer(wf: BpmnWorkflow, at: _datetime, on_step: Optional[Listener] = None) -> None:
+    """Fire a timer start event exactly once: the host starts one instance per tick, so a
+    cycle must not go on looping inside this instance (SpiffWorkflow would)."""
+    token = _firing_at.set(_datetime(1970, 1, 2))  # arm the timers without firing them
+    try:
+        run(wf, on_step)
+    finally:
+        _firing_at.reset(token)
+    due = (at - _timedelta(microseconds=1)).replace(tzinfo=_timezone.utc).isoformat()
+    for task in _waiting_tasks(wf):
+        value = task.internal_data.get("event_value")
+        if isinstance(value, dict) and "cycles" in value:
+            task.internal_data["event_value"] = {**value, "cycles": 1, "next": due}
+    token = _firing_at.set(at)
+    try:
+        for _ in range(3):
+            wf.refresh_timers()
+            run(wf, on_step)
+            if not _waiting_tasks(wf) or all(t.task_spec.name != "Start" for t in _waiting_tasks(wf)):
+                break
+    finally:
+        _firing_at.reset(token)
+
+
+def take_thrown_messages(wf: BpmnWorkflow) -> list[tuple[str, dict]]:
+    """Messages thrown by send tasks / throw events that no task of this instance caught."""
+    thrown = []
+    for event in wf.get_events():
+        if isinstance(event.event_definition, _BaseMessage):
+            payload = event.payload if isinstance(event.payload, dict) else {"payload": event.payload}
+            thrown.append((event.event_definition.name, dict(payload)))
+    return thrown
