@@ -148,11 +148,11 @@ def demo(obj, port: int) -> None:
         except EngineError as error:
             _fail(error)
         created = demo_data.create_users(session)
-        demo_data.create_sample_instances(session)
+        samples = demo_data.create_sample_instances(session)
     click.echo("Demo users (username / password):")
     for name, password, roles in created:
         click.echo(f"  {name:16s} {password:20s} {', '.join(roles)}")
-    click.echo(f"Open http://127.0.0.1:{port}/")
+    click.echo(f"Sample instances started: {samples}. Open http://127.0.0.1:{port}/")
     _serve(database.url, "127.0.0.1", port)
 
 
