@@ -164,6 +164,19 @@ class Version:
 
 
 _versions: dict[str, Version] = {}
+_DEFS = Definition.__table__
+
+
+def current_version(session: Session, process_id: str, version: Optional[int] = None) -> Version:
+    """The latest (or the given) deployed version of ``process_id``."""
+    query = select(_DEFS.c.id, _DEFS.c.content_hash).where(_DEFS.c.process_id == process_id)
+    if version is not None:
+        query = query.where(_DEFS.c.version == version)
+    found = session.execute(query.order_by(_DEFS.c.version.desc()).limit(1)).first()
+    if found is None:
+        which = f"version {version} of " if version is not None else ""
+        raise NotFoundError(f"No {which}process '{process_id}' is deployed; deploy it with `liucheng deploy`.")
+    return version_of(session, found.id, found.content_hash)
 
 
 def version_of(session: Session, definition_id: int, content_hash: str) -> Version:

@@ -63,6 +63,7 @@ _LOCK = (select(_INSTANCES.c.id, _INSTANCES.c.process_id, _INSTANCES.c.status, _
                 _INSTANCES.c.started_by, _INSTANCES.c.definition_id, Definition.__table__.c.content_hash)
          .join(Definition.__table__, Definition.__table__.c.id == _INSTANCES.c.definition_id)
          .where(_INSTANCES.c.id == bindparam("iid")).with_for_update(of=_INSTANCES, key_share=True))
+_CREATE_INSTANCE = _INSTANCES.insert().returning(_INSTANCES.c.id)
 _TASK = select(_TASKS).where(_TASKS.c.id == bindparam("tid"))
 _STATE = select(_INSTANCES.c.state).where(_INSTANCES.c.id == bindparam("iid"))
 
@@ -131,8 +132,7 @@ def start_instance(session: Session, process_id: str, data: Any, actor: User,
                    version: Optional[int] = None) -> Instance:
     """Start the latest (or given) version of ``process_id`` with start-form data."""
     with command(session):
-        row = definitions.get_definition(session, process_id, version)
-        version_ = definitions.version_of(session, row.id, row.content_hash)
+        version_ = definitions.current_version(session, process_id, version)
         check_may_start(version_, actor)
         instance_id = _start(session, version_, start_values(version_, data), actor)
     return session.get(Instance, instance_id, populate_existing=True)
@@ -141,11 +141,12 @@ def start_instance(session: Session, process_id: str, data: Any, actor: User,
 def _start(session: Session, version_: definitions.Version, values: dict, actor: User, step=None) -> int:
     specs = workflow.load_spec(f"{version_.content_hash}:{version_.id}", version_.spec_json)
     wf = workflow.new_workflow(specs, values, SCRIPT_TIMEOUT)
-    instance = Instance(definition_id=version_.id, process_id=version_.process_id, version=version_.version,
-                        status="running", data=forms.to_json(values), state="", etag="",
-                        business_key=business_key(values), started_at=clock.now(), started_by=actor.username)
-    session.add(instance)
-    session.flush()
+    instance_id = session.connection().execute(_CREATE_INSTANCE, {
+        "definition_id": version_.id, "process_id": version_.process_id, "version": version_.version,
+        "status": "running", "data": forms.to_json(values), "state": "", "etag": "", "revision": 0,
+        "business_key": business_key(values), "started_at": clock.now(), "started_by": actor.username,
+    }).scalar_one()
+    instance = Locked(instance_id, version_.process_id, "running", "", actor.username, version_.id)
     history.record(session, instance.id, "instance_started", actor.username,
                    data={"version": version_.version, "data": values})
     advance(session, instance, version_, wf, step=step)

@@ -19,7 +19,7 @@ from typing import Optional
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, history, triggers
+from engine import clock, history, triggers, workflow
 from engine.database import command
 from engine.models import HumanTask, Timer
 
@@ -41,17 +41,22 @@ def worker_name() -> str:
 def sync(session: Session, instance_id: int, process_id: str, elements: dict, wf) -> None:
     connection = session.connection()
     waiting = {t.engine_task_id: t for t in triggers.waiting_timers(wf)}
-    rows = connection.execute(_WAITING_ROWS, {"iid": instance_id}).all()
+    memo = workflow.memo(wf)
+    rows = memo.get("timers")
+    if rows is None:
+        rows = {r.engine_task_id: (r.id, r.element_id, r.due_at)
+                for r in connection.execute(_WAITING_ROWS, {"iid": instance_id}).all()}
+        memo["timers"] = rows
     fired = session.info.get(FIRED, set())
     known = set()
-    for row in rows:
-        if row.engine_task_id in waiting and waiting[row.engine_task_id].due_at == row.due_at:
-            known.add(row.engine_task_id)
+    for engine_task_id, (row_id, element_id, due_at) in list(rows.items()):
+        if engine_task_id in waiting and waiting[engine_task_id].due_at == due_at:
+            known.add(engine_task_id)
             continue
-        connection.execute(delete(_TIMERS).where(_TIMERS.c.id == row.id))
-        if row.id not in fired:
-            history.record(session, instance_id, "timer_cancelled", "system", row.element_id,
-                           data={"due_at": row.due_at})
+        connection.execute(delete(_TIMERS).where(_TIMERS.c.id == row_id))
+        del rows[engine_task_id]
+        if row_id not in fired:
+            history.record(session, instance_id, "timer_cancelled", "system", element_id, data={"due_at": due_at})
     nodes = elements.get("nodes", {})
     now = clock.now()
     for engine_task_id, timer in waiting.items():
@@ -59,28 +64,37 @@ def sync(session: Session, instance_id: int, process_id: str, elements: dict, wf
             continue
         node = nodes.get(timer.element_id, {})
         kind = "boundary" if node.get("attached_to") else ("start" if node.get("type") == "startEvent" else "catch")
-        connection.execute(_TIMERS.insert(), {
+        row_id = connection.execute(_TIMERS.insert().returning(_TIMERS.c.id), {
             "instance_id": instance_id, "process_id": process_id, "element_id": timer.element_id,
             "engine_task_id": engine_task_id, "kind": kind, "attached_to": node.get("attached_to"),
-            "due_at": timer.due_at, "status": "waiting", "created_at": now})
+            "due_at": timer.due_at, "status": "waiting", "created_at": now}).scalar_one()
+        rows[engine_task_id] = (row_id, timer.element_id, timer.due_at)
         history.record(session, instance_id, "timer_scheduled", "system", timer.element_id,
                        data={"due_at": timer.due_at, "kind": kind})
-    _set_due_dates(connection, instance_id, waiting.values(), nodes)
+    _set_due_dates(connection, instance_id, waiting.values(), nodes, memo)
 
 
-def _set_due_dates(connection, instance_id: int, waiting, nodes: dict) -> None:
+def _set_due_dates(connection, instance_id: int, waiting, nodes: dict, memo: dict) -> None:
     """A human task is due at the earliest timer attached to it (interrupting or not)."""
     due: dict[str, datetime] = {}
     for timer in waiting:
         target = nodes.get(timer.element_id, {}).get("attached_to")
         if target and (target not in due or timer.due_at < due[target]):
             due[target] = timer.due_at
-    tasks = connection.execute(select(_TASKS.c.id, _TASKS.c.element_id, _TASKS.c.due_at).where(
-        _TASKS.c.instance_id == instance_id, _TASKS.c.status.in_(("open", "claimed")))).all()
-    for task in tasks:
-        wanted = due.get(task.element_id)
-        if wanted != task.due_at:
-            connection.execute(update(_TASKS).where(_TASKS.c.id == task.id).values(due_at=wanted))
+    current = memo.get("due")
+    if current is None:
+        current = {r.id: r.due_at for r in connection.execute(select(_TASKS.c.id, _TASKS.c.due_at).where(
+            _TASKS.c.instance_id == instance_id, _TASKS.c.status.in_(("open", "claimed"))))}
+    tasks = memo.get("tasks")
+    if tasks is None:
+        return
+    updated = {}
+    for row_id, element_id in tasks.values():
+        wanted = due.get(element_id)
+        if wanted != current.get(row_id):
+            connection.execute(update(_TASKS).where(_TASKS.c.id == row_id).values(due_at=wanted))
+        updated[row_id] = wanted
+    memo["due"] = updated
 
 
 def remove_all(session: Session, instance_id: int, actor: str = "system") -> None:

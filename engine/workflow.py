@@ -181,6 +181,19 @@ def _common_ancestor(tasks: list):
     return path[deepest]
 
 
+# -- what the database holds for a workflow ---------------------------------------------
+
+def memo(wf: BpmnWorkflow) -> dict:
+    """Facts about the instance's rows (open tasks, timers, subscriptions) kept on the cached
+    workflow object, so a step need not re-read them. Valid exactly as long as the cached
+    workflow is (the instance's etag): a workflow read from the database starts empty."""
+    found = getattr(wf, "liucheng_memo", None)
+    if found is None:
+        found = {}
+        wf.liucheng_memo = found
+    return found
+
+
 # -- tasks ----------------------------------------------------------------------
 
 @dataclass

@@ -140,13 +140,19 @@ def sync_tasks(session: Session, instance: Instance, version, wf, completed_task
     """Create rows for newly ready user tasks; cancel rows whose task went away."""
     connection = session.connection()
     ready = {t.engine_task_id: t for t in workflow.ready_user_tasks(wf)}
-    rows = connection.execute(_ACTIVE_ROWS, {"iid": instance.id}).all()
-    known = {r.engine_task_id for r in rows}
+    memo = workflow.memo(wf)
+    known = memo.get("tasks")
+    if known is None:
+        known = {r.engine_task_id: (r.id, r.element_id)
+                 for r in connection.execute(_ACTIVE_ROWS, {"iid": instance.id}).all()}
+        memo["tasks"] = known
+    known.pop(completed_task, None)
     now = clock.now()
-    for row in rows:
-        if row.engine_task_id not in ready and row.engine_task_id != completed_task:
-            connection.execute(_CANCEL, {"tid": row.id, "now": now})
-            history.record(session, instance.id, "task_cancelled", "system", row.element_id, row.id)
+    for engine_task_id, (row_id, element_id) in list(known.items()):
+        if engine_task_id not in ready:
+            connection.execute(_CANCEL, {"tid": row_id, "now": now})
+            history.record(session, instance.id, "task_cancelled", "system", element_id, row_id)
+            del known[engine_task_id]
     nodes = version.elements.get("nodes", {})
     for engine_task_id, task in ready.items():
         if engine_task_id in known:
@@ -158,6 +164,7 @@ def sync_tasks(session: Session, instance: Instance, version, wf, completed_task
             "element_id": task.element_id, "name": task.name, "role": task.lane or node.get("lane") or "",
             "form_key": node.get("form_key"), "status": "open", "assignee": candidate,
             "candidate_user": candidate, "created_at": now}).scalar_one()
+        known[engine_task_id] = (task_id, task.element_id)
         history.record(session, instance.id, "task_created", "system", task.element_id, task_id,
                        {"role": task.lane or node.get("lane") or "", "assignee": candidate})
 
