@@ -26,18 +26,32 @@ _schema_cache: dict[str, Schema] = {}
 
 def load_forms(paths: list[Path]) -> dict[str, dict]:
     """Read form files; raise ``DefinitionError`` naming each bad file and field."""
-    forms, problems = {}, []
+    files, problems = {}, []
     for path in paths:
         try:
-            form = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            line = getattr(exc, "lineno", None)
-            problems.append({"file": str(path), "line": line, "element_id": None,
+            files[str(path)] = path.read_bytes()
+        except OSError as exc:
+            problems.append({"file": str(path), "line": None, "element_id": None,
+                             "message": f"Cannot read the form: {exc}."})
+    return read_forms(files, problems)
+
+
+def read_forms(files: dict[str, bytes], problems: Optional[list[dict]] = None) -> dict[str, dict]:
+    """Forms from their file contents (disk or upload), each checked; all problems raised at once."""
+    forms, problems = {}, list(problems or [])
+    for name, content in files.items():
+        try:
+            form = json.loads(content.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            problems.append({"file": name, "line": getattr(exc, "lineno", None), "element_id": None,
                              "message": f"Cannot read the form: {exc}. Fix the JSON syntax."})
             continue
-        form.setdefault("id", path.stem)
-        problems += [dict(p, file=str(path)) for p in check_form(form)]
-        forms[form["id"]] = form
+        if isinstance(form, dict):
+            form.setdefault("id", Path(name).stem)
+        found = [dict(p, file=name) for p in check_form(form)]
+        problems += found
+        if not found:
+            forms[form["id"]] = form
     if problems:
         raise DefinitionError("Cannot deploy: " + "; ".join(f"{p['file']}: {p['message']}" for p in problems[:5]),
                               {"problems": problems})

@@ -5,14 +5,13 @@ version only when the content changed, problems naming file, line and element.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from flask import Blueprint, Response, request
 
 from engine import definitions
-from engine.errors import DefinitionError, PermissionDeniedError, ValidationError
-from engine.forms import check_form
+from engine.errors import PermissionDeniedError, ValidationError
+from engine import forms as forms_module
 from webui.api_openapi import documented
 from webui.auth import current_user
 from webui.db import get_session
@@ -85,7 +84,7 @@ def uploaded_files() -> tuple[dict[str, bytes], dict[str, dict]]:
         forms: dict[str, dict] = {}
     elif request.mimetype == "multipart/form-data":
         documents = files_of("file")
-        forms = read_forms(files_of("form"))
+        forms = forms_module.read_forms(files_of("form"))
     else:
         raise ValidationError("Upload BPMN as multipart/form-data (field 'file', forms in field 'form') or as "
                               "a raw body with Content-Type: application/xml.", {"_body": ["Unsupported type."]})
@@ -106,23 +105,3 @@ def files_of(field: str) -> dict[str, bytes]:
     return result
 
 
-def read_forms(files: dict[str, bytes]) -> dict[str, dict]:
-    """Uploaded form files checked like ``engine.forms.load_forms`` checks files on disk."""
-    forms, problems = {}, []
-    for name, content in files.items():
-        try:
-            form = json.loads(content.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            problems.append({"file": name, "line": getattr(exc, "lineno", None), "element_id": None,
-                             "message": f"Cannot read the form: {exc}. Fix the JSON syntax."})
-            continue
-        if isinstance(form, dict):
-            form.setdefault("id", Path(name).stem)
-        found = [dict(p, file=name) for p in check_form(form)]
-        problems += found
-        if not found:
-            forms[form["id"]] = form
-    if problems:
-        raise DefinitionError("Cannot deploy: " + "; ".join(f"{p['file']}: {p['message']}" for p in problems[:5]),
-                              {"problems": problems})
-    return forms
