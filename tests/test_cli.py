@@ -65,3 +65,31 @@ def test_user_token_authenticates(database_url, db_session):
 def test_worker_once_with_nothing_due(database_url):
     result = invoke(database_url, "worker", "--once")
     assert result.exit_code == 0 and "Fired 0 timer(s)." in result.output
+
+
+def test_worker_once_now_fires_a_deadline_of_the_future(database_url, db_session, make_user, deploy):
+    from engine import runtime
+    from engine.models import HumanTask
+
+    deploy()
+    make_user("li", "aftersales_cs", "supervisor")
+    li = users.get_user(db_session, "li")
+    instance = runtime.start_instance(db_session, "refund", {
+        "order_no": "CLI-1", "buyer": "b", "amount": "10", "shipping_fee": "1", "free_shipping": False,
+        "goods_received": True, "quality_issue": False, "days_since_signed": 1, "reason": "r"}, li)
+    instance_id = instance.id
+    for element, data in (("Task_aftersales_offer_exchange", {"real_reason": "x", "exchange_instead": False}),
+                          ("Task_supervisor_approve_return", {"approved": True}),
+                          ("Task_aftersales_send_return_address", {"return_address": "a", "order_flag": "purple"})):
+        task_id = db_session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
+                                                               HumanTask.element_id == element))
+        runtime.complete_task(db_session, task_id, data, li)
+    db_session.rollback()
+    assert invoke(database_url, "worker", "--once", "--now", "2020-01-01T00:00:00Z").output.startswith("Fired 0")
+    later = invoke(database_url, "worker", "--once", "--now", "2099-01-01T00:00:00+08:00")
+    assert later.exit_code == 0 and "Fired 1 timer(s)." in later.output
+    db_session.rollback()
+    assert db_session.scalar(select(HumanTask.element_id).where(
+        HumanTask.instance_id == instance_id, HumanTask.status == "open")) == "Task_aftersales_remind_buyer"
+    bad = invoke(database_url, "worker", "--once", "--now", "tomorrow")
+    assert bad.exit_code == 2 and "ISO time" in bad.output

@@ -159,17 +159,34 @@ def demo(obj, port: int) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Fire what is due now and exit (for cron).")
 @click.option("--interval", default=5.0, show_default=True, type=float, help="Seconds between ticks.")
+@click.option("--now", "now_text", default=None, metavar="ISO-TIME",
+              help="With --once: act as if it were this time (UTC unless an offset is given), e.g. to "
+                   "replay or test deadlines.")
 @click.pass_obj
-def worker(obj, once: bool, interval: float) -> None:
-    """Fire due timers (several workers may share one PostgreSQL database)."""
-    from engine import scheduler
+def worker(obj, once: bool, interval: float, now_text: str | None) -> None:
+    """Fire due timers and retry failed steps (several workers may share one PostgreSQL database)."""
+    from engine import clock, scheduler
 
     database = _ready(obj["url"])
+    if now_text:
+        if not once:
+            raise click.UsageError("--now only works with --once.")
+        clock.set_clock(clock.FrozenClock(_parse_time(now_text)))
     if once:
         click.echo(f"Fired {scheduler.tick(database)} timer(s).")
         return
     click.echo(f"Worker ticking every {interval:g}s (Ctrl+C to stop)")
     scheduler.run_forever(database, interval)
+
+
+def _parse_time(text: str):
+    from datetime import datetime, timezone
+
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO time such as 2026-11-05T14:00:00+08:00.", param_hint="--now")
+    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
 
 
 def _ready(url: str | None) -> Database:
