@@ -88,7 +88,7 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
     """Parse and check one BPMN document; raise ``DefinitionError`` listing every problem."""
     root = _parse_xml(name, content)
     executable = _executable_processes(name, root)
-    problems = _check_elements(name, root, executable, forms, roles)
+    problems = _check_elements(name, root, executable + _called_processes(root, executable), forms, roles)
     fail(problems)
     _quote_timer_expressions(root)
     parser = SpiffBpmnParser(validator=VALIDATOR)
@@ -301,17 +301,47 @@ def _from_validation(name: str, exc: ValidationException, root) -> Problem:
     return Problem(exc.file_name or name, line, exc.id or None, message.rstrip(".") + "." + hint)
 
 
+def _called_processes(root, processes: list) -> list:
+    """The (possibly non-executable) processes that call activities of ``processes`` call, transitively."""
+    by_id = {p.get("id"): p for p in root.findall("bpmn:process", NS)}
+    seen = {p.get("id") for p in processes}
+    found, stack = [], list(processes)
+    while stack:
+        for call in stack.pop().iter("{%s}callActivity" % NS["bpmn"]):
+            target = by_id.get(call.get("calledElement"))
+            if target is not None and target.get("id") not in seen:
+                seen.add(target.get("id"))
+                found.append(target)
+                stack.append(target)
+    return found
+
+
 def _model(name: str, content: bytes, parser, process) -> ProcessModel:
     process_id = process.get("id")
     spec = parser.get_spec(process_id)
     subprocess_specs = parser.get_subprocess_specs(process_id)
     elements = describe_elements(process)
+    for called in _called_processes(process.getroottree().getroot(), [process]):
+        more = describe_elements(called)
+        for node in more["nodes"].values():
+            node["in_subprocess"] = True
+        elements["nodes"] = {**more["nodes"], **elements["nodes"]}
+        elements["flows"] = {**more["flows"], **elements["flows"]}
     start_form = next((e["form_key"] for e in elements["nodes"].values()
                        if e["type"] == "startEvent" and e.get("form_key") and not e.get("in_subprocess")), None)
     form_keys = {e["form_key"] for e in elements["nodes"].values() if e.get("form_key")}
     return ProcessModel(process_id=process_id, name=process.get("name") or process_id, source_name=name,
                         xml=content.decode("utf-8"), spec_json=workflow.dump_spec(spec, subprocess_specs),
                         elements=elements, start_form=start_form, form_keys=form_keys)
+
+
+def _enclosing_subprocess(node, process) -> Optional[str]:
+    parent = node.getparent()
+    while parent is not None and parent is not process:
+        if etree.QName(parent).localname in ("subProcess", "transaction"):
+            return parent.get("id")
+        parent = parent.getparent()
+    return None
 
 
 def describe_elements(process) -> dict[str, Any]:
@@ -331,6 +361,7 @@ def describe_elements(process) -> dict[str, Any]:
                 "form_key": node.get(CAMUNDA + "formKey"), "assignee": node.get(CAMUNDA + "assignee"),
                 "line": node.sourceline, "attached_to": node.get("attachedToRef"),
                 "in_subprocess": etree.QName(node.getparent()).localname in ("subProcess", "transaction"),
+                "parent": _enclosing_subprocess(node, process),
                 "messages": [message_names.get(d.get("messageRef"), d.get("messageRef"))
                              for d in node.findall("bpmn:messageEventDefinition", NS)],
                 "timers": [{"kind": etree.QName(t).localname, "text": (t.text or "").strip()}

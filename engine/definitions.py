@@ -1,6 +1,8 @@
 """Deploying BPMN definitions: all or nothing, one version per content change."""
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
@@ -67,11 +69,21 @@ def deploy(session: Session, documents: dict[str, bytes], forms: dict[str, dict]
     return results
 
 
+_parsed: dict[tuple, list[bpmn.ProcessModel]] = {}
+
+
 def read_all(documents: dict[str, bytes], forms: dict[str, dict], roles: set[str]) -> list[bpmn.ProcessModel]:
+    """Parse and check every document (a document already parsed with the same forms and roles is
+    taken from a cache: parsing is the slow part of a deployment)."""
     models, problems, seen = [], [], {}
+    context = hashlib.sha256(json.dumps([forms, sorted(roles)], sort_keys=True, ensure_ascii=False,
+                                        default=str).encode()).hexdigest()
     for name, content in documents.items():
+        key = (name, hashlib.sha256(content).hexdigest(), context)
         try:
-            models += bpmn.read_document(name, content, forms, roles)
+            if key not in _parsed:
+                _parsed[key] = bpmn.read_document(name, content, forms, roles)
+            models += _parsed[key]
         except DefinitionError as exc:
             problems += [bpmn.Problem(**p) for p in exc.details.get("problems", [])]
     for model in models:

@@ -133,7 +133,7 @@ def _field(item: dict) -> fields.Field:
     if not required:
         options["allow_none"] = True
     validators = []
-    if item.get("choices"):
+    if item.get("choices") and kind != "list":
         validators.append(mv.OneOf([c["value"] if isinstance(c, dict) else c for c in item["choices"]]))
     if kind in ("int", "decimal") and ("min" in item or "max" in item):
         validators.append(mv.Range(min=_num(item.get("min")), max=_num(item.get("max"))))
@@ -161,7 +161,8 @@ def _field(item: dict) -> fields.Field:
     if "fields" in item:
         inner: fields.Field = fields.Nested(_schema_class(item["fields"]), unknown=RAISE)
     else:
-        inner = _field({"name": "item", "type": item.get("item_type", "str"), "required": True})
+        inner = _field({"name": "item", "type": item.get("item_type", "str"), "required": True,
+                        "choices": item.get("choices")})
     return fields.List(inner, **options)
 
 

@@ -114,8 +114,9 @@ def receive_in_command(session: Session, name: str, correlation: dict, data: dic
 
 
 def waiting_instances(session: Session, name: str, correlation: dict) -> list[int]:
-    query = (select(Instance.id, Instance.data).join(MessageSubscription, MessageSubscription.instance_id == Instance.id)
-             .where(MessageSubscription.name == name, Instance.status == "running").distinct().order_by(Instance.id))
+    waiting = select(MessageSubscription.instance_id).where(MessageSubscription.name == name)
+    query = (select(Instance.id, Instance.data)
+             .where(Instance.id.in_(waiting), Instance.status == "running").order_by(Instance.id))
     return [row.id for row in session.execute(query) if matches(correlation, row.data or {})]
 
 
@@ -148,7 +149,7 @@ def as_dict(message: Message) -> dict:
 
 
 def history_of_delivery(session: Session, instance_id: int, name: str, message_id: str, data: dict,
-                        actor: str, kept_since: Optional[datetime] = None) -> None:
-    history.record(session, instance_id, "message_correlated", actor, data={
+                        actor: str, kept_since: Optional[datetime] = None, element_id: Optional[str] = None) -> None:
+    history.record(session, instance_id, "message_correlated", actor, element_id, data={
         "name": name, "message_id": message_id, "data": data,
         **({"kept_since": kept_since} if kept_since else {})})

@@ -138,9 +138,10 @@ def start_instance(session: Session, process_id: str, data: Any, actor: User,
     return session.get(Instance, instance_id, populate_existing=True)
 
 
-def _start(session: Session, version_: definitions.Version, values: dict, actor: User, step=None) -> int:
+def _start(session: Session, version_: definitions.Version, values: dict, actor: User, step=None,
+           start_event: Optional[str] = None) -> int:
     specs = workflow.load_spec(f"{version_.content_hash}:{version_.id}", version_.spec_json)
-    wf = workflow.new_workflow(specs, values, SCRIPT_TIMEOUT)
+    wf = workflow.new_workflow(specs, values, SCRIPT_TIMEOUT, start_event)
     instance_id = session.connection().execute(_CREATE_INSTANCE, {
         "definition_id": version_.id, "process_id": version_.process_id, "version": version_.version,
         "status": "running", "data": forms.to_json(values), "state": "", "etag": "", "revision": 0,
@@ -218,7 +219,7 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
     try:
         with connectors.running(connectors.Context(session, instance.id, instance.process_id)):
             (step or workflow.run)(wf, on_step)
-            deliver_kept_messages(session, instance.id, wf, on_step)
+            deliver_kept_messages(session, instance.id, wf, on_step, elements)
     except Exception as exc:
         error = _as_engine_error(exc)
         failed = workflow.failing_task(exc)
@@ -252,7 +253,7 @@ def send_thrown_messages(session: Session, instance_id: int, thrown: list[tuple[
                              "instance_ids": reply["instance_ids"]})
 
 
-def deliver_kept_messages(session: Session, instance_id: int, wf, on_step) -> None:
+def deliver_kept_messages(session: Session, instance_id: int, wf, on_step, elements: dict) -> None:
     """Messages that arrived before the instance waited for them are delivered now (bounded)."""
     for _ in range(20):
         data = None
@@ -263,7 +264,9 @@ def deliver_kept_messages(session: Session, instance_id: int, wf, on_step) -> No
                 triggers.deliver_message(wf, waiting.name, dict(kept.data), on_step)
                 messages.mark_delivered(session, kept, instance_id)
                 messages.history_of_delivery(session, instance_id, kept.name, kept.message_id, kept.data,
-                                             kept.sender, kept_since=kept.received_at)
+                                             kept.sender, kept_since=kept.received_at,
+                                             element_id=_message_element(waiting.element_id, waiting.name,
+                                                                         elements))
                 break
         else:
             return
@@ -275,12 +278,25 @@ def deliver(session: Session, instance_id: int, name: str, data: dict, actor: st
     if instance.status != "running":
         return False
     wf = load_workflow(session, instance, version_)
-    if not any(w.name == name for w in triggers.waiting_messages(wf)):
+    catching = [w.element_id for w in triggers.waiting_messages(wf) if w.name == name]
+    if not catching:
         return False
-    messages.history_of_delivery(session, instance.id, name, message_id, data, actor)
+    messages.history_of_delivery(session, instance.id, name, message_id, data, actor,
+                                 element_id=_message_element(catching[0], name, version_.elements))
     advance(session, instance, version_, wf,
             step=lambda wf_, on_step: triggers.deliver_message(wf_, name, data, on_step))
     return True
+
+
+def _message_element(element_id: str, name: str, elements: dict) -> str:
+    """The catch event behind an event-based gateway that waits for message ``name``."""
+    nodes = elements.get("nodes", {})
+    if nodes.get(element_id, {}).get("type") != "eventBasedGateway":
+        return element_id
+    for flow in elements.get("flows", {}).values():
+        if flow["source"] == element_id and name in (nodes.get(flow["target"], {}).get("messages") or []):
+            return flow["target"]
+    return element_id
 
 
 def start_by_message(session: Session, name: str, data: dict, sender: User) -> Optional[int]:
@@ -290,9 +306,11 @@ def start_by_message(session: Session, name: str, data: dict, sender: User) -> O
         starts = [n for n in version_.elements.get("nodes", {}).values()
                   if n["type"] == "startEvent" and not n.get("in_subprocess") and name in (n.get("messages") or [])]
         if starts:
+            element_id = next(k for k, n in version_.elements["nodes"].items() if n is starts[0])
             return _start(session, version_, data, sender,
                           lambda wf_, on_step: (workflow.run(wf_, on_step),
-                                                triggers.deliver_message(wf_, name, data, on_step)))
+                                                triggers.deliver_message(wf_, name, data, on_step)),
+                          start_event=element_id)
     return None
 
 
@@ -302,17 +320,19 @@ def system_actor() -> User:
     return actor
 
 
-def start_for_timer(session: Session, version_: definitions.Version, actor: User, step) -> int:
-    return _start(session, version_, {}, actor, step)
+def start_for_timer(session: Session, version_: definitions.Version, actor: User, step, start_event: str) -> int:
+    return _start(session, version_, {}, actor, step, start_event)
 
 
 def record_engine_step(session, instance_id, elements, task, before, after) -> None:
     kind = workflow.task_kind(task)
     element_id = workflow.element_of(task)
     if "Gateway" in kind:
+        outgoing = {fid: f for fid, f in elements.get("flows", {}).items() if f["source"] == element_id}
         targets = workflow.chosen_targets(task)
-        flows = [fid for fid, f in elements.get("flows", {}).items()
-                 if f["source"] == element_id and f["target"] in targets]
+        if len(outgoing) == 1:  # a converging gateway: the token goes on its only way
+            targets = [f["target"] for f in outgoing.values()]
+        flows = [fid for fid, f in outgoing.items() if f["target"] in targets]
         history.record(session, instance_id, "gateway_taken", "system", element_id,
                        data={"flows": flows, "targets": targets})
     elif "Script" in kind:

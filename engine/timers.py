@@ -10,7 +10,9 @@ transaction under the instance lock; a worker that dies loses its lease after
 """
 from __future__ import annotations
 
+import calendar
 import os
+import re
 import socket
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -62,6 +64,7 @@ def sync(session: Session, instance_id: int, process_id: str, elements: dict, wf
     for engine_task_id, timer in waiting.items():
         if engine_task_id in known:
             continue
+        timer.element_id = _timer_element(timer.element_id, elements)
         node = nodes.get(timer.element_id, {})
         kind = "boundary" if node.get("attached_to") else ("start" if node.get("type") == "startEvent" else "catch")
         row_id = connection.execute(_TIMERS.insert().returning(_TIMERS.c.id), {
@@ -72,6 +75,28 @@ def sync(session: Session, instance_id: int, process_id: str, elements: dict, wf
         history.record(session, instance_id, "timer_scheduled", "system", timer.element_id,
                        data={"due_at": timer.due_at, "kind": kind})
     _set_due_dates(connection, instance_id, waiting.values(), nodes, memo)
+
+
+def _due_of(element_id: str, due: dict, nodes: dict) -> Optional[datetime]:
+    """The earliest timer on the task or on a subprocess around it."""
+    found, seen = [], set()
+    while element_id and element_id not in seen:
+        seen.add(element_id)
+        if element_id in due:
+            found.append(due[element_id])
+        element_id = nodes.get(element_id, {}).get("parent")
+    return min(found) if found else None
+
+
+def _timer_element(element_id: str, elements: dict) -> str:
+    """SpiffWorkflow keeps an event-based gateway's timer on the gateway; name the timer event."""
+    nodes = elements.get("nodes", {})
+    if nodes.get(element_id, {}).get("type") != "eventBasedGateway":
+        return element_id
+    for flow in elements.get("flows", {}).values():
+        if flow["source"] == element_id and nodes.get(flow["target"], {}).get("timers"):
+            return flow["target"]
+    return element_id
 
 
 def _set_due_dates(connection, instance_id: int, waiting, nodes: dict, memo: dict) -> None:
@@ -90,10 +115,11 @@ def _set_due_dates(connection, instance_id: int, waiting, nodes: dict, memo: dic
         return
     updated = {}
     for row_id, element_id in tasks.values():
-        wanted = due.get(element_id)
-        if wanted != current.get(row_id):
+        wanted, had = _due_of(element_id, due, nodes), current.get(row_id)
+        if wanted is not None and (had is None or wanted < had):  # a task stays due once it was
             connection.execute(update(_TASKS).where(_TASKS.c.id == row_id).values(due_at=wanted))
-        updated[row_id] = wanted
+            had = wanted
+        updated[row_id] = had
     memo["due"] = updated
 
 
@@ -197,6 +223,9 @@ def next_occurrence(kind: str, text: str, after: datetime) -> Optional[datetime]
         return _naive(due) if due > aware_after else None
     if kind == "timeDuration":
         return after + Spec.get_timedelta_from_start(Spec.parse_iso_duration(text), aware_after)
+    months = _calendar_months(text)
+    if months:
+        return _next_by_months(text, months, aware_after)
     cycles, start, duration = Spec.parse_iso_recurring_interval(text)
     if duration.total_seconds() <= 0:
         return None
@@ -206,6 +235,36 @@ def next_occurrence(kind: str, text: str, after: datetime) -> Optional[datetime]
             return None
         start = start + steps * duration
     return _naive(start)
+
+
+_MONTHS = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?$")
+
+
+def _calendar_months(text: str) -> int:
+    """For a cycle stepping by whole months or years (``R/…/P1M``), the months per step, else 0."""
+    parts = text.strip().split("/")
+    match = _MONTHS.match(parts[-1].upper()) if len(parts) == 3 else None
+    if not match or not any(match.groups()):
+        return 0
+    return int(match.group(1) or 0) * 12 + int(match.group(2) or 0)
+
+
+def _next_by_months(text: str, months: int, after: datetime) -> Optional[datetime]:
+    """Calendar stepping: the 31st of each month falls on the month's last day, without drifting."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as Spec
+
+    repeat, start_text, _ = text.strip().split("/")
+    cycles = int(repeat[1:]) if repeat[1:] else -1
+    start = Spec.get_datetime(start_text)
+    step = 0
+    while True:
+        month_index = start.month - 1 + step * months
+        year, month = start.year + month_index // 12, month_index % 12 + 1
+        day = min(start.day, calendar.monthrange(year, month)[1])
+        candidate = start.replace(year=year, month=month, day=day)
+        if candidate > after:
+            return None if 0 <= cycles <= step else _naive(candidate)
+        step += 1
 
 
 def _naive(value: datetime) -> datetime:
@@ -236,7 +295,8 @@ def _fire_start(session: Session, row, now: datetime) -> None:
     at = max(now, row.due_at + timedelta(microseconds=1))
     system = runtime.system_actor()
     instance_id = runtime.start_for_timer(session, version, system,
-                                          lambda wf_, on_step: triggers.fire_start_timer(wf_, at, on_step))
+                                          lambda wf_, on_step: triggers.fire_start_timer(wf_, at, on_step),
+                                          row.element_id)
     history.record(session, instance_id, "timer_fired", "system", row.element_id, data={
         "due_at": row.due_at, "fired_at": now, "late_seconds": round((now - row.due_at).total_seconds(), 3),
         "kind": "start"})

@@ -15,6 +15,7 @@ Everything above it talks about definitions, instances and tasks; here those are
 """
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import uuid
@@ -27,12 +28,13 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import EngineDatetime
 from engine.sandbox import make_script_engine
 
-FINISHED = TaskState.FINISHED_MASK
+DONE = TaskState.COMPLETED | TaskState.CANCELLED  # an ERROR task is not done: it is retried later
 
 
 def _registry():
@@ -78,14 +80,35 @@ def load_spec(key: str, spec_json: str) -> tuple:
 
 # -- instance state -----------------------------------------------------------
 
-def new_workflow(specs: tuple, data: dict, script_timeout: float = 1.0) -> BpmnWorkflow:
+def new_workflow(specs: tuple, data: dict, script_timeout: float = 1.0,
+                 start_event: Optional[str] = None) -> BpmnWorkflow:
+    """A new workflow with its start data, started by ``start_event`` (a timer or message start
+    event) or, when None, by its plain start event(s)."""
     spec, subprocess_specs = specs
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=make_script_engine(script_timeout))
     workflow.task_tree.data.update(data)
     start = workflow.task_tree.children[0] if workflow.task_tree.children else None
     if start is not None:
         start.data.update(data)
+        _choose_start_event(workflow, start, start_event)
     return workflow
+
+
+def _choose_start_event(workflow: BpmnWorkflow, start, start_event: Optional[str]) -> None:
+    """With several start events SpiffWorkflow would run them all (a manual start would also
+    arm the timer start); keep only the one that started this instance."""
+    start.run()
+    candidates = [t for t in workflow.get_tasks() if t.parent is not None
+                  and t.parent.task_spec.name.endswith("StartEventSplit")]
+    if start_event is not None:
+        wanted = {t.id for t in candidates if t.task_spec.bpmn_id == start_event}
+    else:
+        wanted = {t.id for t in candidates
+                  if type(getattr(t.task_spec, "event_definition", None)).__name__ == "NoneEventDefinition"}
+    if wanted:
+        for task in candidates:
+            if task.id not in wanted:
+                task.cancel()
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
@@ -139,7 +162,7 @@ def prune(workflow: BpmnWorkflow) -> int:
 
 def _prune_tree(workflow) -> int:
     root = workflow.task_tree
-    unfinished = [t for t in workflow.tasks.values() if not t.has_state(FINISHED)]
+    unfinished = [t for t in workflow.tasks.values() if not t.has_state(DONE)]
     if not unfinished:
         return 0
     anchor = _common_ancestor(unfinished)
@@ -151,14 +174,28 @@ def _prune_tree(workflow) -> int:
         task = stack.pop()
         keep.add(task.id)
         stack.extend(task.children)
+    grafts = _branch_ends(workflow, keep)
+    root.data = copy.deepcopy(anchor.parent.data)  # a task updated later re-inherits its parent's data
     removed = [k for k in workflow.tasks if k not in keep]
     for key in removed:
         del workflow.tasks[key]
-    root._children = [anchor.id]
+    root._children = [anchor.id] + [end.parent.id for end in grafts]
     anchor._parent = root.id
+    for end in grafts:
+        end.parent._parent, end.parent._children, end._children = root.id, [end.id], []
     if workflow.last_task is not None and workflow.last_task.id not in keep:
         workflow.last_task = anchor
     return len(removed)
+
+
+def _branch_ends(workflow, keep: set) -> list:
+    """Ended parallel branches the process's end join will still merge data from: they are
+    kept (with the task before them) as small grafts under the root, outside the pruned part."""
+    ends = [t for t in workflow.tasks.values() if t.id not in keep and t.task_spec.name.endswith("EndJoin")
+            and t.has_state(DONE) and t.parent is not None]
+    for end in ends:
+        keep.update((end.id, end.parent.id))
+    return ends
 
 
 def _common_ancestor(tasks: list):
@@ -260,12 +297,22 @@ def process_data(workflow: BpmnWorkflow) -> dict:
     if workflow.is_completed():
         return dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
     merged: dict = {}
-    fronts = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED)
-    for task in sorted(fronts, key=lambda t: t.last_state_change or 0):
+    sources = [_data_source(t) for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING
+                                                                 | TaskState.STARTED | TaskState.ERROR)]
+    sources += [t.parent for t in workflow.tasks.values()
+                if t.task_spec.name.endswith("EndJoin") and t.has_state(DONE) and t.parent is not None]
+    for task in sorted(sources, key=lambda t: t.last_state_change or 0):
         merged.update(task.data)
     if not merged and workflow.last_task is not None:
         merged.update(workflow.last_task.data)
     return merged
+
+
+def _data_source(task):
+    """A join waiting for other branches holds no data yet: its branch's data is its parent's."""
+    if task.has_state(TaskState.WAITING) and isinstance(task.task_spec, Join) and task.parent is not None:
+        return task.parent
+    return task
 
 
 def element_of(task) -> str:

@@ -28,6 +28,9 @@ class Scenario:
         return self.users[key]
 
     def headers(self, role_or_user: str) -> dict:
+        """Headers of the user acting for a role, or of a user already made (by name)."""
+        if role_or_user in self.users.values():
+            return self.auth(role_or_user)
         return self.auth(self.users.get(role_or_user) or self.user(role_or_user))
 
     # -- commands through the API -------------------------------------------------------------
