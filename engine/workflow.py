@@ -90,7 +90,8 @@ def new_workflow(specs: tuple, data: dict, script_timeout: float = 1.0,
     start = workflow.task_tree.children[0] if workflow.task_tree.children else None
     if start is not None:
         start.data.update(data)
-        _choose_start_event(workflow, start, start_event)
+        if any(name.endswith("StartEventSplit") for name in spec.task_specs):
+            _choose_start_event(workflow, start, start_event)
     return workflow
 
 

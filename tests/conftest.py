@@ -30,6 +30,8 @@ from sqlalchemy import create_engine, text
 from engine import clock as engine_clock, definitions, runtime, users
 from webui import create_app
 
+pytest_plugins = ["e2e_support"]  # the browser fixtures of tests/e2e (a plugin: one conftest only)
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 TEST_DATABASE_ENV = "LIUCHENG_TEST_DATABASE_URL"

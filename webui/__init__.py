@@ -1,4 +1,4 @@
-"""The Liucheng web application: the REST API (and later the web worklist).
+"""The Liucheng web application: the REST API and the web worklist.
 
 ``create_app`` follows the Flask tutorial's application factory::
 
@@ -9,19 +9,33 @@ Config keys: ``DATABASE_URL``, ``SECRET_KEY`` (``LIUCHENG_SECRET_KEY`` or random
 ``AUTO_UPGRADE`` (default True: bring the schema to the newest revision and
 create the standard roles), ``AUTH_CACHE_SECONDS`` (how long a verified
 password is remembered, default 300), ``MAX_CONTENT_LENGTH`` (uploads, 16 MB).
+
+The web pages (``views_*`` blueprints) sign users in with Flask-Login, check a
+CSRF token on every form post (Flask-WTF; the ``/api/v1`` blueprint is exempt:
+it authenticates every request with Basic or bearer credentials, never a
+cookie) and speak Chinese by default, English on request (Flask-Babel). The
+session cookie is HttpOnly, SameSite=Lax and Secure unless the app runs in
+TESTING or debug mode, or ``LIUCHENG_SECURE_COOKIES=0`` is set for a plain
+HTTP intranet.
 """
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from typing import Any, Mapping, Optional
 
-from flask import Flask
+from flask import Flask, request
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
 
 from engine import users
 from engine.config import default_database_url
 from engine.database import Database
 from webui import api, auth, db
+
+LANGUAGES = ("zh", "en")
+csrf = CSRFProtect()
 
 
 def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
@@ -32,9 +46,24 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
         AUTO_UPGRADE=True,
         AUTH_CACHE_SECONDS=300,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        BABEL_DEFAULT_LOCALE="zh",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=12 * 3600,
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked by ``check_csrf`` below, which skips the API
     )
     if test_config is not None:
         app.config.from_mapping(test_config)
+    given = dict(test_config or {})
+    if "SESSION_COOKIE_SECURE" not in given:  # Flask's own default is False: decide here
+        app.config["SESSION_COOKIE_SECURE"] = (not (app.config.get("TESTING") or app.debug)
+                                               and os.environ.get("LIUCHENG_SECURE_COOKIES") != "0")
+    if "REMEMBER_COOKIE_SECURE" not in given:
+        app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     app.json.ensure_ascii = False  # Chinese names stay readable
     database = Database(app.config["DATABASE_URL"])
     if app.config["AUTO_UPGRADE"]:
@@ -42,7 +71,30 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     db.init_app(app, database)
     auth.init_app(app)
     api.init_app(app)
+    init_web(app)
     return app
+
+
+def init_web(app: Flask) -> None:
+    """The web pages: sign-in, CSRF, languages, error pages and the ``views_*`` blueprints."""
+    from webui import (views_admin, views_audit, views_auth, views_common, views_incidents, views_instances,
+                       views_tasks, views_users, views_worklist)
+
+    csrf.init_app(app)
+
+    @app.before_request
+    def check_csrf() -> None:
+        if not app.config.get("WTF_CSRF_ENABLED", True) or request.endpoint is None:
+            return
+        if request.blueprints and request.blueprints[-1] == api.api.name:
+            return  # the API takes no cookies, so no cross-site request can act for a user
+        csrf.protect()
+
+    Babel(app, locale_selector=views_common.select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    views_common.init_app(app)
+    for module in (views_auth, views_worklist, views_tasks, views_instances, views_audit, views_admin,
+                   views_users, views_incidents):
+        app.register_blueprint(module.bp)
 
 
 def prepare_database(database: Database) -> None:

@@ -1,0 +1,156 @@
+"""Starting processes, the list of instances and an instance's page (data, tasks, history, diagram)."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from engine import definitions, history, runtime
+from engine.errors import EngineError, FormValidationError, PermissionDeniedError
+from engine.models import Definition, Instance
+from webui import diagram
+from webui.db import get_session
+from webui.schemas import INSTANCE_STATUSES
+from webui.views_common import (
+    DIAGRAM_SCALE, actor, local_day_bounds, page, pager, parse_day, role_name,
+)
+from webui.views_formdata import field_errors, fields, parse
+from webui.views_history import Labels, entries, highlight_of
+from webui.views_queries import (
+    count, incidents_of, instance_query, may_read_instance, open_tasks, process_ids, waiting_elements,
+)
+
+bp = Blueprint("instances", __name__)
+
+
+# -- starting -----------------------------------------------------------------------------------
+
+def startable(session: Session) -> list[Definition]:
+    """The latest definitions the user's roles may start (``runtime.check_may_start``)."""
+    result = []
+    for row in definitions.list_definitions(session, latest_only=True):
+        try:
+            runtime.check_may_start(definitions.version_of(session, row.id, row.content_hash), actor())
+        except PermissionDeniedError:
+            continue
+        result.append(row)
+    return result
+
+
+@bp.get("/start")
+@page(works=True)
+def start_list():
+    session = get_session()
+    rows = startable(session)
+    return render_template("instances/start_list.html", rows=rows)
+
+
+@bp.route("/start/<process_id>", methods=["GET", "POST"])
+@page(works=True, changes=True)
+def start(process_id: str):
+    session = get_session()
+    row = definitions.get_definition(session, process_id)
+    runtime.check_may_start(definitions.version_of(session, row.id, row.content_hash), actor())
+    form = row.forms.get(row.start_form) if row.start_form else None
+    submitted, errors, message = None, {}, None
+    if request.method == "POST":
+        submitted = request.form
+        try:
+            instance = runtime.start_instance(session, process_id, parse(form, request.form), actor())
+        except FormValidationError as exc:
+            errors, message = field_errors(exc.details, form), _("Correct the marked fields and submit again.")
+        else:
+            flash(_("Started %(process)s #%(id)s %(key)s.", process=row.name or row.process_id, id=instance.id,
+                    key=instance.business_key or ""), "success")
+            return redirect(url_for("instances.detail", instance_id=instance.id))
+    status = 422 if errors else 200
+    return render_template("instances/start.html", definition=row, form=form, message=message, errors=errors,
+                           inputs=fields(form, {}, submitted, errors)), status
+
+
+# -- the list -------------------------------------------------------------------------------------
+
+@bp.get("/instances")
+@page()
+def index():
+    session = get_session()
+    args = request.args
+    first, last = parse_day(args.get("from")), parse_day(args.get("to"))
+    since, until = local_day_bounds(first, last)
+    status = args.get("status") if args.get("status") in INSTANCE_STATUSES else None
+    query = instance_query(actor(), args.get("process") or None, status, args.get("started_by") or None,
+                           since, until, (args.get("q") or "")[:100])
+    pages = pager(count(session, query))
+    rows = list(session.scalars(query.order_by(Instance.id.desc()).limit(pages.size).offset(pages.offset)))
+    return render_template("instances/index.html", rows=rows, pages=pages, processes=process_ids(session),
+                           statuses=INSTANCE_STATUSES, status=status, first=first, last=last)
+
+
+# -- one instance -----------------------------------------------------------------------------------
+
+def readable(session: Session, instance_id: int) -> Instance:
+    instance = runtime.get_instance(session, instance_id)
+    if not may_read_instance(session, actor(), instance_id):
+        abort(403)
+    return instance
+
+
+def panels(session: Session, instance: Instance) -> dict:
+    """What the instance and task pages show: key data, open tasks, history, incidents, the diagram."""
+    definition = session.get(Definition, instance.definition_id)
+    labels = Labels(definition)
+    events = history.events_of(session, instance.id)
+    tasks = open_tasks(session, instance.id)
+    incidents = incidents_of(session, instance.id)
+    failed = {i.element_id for i in incidents if i.status in ("open", "retrying") and i.element_id}
+    active = {t.element_id for t in tasks} | waiting_elements(session, instance.id)
+    marks = highlight_of(definition.elements or {}, events, active, failed, instance.status)
+    try:
+        svg = Markup(diagram.render(definition.bpmn_xml, marks, role_name, definition.name, DIAGRAM_SCALE))
+    except diagram.DiagramError:
+        svg = None
+    start_form = definition.forms.get(definition.start_form) if definition.start_form else None
+    order = [f["name"] for f in (start_form or {}).get("fields", [])]
+    data = instance.data or {}
+    keys = [k for k in order if k in data] + sorted(k for k in data if k not in order)
+    key_data = [(labels.field(k, definition.start_form), data[k]) for k in keys]
+    return {"definition": definition, "labels": labels, "timeline": entries(events, labels), "open_tasks": tasks,
+            "incidents": incidents, "svg": svg, "key_data": key_data, "marks": marks}
+
+
+@bp.get("/instances/<int:instance_id>")
+@page()
+def detail(instance_id: int):
+    session = get_session()
+    instance = readable(session, instance_id)
+    user = actor()
+    may_cancel = (instance.status in ("running", "failed") and not (user.roles <= {"auditor"})
+                  and (user.roles & {"admin", "supervisor"} or user.username == instance.started_by))
+    return render_template("instances/detail.html", instance=instance, may_cancel=may_cancel,
+                           **panels(session, instance))
+
+
+@bp.get("/instances/<int:instance_id>/diagram.svg")
+@page()
+def diagram_svg(instance_id: int):
+    session = get_session()
+    instance = readable(session, instance_id)
+    svg = panels(session, instance)["svg"]
+    if svg is None:
+        abort(404)
+    return Response(str(svg), mimetype="image/svg+xml")
+
+
+@bp.post("/instances/<int:instance_id>/cancel")
+@page(changes=True)
+def cancel(instance_id: int):
+    session = get_session()
+    readable(session, instance_id)
+    try:
+        runtime.cancel_instance(session, instance_id, request.form.get("reason", ""), actor())
+    except EngineError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The instance was cancelled."), "success")
+    return redirect(url_for("instances.detail", instance_id=instance_id))

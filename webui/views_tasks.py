@@ -1,0 +1,109 @@
+"""A task's page: its form, the instance's key data, history and diagram; claim, unclaim, complete."""
+from __future__ import annotations
+
+from typing import Optional
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine import runtime, worklist
+from engine.errors import EngineError, FormValidationError
+from engine.models import Definition, HumanTask, Instance, User
+from webui.db import get_session
+from webui.views_common import actor, page, safe_next
+from webui.views_formdata import field_errors, fields, parse
+from webui.views_instances import panels
+
+bp = Blueprint("tasks", __name__)
+
+
+def readable_task(task_id: int) -> HumanTask:
+    row = worklist.get_task(get_session(), task_id)
+    if not worklist.may_read(row, actor()):
+        abort(403)
+    return row
+
+
+def abilities(row: HumanTask, user: User) -> dict[str, bool]:
+    """What the user may do with the task now (the engine checks again on every command)."""
+    auditor_only = bool(user.roles) and user.roles <= {"auditor"}
+    try:
+        worklist.check_may_work(row, user, "complete")
+        may_work = not auditor_only
+    except EngineError:
+        may_work = False
+    return {
+        "claim": may_work and row.status == "open",
+        "unclaim": row.status == "claimed" and not auditor_only
+        and (row.assignee == user.username or bool(user.roles & {"admin", "supervisor"})),
+        "complete": may_work,
+    }
+
+
+def task_form(row: HumanTask) -> Optional[dict]:
+    if not row.form_key:
+        return None
+    session = get_session()
+    definition = session.get(Definition, session.get(Instance, row.instance_id).definition_id)
+    return definition.forms.get(row.form_key)
+
+
+def render_task(row: HumanTask, submitted=None, errors=None, message=None, status: int = 200):
+    session = get_session()
+    instance = runtime.get_instance(session, row.instance_id)
+    info = panels(session, instance)
+    form = info["definition"].forms.get(row.form_key) if row.form_key else None
+    return render_template("tasks/task.html", task=row, instance=instance, form=form,
+                           inputs=fields(form, instance.data or {}, submitted, errors), errors=errors or {},
+                           message=message, can=abilities(row, actor()), **info), status
+
+
+@bp.get("/tasks/<int:task_id>")
+@page()
+def task(task_id: int):
+    return render_task(readable_task(task_id))
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+@page(changes=True)
+def complete(task_id: int):
+    row = readable_task(task_id)
+    session = get_session()
+    form = task_form(row)
+    try:
+        runtime.complete_task(session, task_id, parse(form, request.form), actor())
+    except FormValidationError as exc:
+        session.rollback()
+        return render_task(row, request.form, field_errors(exc.details, form),
+                           _("Correct the marked fields and submit again."), 422)
+    except EngineError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("tasks.task", task_id=task_id))
+    flash(_("Task “%(name)s” completed.", name=row.name or row.element_id), "success")
+    return redirect(safe_next(request.form.get("next"), url_for("worklist.index")))
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@page(changes=True)
+def claim(task_id: int):
+    readable_task(task_id)
+    try:
+        row = worklist.claim(get_session(), task_id, actor())
+    except EngineError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("You claimed “%(name)s”.", name=row.name or row.element_id), "success")
+    return redirect(safe_next(request.form.get("next"), url_for("tasks.task", task_id=task_id)))
+
+
+@bp.post("/tasks/<int:task_id>/unclaim")
+@page(changes=True)
+def unclaim(task_id: int):
+    readable_task(task_id)
+    try:
+        row = worklist.unclaim(get_session(), task_id, actor())
+    except EngineError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("“%(name)s” is back in the role's queue.", name=row.name or row.element_id), "success")
+    return redirect(safe_next(request.form.get("next"), url_for("tasks.task", task_id=task_id)))
