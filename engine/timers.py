@@ -183,7 +183,7 @@ def fire(session: Session, timer_id: int, worker: str, now: Optional[datetime] =
         history.record(session, instance.id, "timer_fired", "system", row.element_id,
                        data={"due_at": row.due_at, "fired_at": now, "late_seconds": round(late, 3)})
         session.info.setdefault(FIRED, set()).add(timer_id)
-        at = max(now, row.due_at + timedelta(microseconds=1))
+        at = max(now, row.due_at)
         runtime.advance(session, instance, version, wf,
                         step=lambda wf_, on_step: triggers.fire_timers(wf_, at, on_step))
     session.info.pop(FIRED, None)
@@ -292,7 +292,7 @@ def _fire_start(session: Session, row, now: datetime) -> None:
 
     row_def = session.get(definitions.Definition, row.definition_id)
     version = definitions.version_of(session, row_def.id, row_def.content_hash)
-    at = max(now, row.due_at + timedelta(microseconds=1))
+    at = max(now, row.due_at)
     system = runtime.system_actor()
     instance_id = runtime.start_for_timer(session, version, system,
                                           lambda wf_, on_step: triggers.fire_start_timer(wf_, at, on_step),

@@ -7,6 +7,7 @@ timer sees the time it means.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime as _datetime, timedelta as _timedelta, timezone as _timezone
@@ -23,6 +24,16 @@ from engine import clock as _clock
 from engine.workflow import Listener, element_of, find_task, run
 
 _firing_at: ContextVar[Optional[_datetime]] = ContextVar("firing_at", default=None)
+
+
+@contextmanager
+def timers_held():
+    """While this lasts SpiffWorkflow's timers see a time long past: they are armed, none fires."""
+    token = _firing_at.set(_datetime(1970, 1, 2))
+    try:
+        yield
+    finally:
+        _firing_at.reset(token)
 
 
 def firing_at() -> Optional[_datetime]:
@@ -91,10 +102,14 @@ def waiting_messages(wf: BpmnWorkflow) -> list[WaitingMessage]:
 
 
 def fire_timers(wf: BpmnWorkflow, at: _datetime, on_step: Optional[Listener] = None) -> None:
-    """Fire every timer due at ``at`` (naive UTC) and run on."""
-    token = _firing_at.set(at)
+    """Fire every timer due by ``at`` (naive UTC) and run on; new timers count from ``at``."""
+    token = _firing_at.set(at + _timedelta(microseconds=1))  # SpiffWorkflow fires what is due *before* now
     try:
         wf.refresh_timers()
+    finally:
+        _firing_at.reset(token)
+    token = _firing_at.set(at)
+    try:
         run(wf, on_step)
     finally:
         _firing_at.reset(token)
@@ -117,27 +132,28 @@ def deliver_message(wf: BpmnWorkflow, name: str, payload: dict, on_step: Optiona
 
 
 def fire_start_timer(wf: BpmnWorkflow, at: _datetime, on_step: Optional[Listener] = None) -> None:
-    """Fire a timer start event exactly once: the host starts one instance per tick, so a
-    cycle must not go on looping inside this instance (SpiffWorkflow would)."""
-    token = _firing_at.set(_datetime(1970, 1, 2))  # arm the timers without firing them
-    try:
+    """Fire a timer start event exactly once. The host starts one instance per tick, so the start
+    event is told its timer has fired (a cycle as spent) instead of letting SpiffWorkflow loop."""
+    with timers_held():  # arm the start event without firing it
         run(wf, on_step)
-    finally:
-        _firing_at.reset(token)
-    due = (at - _timedelta(microseconds=1)).replace(tzinfo=_timezone.utc).isoformat()
-    for task in _waiting_tasks(wf):
+    just_before = (at - _timedelta(microseconds=1)).replace(tzinfo=_timezone.utc).isoformat()
+    starts = _waiting_tasks(wf)
+    for task in starts:
         value = task.internal_data.get("event_value")
-        if isinstance(value, dict) and "cycles" in value:
-            task.internal_data["event_value"] = {**value, "cycles": 1, "next": due}
+        if isinstance(value, dict) and "cycles" in value:  # one cycle left, due now: fires once
+            task.internal_data["event_value"] = {**value, "cycles": 1, "next": just_before}
+        elif any(isinstance(d, TimerEventDefinition) for d in _definitions_of(task)):
+            task.internal_data["event_value"] = just_before
     token = _firing_at.set(at)
     try:
-        for _ in range(3):
+        for _ in range(3):  # a spent cycle needs one more refresh to complete its start event
             wf.refresh_timers()
             run(wf, on_step)
-            if not _waiting_tasks(wf) or all(t.task_spec.name != "Start" for t in _waiting_tasks(wf)):
+            if not any(t.has_state(TaskState.WAITING) for t in starts):
                 break
     finally:
         _firing_at.reset(token)
+
 
 
 def take_thrown_messages(wf: BpmnWorkflow) -> list[tuple[str, dict]]:

@@ -98,7 +98,10 @@ def new_workflow(specs: tuple, data: dict, script_timeout: float = 1.0,
 def _choose_start_event(workflow: BpmnWorkflow, start, start_event: Optional[str]) -> None:
     """With several start events SpiffWorkflow would run them all (a manual start would also
     arm the timer start); keep only the one that started this instance."""
-    start.run()
+    from engine.triggers import timers_held
+
+    with timers_held():  # choosing must not fire the timer start events it looks at
+        start.run()
     candidates = [t for t in workflow.get_tasks() if t.parent is not None
                   and t.parent.task_spec.name.endswith("StartEventSplit")]
     if start_event is not None:
