@@ -1,7 +1,7 @@
 """The one place the engine asks for the time, so tests can freeze and move it."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 
 class Clock:
@@ -68,3 +68,11 @@ def _firing_at():
     from engine.triggers import firing_at
 
     return firing_at()
+
+
+class EngineDate(date):
+    """``date`` whose ``today()`` is the engine clock's (UTC) date, like ``EngineDatetime.now()``."""
+
+    @classmethod
+    def today(cls):
+        return EngineDatetime.now().date()

@@ -29,10 +29,10 @@ import operator
 import sys
 import time
 import traceback
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
-from engine.clock import EngineDatetime
+from engine.clock import EngineDate, EngineDatetime
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Guards import (full_write_guard, guarded_iter_unpack_sequence,
@@ -162,7 +162,7 @@ SAFE_BUILTINS = {
     "range": _safe_range, "int": int, "float": float, "str": str, "bool": bool,
     "list": list, "dict": dict, "set": set, "tuple": tuple, "isinstance": isinstance,
     "True": True, "False": False, "None": None,
-    "Decimal": Decimal, "date": date, "datetime": EngineDatetime, "timedelta": timedelta,
+    "Decimal": Decimal, "date": EngineDate, "datetime": EngineDatetime, "timedelta": timedelta,
 }
 _GUARDS = {
     "_getattr_": safer_getattr, "_getitem_": operator.getitem, "_getiter_": iter,

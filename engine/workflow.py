@@ -31,7 +31,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
-from engine.clock import EngineDatetime
+from engine.clock import EngineDate, EngineDatetime
 from engine.sandbox import make_script_engine
 
 DONE = TaskState.COMPLETED | TaskState.CANCELLED  # an ERROR task is not done: it is retried later
@@ -43,6 +43,8 @@ def _registry():
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
     registry.register(EngineDatetime, lambda v: {"value": v.isoformat()},
                       lambda v: datetime.fromisoformat(v["value"]), typename="EngineDatetime")
+    registry.register(EngineDate, lambda v: {"value": v.isoformat()},
+                      lambda v: date.fromisoformat(v["value"]), typename="EngineDate")
     return registry
 
 
