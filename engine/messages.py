@@ -15,7 +15,7 @@ from typing import Any, Optional
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, forms, history, triggers, workflow
+from engine import clock, definitions, forms, history, triggers, workflow
 from engine.database import command
 from engine.errors import ValidationError
 from engine.models import Instance, Message, MessageSubscription, User
@@ -89,8 +89,6 @@ def receive(session: Session, name: str, correlation: Any, data: Any, message_id
 def receive_in_command(session: Session, name: str, correlation: dict, data: dict, message_id: str,
                        sender: User, keep_for: timedelta = KEEP_FOR) -> dict:
     """``receive`` inside a command that is already open (e.g. a throw event of another instance)."""
-    from engine import runtime
-
     existing = session.scalar(select(Message).where(Message.message_id == message_id))
     if existing is not None:
         return {"message_id": message_id, "status": "duplicate", "instance_ids": existing.instance_ids,
@@ -98,11 +96,11 @@ def receive_in_command(session: Session, name: str, correlation: dict, data: dic
     expire_old(session)
     instance_ids: list[int] = []
     for instance_id in waiting_instances(session, name, correlation):
-        if runtime.deliver(session, instance_id, name, data, sender.username, message_id):
+        if deliver(session, instance_id, name, data, sender.username, message_id):
             instance_ids.append(instance_id)
     status = "delivered" if instance_ids else None
     if status is None:
-        started = runtime.start_by_message(session, name, {**correlation, **data}, sender)
+        started = start_by_message(session, name, {**correlation, **data}, sender)
         if started is not None:
             instance_ids, status = [started], "started"
     now = clock.now()
@@ -153,3 +151,83 @@ def history_of_delivery(session: Session, instance_id: int, name: str, message_i
     history.record(session, instance_id, "message_correlated", actor, element_id, data={
         "name": name, "message_id": message_id, "data": data,
         **({"kept_since": kept_since} if kept_since else {})})
+
+
+# -- delivering inside commands ---------------------------------------------------------
+
+def deliver_kept_messages(session: Session, instance_id: int, wf, on_step, elements: dict) -> None:
+    """Messages that arrived before the instance waited for them are delivered now (bounded)."""
+    for _ in range(20):
+        data = None
+        for waiting in triggers.waiting_messages(wf):
+            data = data if data is not None else workflow.process_data(wf)
+            kept = kept_for(session, waiting.name, data)
+            if kept is not None:
+                triggers.deliver_message(wf, waiting.name, dict(kept.data), on_step)
+                mark_delivered(session, kept, instance_id)
+                history_of_delivery(session, instance_id, kept.name, kept.message_id, kept.data,
+                                             kept.sender, kept_since=kept.received_at,
+                                             element_id=_message_element(waiting.element_id, waiting.name,
+                                                                         elements))
+                break
+        else:
+            return
+
+
+def deliver(session: Session, instance_id: int, name: str, data: dict, actor: str, message_id: str) -> bool:
+    """Deliver a message to one waiting instance inside the caller's command."""
+    from engine import runtime
+
+    instance, version_ = runtime.lock_instance(session, instance_id)
+    if instance.status != "running":
+        return False
+    wf = runtime.load_workflow(session, instance, version_)
+    catching = [w.element_id for w in triggers.waiting_messages(wf) if w.name == name]
+    if not catching:
+        return False
+    history_of_delivery(session, instance.id, name, message_id, data, actor,
+                                 element_id=_message_element(catching[0], name, version_.elements))
+    runtime.advance(session, instance, version_, wf,
+            step=lambda wf_, on_step: triggers.deliver_message(wf_, name, data, on_step))
+    return True
+
+
+def _message_element(element_id: str, name: str, elements: dict) -> str:
+    """The catch event behind an event-based gateway that waits for message ``name``."""
+    nodes = elements.get("nodes", {})
+    if nodes.get(element_id, {}).get("type") != "eventBasedGateway":
+        return element_id
+    for flow in elements.get("flows", {}).values():
+        if flow["source"] == element_id and name in (nodes.get(flow["target"], {}).get("messages") or []):
+            return flow["target"]
+    return element_id
+
+
+def start_by_message(session: Session, name: str, data: dict, sender: User) -> Optional[int]:
+    """Start the latest process whose (top-level) message start event is ``name``."""
+    from engine import runtime
+
+    for row in definitions.list_definitions(session, latest_only=True):
+        version_ = definitions.version_of(session, row.id, row.content_hash)
+        starts = [n for n in version_.elements.get("nodes", {}).values()
+                  if n["type"] == "startEvent" and not n.get("in_subprocess") and name in (n.get("messages") or [])]
+        if starts:
+            element_id = next(k for k, n in version_.elements["nodes"].items() if n is starts[0])
+            return runtime._start(session, version_, data, sender,
+                          lambda wf_, on_step: (workflow.run(wf_, on_step),
+                                                triggers.deliver_message(wf_, name, data, on_step)),
+                          start_event=element_id)
+    return None
+
+
+def send_thrown_messages(session: Session, instance_id: int, thrown: list[tuple[str, dict]]) -> None:
+    """Send tasks and throw events reach other instances through the message store."""
+    from engine import runtime
+
+    for name, payload in thrown:
+        correlation = {key: payload[key] for key in runtime.BUSINESS_KEYS if key in payload}
+        reply = receive_in_command(session, name, correlation, payload, uuid.uuid4().hex,
+                                            runtime.system_actor())
+        history.record(session, instance_id, "message_sent", "system",
+                       data={"name": name, "payload": payload, "status": reply["status"],
+                             "instance_ids": reply["instance_ids"]})

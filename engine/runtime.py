@@ -219,7 +219,7 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
     try:
         with connectors.running(connectors.Context(session, instance.id, instance.process_id)):
             (step or workflow.run)(wf, on_step)
-            deliver_kept_messages(session, instance.id, wf, on_step, elements)
+            messages.deliver_kept_messages(session, instance.id, wf, on_step, elements)
     except Exception as exc:
         error = _as_engine_error(exc)
         failed = workflow.failing_task(exc)
@@ -239,79 +239,10 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
     save_workflow(session, instance, wf, status, forms.to_json(data))
     if status == "completed":
         history.record(session, instance.id, "instance_completed", "system", data={"data": data})
-    send_thrown_messages(session, instance.id, thrown)
+    messages.send_thrown_messages(session, instance.id, thrown)
 
 
-def send_thrown_messages(session: Session, instance_id: int, thrown: list[tuple[str, dict]]) -> None:
-    """Send tasks and throw events reach other instances through the message store."""
-    for name, payload in thrown:
-        correlation = {key: payload[key] for key in BUSINESS_KEYS if key in payload}
-        reply = messages.receive_in_command(session, name, correlation, payload, uuid.uuid4().hex,
-                                            system_actor())
-        history.record(session, instance_id, "message_sent", "system",
-                       data={"name": name, "payload": payload, "status": reply["status"],
-                             "instance_ids": reply["instance_ids"]})
 
-
-def deliver_kept_messages(session: Session, instance_id: int, wf, on_step, elements: dict) -> None:
-    """Messages that arrived before the instance waited for them are delivered now (bounded)."""
-    for _ in range(20):
-        data = None
-        for waiting in triggers.waiting_messages(wf):
-            data = data if data is not None else workflow.process_data(wf)
-            kept = messages.kept_for(session, waiting.name, data)
-            if kept is not None:
-                triggers.deliver_message(wf, waiting.name, dict(kept.data), on_step)
-                messages.mark_delivered(session, kept, instance_id)
-                messages.history_of_delivery(session, instance_id, kept.name, kept.message_id, kept.data,
-                                             kept.sender, kept_since=kept.received_at,
-                                             element_id=_message_element(waiting.element_id, waiting.name,
-                                                                         elements))
-                break
-        else:
-            return
-
-
-def deliver(session: Session, instance_id: int, name: str, data: dict, actor: str, message_id: str) -> bool:
-    """Deliver a message to one waiting instance inside the caller's command."""
-    instance, version_ = lock_instance(session, instance_id)
-    if instance.status != "running":
-        return False
-    wf = load_workflow(session, instance, version_)
-    catching = [w.element_id for w in triggers.waiting_messages(wf) if w.name == name]
-    if not catching:
-        return False
-    messages.history_of_delivery(session, instance.id, name, message_id, data, actor,
-                                 element_id=_message_element(catching[0], name, version_.elements))
-    advance(session, instance, version_, wf,
-            step=lambda wf_, on_step: triggers.deliver_message(wf_, name, data, on_step))
-    return True
-
-
-def _message_element(element_id: str, name: str, elements: dict) -> str:
-    """The catch event behind an event-based gateway that waits for message ``name``."""
-    nodes = elements.get("nodes", {})
-    if nodes.get(element_id, {}).get("type") != "eventBasedGateway":
-        return element_id
-    for flow in elements.get("flows", {}).values():
-        if flow["source"] == element_id and name in (nodes.get(flow["target"], {}).get("messages") or []):
-            return flow["target"]
-    return element_id
-
-
-def start_by_message(session: Session, name: str, data: dict, sender: User) -> Optional[int]:
-    """Start the latest process whose (top-level) message start event is ``name``."""
-    for row in definitions.list_definitions(session, latest_only=True):
-        version_ = definitions.version_of(session, row.id, row.content_hash)
-        starts = [n for n in version_.elements.get("nodes", {}).values()
-                  if n["type"] == "startEvent" and not n.get("in_subprocess") and name in (n.get("messages") or [])]
-        if starts:
-            element_id = next(k for k, n in version_.elements["nodes"].items() if n is starts[0])
-            return _start(session, version_, data, sender,
-                          lambda wf_, on_step: (workflow.run(wf_, on_step),
-                                                triggers.deliver_message(wf_, name, data, on_step)),
-                          start_event=element_id)
-    return None
 
 
 def system_actor() -> User:
