@@ -8,11 +8,13 @@ runs after every command) or it expires.
 """
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine import clock, definitions, forms, history, triggers, workflow
@@ -78,7 +80,7 @@ def kept_for(session: Session, name: str, data: dict) -> Optional[Message]:
 # -- receiving ---------------------------------------------------------------------------
 
 def receive(session: Session, name: str, correlation: Any, data: Any, message_id: Optional[str],
-            sender: User, keep_for: timedelta = KEEP_FOR) -> dict:
+            sender: User, keep_for: Optional[timedelta] = None) -> dict:
     """Deliver, start or keep one message; the reply says which happened."""
     name, correlation, data = _checked(name, correlation, data)
     message_id = str(message_id) if message_id else uuid.uuid4().hex
@@ -87,12 +89,18 @@ def receive(session: Session, name: str, correlation: Any, data: Any, message_id
 
 
 def receive_in_command(session: Session, name: str, correlation: dict, data: dict, message_id: str,
-                       sender: User, keep_for: timedelta = KEEP_FOR) -> dict:
+                       sender: User, keep_for: Optional[timedelta] = None) -> dict:
     """``receive`` inside a command that is already open (e.g. a throw event of another instance)."""
-    existing = session.scalar(select(Message).where(Message.message_id == message_id))
-    if existing is not None:
-        return {"message_id": message_id, "status": "duplicate", "instance_ids": existing.instance_ids,
-                "first_status": existing.status}
+    now = clock.now()
+    record = Message(message_id=message_id, name=name, correlation=forms.to_json(correlation),
+                     data=forms.to_json(data), status="receiving", instance_ids=[], received_at=now,
+                     sender=sender.username)
+    try:
+        with session.begin_nested():  # the unique message_id: a concurrent twin waits here, then fails
+            session.add(record)
+    except IntegrityError:
+        existing = session.scalar(select(Message).where(Message.message_id == message_id))
+        return duplicate(session, existing, message_id, sender)
     expire_old(session)
     instance_ids: list[int] = []
     for instance_id in waiting_instances(session, name, correlation):
@@ -103,18 +111,37 @@ def receive_in_command(session: Session, name: str, correlation: dict, data: dic
         started = start_by_message(session, name, {**correlation, **data}, sender)
         if started is not None:
             instance_ids, status = [started], "started"
-    now = clock.now()
-    session.add(Message(message_id=message_id, name=name, correlation=forms.to_json(correlation),
-                        data=forms.to_json(data), status=status or "kept", instance_ids=instance_ids,
-                        received_at=now, expires_at=None if status else now + keep_for, sender=sender.username))
+    record.status, record.instance_ids = status or "kept", instance_ids
+    record.expires_at = None if status else now + (keep_for or keep_time())
     session.flush()
     return {"message_id": message_id, "status": status or "kept", "instance_ids": instance_ids}
+
+
+def duplicate(session: Session, existing: Message, message_id: str, sender: User) -> dict:
+    """The same message_id again: nothing is delivered; the instances it reached record the attempt."""
+    for instance_id in existing.instance_ids or []:
+        history.record(session, instance_id, "message_duplicate", sender.username,
+                       data={"name": existing.name, "message_id": message_id})
+    return {"message_id": message_id, "status": "duplicate", "instance_ids": existing.instance_ids,
+            "first_status": existing.status}
+
+
+def keep_time() -> timedelta:
+    """How long an uncorrelated message is kept: ``LIUCHENG_MESSAGE_KEEP_HOURS`` (default 7 days)."""
+    hours = os.environ.get("LIUCHENG_MESSAGE_KEEP_HOURS")
+    try:
+        return timedelta(hours=float(hours)) if hours else KEEP_FOR
+    except ValueError:
+        return KEEP_FOR
 
 
 def waiting_instances(session: Session, name: str, correlation: dict) -> list[int]:
     waiting = select(MessageSubscription.instance_id).where(MessageSubscription.name == name)
     query = (select(Instance.id, Instance.data)
              .where(Instance.id.in_(waiting), Instance.status == "running").order_by(Instance.id))
+    for key, value in correlation.items():
+        if isinstance(value, str):  # narrowed in SQL; every value is checked again below
+            query = query.where(Instance.data[key].as_string() == value)
     return [row.id for row in session.execute(query) if matches(correlation, row.data or {})]
 
 
@@ -123,9 +150,10 @@ def expire_old(session: Session) -> int:
                            .values(status="expired").execution_options(synchronize_session=False)).rowcount
 
 
-def mark_delivered(session: Session, message: Message, instance_id: int) -> None:
-    session.execute(update(Message).where(Message.id == message.id).values(
-        status="delivered", instance_ids=[instance_id]).execution_options(synchronize_session=False))
+def take_kept(session: Session, message: Message, instance_id: int) -> bool:
+    """Mark a kept message delivered to ``instance_id``; False if someone else took it first."""
+    return session.execute(update(Message).where(Message.id == message.id, Message.status == "kept").values(
+        status="delivered", instance_ids=[instance_id]).execution_options(synchronize_session=False)).rowcount == 1
 
 
 def _checked(name: Any, correlation: Any, data: Any) -> tuple[str, dict, dict]:
@@ -162,9 +190,8 @@ def deliver_kept_messages(session: Session, instance_id: int, wf, on_step, eleme
         for waiting in triggers.waiting_messages(wf):
             data = data if data is not None else workflow.process_data(wf)
             kept = kept_for(session, waiting.name, data)
-            if kept is not None:
+            if kept is not None and take_kept(session, kept, instance_id):
                 triggers.deliver_message(wf, waiting.name, dict(kept.data), on_step)
-                mark_delivered(session, kept, instance_id)
                 history_of_delivery(session, instance_id, kept.name, kept.message_id, kept.data,
                                              kept.sender, kept_since=kept.received_at,
                                              element_id=_message_element(waiting.element_id, waiting.name,

@@ -288,7 +288,11 @@ def _as_engine_error(exc: BaseException) -> EngineError:
     script_error = find_script_error(exc)
     if script_error is not None:
         return script_error
-    return EngineError(f"The process could not continue: {exc}. Check the model at the element named.")
+    task = getattr(exc, "task", None)
+    where = f"step '{workflow.element_of(task)}'" if task is not None else "a step"
+    reason = (getattr(exc, "error_msg", None) or str(exc).split("\n")[0]).strip().rstrip(".")
+    return EngineError(f"The process stopped at {where}: {reason}. Fix the cause (data, connector or model), "
+                       "then retry the incident.")
 
 
 def start_values(version_: definitions.Version, data: Any) -> dict:

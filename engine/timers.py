@@ -23,11 +23,13 @@ from sqlalchemy.orm import Session
 
 from engine import clock, history, triggers, workflow
 from engine.database import command
-from engine.models import HumanTask, Timer
+from engine.models import HumanTask, Instance, Timer
 
 LEASE = timedelta(seconds=60)
+MAX_BATCHES = 200  # one tick fires at most MAX_BATCHES × limit timers; the next tick goes on
 _TIMERS = Timer.__table__
 _TASKS = HumanTask.__table__
+_INSTANCES = Instance.__table__
 _WAITING_ROWS = select(_TIMERS.c.id, _TIMERS.c.engine_task_id, _TIMERS.c.element_id, _TIMERS.c.due_at,
                        _TIMERS.c.attached_to).where(_TIMERS.c.instance_id == bindparam("iid"),
                                                     _TIMERS.c.status == "waiting")
@@ -136,7 +138,9 @@ def claim_due(session: Session, worker: str, now: Optional[datetime] = None, lim
     """Lease up to ``limit`` due timers to ``worker``; returns their ids (committed)."""
     now = now or clock.now()
     free = or_(_TIMERS.c.locked_until.is_(None), _TIMERS.c.locked_until < now)
-    due = (select(_TIMERS.c.id).where(_TIMERS.c.status == "waiting", _TIMERS.c.due_at <= now, free)
+    failed = select(_INSTANCES.c.id).where(_INSTANCES.c.status == "failed")
+    due = (select(_TIMERS.c.id).where(_TIMERS.c.status == "waiting", _TIMERS.c.due_at <= now, free,
+                                      or_(_TIMERS.c.instance_id.is_(None), _TIMERS.c.instance_id.not_in(failed)))
            .order_by(_TIMERS.c.due_at).limit(limit))
     with command(session):
         connection = session.connection()
@@ -175,8 +179,13 @@ def fire(session: Session, timer_id: int, worker: str, now: Optional[datetime] =
         row = session.execute(select(_TIMERS).where(_TIMERS.c.id == timer_id).with_for_update()).first()
         if row is None or row.status != "waiting" or row.locked_by != worker or row.due_at > now:
             return False
+        if instance.status == "failed":  # fires once the incident is retried; keep it, unleased
+            session.execute(update(_TIMERS).where(_TIMERS.c.id == timer_id).values(locked_by=None, locked_until=None))
+            return False
         if instance.status != "running":
             session.execute(delete(_TIMERS).where(_TIMERS.c.id == timer_id))
+            history.record(session, instance.id, "timer_cancelled", "system", row.element_id,
+                           data={"due_at": row.due_at, "reason": f"instance {instance.status}"})
             return False
         wf = runtime.load_workflow(session, instance, version)
         late = (now - row.due_at).total_seconds()
@@ -195,9 +204,13 @@ def fire_due(database, worker: Optional[str] = None, now: Optional[datetime] = N
     worker = worker or worker_name()
     fired = 0
     with database.session() as session:
-        for timer_id in claim_due(session, worker, now, limit):
-            if fire(session, timer_id, worker, now):
-                fired += 1
+        for _ in range(MAX_BATCHES):
+            claimed = claim_due(session, worker, now, limit)
+            for timer_id in claimed:
+                if fire(session, timer_id, worker, now):
+                    fired += 1
+            if len(claimed) < limit:
+                break
     return fired
 
 

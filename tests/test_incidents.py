@@ -312,9 +312,6 @@ def test_a_failing_script_is_retried_by_the_worker(api, deploy, people, clock, s
 
 # -- a failed instance keeps its deadlines -------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="engine bug: timers.fire deletes the due timer row of an instance that is "
-                   "not running (e.g. 'failed' with an open incident) without any history, so when the incident "
-                   "is retried the task's deadline is gone")
 def test_a_timer_of_a_failed_instance_is_not_dropped_without_a_trace(api, deploy, people, clock, start, database,
                                                                    monkeypatch):
     monkeypatch.setattr(incidents, "MAX_ATTEMPTS", 1)

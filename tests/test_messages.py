@@ -145,8 +145,6 @@ def test_the_same_message_id_twice_is_delivered_once(api, start, database):
     assert open_elements(api, again) == []
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap: a duplicate message is recorded nowhere (receive_in_command "
-                   "returns before storing anything), though issue 3 asks history to record duplicates")
 def test_a_duplicate_is_recorded(api, start, database):
     a1 = start("messages_wait", {"order_no": "A1"})
     send(api, "order_cancelled", {"order_no": "A1"}, message_id="dup-2", expect=200)
@@ -311,15 +309,12 @@ def test_unauthenticated_messages_are_401(client, start):
 # -- concurrency (PostgreSQL) ------------------------------------------------------------------------------
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="a race between two writers needs PostgreSQL (SQLite serializes them)")
-@pytest.mark.xfail(strict=True, reason="engine bug: two instances that start waiting at the same time both take "
-                   "the same kept message (runtime.deliver_kept_messages reads it with kept_for and "
-                   "messages.mark_delivered updates it without checking it is still 'kept')")
 def test_a_kept_message_is_delivered_to_only_one_of_two_instances_starting_at_once(api, start, database,
                                                                                    monkeypatch, clock):
     send(api, "parcel_returned", {"order_no": "K-1"}, message_id="kept-race", expect=202)
     waiting = [start("messages_late_wait", {"order_no": "K-1"}) for _ in range(2)]
     meet = threading.Barrier(2, timeout=5)
-    real = messages.mark_delivered
+    real = messages.take_kept
 
     def slow_mark(session, message, instance_id):
         try:
@@ -328,7 +323,7 @@ def test_a_kept_message_is_delivered_to_only_one_of_two_instances_starting_at_on
             pass
         return real(session, message, instance_id)
 
-    monkeypatch.setattr(messages, "mark_delivered", slow_mark)
+    monkeypatch.setattr(messages, "take_kept", slow_mark)
     chen = _user(database, "chen")
     task_ids = [instance(api, iid)["open_tasks"][0]["id"] for iid in waiting]
     errors = []
@@ -359,9 +354,6 @@ def _user(database, name: str):
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="a race between two writers needs PostgreSQL (SQLite serializes them)")
-@pytest.mark.xfail(strict=True, reason="engine bug: two requests with the same message_id at the same moment both "
-                   "pass the duplicate check in messages.receive_in_command; the second then fails on the unique "
-                   "index (IntegrityError, a 500) instead of answering 'duplicate'")
 def test_the_same_message_id_sent_twice_at_once_gives_one_kept_and_one_duplicate(models, database, monkeypatch):
     meet = threading.Barrier(2, timeout=5)
     real = messages.expire_old

@@ -359,13 +359,6 @@ def batch_instances(database) -> list[Instance]:
                                     .order_by(Instance.id)))
 
 
-START_EVENT_RUN_BUG = ("engine bug (since 8f3aed5): workflow.new_workflow -> _choose_start_event calls start.run() on "
-                       "task_tree.children[0], which for a process with one start event is that start event itself: "
-                       "a timer start event is forced COMPLETED, its flow never runs, and the instance started by the "
-                       "timer completes at once without creating Task_batch")
-
-
-@pytest.mark.xfail(strict=True, reason=START_EVENT_RUN_BUG)
 def test_cycle_start_timer_starts_a_new_instance_per_tick(api, deploy, people, clock, database):
     deploy(DATA / "timers_cycle.bpmn")
     (row,) = start_timer_rows(database)
@@ -385,7 +378,7 @@ def test_cycle_start_timer_starts_a_new_instance_per_tick(api, deploy, people, c
     assert fired["element_id"] == "StartEvent_tick" and fired["data"]["late_seconds"] == 0
 
     clock.current = datetime(2026, 11, 4, 6, 0, 5)
-    scheduler.tick(database)
+    assert scheduler.tick(database) == 1
     instances = batch_instances(database)
     assert len(instances) == 2
     assert all(set(open_tasks(api, i.id)) == {"Task_batch"} for i in instances)
@@ -395,10 +388,6 @@ def test_cycle_start_timer_starts_a_new_instance_per_tick(api, deploy, people, c
     assert [len(open_tasks(api, i.id)) for i in batch_instances(database)] == [0, 1]
 
 
-@pytest.mark.xfail(strict=True, reason=START_EVENT_RUN_BUG + "; and before that regression: an instance started "
-                   "by a cycle timer start event kept its own waiting StartEvent timer row (triggers.fire_start_timer "
-                   "stops its loop on `t.task_spec.name != 'Start'` and leaves the start event WAITING with "
-                   "cycles=0), which fired again inside the instance at the next tick")
 def test_an_instance_started_by_a_cycle_timer_waits_for_no_timer_itself(api, deploy, people, clock, database):
     deploy(DATA / "timers_cycle.bpmn")
     clock.current = datetime(2026, 11, 3, 6, 0)
@@ -528,9 +517,6 @@ def test_a_fired_timer_makes_completing_the_cancelled_task_a_conflict(api, deplo
     assert count_events(database, "task_completed", iid) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: scheduler.tick (so `liucheng worker --once` and every "
-                   "APScheduler tick) calls timers.fire_due once with its default limit=100 and returns, so a "
-                   "backlog of more than 100 due timers is not fired by 'fire what is due and exit'")
 def test_one_tick_fires_everything_that_is_due_not_just_the_first_hundred(deploy, people, clock, database):
     deploy(DATA / "timers_interrupting.bpmn")
     with database.session() as session:
