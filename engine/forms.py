@@ -130,8 +130,9 @@ def _field(item: dict) -> fields.Field:
     kind = item["type"]
     required = bool(item.get("required"))
     options: dict[str, Any] = {"required": required}
-    if not required:
+    if not required:  # an optional field left out is still a variable (None): expressions may name it
         options["allow_none"] = True
+        options["load_default"] = item.get("default")
     validators = []
     if item.get("choices") and kind != "list":
         validators.append(mv.OneOf([c["value"] if isinstance(c, dict) else c for c in item["choices"]]))

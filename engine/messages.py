@@ -108,9 +108,9 @@ def receive_in_command(session: Session, name: str, correlation: dict, data: dic
             instance_ids.append(instance_id)
     status = "delivered" if instance_ids else None
     if status is None:
-        started = start_by_message(session, name, {**correlation, **data}, sender)
-        if started is not None:
-            instance_ids, status = [started], "started"
+        started = start_by_message(session, name, {**correlation, **data}, sender, message_id)
+        if started:
+            instance_ids, status = started, "started"
     record.status, record.instance_ids = status or "kept", instance_ids
     record.expires_at = None if status else now + (keep_for or keep_time())
     session.flush()
@@ -230,21 +230,23 @@ def _message_element(element_id: str, name: str, elements: dict) -> str:
     return element_id
 
 
-def start_by_message(session: Session, name: str, data: dict, sender: User) -> Optional[int]:
-    """Start the latest process whose (top-level) message start event is ``name``."""
+def start_by_message(session: Session, name: str, data: dict, sender: User,
+                     message_id: Optional[str] = None) -> list[int]:
+    """Start (the latest version of) every process with a top-level message start event ``name``."""
     from engine import runtime
 
+    started = []
     for row in definitions.list_definitions(session, latest_only=True):
         version_ = definitions.version_of(session, row.id, row.content_hash)
-        starts = [n for n in version_.elements.get("nodes", {}).values()
-                  if n["type"] == "startEvent" and not n.get("in_subprocess") and name in (n.get("messages") or [])]
-        if starts:
-            element_id = next(k for k, n in version_.elements["nodes"].items() if n is starts[0])
-            return runtime._start(session, version_, data, sender,
-                          lambda wf_, on_step: (workflow.run(wf_, on_step),
-                                                triggers.deliver_message(wf_, name, data, on_step)),
-                          start_event=element_id)
-    return None
+        element_id = next((k for k, n in version_.elements.get("nodes", {}).items()
+                           if n["type"] == "startEvent" and not n.get("in_subprocess")
+                           and name in (n.get("messages") or [])), None)
+        if element_id is not None:
+            started.append(runtime._start(
+                session, version_, data, sender,
+                lambda wf_, on_step: (workflow.run(wf_, on_step), triggers.deliver_message(wf_, name, data, on_step)),
+                start_event=element_id, started_by_message={"name": name, "message_id": message_id}))
+    return started
 
 
 def send_thrown_messages(session: Session, instance_id: int, thrown: list[tuple[str, dict]]) -> None:

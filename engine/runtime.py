@@ -139,7 +139,7 @@ def start_instance(session: Session, process_id: str, data: Any, actor: User,
 
 
 def _start(session: Session, version_: definitions.Version, values: dict, actor: User, step=None,
-           start_event: Optional[str] = None) -> int:
+           start_event: Optional[str] = None, started_by_message: Optional[dict] = None) -> int:
     specs = workflow.load_spec(f"{version_.content_hash}:{version_.id}", version_.spec_json)
     wf = workflow.new_workflow(specs, values, SCRIPT_TIMEOUT, start_event)
     instance_id = session.connection().execute(_CREATE_INSTANCE, {
@@ -148,8 +148,9 @@ def _start(session: Session, version_: definitions.Version, values: dict, actor:
         "business_key": business_key(values), "started_at": clock.now(), "started_by": actor.username,
     }).scalar_one()
     instance = Locked(instance_id, version_.process_id, "running", "", actor.username, version_.id)
-    history.record(session, instance.id, "instance_started", actor.username,
-                   data={"version": version_.version, "data": values})
+    history.record(session, instance.id, "instance_started", actor.username, start_event,
+                   data={"version": version_.version, "data": values,
+                         **({"message": started_by_message} if started_by_message else {})})
     advance(session, instance, version_, wf, step=step)
     return instance.id
 
@@ -167,6 +168,7 @@ def complete_task(session: Session, task_id: int, data: Any, actor: User) -> Hum
         engine_task = workflow.find_task(wf, row.engine_task_id)
         if engine_task is None:
             raise ConflictError(f"Task {task_id} is no longer waiting in its instance; reload the worklist.")
+        values = {k: v for k, v in values.items() if v is not None or engine_task.data.get(k) is None}
         before = {k: engine_task.data.get(k) for k in values}
         now = clock.now()
         finished = session.connection().execute(_FINISH_TASK, {"tid": row.id, "now": now, "user": actor.username})
@@ -237,9 +239,9 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
         messages.sync(session, instance.id, wf)
     thrown = triggers.take_thrown_messages(wf)  # before saving: the outbox must not be stored
     save_workflow(session, instance, wf, status, forms.to_json(data))
+    messages.send_thrown_messages(session, instance.id, thrown)
     if status == "completed":
         history.record(session, instance.id, "instance_completed", "system", data={"data": data})
-    messages.send_thrown_messages(session, instance.id, thrown)
 
 
 

@@ -108,6 +108,20 @@ def fired(scenario, iid) -> list[str]:
     return [e["element_id"] for e in events(scenario, iid, "timer_fired")]
 
 
+def assert_refund_requested(scenario, iid, goods_received: bool) -> None:
+    """Shipped -> hand over to aftersales: the message refund_requested started a refund for the order (the
+    refund side is tested in tests/test_process_links.py)."""
+    [sent] = events(scenario, iid, "message_sent")
+    assert sent["data"]["name"] == "refund_requested" and sent["data"]["status"] == "started"
+    payload = sent["data"]["payload"]
+    assert payload["order_no"] == ORDER_NO and payload["buyer"] == ORDER["buyer"]
+    assert payload["goods_received"] is goods_received and payload["waybill_no"] == HANDOVER["waybill_no"]
+    [refund_id] = sent["data"]["instance_ids"]
+    refund = scenario.instance(refund_id)
+    assert refund["process_id"] == "refund" and refund["business_key"] == ORDER_NO
+    assert scenario.open_elements(refund_id) == ["Task_aftersales_complete_application"]
+
+
 def finished(scenario, iid) -> dict:
     instance = scenario.instance(iid)
     assert instance["status"] == "completed", instance
@@ -386,6 +400,7 @@ def test_change_after_shipping_is_handed_to_aftersales(scenario):
     assert data["waybill_no"] == "STO-778899"
     assert balances(scenario) == {"TS-RED": 8, "CAP-01": 9}
     assert gateway_targets(scenario, iid, "Gateway_wait_transit") == [["Event_changed_shipped"]]
+    assert_refund_requested(scenario, iid, goods_received=False)
 
 
 def test_cancel_after_shipping_is_handed_to_aftersales(scenario):
@@ -399,6 +414,16 @@ def test_cancel_after_shipping_is_handed_to_aftersales(scenario):
     assert data["waybill_no"] == "STO-778899"
     assert gateway_targets(scenario, iid, "Gateway_wait_transit") == [["Event_cancelled_shipped"]]
     assert correlated(scenario, iid) == ["order_cancelled"]
+    assert_refund_requested(scenario, iid, goods_received=False)
+
+
+def test_return_after_receipt_requests_a_refund_of_received_goods(scenario):
+    iid = shipped(scenario)
+    scenario.message("order_cancelled", {"order_no": ORDER_NO})
+    scenario.complete(iid, "Task_aftersales_shipped_change", {"aftersales_action": "return_after_receipt",
+                                                              "aftersales_note": "已无法拦截，收货后退货退款"})
+    assert finished(scenario, iid)["outcome"] == "handed_to_aftersales"
+    assert_refund_requested(scenario, iid, goods_received=True)
 
 
 # -- SLA: not shipped by the day's cut-off -------------------------------------------------------------------

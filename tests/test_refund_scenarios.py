@@ -34,10 +34,12 @@ ROLE_OF = {
     "Task_finance_refund": "finance",
 }
 
-# Gateway flows of the recurring stretches of the process.
-NOT_RECEIVED = ["Flow_goods_not_received", "Flow_to_refund_only_approval"]
-RECEIVED_WITHIN_7_DAYS = ["Flow_goods_received", "Flow_within_seven_days", "Flow_to_offer_exchange"]
-RECEIVED_OVER_7_DAYS = ["Flow_goods_received", "Flow_over_seven_days"]
+# Gateway flows of the recurring stretches of the process. Every application passes the join of the two start
+# events (the plain start and the message start refund_requested) first: Flow_to_goods_received.
+APPLIED = ["Flow_to_goods_received"]
+NOT_RECEIVED = APPLIED + ["Flow_goods_not_received", "Flow_to_refund_only_approval"]
+RECEIVED_WITHIN_7_DAYS = APPLIED + ["Flow_goods_received", "Flow_within_seven_days", "Flow_to_offer_exchange"]
+RECEIVED_OVER_7_DAYS = APPLIED + ["Flow_goods_received", "Flow_over_seven_days"]
 SEVEN_DAY_RETURN = ["Flow_no_exchange", "Flow_no_quality_issue", "Flow_to_return_approval"]
 QUALITY_RETURN = ["Flow_no_exchange", "Flow_quality_issue", "Flow_to_return_approval"]
 RETURN_APPROVED = ["Flow_return_approved", "Flow_to_wait_parcel"]
@@ -87,7 +89,8 @@ def assert_outcome(scenario, instance_id: int, outcome: str, refund_amount: str,
     return data
 
 
-def assert_completed(scenario, instance_id: int) -> None:
+def assert_completed(scenario, instance_id: int, messages_sent: int = 0) -> None:
+    """Completed, with ``instance_completed`` last, right after the messages thrown in the last step."""
     instance = scenario.instance(instance_id)
     assert instance["status"] == "completed"
     assert instance["ended_at"] is not None
@@ -95,8 +98,9 @@ def assert_completed(scenario, instance_id: int) -> None:
     assert scenario.open_tasks(instance_id) == []
     events = scenario.event_types(instance_id)
     assert events[0] == "instance_started"
-    assert events[-1] == "instance_completed"
+    assert events[len(events) - 1 - messages_sent:] == ["message_sent"] * messages_sent + ["instance_completed"]
     assert events.count("instance_completed") == 1
+    assert events.count("message_sent") == messages_sent
 
 
 def assert_path(scenario, instance_id: int, expected: list[str]) -> None:
@@ -289,7 +293,7 @@ def test_over_seven_days_accepted_refunded(scenario):
 
 
 def test_exchange_instead_exchanged(scenario):
-    instance_id, _ = start(scenario)
+    instance_id, data = start(scenario)
     scenario.complete(instance_id, "Task_aftersales_offer_exchange",
                       {"real_reason": "尺码偏小", "exchange_instead": True, "exchange_note": "换大一码，无差价"})
 
@@ -298,7 +302,14 @@ def test_exchange_instead_exchanged(scenario):
     assert_path(scenario, instance_id, ["Task_aftersales_offer_exchange"])
     assert flows(scenario, instance_id) == RECEIVED_WITHIN_7_DAYS + ["Flow_exchange_accepted"]
     assert_no_timers_or_messages(scenario, instance_id)
-    assert_completed(scenario, instance_id)
+    assert_completed(scenario, instance_id, messages_sent=1)
+    # the exchange procedure was requested (Throw_exchange_requested) and started (tests/test_process_links.py
+    # follows the exchange instance itself)
+    [sent] = events_of(scenario, instance_id, "message_sent")
+    assert sent["data"]["name"] == "exchange_requested" and sent["data"]["status"] == "started"
+    assert sent["data"]["payload"]["order_no"] == data["order_no"]
+    assert len(sent["data"]["instance_ids"]) == 1
+    assert scenario.instance(sent["data"]["instance_ids"][0])["process_id"] == "exchange"
 
 
 def test_quality_issue_full_refund_and_return_shipping_reimbursed(scenario):
