@@ -147,10 +147,24 @@ def deploy(app):
 
 
 @pytest.fixture
-def scenario(client, make_user, auth, clock, app):
-    """A ``Scenario`` driver (tests/scenario.py) with the processes of processes/ deployed."""
+def scenario_only(client, make_user, auth, clock, app):
+    """``scenario_only("refund", "exchange")`` → a ``Scenario`` driver (tests/scenario.py) with only those
+    processes and their forms deployed (so other processes' timer start events stay out of the count)."""
     from scenario import Scenario
 
-    with app.extensions["liucheng_db"].session() as session:
-        definitions.deploy_paths(session, [ROOT / "processes", ROOT / "forms"])
-    return Scenario(client, make_user, auth, clock, app.extensions["liucheng_db"])
+    def make(*process_ids: str):
+        if process_ids:
+            paths = [ROOT / "processes" / f"{p}.bpmn" for p in process_ids]
+            paths += [f for p in process_ids for f in sorted((ROOT / "forms").glob(f"{p}_*.json"))]
+        else:
+            paths = [ROOT / "processes", ROOT / "forms"]
+        with app.extensions["liucheng_db"].session() as session:
+            definitions.deploy_paths(session, paths)
+        return Scenario(client, make_user, auth, clock, app.extensions["liucheng_db"])
+    return make
+
+
+@pytest.fixture
+def scenario(scenario_only):
+    """A ``Scenario`` driver (tests/scenario.py) with every process of processes/ deployed."""
+    return scenario_only()

@@ -12,23 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from engine import definitions
 
-ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ("distributor_reconciliation",)
 
 
 @pytest.fixture
-def scenario(client, make_user, auth, clock, app):
-    """The ``Scenario`` driver of tests/scenario.py with only this process and its forms deployed,
-    so that a broken file of another process cannot fail these tests."""
-    from scenario import Scenario
-
-    paths = [ROOT / "processes" / f"{p}.bpmn" for p in PROCESSES]
-    paths += [f for p in PROCESSES for f in sorted((ROOT / "forms").glob(f"{p}_*.json"))]
-    with app.extensions["liucheng_db"].session() as session:
-        definitions.deploy_paths(session, paths)
-    return Scenario(client, make_user, auth, clock, app.extensions["liucheng_db"])
+def scenario(scenario_only):
+    """Only this file's process(es) deployed: other processes' start timers stay out of the counts."""
+    return scenario_only(*PROCESSES)
 
 
 START = {"distributor": "FX-001 杭州分销", "period_year": 2026, "period_month": 10, "order_count": 86,

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ROOT
-from engine import definitions
 
 PROCESS = "inquiry_followup"
 START = {
@@ -24,13 +22,9 @@ CORRELATION = {"inquiry_no": "XP-2026-017"}
 
 
 @pytest.fixture
-def scenario(client, make_user, auth, clock, app):
-    from scenario import Scenario
-
-    with app.extensions["liucheng_db"].session() as session:
-        definitions.deploy_paths(session, [ROOT / "processes" / f"{PROCESS}.bpmn",
-                                           *sorted((ROOT / "forms").glob(f"{PROCESS}_*.json"))])
-    return Scenario(client, make_user, auth, clock, app.extensions["liucheng_db"])
+def scenario(scenario_only):
+    """Only this file's process(es) deployed: other processes' start timers stay out of the counts."""
+    return scenario_only(PROCESS)
 
 
 # -- helpers ------------------------------------------------------------------------------------
