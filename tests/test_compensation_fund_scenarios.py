@@ -8,7 +8,6 @@ advance (approve) or goes to the department manager (reject).
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 

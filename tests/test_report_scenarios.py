@@ -7,7 +7,6 @@ weekly tick Friday 2026-11-06 01:00 UTC (09:00 Beijing).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
