@@ -32,7 +32,7 @@ _cache: dict[tuple[str, int], tuple[str, Any]] = {}
 _cache_lock = threading.Lock()
 
 
-# -- the command frame ------------------------------------------------------------
+# -- statements, the instance lock and the workflow cache ---------------------------------
 
 _TASKS = HumanTask.__table__
 _INSTANCES = Instance.__table__
@@ -225,7 +225,8 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
     except Exception as exc:
         error = _as_engine_error(exc)
         failed = workflow.failing_task(exc)
-        status = incidents.record_failure(session, instance.id, instance.process_id, _failed_element(wf, exc),
+        status = incidents.record_failure(session, instance.id, instance.process_id,
+                                          workflow.element_of(failed) if failed is not None else None,
                                           str(failed.id) if failed is not None else None, error.message)
         session.execute(update(Instance).where(Instance.id == instance.id).values(error=error.message)
                         .execution_options(synchronize_session=False))
@@ -244,13 +245,9 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
         history.record(session, instance.id, "instance_completed", "system", data={"data": data})
 
 
-
-
-
 def system_actor() -> User:
     """The actor of what the engine does by itself (timers, messages without a user)."""
-    actor = User(username="system", password_hash="", display_name="system")
-    return actor
+    return User(username="system", password_hash="", display_name="system")
 
 
 def start_for_timer(session: Session, version_: definitions.Version, actor: User, step, start_event: str) -> int:
@@ -277,20 +274,13 @@ def record_engine_step(session, instance_id, elements, task, before, after) -> N
                                  "before": {k: before.get(k) for k in changed}})
 
 
-def _failed_element(wf, exc) -> Optional[str]:
-    task = getattr(exc, "task", None)
-    if task is not None:
-        return workflow.element_of(task)
-    return None
-
-
 def _as_engine_error(exc: BaseException) -> EngineError:
     if isinstance(exc, EngineError):
         return exc
     script_error = find_script_error(exc)
     if script_error is not None:
         return script_error
-    task = getattr(exc, "task", None)
+    task = workflow.failing_task(exc)
     where = f"step '{workflow.element_of(task)}'" if task is not None else "a step"
     reason = (getattr(exc, "error_msg", None) or str(exc).split("\n")[0]).strip().rstrip(".")
     return EngineError(f"The process stopped at {where}: {reason}. Fix the cause (data, connector or model), "
