@@ -31,6 +31,7 @@ ROLES = {
     "operations": ("运营部", "Operations"),
     "brand_ops": ("品牌运营部", "Brand operations"),
     "admin": ("管理员", "Administrator"),
+    "designer": ("流程设计", "Process designer"),
     "auditor": ("审计", "Auditor"),
     "integrator": ("集成系统", "Integration (shop platform, couriers)"),
 }

@@ -119,3 +119,17 @@ def test_incidents_are_listed_retried_and_resolved(web, deploy, make_user, brows
         client.post(f"/incidents/{incident_id}/resolve", data={"comment": "已人工处理"})
         assert "已人工处理" in text(client.get("/incidents/?status=resolved"))
     assert "data-incident-id" not in text(client.get("/incidents/?status=open"))
+
+
+def test_a_designer_uploads_definitions_but_manages_no_users(client, make_user, auth, browser_as):
+    make_user("sheji", "designer")
+    make_user("wang", "warehouse")
+    loop = (DATA / "loop.bpmn").read_bytes()
+    as_xml = {"Content-Type": "application/xml"}
+    refused = client.post("/api/v1/definitions?filename=loop.bpmn", data=loop, headers={**auth("wang"), **as_xml})
+    assert refused.status_code == 403
+    upload = client.post("/api/v1/definitions?filename=loop.bpmn", data=loop, headers={**auth("sheji"), **as_xml})
+    assert upload.status_code == 201, upload.get_json()
+    page = browser_as("sheji")
+    assert page.get("/admin/definitions").status_code == 200
+    assert page.get("/admin/users/").status_code == 403

@@ -1,4 +1,4 @@
-"""Deployed process definitions: list, read, BPMN XML, and upload (admin only).
+"""Deployed process definitions: list, read, BPMN XML, and upload (admins and designers).
 
 An upload is checked exactly like ``liucheng deploy``: all files or none, a new
 version only when the content changed, problems naming file, line and element.
@@ -62,13 +62,13 @@ def definition_xml(process_id: str):
 
 
 @definitions_bp.post("/definitions")
-@documented("Deploy BPMN files and forms (admin only); all or nothing", "definitions",
+@documented("Deploy BPMN files and forms (admins and designers); all or nothing", "definitions",
             query=UploadQuerySchema, request_body=UPLOAD_BODY, response=DeployedSchema, many=True, status=201,
             errors=(400, 401, 403, 422))
 def deploy_definitions():
     actor = current_user()
-    if "admin" not in actor.roles:
-        raise PermissionDeniedError("Only an admin may deploy definitions.")
+    if not actor.roles & {"admin", "designer"}:
+        raise PermissionDeniedError("Only an admin or a designer may deploy definitions.")
     documents, forms = uploaded_files()
     deployed = definitions.deploy(get_session(), documents, forms, actor.username)
     return dump(DeployedSchema(many=True), [d.as_dict() for d in deployed]), 201

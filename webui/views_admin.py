@@ -14,7 +14,7 @@ from engine.forms import read_forms
 from engine.models import Definition, Instance
 from webui import diagram
 from webui.db import get_session
-from webui.views_common import ADMIN_ROLES, DIAGRAM_SCALE, actor, page, role_name
+from webui.views_common import DESIGN_ROLES, DIAGRAM_SCALE, actor, page, role_name
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 FORM_SUFFIXES = (".json",)
@@ -35,14 +35,14 @@ def instance_counts() -> dict[int, int]:
 
 
 @bp.get("/definitions")
-@page(*ADMIN_ROLES)
+@page(*DESIGN_ROLES)
 def definitions_list():
     return render_template("admin/definitions.html", grouped=grouped(), counts=instance_counts(), problems=[],
                            uploaded=[])
 
 
 @bp.post("/definitions")
-@page(*ADMIN_ROLES)
+@page(*DESIGN_ROLES)
 def upload():
     """Deploy the uploaded BPMN files with their forms; all or nothing, problems by file/line/element."""
     documents, form_files, problems, other = {}, {}, [], []
@@ -94,7 +94,7 @@ def with_source(problem: dict, files: dict[str, bytes]) -> dict:
 
 
 @bp.get("/definitions/<process_id>")
-@page(*ADMIN_ROLES)
+@page(*DESIGN_ROLES)
 def definition(process_id: str):
     session = get_session()
     version = request.args.get("version", type=int)
@@ -113,7 +113,7 @@ def definition(process_id: str):
 
 
 @bp.get("/definitions/<process_id>/<int:version>/bpmn")
-@page(*ADMIN_ROLES)
+@page(*DESIGN_ROLES)
 def definition_xml(process_id: str, version: int):
     row = definitions.get_definition(get_session(), process_id, version)
     response = Response(row.bpmn_xml, mimetype="application/xml")

@@ -30,6 +30,8 @@ def home_url() -> str:
         return url_for("audit.index")
     if current_user.has(*ADMIN_ROLES):
         return url_for("worklist.index")
+    if current_user.has("designer"):
+        return url_for("admin.definitions_list")
     return url_for("instances.index")
 
 

@@ -33,9 +33,10 @@ LANGUAGES = ("zh", "en")
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 20
 DIAGRAM_SCALE = 0.8  # diagrams are drawn at 80 % of their modelled size (readable, scrollable)
-WORKER_EXCLUDED = {"auditor", "integrator"}
+WORKER_EXCLUDED = {"auditor", "integrator", "designer"}
 AUDIT_ROLES = ("auditor", "admin")
 ADMIN_ROLES = ("admin",)
+DESIGN_ROLES = ("admin", "designer")  # upload and browse definitions
 INCIDENT_ROLES = ("admin", "supervisor")
 STATUS_OF_ERROR = {PermissionDeniedError: 403, NotFoundError: 404, ConflictError: 409, ValidationError: 400,
                    FormValidationError: 422}
@@ -307,7 +308,8 @@ def menu() -> list[tuple[str, str, bool]]:
         items.append(("audit.index", _("Audit"), request.blueprint == "audit"))
     if current_user.has(*INCIDENT_ROLES):
         items.append(("incidents.index", _("Incidents"), request.blueprint == "incidents"))
+    if current_user.has(*DESIGN_ROLES):
+        items.append(("admin.definitions_list", _("Definitions"), request.blueprint == "admin"))
     if current_user.has(*ADMIN_ROLES):
-        items += [("admin.definitions_list", _("Definitions"), request.blueprint == "admin"),
-                  ("users.index", _("Users"), request.blueprint == "users")]
+        items.append(("users.index", _("Users"), request.blueprint == "users"))
     return items
