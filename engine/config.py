@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_SQLITE_FILE = "liucheng.db"
@@ -16,8 +15,9 @@ def default_database_url() -> str:
     return f"sqlite:///{Path(DEFAULT_SQLITE_FILE).resolve()}"
 
 
-@dataclass
-class Settings:
-    database_url: str = field(default_factory=default_database_url)
-    script_timeout: float = float(os.environ.get("LIUCHENG_SCRIPT_TIMEOUT", "1.0"))
-    secret_key: str = os.environ.get("LIUCHENG_SECRET_KEY", "")
+def script_timeout() -> float:
+    """Seconds a script or condition may run: ``LIUCHENG_SCRIPT_TIMEOUT`` (default 1.0)."""
+    try:
+        return max(0.05, float(os.environ.get("LIUCHENG_SCRIPT_TIMEOUT", "1.0")))
+    except ValueError:
+        return 1.0

@@ -20,14 +20,14 @@ from sqlalchemy import bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import (
-    clock, connectors, definitions, forms, history, incidents, messages, timers, triggers, workflow, worklist,
+    clock, config, connectors, definitions, forms, history, incidents, messages, timers, triggers, workflow, worklist,
 )
 from engine.database import command
 from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Definition, HumanTask, Instance, User
 from engine.sandbox import find_script_error
 
-SCRIPT_TIMEOUT = 1.0
+SCRIPT_TIMEOUT = config.script_timeout()
 _cache: dict[tuple[str, int], tuple[str, Any]] = {}
 _cache_lock = threading.Lock()
 
