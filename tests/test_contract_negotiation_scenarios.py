@@ -241,3 +241,41 @@ def test_three_hundred_rounds_end_signed(scenario):
                and e["element_id"] in ("Script_purchaser_submitted", "Script_supplier_submitted")]
     assert counted == list(range(1, rounds + 1))
     assert history[-1]["type"] == "instance_completed"
+
+
+# -- contract-only clients ----------------------------------------------------------------------------------
+# A client that knows only the data contract (PROCEDURES §4) walks the process: the quote and the signatures
+# take {} (no contract field), the reviews take only accept_quote / agree, a proposal only terms.
+
+CONTRACT_START = {key: START[key] for key in ("inquiry_no", "purchaser", "supplier", "goods")}
+
+
+def test_contract_only_quote_rejected(scenario):
+    instance_id = scenario.start(PROCESS, CONTRACT_START, as_role="purchaser")["id"]  # notes left out
+    assert status(scenario, instance_id) == "询价"
+    step(scenario, instance_id, "Task_supplier_quote", {}, "报价")
+    step(scenario, instance_id, "Task_purchaser_review_quote", {"accept_quote": False}, "拒绝")
+    instance = scenario.instance(instance_id)
+    assert instance["status"] == "completed"
+    assert instance["data"]["status"] == "拒绝" and instance["data"]["rounds"] == 0
+
+
+def test_contract_only_one_round_signed(scenario):
+    instance_id = scenario.start(PROCESS, START, as_role="purchaser")["id"]
+    assert status(scenario, instance_id) == "询价"
+    step(scenario, instance_id, "Task_supplier_quote", {}, "报价")
+    step(scenario, instance_id, "Task_purchaser_review_quote", {"accept_quote": True}, "洽谈中")
+    assert scenario.open_elements(instance_id) == ["Task_purchaser_propose"]
+    # terms stay required where a side submits them
+    scenario.complete(instance_id, "Task_purchaser_propose", {}, expect=422)
+    data = step(scenario, instance_id, "Task_purchaser_propose", {"terms": PURCHASER_TERMS}, "洽谈中")
+    assert data["rounds"] == 1
+    step(scenario, instance_id, "Task_supplier_review", {"agree": True}, "一方同意")
+    step(scenario, instance_id, "Task_purchaser_review", {"agree": True}, "双方同意")
+    assert scenario.open_elements(instance_id) == ["Task_purchaser_sign", "Task_supplier_sign"]
+    step(scenario, instance_id, "Task_purchaser_sign", {}, "双方同意")
+    step(scenario, instance_id, "Task_supplier_sign", {}, "已签定")
+    instance = scenario.instance(instance_id)
+    assert instance["status"] == "completed"
+    assert instance["data"]["status"] == "已签定" and instance["data"]["rounds"] == 1
+    assert instance["data"]["terms"] == PURCHASER_TERMS

@@ -288,3 +288,122 @@ def test_return_not_handled_within_24_hours_supervisor_urges(scenario):
     data = finished(scenario, iid)
     assert data["outcome"] == "exchanged"
     assert "Task_supervisor_urge" in scenario.path(iid)
+
+
+# -- contract-only clients -------------------------------------------------------------------------------
+# A client that knows only the data contract (process documentation of processes/exchange.bpmn): the start
+# fields, and at each task only the decision of that step (or nothing). The other form fields are optional;
+# what the record form leaves empty is derived by Script_settlement.
+
+def contract_waiting_for_return(scenario, **changes) -> int:
+    iid = start(scenario, **changes)
+    if changes.get("days_since_signed", 3) > 7:
+        scenario.complete(iid, "Task_aftersales_late_exchange", {"accept_exchange": True})
+    if changes.get("quality_issue"):
+        scenario.complete(iid, "Task_aftersales_quality_evidence", {})
+    else:
+        scenario.complete(iid, "Task_aftersales_check_resale", {"resaleable": True})
+    scenario.complete(iid, "Task_aftersales_record_exchange", {})
+    scenario.complete(iid, "Task_aftersales_send_address", {})
+    assert scenario.open_elements(iid) == []
+    return iid
+
+
+def test_contract_only_size_exchange(scenario):
+    book_stock(scenario)
+    iid = contract_waiting_for_return(scenario)
+    data = scenario.data(iid)
+    assert data["replacement_lines"] == [{"sku": "TS-RED-M", "qty": 1, "size": "L"}]   # returned lines, new size
+    assert data["price_difference"] == 0 and data["shipping_paid_by"] == "buyer" and data["order_flag"] == "blue"
+    assert data["receipt_extended_days"] == 10
+    parcel_arrives(scenario, iid)
+    scenario.complete(iid, "Task_warehouse_inspect", {"returned_ok": True})
+    scenario.complete(iid, "Task_warehouse_ship_replacement", {})
+    data = finished(scenario, iid)
+    assert data["outcome"] == "exchanged" and data["tracking_no"] == "YT-778"
+    assert_nothing_paid(data)
+    assert balances(scenario) == {"TS-RED-M": 5, "TS-RED-L": 5}   # one M back, one (size L) M sent
+    assert gateway_targets(scenario, iid, "Gateway_settlement") == [["Gateway_join_exchanged"]]
+
+
+def test_contract_only_quality_exchange_settled_by_finance(scenario):
+    book_stock(scenario)
+    iid = contract_waiting_for_return(scenario, quality_issue=True)
+    assert scenario.data(iid)["shipping_paid_by"] == "shop"
+    parcel_arrives(scenario, iid)
+    scenario.complete(iid, "Task_warehouse_inspect", {"returned_ok": True})
+    scenario.complete(iid, "Task_warehouse_ship_replacement", {})
+    scenario.message("replacement_signed", {"order_no": ORDER_NO})
+    scenario.complete(iid, "Task_finance_settle", {})
+    data = finished(scenario, iid)
+    assert data["outcome"] == "exchanged"
+    assert_nothing_paid(data)
+    assert gateway_targets(scenario, iid, "Gateway_wait_replacement") == [["Event_replacement_signed"]]
+
+
+def test_contract_only_over_seven_days_accepted_and_refused(scenario):
+    book_stock(scenario)
+    iid = contract_waiting_for_return(scenario, days_since_signed=9)
+    parcel_arrives(scenario, iid)
+    scenario.complete(iid, "Task_warehouse_inspect", {"returned_ok": True})
+    scenario.complete(iid, "Task_warehouse_ship_replacement", {})
+    assert finished(scenario, iid)["outcome"] == "exchanged"
+
+    refused = start(scenario, order_no="X-2002", days_since_signed=12)
+    scenario.complete(refused, "Task_aftersales_late_exchange", {"accept_exchange": False})
+    data = finished(scenario, refused)
+    assert data["outcome"] == "rejected" and data["exchange_waybill_no"] == ""
+    assert_nothing_paid(data)
+
+
+def test_contract_only_not_resaleable_refused(scenario):
+    iid = start(scenario)
+    scenario.complete(iid, "Task_aftersales_check_resale", {"resaleable": False})
+    data = finished(scenario, iid)
+    assert data["outcome"] == "rejected"
+    assert_nothing_paid(data)
+
+
+def test_contract_only_reminder_buyer_continues_or_gives_up(scenario):
+    book_stock(scenario)
+    iid = contract_waiting_for_return(scenario)
+    scenario.advance(days=7)
+    scenario.complete(iid, "Task_aftersales_remind_buyer", {"buyer_still_exchanging": True})
+    assert scenario.open_elements(iid) == []
+    parcel_arrives(scenario, iid)
+    scenario.complete(iid, "Task_warehouse_inspect", {"returned_ok": True})
+    scenario.complete(iid, "Task_warehouse_ship_replacement", {})
+    assert finished(scenario, iid)["outcome"] == "exchanged"
+
+    gave_up = contract_waiting_for_return(scenario, order_no="X-2003")
+    scenario.advance(days=7)
+    scenario.complete(gave_up, "Task_aftersales_remind_buyer", {"buyer_still_exchanging": False})
+    data = finished(scenario, gave_up)
+    assert data["outcome"] == "withdrawn"
+    assert_nothing_paid(data)
+
+
+def test_contract_only_damaged_return(scenario):
+    book_stock(scenario)
+    iid = contract_waiting_for_return(scenario)
+    parcel_arrives(scenario, iid)
+    scenario.complete(iid, "Task_warehouse_inspect", {"returned_ok": False})
+    scenario.complete(iid, "Task_supervisor_damage", {"approved": True})
+    scenario.complete(iid, "Task_warehouse_ship_replacement", {})
+    assert finished(scenario, iid)["outcome"] == "exchanged"
+
+    refused = contract_waiting_for_return(scenario, order_no="X-2004")
+    assert scenario.message("exchange_parcel_received", {"order_no": "X-2004"},
+                            {"tracking_no": "YT-779"})["status"] == "delivered"
+    scenario.complete(refused, "Task_warehouse_inspect", {"returned_ok": False})
+    scenario.complete(refused, "Task_supervisor_damage", {"approved": False})
+    data = finished(scenario, refused)
+    assert data["outcome"] == "rejected" and data["exchange_waybill_no"] == ""
+    assert_nothing_paid(data)
+
+
+def test_contract_only_missing_decision_is_still_422(scenario):
+    iid = start(scenario)
+    reply = scenario.complete(iid, "Task_aftersales_check_resale", {}, expect=422)
+    assert list(reply["details"]) == ["resaleable"]
+    assert scenario.open_elements(iid) == ["Task_aftersales_check_resale"]

@@ -289,3 +289,138 @@ def test_scan_mismatch_sends_the_goods_back_to_the_check(scenario):
 def test_start_form_refuses_an_order_without_lines(scenario):
     scenario.start(PROCESS, purchase_order(lines=[]), as_role="purchasing", expect=422)
     scenario.start(PROCESS, purchase_order(delivery_method=""), as_role="purchasing", expect=422)
+
+
+# -- contract-only clients ------------------------------------------------------------------------------------
+# A client that knows only the data contract of PROCEDURES §1: the contract start fields, then at each task
+# only that step's contract decision (all_match, resolution) or {}. Without checked_lines the ordered
+# quantities count as arrived; without a damage report nothing is deducted.
+
+CONTRACT_START = ("po_no", "supplier", "lines", "delivery_method", "settlement_method")
+
+
+def contract_start(scenario) -> tuple[int, dict]:
+    data = {k: v for k, v in purchase_order().items() if k in CONTRACT_START}
+    assert set(data) == set(CONTRACT_START)
+    started = scenario.start(PROCESS, data, as_role="purchasing")
+    assert started["status"] == "running"
+    assert scenario.open_elements(started["id"]) == ["Task_warehouse_check"]
+    return started["id"], data
+
+
+def contract_receive_and_settle(scenario, instance_id) -> None:
+    for element_id in RECEIVED_TAIL:
+        assert scenario.open_elements(instance_id) == [element_id]
+        scenario.complete(instance_id, element_id, {})
+
+
+def test_contract_only_all_match_received(scenario):
+    instance_id, data = contract_start(scenario)
+    scenario.complete(instance_id, "Task_warehouse_check", {"all_match": True})
+    contract_receive_and_settle(scenario, instance_id)
+
+    # 10 x 25.50 + 4 x 120.00
+    result = assert_outcome(scenario, instance_id, "received", [(TEE, 10), (JACKET, 4)], "735.00")
+    assert result["stock_booking"]["booked"] == 14
+    assert balances(scenario) == {TEE: 10, JACKET: 4}
+    assert ledger(scenario) == [(TEE, 10, "receipt", data["po_no"], instance_id),
+                                (JACKET, 4, "receipt", data["po_no"], instance_id)]
+    assert_path(scenario, instance_id, ["Task_warehouse_check"] + RECEIVED_TAIL)
+    assert flows(scenario, instance_id) == CHECK + ALL_MATCH + SCAN_OK
+    assert_completed(scenario, instance_id)
+
+
+def test_contract_only_not_all_match_accept_rest_accepts_the_ordered_quantities(scenario):
+    instance_id, data = contract_start(scenario)
+    scenario.complete(instance_id, "Task_warehouse_check", {"all_match": False})
+    assert scenario.open_elements(instance_id) == ["Task_warehouse_damage_report"]
+    scenario.complete(instance_id, "Task_warehouse_damage_report", {})
+    assert scenario.open_elements(instance_id) == ["Task_purchasing_decide"]
+    scenario.complete(instance_id, "Task_purchasing_decide", {"resolution": "accept_rest"})
+    contract_receive_and_settle(scenario, instance_id)
+
+    assert_outcome(scenario, instance_id, "received", [(TEE, 10), (JACKET, 4)], "735.00")
+    assert balances(scenario) == {TEE: 10, JACKET: 4}
+    assert ledger(scenario) == [(TEE, 10, "receipt", data["po_no"], instance_id),
+                                (JACKET, 4, "receipt", data["po_no"], instance_id)]
+    assert flows(scenario, instance_id) == CHECK + NOT_ALL_MATCH + ACCEPT_REST + SCAN_OK
+    assert_completed(scenario, instance_id)
+
+
+def test_contract_only_return_to_supplier(scenario):
+    instance_id, _ = contract_start(scenario)
+    scenario.complete(instance_id, "Task_warehouse_check", {"all_match": False})
+    scenario.complete(instance_id, "Task_warehouse_damage_report", {})
+    scenario.complete(instance_id, "Task_purchasing_decide", {"resolution": "return_to_supplier"})
+    assert scenario.open_elements(instance_id) == ["Task_warehouse_return_goods"]
+    scenario.complete(instance_id, "Task_warehouse_return_goods", {})
+
+    data = assert_outcome(scenario, instance_id, "returned_to_supplier", [], "0.00")
+    assert "stock_booking" not in data
+    assert balances(scenario) == {} and ledger(scenario) == []
+    assert flows(scenario, instance_id) == CHECK + NOT_ALL_MATCH + ["Flow_return_to_supplier"]
+    assert_completed(scenario, instance_id)
+
+
+def test_contract_only_wait_redelivery_then_all_match(scenario):
+    instance_id, data = contract_start(scenario)
+    scenario.complete(instance_id, "Task_warehouse_check", {"all_match": False})
+    scenario.complete(instance_id, "Task_warehouse_damage_report", {})
+    scenario.complete(instance_id, "Task_purchasing_decide", {"resolution": "wait_redelivery"})
+    assert scenario.open_elements(instance_id) == []
+    scenario.message("goods_redelivered", {"po_no": data["po_no"]})
+    assert scenario.open_elements(instance_id) == ["Task_warehouse_check"]
+    scenario.complete(instance_id, "Task_warehouse_check", {"all_match": True})
+    contract_receive_and_settle(scenario, instance_id)
+
+    assert_outcome(scenario, instance_id, "received", [(TEE, 10), (JACKET, 4)], "735.00")
+    assert balances(scenario) == {TEE: 10, JACKET: 4}
+    assert ledger(scenario) == [(TEE, 10, "receipt", data["po_no"], instance_id),
+                                (JACKET, 4, "receipt", data["po_no"], instance_id)]
+    assert flows(scenario, instance_id) == (CHECK + NOT_ALL_MATCH + ["Flow_wait_redelivery", "Flow_wait_to_redelivered"]
+                                            + CHECK + ALL_MATCH + SCAN_OK)
+    assert_completed(scenario, instance_id)
+
+
+def test_contract_only_redelivery_late_then_return_to_supplier(scenario):
+    instance_id, _ = contract_start(scenario)
+    scenario.complete(instance_id, "Task_warehouse_check", {"all_match": False})
+    scenario.complete(instance_id, "Task_warehouse_damage_report", {})
+    scenario.complete(instance_id, "Task_purchasing_decide", {"resolution": "wait_redelivery"})
+    scenario.advance(days=7)
+    assert scenario.open_elements(instance_id) == ["Task_purchasing_decide"]
+    scenario.complete(instance_id, "Task_purchasing_decide", {"resolution": "return_to_supplier"})
+    scenario.complete(instance_id, "Task_warehouse_return_goods", {})
+
+    assert_outcome(scenario, instance_id, "returned_to_supplier", [], "0.00")
+    assert balances(scenario) == {}
+    assert_completed(scenario, instance_id)
+
+
+def test_contract_only_counted_lines_without_damage_report_accept_what_was_counted(scenario):
+    instance_id, _ = contract_start(scenario)
+    scenario.complete(instance_id, "Task_warehouse_check", {
+        "all_match": False,
+        "checked_lines": [{"sku": TEE, "counted_qty": 7, "packaging_intact": True},
+                          {"sku": JACKET, "counted_qty": 4, "packaging_intact": True}]})
+    scenario.complete(instance_id, "Task_warehouse_damage_report", {})
+    scenario.complete(instance_id, "Task_purchasing_decide", {"resolution": "accept_rest"})
+    contract_receive_and_settle(scenario, instance_id)
+
+    # 7 x 25.50 + 4 x 120.00
+    assert_outcome(scenario, instance_id, "received", [(TEE, 7), (JACKET, 4)], "658.50")
+    assert balances(scenario) == {TEE: 7, JACKET: 4}
+    assert_completed(scenario, instance_id)
+
+
+def test_contract_decisions_stay_required(scenario):
+    instance_id, _ = contract_start(scenario)
+    scenario.complete(instance_id, "Task_warehouse_check", {}, expect=422)
+    scenario.complete(instance_id, "Task_warehouse_check", {"all_match": False})
+    scenario.complete(instance_id, "Task_warehouse_damage_report", {})
+    scenario.complete(instance_id, "Task_purchasing_decide", {}, expect=422)
+    scenario.complete(instance_id, "Task_purchasing_decide", {"resolution": "cancel"}, expect=422)
+    assert scenario.open_elements(instance_id) == ["Task_purchasing_decide"]
+    for missing in CONTRACT_START:
+        data = {k: v for k, v in purchase_order().items() if k in CONTRACT_START and k != missing}
+        scenario.start(PROCESS, data, as_role="purchasing", expect=422)

@@ -481,3 +481,169 @@ def test_cutoff_notice_still_open_when_the_order_is_cancelled(scenario):
     data = finished(scenario, iid)
     assert data["outcome"] == "cancelled" and data["cancelled_stage"] == "printed"
     assert data["waybill_no"] == ""
+
+
+# -- contract-only clients: only the data contract names of PROCEDURES.md ----------------------------------
+# A client that knows only the contract starts with the contract's start fields, completes the two decision
+# tasks with scan_matches / buyer_confirmed and every other task with {}; the handover keeps the generated
+# waybill number WB-<order_no> when none is entered.
+
+CONTRACT_ORDER = {"order_no": ORDER_NO, "buyer": "小李", "lines": LINES, "address": "上海市徐汇区漕溪北路1号",
+                  "phone": "13800000001", "buyer_notes": "发申通"}
+
+
+def contract_start(scenario, **changes) -> int:
+    return scenario.start("order_dispatch", {**CONTRACT_ORDER, **changes}, as_role="presales_cs")["id"]
+
+
+def contract_packed(scenario) -> int:
+    """Started with contract fields only, every task done with {} or its contract decision: handover open."""
+    iid = contract_start(scenario)
+    scenario.complete(iid, "Task_presales_confirm_order", {})
+    scenario.advance(hours=TO_BATCH)
+    assert scenario.open_elements(iid) == ["Task_clerk_print"]
+    scenario.complete(iid, "Task_clerk_print", {})
+    scenario.complete(iid, "Task_warehouse_pick", {})
+    scenario.complete(iid, "Task_warehouse_scan", {"scan_matches": True})
+    scenario.complete(iid, "Task_warehouse_pack", {})
+    assert scenario.open_elements(iid) == ["Task_stock_handover"]
+    return iid
+
+
+def test_contract_only_main_path_is_delivered(scenario):
+    book_stock(scenario)
+    iid = contract_packed(scenario)
+    data = scenario.data(iid)
+    # the start data survived the empty confirmation; the flag defaults to gray
+    assert data["address"] == CONTRACT_ORDER["address"] and data["phone"] == CONTRACT_ORDER["phone"]
+    assert data["order_flag"] == "gray"
+    scenario.complete(iid, "Task_stock_handover", {})
+    assert balances(scenario) == {"TS-RED": 8, "CAP-01": 9}
+    assert scenario.data(iid)["waybill_no"] == f"WB-{ORDER_NO}"
+    scenario.message("parcel_signed", {"order_no": ORDER_NO})
+    scenario.advance(days=3)
+    assert scenario.open_elements(iid) == ["Task_presales_followup"]
+    scenario.complete(iid, "Task_presales_followup", {"buyer_confirmed": True})
+    data = finished(scenario, iid)
+    assert data["outcome"] == "delivered"
+    assert data["waybill_no"] == f"WB-{ORDER_NO}"
+    assert data["buyer_confirmed"] is True
+    assert scenario.path(iid) == ["Task_presales_confirm_order", "Task_clerk_print", *SUB_TASKS,
+                                  "Task_stock_handover", "Task_presales_followup"]
+
+
+def test_contract_only_waybill_entered_at_handover_is_kept(scenario):
+    book_stock(scenario)
+    iid = contract_packed(scenario)
+    scenario.complete(iid, "Task_stock_handover", {"waybill_no": "STO-123"})
+    scenario.message("parcel_signed", {"order_no": ORDER_NO})
+    scenario.advance(days=3)
+    scenario.complete(iid, "Task_presales_followup", {"buyer_confirmed": True})
+    data = finished(scenario, iid)
+    assert data["outcome"] == "delivered" and data["waybill_no"] == "STO-123"
+    assert balances(scenario) == {"TS-RED": 8, "CAP-01": 9}
+
+
+def test_contract_only_scan_mismatch_loops_back_to_picking(scenario):
+    book_stock(scenario)
+    iid = contract_start(scenario)
+    scenario.complete(iid, "Task_presales_confirm_order", {})
+    scenario.advance(hours=TO_BATCH)
+    scenario.complete(iid, "Task_clerk_print", {})
+    scenario.complete(iid, "Task_warehouse_pick", {})
+    scenario.complete(iid, "Task_warehouse_scan", {"scan_matches": False})
+    assert scenario.open_elements(iid) == ["Task_warehouse_pick"]
+    scenario.complete(iid, "Task_warehouse_pick", {})
+    scenario.complete(iid, "Task_warehouse_scan", {"scan_matches": True})
+    scenario.complete(iid, "Task_warehouse_pack", {})
+    scenario.complete(iid, "Task_stock_handover", {})
+    assert balances(scenario) == {"TS-RED": 8, "CAP-01": 9}
+    scenario.message("parcel_signed", {"order_no": ORDER_NO})
+    scenario.advance(days=3)
+    scenario.complete(iid, "Task_presales_followup", {"buyer_confirmed": True})
+    data = finished(scenario, iid)
+    assert data["outcome"] == "delivered" and data["waybill_no"] == f"WB-{ORDER_NO}"
+    assert gateway_targets(scenario, iid, "Gateway_scan_matches") == [["Gateway_join_pick"], ["Task_warehouse_pack"]]
+
+
+def test_contract_only_buyer_not_confirmed_is_handed_to_aftersales(scenario):
+    book_stock(scenario)
+    iid = contract_packed(scenario)
+    scenario.complete(iid, "Task_stock_handover", {})
+    scenario.message("parcel_signed", {"order_no": ORDER_NO})
+    scenario.advance(days=3)
+    scenario.complete(iid, "Task_presales_followup", {"buyer_confirmed": False})
+    assert scenario.open_elements(iid) == ["Task_aftersales_feedback"]
+    scenario.complete(iid, "Task_aftersales_feedback", {})
+    data = finished(scenario, iid)
+    assert data["outcome"] == "handed_to_aftersales"
+    assert data["buyer_confirmed"] is False and data["aftersales_action"] == "other"
+    assert data["waybill_no"] == f"WB-{ORDER_NO}"
+    assert balances(scenario) == {"TS-RED": 8, "CAP-01": 9}
+
+
+def test_contract_only_cancel_before_printing(scenario):
+    book_stock(scenario)
+    iid = contract_start(scenario)
+    scenario.complete(iid, "Task_presales_confirm_order", {})
+    scenario.message("order_cancelled", {"order_no": ORDER_NO})
+    data = finished(scenario, iid)
+    assert data["outcome"] == "cancelled" and data["waybill_no"] == ""
+    assert balances(scenario) == {"TS-RED": 10, "CAP-01": 10}
+
+
+def test_contract_only_cancel_before_handover_voids(scenario):
+    book_stock(scenario)
+    iid = contract_packed(scenario)
+    scenario.message("order_cancelled", {"order_no": ORDER_NO})
+    assert scenario.open_elements(iid) == ["Task_clerk_void"]
+    scenario.complete(iid, "Task_clerk_void", {})
+    data = finished(scenario, iid)
+    assert data["outcome"] == "cancelled" and data["waybill_no"] == ""
+    assert data["goods_restocked"] is True
+    assert balances(scenario) == {"TS-RED": 10, "CAP-01": 10}
+
+
+def test_contract_only_cancel_after_shipping_is_handed_to_aftersales(scenario):
+    book_stock(scenario)
+    iid = contract_packed(scenario)
+    scenario.complete(iid, "Task_stock_handover", {})
+    scenario.message("order_cancelled", {"order_no": ORDER_NO})
+    scenario.complete(iid, "Task_aftersales_shipped_change", {})
+    data = finished(scenario, iid)
+    assert data["outcome"] == "handed_to_aftersales" and data["aftersales_action"] == "intercept"
+    assert data["waybill_no"] == f"WB-{ORDER_NO}"
+    assert balances(scenario) == {"TS-RED": 8, "CAP-01": 9}
+    [sent] = events(scenario, iid, "message_sent")
+    assert sent["data"]["name"] == "refund_requested" and sent["data"]["status"] == "started"
+    assert sent["data"]["payload"]["goods_received"] is False
+
+
+def test_contract_only_forms_still_require_the_contract_fields(scenario):
+    bad = {k: v for k, v in CONTRACT_ORDER.items() if k != "phone"}
+    scenario.start("order_dispatch", bad, as_role="presales_cs", expect=422)
+    without_notes = {k: v for k, v in CONTRACT_ORDER.items() if k != "buyer_notes"}
+    iid = contract_start(scenario)
+    scenario.complete(iid, "Task_presales_confirm_order", {})
+    scenario.advance(hours=TO_BATCH)
+    scenario.complete(iid, "Task_clerk_print", {})
+    scenario.complete(iid, "Task_warehouse_pick", {})
+    scenario.complete(iid, "Task_warehouse_scan", {}, expect=422)        # scan_matches is the decision
+    assert scenario.open_elements(iid) == ["Task_warehouse_scan"]
+    scenario.complete(iid, "Task_warehouse_scan", {"scan_matches": True})
+    assert scenario.open_elements(iid) == ["Task_warehouse_pack"]
+    other = scenario.start("order_dispatch", {**without_notes, "order_no": "D-1002"}, as_role="presales_cs")["id"]
+    assert scenario.open_elements(other) == ["Task_presales_confirm_order"]
+
+
+def test_contract_only_order_with_no_stock_on_the_books_still_ships(scenario):
+    """Nothing was ever received for these SKUs: the shipment is booked anyway (negative balance,
+    reported as a shortfall for the next stocktake) instead of stopping the order."""
+    iid = contract_packed(scenario)
+    scenario.complete(iid, "Task_stock_handover", {})
+    assert balances(scenario) == {"TS-RED": -2, "CAP-01": -1}
+    assert scenario.instance(iid)["status"] == "running"
+    scenario.message("parcel_signed", {"order_no": ORDER_NO})
+    scenario.advance(days=3)
+    scenario.complete(iid, "Task_presales_followup", {"buyer_confirmed": True})
+    assert finished(scenario, iid)["outcome"] == "delivered"

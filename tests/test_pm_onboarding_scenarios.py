@@ -267,12 +267,26 @@ def test_operations_incomplete_decision_comes_back(scenario):
     scenario.complete(instance_id, "Task_operations_review", {"resources_approved": True})  # no schedule
     assert scenario.open_elements(instance_id) == ["Task_operations_review"]
     assert "排期" in scenario.data(instance_id)["review_problem"]
-    scenario.complete(instance_id, "Task_operations_review", {"resources_approved": False})  # no reason
-    assert scenario.open_elements(instance_id) == ["Task_operations_review"]
     approve(scenario, instance_id)
     finish(scenario, instance_id)
     assert_onboarded(scenario, instance_id, "pm_li", "pm_li")
-    assert scenario.path(instance_id) == HAPPY_PATH[:5] + ["Task_operations_review"] * 2 + HAPPY_PATH[5:]
+    assert scenario.path(instance_id) == HAPPY_PATH[:5] + ["Task_operations_review"] + HAPPY_PATH[5:]
+
+
+def test_operations_reject_without_reason_goes_back_to_the_pm(scenario):
+    """The contract's decision alone (resources_approved = false) is a rejection: the reason defaults."""
+    make_pms(scenario)
+    instance_id = start(scenario, "M-1")
+    assign(scenario, instance_id)
+    coach_until_review(scenario, instance_id)
+    scenario.complete(instance_id, "Task_operations_review", {"resources_approved": False})
+    assert scenario.open_elements(instance_id) == ["Task_pm_apply_resources"]
+    data = scenario.data(instance_id)
+    assert data["last_rejection_reason"] == "未说明原因 (no reason given)" and data["rejection_count"] == 1
+    apply_resources(scenario, instance_id)
+    approve(scenario, instance_id)
+    finish(scenario, instance_id)
+    assert_onboarded(scenario, instance_id, "pm_li", "pm_li")
 
 
 # -- merchant_issue --------------------------------------------------------------------------------------------
@@ -438,3 +452,71 @@ def test_two_issues_open_at_the_end_keep_the_outcome(scenario):
         scenario.complete(instance_id, "Task_pm_handle_issue", {"issue_resolution": "已处理", "issue_resolved": True})
     assert_onboarded(scenario, instance_id, "pm_li", "pm_li")
     assert [i["description"] for i in scenario.data(instance_id)["merchant_issues"]] == ["问题一", "问题二"]
+
+
+# -- contract-only clients ------------------------------------------------------------------------------------
+# A client that knows only the data contract (PROCEDURES §5) must be able to walk the whole process: every
+# other field is optional (qualifications_checked defaults to all six, pm to the proposal, shop_online to true).
+
+CONTRACT_START = {"merchant": "M-C1", "company": "格力电器有限公司", "brand": "格力", "category": "家电",
+                  "contact": "陈经理"}
+
+
+def test_contract_only_start_without_licence_refs(scenario):
+    make_pms(scenario)
+    instance_id = scenario.start("pm_onboarding", CONTRACT_START, as_role="sp_dispatch")["id"]
+    data = scenario.data(instance_id)
+    assert data["licence_refs"] is None and data["pm_proposed"] == "pm_li"
+    assert scenario.open_elements(instance_id) == ["Task_sp_assign_pm"]
+
+
+def test_contract_only_walk_is_onboarded(scenario):
+    make_pms(scenario)
+    # a first merchant of 家电, assigned with {}: the proposal (tie between pm_li and pm_wang -> pm_li)
+    first = scenario.start("pm_onboarding", {**CONTRACT_START, "merchant": "M-C0"}, as_role="sp_dispatch")["id"]
+    scenario.complete(first, "Task_sp_assign_pm", {})
+    data = scenario.data(first)
+    assert data["pm"] == "pm_li" and data["pm_assigned"] is True and data["assignment_problems"] == []
+    assert sorted(data["qualifications_checked"]) == sorted(ALL_SIX)
+
+    # the next one goes to the least-loaded PM of the category: pm_wang
+    instance_id = scenario.start("pm_onboarding", CONTRACT_START, as_role="sp_dispatch")["id"]
+    assert scenario.data(instance_id)["pm_proposed"] == "pm_wang"
+    scenario.complete(instance_id, "Task_sp_assign_pm", {})
+    data = scenario.data(instance_id)
+    assert data["pm"] == "pm_wang" and data["pm_assigned"] is True and data["assignment_problems"] == []
+    assert scenario.open_elements(instance_id) == ["Task_pm_coach_backend"]
+
+    # a merchant issue becomes a task for the assigned PM, completed with {}
+    reply = scenario.message("merchant_issue", {"merchant": "M-C1"}, {"description": "商品无法上传"})
+    assert reply["status"] == "delivered" and reply["instance_ids"] == [instance_id]
+    assert scenario.task(instance_id, "Task_pm_handle_issue")["assignee"] == "pm_wang"
+    scenario.complete(instance_id, "Task_pm_handle_issue", {})
+
+    for element_id in ("Task_pm_coach_backend", "Task_pm_coach_operations", "Task_pm_apply_resources"):
+        assert scenario.task(instance_id, element_id)["assignee"] == "pm_wang"
+        scenario.complete(instance_id, element_id, {})
+    # the contract's rejection alone goes back to the PM
+    scenario.complete(instance_id, "Task_operations_review", {"resources_approved": False})
+    assert scenario.open_elements(instance_id) == ["Task_pm_apply_resources"]
+    scenario.complete(instance_id, "Task_pm_apply_resources", {})
+    # an approval still needs its schedule
+    scenario.complete(instance_id, "Task_operations_review", {"resources_approved": True})
+    assert scenario.open_elements(instance_id) == ["Task_operations_review"]
+    scenario.complete(instance_id, "Task_operations_review", {"resources_approved": True, "schedule": "2026-12-01"})
+    assert scenario.task(instance_id, "Task_pm_report_brand_ops")["assignee"] == "pm_wang"
+    scenario.complete(instance_id, "Task_pm_report_brand_ops", {})
+    scenario.complete(instance_id, "Task_brand_ops_receive", {})
+    assert scenario.task(instance_id, "Task_pm_record_merchant")["assignee"] == "pm_wang"
+    scenario.complete(instance_id, "Task_pm_record_merchant", {})
+
+    instance = scenario.instance(instance_id)
+    data = instance["data"]
+    assert instance["status"] == "completed" and data["outcome"] == "onboarded"
+    assert data["pm"] == "pm_wang" and data["pm_proposed"] == "pm_wang"
+    assert data["resources_approved"] is True and data["schedule"] == "2026-12-01"
+    assert data["merchant_issues"] == [{"no": 1, "description": "商品无法上传"}]
+    for event in scenario.history(instance_id):
+        if event["element_id"] in PM_TASKS and event["type"] == "task_created":
+            assert event["data"]["assignee"] == "pm_wang", event
+    assert scenario.open_elements(first) == ["Task_pm_coach_backend"]

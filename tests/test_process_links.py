@@ -318,3 +318,42 @@ def test_plain_dispatch_cancel_before_shipping_starts_no_refund(scenario):
     assert data["outcome"] == "cancelled"
     assert events(scenario, iid, "message_sent") == []
     assert instances_of(scenario, "refund") == []
+
+
+# -- contract-only clients ---------------------------------------------------------------------------------
+
+def test_contract_only_refund_exchange_instead_runs_the_exchange_to_exchanged(scenario):
+    """Only contract names: the refund's start fields and exchange_instead, then the exchange's start fields
+    (completion task) and its decisions; every other task gets {}."""
+    with scenario.database.session() as session:
+        stock.receive_lines(session, [{"sku": "TS-BLUE-M", "qty": 3}], "PO-SEED")
+        session.commit()
+    refund = scenario.start("refund", REFUND, as_role="aftersales_cs")["id"]
+    scenario.complete(refund, "Task_aftersales_offer_exchange", {"exchange_instead": True})
+    refund_data = finished(scenario, refund)
+    assert refund_data["outcome"] == "exchanged" and money(refund_data["refund_amount"]) == 0
+    iid = only_instance_of(scenario, "exchange")["id"]
+    assert_started_by(scenario, iid, refund, "exchange_requested")
+
+    scenario.complete(iid, "Task_aftersales_complete_request", exchange_request("RF-7001"))
+    scenario.complete(iid, "Task_aftersales_check_resale", {"resaleable": True})
+    scenario.complete(iid, "Task_aftersales_record_exchange", {})
+    scenario.complete(iid, "Task_aftersales_send_address", {})
+    reply = scenario.message("exchange_parcel_received", {"order_no": "RF-7001"}, {"tracking_no": "YT-10"})
+    assert reply["status"] == "delivered" and reply["instance_ids"] == [iid]
+    scenario.complete(iid, "Task_warehouse_inspect", {"returned_ok": True})
+    scenario.complete(iid, "Task_warehouse_ship_replacement", {})
+    data = finished(scenario, iid)
+    assert data["outcome"] == "exchanged" and data["tracking_no"] == "YT-10"
+    assert data["replacement_lines"] == [{"sku": "TS-BLUE-M", "qty": 1, "size": "L"}]
+    assert money(data["difference_refunded"]) == 0 and money(data["shipping_reimbursed"]) == 0
+
+
+def test_contract_only_dispatch_handover_refund_to_refunded(scenario):
+    _, refund = hand_over(scenario, "order_cancelled", "refuse_delivery", "买家取消，拒收退回")
+    scenario.complete(refund, "Task_aftersales_complete_application", completed_application())
+    scenario.complete(refund, "Task_supervisor_approve_refund_only", {"approved": True})
+    scenario.complete(refund, "Task_finance_refund", {})
+    data = finished(scenario, refund)
+    assert data["outcome"] == "refunded"
+    assert money(data["refund_amount"]) == Decimal("198.00") and money(data["shipping_reimbursed"]) == 0

@@ -698,3 +698,164 @@ def test_non_member_of_the_role_gets_403(scenario):
     assert_outcome(scenario, instance_id, "refunded", "100.00", "0.00")
     assert_path(scenario, instance_id, ["Task_supervisor_approve_refund_only", "Task_finance_refund"])
     assert_completed(scenario, instance_id)
+
+
+# -- contract-only clients -------------------------------------------------------------------------------
+# A client that knows only the data contract of PROCEDURES §3: the start fields, and at each task only the
+# contract decision that belongs to that step (or nothing). Every other form field is optional.
+
+CONTRACT_START = ("order_no", "buyer", "amount", "shipping_fee", "free_shipping", "goods_received", "quality_issue",
+                  "days_since_signed", "reason")
+
+
+def contract_start(scenario, **overrides) -> tuple[int, dict]:
+    data = application(**overrides)
+    assert set(data) == set(CONTRACT_START)
+    return start(scenario, **overrides)
+
+
+def contract_return_until_parcel(scenario, instance_id: int, order_no: str, quality: bool = False) -> None:
+    """Received goods: no exchange, (quality: shipping paid back), approved, address sent, parcel arrives."""
+    scenario.complete(instance_id, "Task_aftersales_offer_exchange", {"exchange_instead": False})
+    if quality:
+        scenario.complete(instance_id, "Task_aftersales_check_quality", {"return_shipping_paid": "10.00"})
+    scenario.complete(instance_id, "Task_supervisor_approve_return", {"approved": True})
+    scenario.complete(instance_id, "Task_aftersales_send_return_address", {})
+    assert scenario.open_elements(instance_id) == []
+    parcel(scenario, order_no, "SF-C-1", f"contract-parcel-{order_no}")
+    assert scenario.open_elements(instance_id) == ["Task_warehouse_inspect"]
+
+
+def test_contract_only_not_received_approved_refunded(scenario):
+    instance_id, _ = contract_start(scenario, goods_received=False, days_since_signed=0, amount="88.50")
+    scenario.complete(instance_id, "Task_supervisor_approve_refund_only", {"approved": True})
+    scenario.complete(instance_id, "Task_finance_refund", {})
+    assert_outcome(scenario, instance_id, "refunded", "88.50", "0.00")
+    assert_completed(scenario, instance_id)
+
+
+@pytest.mark.parametrize("buyer_accepts", [True, False], ids=["withdrawn", "escalated-then-approved"])
+def test_contract_only_not_received_rejected_negotiation(scenario, buyer_accepts):
+    instance_id, _ = contract_start(scenario, goods_received=False, days_since_signed=0)
+    scenario.complete(instance_id, "Task_supervisor_approve_refund_only", {"approved": False})
+    scenario.complete(instance_id, "Task_aftersales_negotiate", {"buyer_accepts": buyer_accepts})
+    if buyer_accepts:
+        assert_outcome(scenario, instance_id, "withdrawn", "0.00", "0.00")
+    else:
+        scenario.complete(instance_id, "Task_supervisor_approve_refund_only", {"approved": True})
+        scenario.complete(instance_id, "Task_finance_refund", {})
+        assert_outcome(scenario, instance_id, "refunded", "100.00", "0.00")
+    assert_completed(scenario, instance_id)
+
+
+@pytest.mark.parametrize("free_shipping, expected", [(False, "88.00"), (True, "100.00")],
+                         ids=["minus-shipping", "free-shipping"])
+def test_contract_only_seven_day_return_refunded(scenario, free_shipping, expected):
+    instance_id, data = contract_start(scenario, free_shipping=free_shipping)
+    contract_return_until_parcel(scenario, instance_id, data["order_no"])
+    scenario.complete(instance_id, "Task_warehouse_inspect", {"inspection_ok": True})
+    scenario.complete(instance_id, "Task_finance_refund", {})
+    final = assert_outcome(scenario, instance_id, "refunded", expected, "0.00")
+    assert final["tracking_no"] == "SF-C-1"      # from the message, kept by the inspection form
+    assert final["return_reason_summary"] == "尺码不合适"
+    assert flows(scenario, instance_id) == (RECEIVED_WITHIN_7_DAYS + SEVEN_DAY_RETURN + RETURN_APPROVED
+                                           + PARCEL_ARRIVES + INSPECTION_OK)
+    assert_completed(scenario, instance_id)
+
+
+def test_contract_only_quality_return_full_refund_and_shipping_reimbursed(scenario):
+    instance_id, data = contract_start(scenario, quality_issue=True, amount="100.00")
+    contract_return_until_parcel(scenario, instance_id, data["order_no"], quality=True)
+    scenario.complete(instance_id, "Task_warehouse_inspect", {"inspection_ok": True})
+    scenario.complete(instance_id, "Task_finance_refund", {})
+    assert_outcome(scenario, instance_id, "refunded", "100.00", "10.00")
+    assert flows(scenario, instance_id) == (RECEIVED_WITHIN_7_DAYS + QUALITY_RETURN + RETURN_APPROVED
+                                           + PARCEL_ARRIVES + INSPECTION_OK)
+    assert_completed(scenario, instance_id)
+
+
+@pytest.mark.parametrize("accept_return", [True, False], ids=["accepted", "refused"])
+def test_contract_only_over_seven_days(scenario, accept_return):
+    instance_id, data = contract_start(scenario, days_since_signed=12)
+    scenario.complete(instance_id, "Task_aftersales_late_return", {"accept_return": accept_return})
+    if accept_return:
+        contract_return_until_parcel(scenario, instance_id, data["order_no"])
+        scenario.complete(instance_id, "Task_warehouse_inspect", {"inspection_ok": True})
+        scenario.complete(instance_id, "Task_finance_refund", {})
+        assert_outcome(scenario, instance_id, "refunded", "88.00", "0.00")
+    else:
+        assert_outcome(scenario, instance_id, "rejected", "0.00", "0.00")
+    assert_completed(scenario, instance_id)
+
+
+def test_contract_only_exchange_instead_exchanged(scenario):
+    instance_id, _ = contract_start(scenario)
+    scenario.complete(instance_id, "Task_aftersales_offer_exchange", {"exchange_instead": True})
+    assert_outcome(scenario, instance_id, "exchanged", "0.00", "0.00")
+    assert_completed(scenario, instance_id, messages_sent=1)
+
+
+def test_contract_only_supervisor_rejects_return(scenario):
+    instance_id, _ = contract_start(scenario)
+    scenario.complete(instance_id, "Task_aftersales_offer_exchange", {"exchange_instead": False})
+    scenario.complete(instance_id, "Task_supervisor_approve_return", {"approved": False})
+    assert_outcome(scenario, instance_id, "rejected", "0.00", "0.00")
+    assert_completed(scenario, instance_id)
+
+
+def test_contract_only_no_parcel_reminder_then_parcel(scenario):
+    instance_id, data = contract_start(scenario)
+    scenario.complete(instance_id, "Task_aftersales_offer_exchange", {"exchange_instead": False})
+    scenario.complete(instance_id, "Task_supervisor_approve_return", {"approved": True})
+    scenario.complete(instance_id, "Task_aftersales_send_return_address", {})
+    assert advance(scenario, instance_id, days=7, hours=1) == 1
+    assert scenario.open_elements(instance_id) == ["Task_aftersales_remind_buyer"]
+    scenario.complete(instance_id, "Task_aftersales_remind_buyer", {})
+    assert scenario.open_elements(instance_id) == []
+    parcel(scenario, data["order_no"], "SF-C-2", "contract-parcel-late")
+    scenario.complete(instance_id, "Task_warehouse_inspect", {"inspection_ok": True})
+    scenario.complete(instance_id, "Task_finance_refund", {})
+    final = assert_outcome(scenario, instance_id, "refunded", "88.00", "0.00")
+    assert final["tracking_no"] == "SF-C-2"
+    assert_completed(scenario, instance_id)
+
+
+def test_contract_only_inspection_overdue_escalation(scenario):
+    instance_id, data = contract_start(scenario)
+    contract_return_until_parcel(scenario, instance_id, data["order_no"])
+    assert advance(scenario, instance_id, hours=25) == 1
+    assert scenario.open_elements(instance_id) == ["Task_supervisor_urge_inspection", "Task_warehouse_inspect"]
+    scenario.complete(instance_id, "Task_supervisor_urge_inspection", {})
+    scenario.complete(instance_id, "Task_warehouse_inspect", {"inspection_ok": True})
+    scenario.complete(instance_id, "Task_finance_refund", {})
+    assert_outcome(scenario, instance_id, "refunded", "88.00", "0.00")
+    assert_completed(scenario, instance_id)
+
+
+@pytest.mark.parametrize("quality, expected", [(False, "88.00"), (True, "100.00")], ids=["seven-day", "quality"])
+def test_contract_only_damaged_goods_partial_refund_defaults_to_computed_amount(scenario, quality, expected):
+    instance_id, data = contract_start(scenario, quality_issue=quality)
+    contract_return_until_parcel(scenario, instance_id, data["order_no"], quality=quality)
+    scenario.complete(instance_id, "Task_warehouse_inspect", {"inspection_ok": False})
+    scenario.complete(instance_id, "Task_supervisor_damage_decision", {"approved": True})
+    scenario.complete(instance_id, "Task_finance_refund", {})
+    assert_outcome(scenario, instance_id, "refunded", expected, "0.00")
+    assert flows(scenario, instance_id)[-3:] == ["Flow_goods_damaged", "Flow_partial_refund_granted",
+                                                 "Flow_to_finance_refund"]
+    assert_completed(scenario, instance_id)
+
+
+def test_contract_only_damaged_goods_refused(scenario):
+    instance_id, data = contract_start(scenario)
+    contract_return_until_parcel(scenario, instance_id, data["order_no"])
+    scenario.complete(instance_id, "Task_warehouse_inspect", {"inspection_ok": False})
+    scenario.complete(instance_id, "Task_supervisor_damage_decision", {"approved": False})
+    assert_outcome(scenario, instance_id, "rejected", "0.00", "0.00")
+    assert_completed(scenario, instance_id)
+
+
+def test_contract_only_missing_contract_decision_is_still_422(scenario):
+    instance_id, _ = contract_start(scenario)
+    reply = scenario.complete(instance_id, "Task_aftersales_offer_exchange", {}, expect=422)
+    assert list(reply["details"]) == ["exchange_instead"]
+    assert scenario.open_elements(instance_id) == ["Task_aftersales_offer_exchange"]

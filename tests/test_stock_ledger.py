@@ -13,6 +13,12 @@ from engine.connectors import stock
 from engine.connectors.stock import StockError, StockMovement
 
 
+@pytest.fixture(autouse=True)
+def strict_stock(monkeypatch):
+    """These tests check the strict mode (LIUCHENG_STOCK_ALLOW_NEGATIVE=0): short shipments are refused."""
+    monkeypatch.setattr(stock, "ALLOW_NEGATIVE", False)
+
+
 def rows(session) -> list[tuple]:
     return [(m.sku, m.qty, m.reason, m.reference, m.instance_id)
             for m in session.scalars(select(StockMovement).order_by(StockMovement.id))]
@@ -352,3 +358,13 @@ def test_concurrent_shipments_of_the_same_sku_cannot_both_pass_the_balance_check
     assert "L: in stock 0, to ship 5" in outcome["second"]
     with database.session() as session:
         assert stock.balance(session, "L") == 0
+
+
+def test_by_default_a_short_shipment_is_booked_and_reported(db_session, monkeypatch):
+    monkeypatch.setattr(stock, "ALLOW_NEGATIVE", True)
+    stock.receive_lines(db_session, [{"sku": "N", "qty": 1}], "PO-N")
+    result = stock.ship_lines(db_session, [{"sku": "N", "qty": 3}], "SO-N")
+    db_session.commit()
+    assert result["balances"] == {"N": -2}
+    assert result["shortfalls"] == ["N: in stock 1, to ship 3"]
+    assert stock.balance(db_session, "N") == -2

@@ -261,3 +261,77 @@ def test_stocktake_of_an_empty_ledger_books_what_was_found(scenario):
     run.assert_done("adjusted", [{"sku": A, "expected": 0, "counted": 3, "difference": 3}])
     assert balances(scenario) == {A: 3}
     run.assert_flows(COUNT + CONFIRMED + SMALL)
+
+
+# -- contract-only clients ------------------------------------------------------------------------------------
+# Only the contract names: start stocktake_no / stocktake_type, count {counts}, finance {counts_confirmed},
+# supervisor {approved}; no counted_by or notes.
+
+def contract_begin(scenario, process: str) -> Run:
+    if process == "stocktake":
+        started = scenario.start("stocktake", {"stocktake_no": "PD-C-1", "stocktake_type": "ad_hoc"},
+                                 as_role="stock_accounts")
+        assert started["status"] == "running"
+        return Run(scenario, started["id"], "", "PD-C-1")
+    return begin(scenario, process)
+
+
+def contract_count(run: Run, **counted: int) -> None:
+    assert run.open() == [run.el("Task_warehouse_count")]
+    run.complete("Task_warehouse_count",
+                 {"counts": [{"sku": globals()[k], "counted_qty": v} for k, v in counted.items()]})
+
+
+@BOTH
+def test_contract_only_small_difference_adjusted(scenario, process):
+    seed(scenario, A=10, B=4)
+    run = contract_begin(scenario, process)
+    contract_count(run, A=9, B=4)
+    assert run.open() == [run.el("Task_finance_check")]
+    run.complete("Task_finance_check", {"counts_confirmed": True})
+
+    run.assert_done("adjusted", [{"sku": A, "expected": 10, "counted": 9, "difference": -1}])
+    assert balances(scenario) == {A: 9, B: 4}
+    assert stocktake_rows(scenario) == [(A, -1, run.stocktake_no, run.id), (B, 0, run.stocktake_no, run.id)]
+    run.assert_flows(COUNT + CONFIRMED + SMALL)
+
+
+@BOTH
+def test_contract_only_large_difference_recount_then_approved(scenario, process):
+    seed(scenario, A=20)
+    run = contract_begin(scenario, process)
+    contract_count(run, A=5)
+    run.complete("Task_finance_check", {"counts_confirmed": False})
+    contract_count(run, A=6)
+    run.complete("Task_finance_check", {"counts_confirmed": True})
+    assert run.open() == [run.el("Task_supervisor_approve")]
+    run.complete("Task_supervisor_approve", {"approved": False})
+    contract_count(run, A=6)
+    run.complete("Task_finance_check", {"counts_confirmed": True})
+    run.complete("Task_supervisor_approve", {"approved": True})
+
+    run.assert_done("adjusted", [{"sku": A, "expected": 20, "counted": 6, "difference": -14}])
+    assert balances(scenario) == {A: 6}
+    assert stocktake_rows(scenario) == [(A, -14, run.stocktake_no, run.id)]
+    run.assert_flows(COUNT + RECOUNT_FINANCE + COUNT + CONFIRMED + LARGE + RECOUNT_SUPERVISOR
+                     + COUNT + CONFIRMED + LARGE + APPROVED)
+
+
+@BOTH
+def test_contract_only_no_differences(scenario, process):
+    seed(scenario, A=3)
+    run = contract_begin(scenario, process)
+    contract_count(run, A=3)
+    run.complete("Task_finance_check", {"counts_confirmed": True})
+
+    run.assert_done("no_differences", [])
+    assert balances(scenario) == {A: 3}
+    assert stocktake_rows(scenario) == [(A, 0, run.stocktake_no, run.id)]     # counted, nothing changed
+
+
+def test_contract_only_stocktake_decisions_stay_required(scenario):
+    run = contract_begin(scenario, "stocktake")
+    scenario.complete(run.id, "Task_warehouse_count", {}, expect=422)
+    contract_count(run, A=1)
+    scenario.complete(run.id, "Task_finance_check", {}, expect=422)
+    assert run.open() == ["Task_finance_check"]

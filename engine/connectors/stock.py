@@ -44,6 +44,8 @@ with a session (``instance_id`` None: no idempotency key, every call books).
 """
 from __future__ import annotations
 
+import os
+
 import hashlib
 from datetime import datetime
 from decimal import Decimal
@@ -59,6 +61,9 @@ from engine.models import Base
 REASONS = ("receipt", "shipment", "stocktake")
 MAX_QTY = 10_000_000
 
+
+
+ALLOW_NEGATIVE = os.environ.get("LIUCHENG_STOCK_ALLOW_NEGATIVE", "1") != "0"
 
 class StockMovement(Base):
     """One signed change of one SKU's stock (receipt +, shipment −, stocktake ±/0)."""
@@ -215,7 +220,13 @@ def receive_lines(session: Session, lines: Any, reference: Any, instance_id: Opt
 
 def ship_lines(session: Session, lines: Any, reference: Any, instance_id: Optional[int] = None,
                process_id: Optional[str] = None, at: Optional[datetime] = None) -> dict[str, Any]:
-    """Book a shipment: take each line's quantity; refuse if a balance would go negative."""
+    """Book a shipment: take each line's quantity.
+
+    Goods that were scanned, packed and handed to the courier have left, so by default the
+    shipment is booked even when the books say there were not enough (the balance goes negative
+    and ``shortfalls`` says where: the next stocktake corrects it). With
+    ``LIUCHENG_STOCK_ALLOW_NEGATIVE=0`` such a shipment is refused instead and the step retried.
+    """
     totals = _totals(lines, "qty", "lines")
     reference = _reference(reference)
     earlier = _earlier(session, instance_id, reference, "shipment")
@@ -225,12 +236,12 @@ def ship_lines(session: Session, lines: Any, reference: Any, instance_id: Option
     _lock_skus(session, [s for s, _ in rows])
     current = balances(session, [s for s, _ in rows])
     short = [f"{sku}: in stock {current[sku]}, to ship {qty}" for sku, qty in rows if current[sku] < qty]
-    if short:
+    if short and not ALLOW_NEGATIVE:
         raise StockError("Not enough stock on the books to ship " + reference + " (" + "; ".join(short) +
                          "). Book the missing receipt or correct the stock by a stocktake, then retry.")
     _add(session, [(sku, -qty) for sku, qty in rows], "shipment", reference, instance_id, process_id, at)
     return {"booked": sum(q for _, q in rows), "movements": len(rows),
-            "balances": balances(session, [s for s, _ in rows])}
+            "balances": balances(session, [s for s, _ in rows]), **({"shortfalls": short} if short else {})}
 
 
 def _differences_of(session: Session, rows: list[StockMovement]) -> list[dict[str, Any]]:
