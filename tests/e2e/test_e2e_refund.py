@@ -50,24 +50,24 @@ def test_refund_walked_by_its_roles(deploy, make_user, sign_in, shots):
     boss.click("#tab-mine")
     boss.locator("tr", has_text="E2E-1001").locator("a.task-link").click()
     expect(boss.locator(".field.readonly", has_text="订单号")).to_contain_text("E2E-1001")
-    boss.check("input[name=approved][value=true]")
+    # first forgets the decision: the error stands next to it, the comment typed is kept
     boss.fill("textarea[name=approval_comment]", "同意退款")
+    boss.click("#complete")
+    expect(boss.locator("[data-field=approved] .error")).to_have_text(re.compile("必填"))
+    expect(boss.locator("textarea[name=approval_comment]")).to_have_value("同意退款")
+    expect(boss.locator("#form-errors")).to_be_visible()
+    boss.check("input[name=approved][value=true]")
     boss.click("#complete")
     expect(boss.locator(".flash-success")).to_contain_text("已完成")
     assert boss.url.endswith("/worklist")
 
-    # finance pays: first forgets the payment reference, reads the error, corrects it
+    # finance pays
     finance = sign_in("caiwu")
     finance.click("#tab-claimable")
     finance.locator("tr", has_text="E2E-1001").locator("a.task-link").click()
     finance.click("#claim")
     expect(finance.locator(".assignee")).to_have_text("caiwu")
     finance.fill("input[name=refund_slip_no]", "SLIP-7")
-    finance.click("#complete")
-    error = finance.locator("[data-field=payment_ref] .error")
-    expect(error).to_have_text(re.compile("必填"))
-    expect(finance.locator("input[name=refund_slip_no]")).to_have_value("SLIP-7")  # typed values are kept
-    expect(finance.locator("#form-errors")).to_be_visible()
     finance.fill("input[name=payment_ref]", "ALIPAY-E2E-1")
     finance.click("#complete")
     expect(finance.locator(".flash-success")).to_contain_text("财务退款")
