@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -165,14 +166,22 @@ class Version:
     def form(self, key: Optional[str]) -> Optional[dict]:
         return self.forms.get(key) if key else None
 
-    @property
+    @cached_property
     def has_timers(self) -> bool:
         return any(n.get("timers") for n in self.elements.get("nodes", {}).values())
 
-    @property
+    @cached_property
     def has_messages(self) -> bool:
         return any(n.get("messages") or n.get("type") == "receiveTask"
                    for n in self.elements.get("nodes", {}).values())
+
+    @cached_property
+    def outgoing(self) -> dict[str, dict[str, dict]]:
+        """Sequence flows by source element: {source: {flow id: flow}}."""
+        found: dict[str, dict[str, dict]] = {}
+        for flow_id, flow in self.elements.get("flows", {}).items():
+            found.setdefault(flow["source"], {})[flow_id] = flow
+        return found
 
 
 _versions: dict[str, Version] = {}

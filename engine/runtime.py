@@ -215,7 +215,7 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
     elements = version_.elements
 
     def on_step(task, before, after):
-        record_engine_step(session, instance.id, elements, task, before, after)
+        record_engine_step(session, instance.id, version_, task, before, after)
 
     status = "running"
     try:
@@ -254,11 +254,11 @@ def start_for_timer(session: Session, version_: definitions.Version, actor: User
     return _start(session, version_, {}, actor, step, start_event)
 
 
-def record_engine_step(session, instance_id, elements, task, before, after) -> None:
+def record_engine_step(session, instance_id, version_: definitions.Version, task, before, after) -> None:
     kind = workflow.task_kind(task)
     element_id = workflow.element_of(task)
     if "Gateway" in kind:
-        outgoing = {fid: f for fid, f in elements.get("flows", {}).items() if f["source"] == element_id}
+        outgoing = version_.outgoing.get(element_id, {})
         targets = workflow.chosen_targets(task)
         if len(outgoing) == 1:  # a converging gateway: the token goes on its only way
             targets = [f["target"] for f in outgoing.values()]
