@@ -135,6 +135,14 @@ def auth():
 
 
 @pytest.fixture
+def api(client, auth):
+    """``api("post", "/tasks/1/claim", "wang", json=...)`` → the /api/v1 response, as that user (default root)."""
+    def call(method: str, path: str, user: str = "root", **kwargs):
+        return getattr(client, method)("/api/v1" + path, headers=auth(user), **kwargs)
+    return call
+
+
+@pytest.fixture
 def deploy(app):
     """``deploy()`` deploys processes/ and forms/; ``deploy(DATA / "x.bpmn", DATA / "forms")`` given paths."""
     database = app.extensions["liucheng_db"]

@@ -53,13 +53,6 @@ def people(make_user):
 
 
 @pytest.fixture
-def api(client, auth):
-    def call(method: str, path: str, user: str = "root", **kwargs):
-        return getattr(client, method)(API + path, headers=auth(user), **kwargs)
-    return call
-
-
-@pytest.fixture
 def service(deploy, people, clock):
     return deploy(DATA / "incidents_service.bpmn")
 

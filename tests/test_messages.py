@@ -35,13 +35,6 @@ def people(make_user):
 
 
 @pytest.fixture
-def api(client, auth):
-    def call(method: str, path: str, user: str = "root", **kwargs):
-        return getattr(client, method)(API + path, headers=auth(user), **kwargs)
-    return call
-
-
-@pytest.fixture
 def models(deploy, people, clock):
     return deploy(DATA / "messages_wait.bpmn", DATA / "messages_late_wait.bpmn", DATA / "messages_start.bpmn",
                   DATA / "messages_sender.bpmn", DATA / "messages_receiver.bpmn", DATA / "forms")

@@ -35,13 +35,6 @@ def people(make_user):
 
 
 @pytest.fixture
-def api(client, auth):
-    def call(method: str, path: str, user: str = "root", **kwargs):
-        return getattr(client, method)(API + path, headers=auth(user), **kwargs)
-    return call
-
-
-@pytest.fixture
 def start(api, people, clock):
     """``start("timers_interrupting", {"order_no": "A1"})`` → the instance (JSON), started by root."""
     def run(process_id: str, data: dict | None = None) -> dict:
