@@ -80,6 +80,12 @@ class Scenario:
         self.clock.advance(**delta)
         return scheduler.tick(self.database)
 
+    def advance_to(self, when) -> int:
+        """Move the clock to ``when`` (naive UTC, not in the past) and run one worker tick."""
+        delta = when - self.clock.now()
+        assert delta.total_seconds() >= 0, f"{when} is before the clock ({self.clock.now()})"
+        return self.advance(seconds=delta.total_seconds())
+
     # -- reading ----------------------------------------------------------------------------------
     def instance(self, instance_id: int) -> dict:
         response = self.client.get(f"/api/v1/instances/{instance_id}", headers=self.headers("admin"))
@@ -93,6 +99,13 @@ class Scenario:
         response = self.client.get(f"/api/v1/instances/{instance_id}/history", headers=self.headers("auditor"))
         assert response.status_code == 200, response.get_json()
         return response.get_json()
+
+    def events(self, instance_id: int, event_type: str) -> list[dict]:
+        return [e for e in self.history(instance_id) if e["type"] == event_type]
+
+    def gateway_flows(self, instance_id: int, gateway: str) -> list[list[str]]:
+        """The flows taken at each pass through ``gateway``."""
+        return [e["data"]["flows"] for e in self.events(instance_id, "gateway_taken") if e["element_id"] == gateway]
 
     def event_types(self, instance_id: int) -> list[str]:
         return [e["type"] for e in self.history(instance_id)]

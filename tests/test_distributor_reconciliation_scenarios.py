@@ -6,7 +6,7 @@ message ``distributor_payment`` correlated by ``distributor`` and ``period``.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -24,20 +24,6 @@ def scenario(scenario_only):
 START = {"distributor": "FX-001 杭州分销", "period_year": 2026, "period_month": 10, "order_count": 86,
          "sales_amount": "12000.00", "export_ref": "exports/2026-10/FX-001.xlsx"}
 KEY = {"distributor": "FX-001 杭州分销", "period": "2026-10"}
-
-
-def advance_to(scenario, when: datetime) -> int:
-    delta = when - scenario.clock.now()
-    assert delta >= timedelta(0)
-    return scenario.advance(seconds=delta.total_seconds())
-
-
-def events(scenario, instance_id: int, event_type: str) -> list[dict]:
-    return [e for e in scenario.history(instance_id) if e["type"] == event_type]
-
-
-def gateway_flows(scenario, instance_id: int, gateway: str) -> list[list[str]]:
-    return [e["data"]["flows"] for e in events(scenario, instance_id, "gateway_taken") if e["element_id"] == gateway]
 
 
 def money(value) -> Decimal:
@@ -79,7 +65,7 @@ def test_reconciled_in_time_and_paid_and_notified_within_24_hours(scenario):
     assert scenario.open_elements(iid) == []  # waiting for the payment
     assert money(scenario.data(iid)["outstanding"]) == Decimal("11800.00")
 
-    advance_to(scenario, datetime(2026, 11, 3, 2, 0))  # Tuesday 10:00 Beijing
+    scenario.advance_to(datetime(2026, 11, 3, 2, 0))  # Tuesday 10:00 Beijing
     reply = pay(scenario, 11800.00, "BANK-1", "2026-11-03T09:55:00+08:00")
     assert reply["status"] == "delivered" and reply["instance_ids"] == [iid]
     notify = scenario.task(iid, "Task_sa_notify_finance")
@@ -97,21 +83,21 @@ def test_reconciled_in_time_and_paid_and_notified_within_24_hours(scenario):
     assert [(money(p["amount"]), p["ref"], p["notified_late"], p["booking_ref"]) for p in data["payments"]] == [
         (Decimal("11800.00"), "BANK-1", False, "JZ-1")]
     assert scenario.path(iid) == ["Task_cs_reconcile", "Task_sa_notify_finance", "Task_finance_book"]
-    correlated, = events(scenario, iid, "message_correlated")
+    correlated, = scenario.events(iid, "message_correlated")
     assert correlated["data"]["name"] == "distributor_payment"
-    assert [e["element_id"] for e in events(scenario, iid, "timer_fired")] == []
-    assert gateway_flows(scenario, iid, "Gateway_paid_in_full") == [["Flow_payment_outstanding"],
+    assert [e["element_id"] for e in scenario.events(iid, "timer_fired")] == []
+    assert scenario.gateway_flows(iid, "Gateway_paid_in_full") == [["Flow_payment_outstanding"],
                                                                     ["Flow_paid_in_full"]]
 
 
 def test_reconciliation_not_done_by_the_5th_goes_to_the_manager(scenario):
     iid = start(scenario)
-    advance_to(scenario, datetime(2026, 11, 5, 9, 59))  # Thursday 17:59 Beijing
+    scenario.advance_to(datetime(2026, 11, 5, 9, 59))  # Thursday 17:59 Beijing
     assert scenario.open_elements(iid) == ["Task_cs_reconcile"]
-    advance_to(scenario, datetime(2026, 11, 5, 10, 0))  # the 5th, 18:00 Beijing
+    scenario.advance_to(datetime(2026, 11, 5, 10, 0))  # the 5th, 18:00 Beijing
     assert scenario.open_elements(iid) == ["Task_supervisor_reconcile"]
     assert scenario.task(iid, "Task_supervisor_reconcile")["role"] == "supervisor"
-    fired, = events(scenario, iid, "timer_fired")
+    fired, = scenario.events(iid, "timer_fired")
     assert fired["element_id"] == "Boundary_reconcile_deadline" and fired["data"]["due_at"] == "2026-11-05T10:00:00"
     reconcile(scenario, iid, "12000.00", element="Task_supervisor_reconcile")
     pay(scenario, 12000, "BANK-2", "2026-11-06T10:00:00+08:00")
@@ -145,7 +131,7 @@ def test_difference_settled_by_the_manager_and_paid_in_two_parts(scenario):
     assert data["outcome"] == "settled" and money(data["agreed_amount"]) == Decimal("11500.00")
     assert money(data["received_total"]) == Decimal("11500.00") and money(data["outstanding"]) == 0
     assert [p["ref"] for p in data["payments"]] == ["BANK-3a", "BANK-3b"]
-    assert gateway_flows(scenario, iid, "Gateway_confirmed") == [["Flow_not_confirmed"]]
+    assert scenario.gateway_flows(iid, "Gateway_confirmed") == [["Flow_not_confirmed"]]
     assert scenario.path(iid) == ["Task_cs_reconcile", "Task_supervisor_resolve_difference",
                                   "Task_sa_notify_finance", "Task_finance_book",
                                   "Task_sa_notify_finance", "Task_finance_book"]
@@ -154,14 +140,14 @@ def test_difference_settled_by_the_manager_and_paid_in_two_parts(scenario):
 def test_payment_not_passed_to_finance_within_24_hours_is_escalated(scenario):
     iid = start(scenario)
     reconcile(scenario, iid)
-    advance_to(scenario, datetime(2026, 11, 3, 2, 0))  # Tuesday 10:00 Beijing
+    scenario.advance_to(datetime(2026, 11, 3, 2, 0))  # Tuesday 10:00 Beijing
     pay(scenario, 11800, "BANK-4", "2026-11-03T09:30:00+08:00")
     scenario.advance(hours=23, minutes=59)
     assert scenario.open_elements(iid) == ["Task_sa_notify_finance"]
     scenario.advance(minutes=1)  # 24 hours after the notice
     assert scenario.open_elements(iid) == ["Task_supervisor_notify_finance"]
     assert scenario.task(iid, "Task_supervisor_notify_finance")["role"] == "supervisor"
-    fired, = events(scenario, iid, "timer_fired")
+    fired, = scenario.events(iid, "timer_fired")
     assert fired["element_id"] == "Boundary_notify_deadline" and fired["data"]["due_at"] == "2026-11-04T02:00:00"
     notify_and_book(scenario, iid, "JZ-4", element="Task_supervisor_notify_finance")
 
@@ -175,18 +161,18 @@ def test_payment_not_passed_to_finance_within_24_hours_is_escalated(scenario):
 def test_notice_deadline_falling_on_sunday_moves_to_monday(scenario):
     iid = start(scenario)
     reconcile(scenario, iid)
-    advance_to(scenario, datetime(2026, 11, 7, 2, 0))  # Saturday 10:00 Beijing
+    scenario.advance_to(datetime(2026, 11, 7, 2, 0))  # Saturday 10:00 Beijing
     pay(scenario, 11800, "BANK-5", "2026-11-07T09:45:00+08:00")
     assert scenario.task(iid, "Task_sa_notify_finance")["due_at"] == "2026-11-09T02:00:00"  # Monday, not Sunday
-    advance_to(scenario, datetime(2026, 11, 8, 3, 0))  # Sunday 11:00 Beijing: not late
+    scenario.advance_to(datetime(2026, 11, 8, 3, 0))  # Sunday 11:00 Beijing: not late
     assert scenario.open_elements(iid) == ["Task_sa_notify_finance"]
-    advance_to(scenario, datetime(2026, 11, 9, 1, 0))  # Monday 09:00 Beijing
+    scenario.advance_to(datetime(2026, 11, 9, 1, 0))  # Monday 09:00 Beijing
     notify_and_book(scenario, iid, "JZ-5")
 
     data = scenario.data(iid)
     assert data["outcome"] == "settled" and data["late_notifications"] == 0
     assert data["payments"][0]["notified_late"] is False
-    assert events(scenario, iid, "timer_fired") == []
+    assert scenario.events(iid, "timer_fired") == []
 
 
 def test_no_payment_for_seven_days_is_followed_up(scenario):
@@ -206,7 +192,7 @@ def test_no_payment_for_seven_days_is_followed_up(scenario):
     assert scenario.instance(iid)["status"] == "completed"
     assert data["outcome"] == "settled" and data["follow_ups"] == 1
     assert data["payments"][0]["paid_at"] is None
-    assert [e["element_id"] for e in events(scenario, iid, "timer_fired")] == ["Timer_follow_up"]
+    assert [e["element_id"] for e in scenario.events(iid, "timer_fired")] == ["Timer_follow_up"]
     assert scenario.path(iid) == ["Task_cs_reconcile", "Task_cs_follow_up", "Task_sa_notify_finance",
                                   "Task_finance_book"]
 
@@ -221,7 +207,7 @@ def test_nothing_due_ends_at_once(scenario):
     assert data["outcome"] == "nothing_due" and data["payments"] == []
     assert money(data["agreed_amount"]) == 0 and money(data["received_total"]) == 0
     assert scenario.path(iid) == ["Task_cs_reconcile"]
-    assert gateway_flows(scenario, iid, "Gateway_paid_in_full") == [["Flow_paid_in_full"]]
+    assert scenario.gateway_flows(iid, "Gateway_paid_in_full") == [["Flow_paid_in_full"]]
 
 
 def test_payment_is_correlated_by_distributor_and_month_and_kept_until_awaited(scenario):
@@ -239,5 +225,5 @@ def test_payment_is_correlated_by_distributor_and_month_and_kept_until_awaited(s
 
     assert scenario.data(iid)["outcome"] == "settled"
     assert scenario.data(other)["outcome"] == "open" and scenario.data(november)["outcome"] == "open"
-    kept, = events(scenario, iid, "message_correlated")
+    kept, = scenario.events(iid, "message_correlated")
     assert kept["data"]["message_id"] == "BANK-7" and "kept_since" in kept["data"]

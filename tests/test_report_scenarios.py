@@ -6,7 +6,7 @@ weekly tick Friday 2026-11-06 01:00 UTC (09:00 Beijing).
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 
@@ -30,25 +30,10 @@ def instances(scenario, process_id: str) -> list[dict]:
     return sorted(response.get_json(), key=lambda i: i["id"])
 
 
-def advance_to(scenario, when: datetime) -> int:
-    """Move the frozen clock to ``when`` (naive UTC) and run one worker tick."""
-    delta = when - scenario.clock.now()
-    assert delta >= timedelta(0)
-    return scenario.advance(seconds=delta.total_seconds())
-
-
-def events(scenario, instance_id: int, event_type: str) -> list[dict]:
-    return [e for e in scenario.history(instance_id) if e["type"] == event_type]
-
-
-def gateway_flows(scenario, instance_id: int, gateway: str) -> list[list[str]]:
-    return [e["data"]["flows"] for e in events(scenario, instance_id, "gateway_taken") if e["element_id"] == gateway]
-
-
 def start_daily(scenario) -> int:
     """Let the next 14:00 Beijing tick start a daily report; returns its instance id."""
     before = {i["id"] for i in instances(scenario, "daily_report")}
-    advance_to(scenario, datetime(2026, 11, 3, 6, 0))
+    scenario.advance_to(datetime(2026, 11, 3, 6, 0))
     new = [i for i in instances(scenario, "daily_report") if i["id"] not in before]
     assert len(new) == 1
     return new[0]["id"]
@@ -61,22 +46,22 @@ PREPARE = {"order_count": 10, "total_amount": "1280.50",
 # -- daily report: the timer start -------------------------------------------------------------------
 
 def test_daily_report_starts_at_14h_beijing_each_day_and_not_before(scenario):
-    advance_to(scenario, datetime(2026, 11, 3, 5, 59))
+    scenario.advance_to(datetime(2026, 11, 3, 5, 59))
     assert instances(scenario, "daily_report") == []
 
-    advance_to(scenario, datetime(2026, 11, 3, 6, 0))  # 14:00 Beijing
+    scenario.advance_to(datetime(2026, 11, 3, 6, 0))  # 14:00 Beijing
     first, = instances(scenario, "daily_report")
     assert first["started_at"] == "2026-11-03T06:00:00" and first["started_by"] == "system"
     assert first["data"] == {"report_date": "2026-11-03", "corrections": 0, "shipped_count": 0,
                              "unshipped_orders": []}
     assert scenario.open_elements(first["id"]) == ["Task_order_clerk_prepare_report"]
-    fired, = events(scenario, first["id"], "timer_fired")
+    fired, = scenario.events(first["id"], "timer_fired")
     assert fired["element_id"] == "StartEvent_daily_14h" and fired["data"]["kind"] == "start"
     assert fired["data"]["due_at"] == "2026-11-03T06:00:00"
 
-    advance_to(scenario, datetime(2026, 11, 4, 5, 59, 59))
+    scenario.advance_to(datetime(2026, 11, 4, 5, 59, 59))
     assert len(instances(scenario, "daily_report")) == 1
-    advance_to(scenario, datetime(2026, 11, 4, 6, 0))
+    scenario.advance_to(datetime(2026, 11, 4, 6, 0))
     both = instances(scenario, "daily_report")
     assert [i["started_at"] for i in both] == ["2026-11-03T06:00:00", "2026-11-04T06:00:00"]
 
@@ -85,18 +70,18 @@ def test_daily_report_two_days_of_downtime_fire_once(scenario):
     start_daily(scenario)  # Tuesday 14:00 Beijing
     # The worker is down from Tuesday 14:00 until Thursday 17:00 Beijing: the Wednesday and
     # Thursday ticks were missed; the first tick after the downtime starts one report, not two.
-    advance_to(scenario, datetime(2026, 11, 5, 9, 0))
+    scenario.advance_to(datetime(2026, 11, 5, 9, 0))
     reports = instances(scenario, "daily_report")
     assert len(reports) == 2
     late = reports[-1]
     assert late["started_at"] == "2026-11-05T09:00:00"
-    fired, = events(scenario, late["id"], "timer_fired")
+    fired, = scenario.events(late["id"], "timer_fired")
     assert fired["data"]["due_at"] == "2026-11-04T06:00:00" and fired["data"]["late_seconds"] == 27 * 3600
     assert late["data"]["report_date"] == "2026-11-05"  # the day it runs
     # Another tick the same evening starts nothing; the next report is Friday 14:00 Beijing.
-    advance_to(scenario, datetime(2026, 11, 6, 5, 59))
+    scenario.advance_to(datetime(2026, 11, 6, 5, 59))
     assert len(instances(scenario, "daily_report")) == 2
-    advance_to(scenario, datetime(2026, 11, 6, 6, 0))
+    scenario.advance_to(datetime(2026, 11, 6, 6, 0))
     assert [i["started_at"] for i in instances(scenario, "daily_report")][-1] == "2026-11-06T06:00:00"
 
 
@@ -121,8 +106,8 @@ def test_daily_report_orders_shipped_and_filed(scenario):
     assert data["shipped_count"] == 10 and data["unshipped_count"] == 0 and data["all_shipped"] is True
     assert data["corrections"] == 0
     assert scenario.path(iid) == ["Task_order_clerk_prepare_report", "Task_warehouse_ship", "Task_supervisor_review"]
-    assert gateway_flows(scenario, iid, "Gateway_has_orders") == [["Flow_has_orders"]]
-    assert gateway_flows(scenario, iid, "Gateway_report_ok") == [["Flow_report_ok"]]
+    assert scenario.gateway_flows(iid, "Gateway_has_orders") == [["Flow_has_orders"]]
+    assert scenario.gateway_flows(iid, "Gateway_report_ok") == [["Flow_report_ok"]]
     assert scenario.event_types(iid)[-1] == "instance_completed"
 
 
@@ -138,7 +123,7 @@ def test_daily_report_without_orders_goes_straight_to_the_manager(scenario):
     assert data["outcome"] == "filed" and data["order_count"] == 0 and data["shipped_count"] == 0
     assert data["unshipped_count"] == 0 and data["all_shipped"] is True and data["corrections"] == 0
     assert scenario.path(iid) == ["Task_order_clerk_prepare_report", "Task_supervisor_review"]
-    assert gateway_flows(scenario, iid, "Gateway_has_orders") == [["Flow_no_orders"]]
+    assert scenario.gateway_flows(iid, "Gateway_has_orders") == [["Flow_no_orders"]]
 
 
 def test_daily_report_sent_back_for_correction(scenario):
@@ -163,7 +148,7 @@ def test_daily_report_sent_back_for_correction(scenario):
     assert [o["order_no"] for o in data["unshipped_orders"]] == ["D-7", "D-10"]
     assert scenario.path(iid) == ["Task_order_clerk_prepare_report", "Task_warehouse_ship", "Task_supervisor_review",
                                   "Task_order_clerk_correct", "Task_supervisor_review"]
-    assert gateway_flows(scenario, iid, "Gateway_report_ok") == [["Flow_report_not_ok"], ["Flow_report_ok"]]
+    assert scenario.gateway_flows(iid, "Gateway_report_ok") == [["Flow_report_not_ok"], ["Flow_report_ok"]]
 
 
 # -- weekly report ------------------------------------------------------------------------------------
@@ -179,7 +164,7 @@ def report(followed: int = 12) -> dict:
 
 
 def start_weekly(scenario) -> int:
-    advance_to(scenario, FRIDAY_9H)
+    scenario.advance_to(FRIDAY_9H)
     started = instances(scenario, "weekly_report")
     assert len(started) == 1
     return started[0]["id"]
@@ -190,7 +175,7 @@ def due_dates(scenario, instance_id: int) -> dict:
 
 
 def test_weekly_report_starts_on_friday_and_not_before(scenario):
-    advance_to(scenario, datetime(2026, 11, 6, 0, 59))  # Friday 08:59 Beijing
+    scenario.advance_to(datetime(2026, 11, 6, 0, 59))  # Friday 08:59 Beijing
     assert instances(scenario, "weekly_report") == []
     iid = start_weekly(scenario)
     started = scenario.instance(iid)
@@ -202,12 +187,12 @@ def test_weekly_report_starts_on_friday_and_not_before(scenario):
     assert started["data"] == {"week_ending": "2026-11-06", "domestic_due": "2026-11-06T18:00:00+08:00",
                                "foreign_trade_due": "2026-11-07T18:00:00+08:00",
                                "domestic_late": False, "foreign_trade_late": False}
-    fired, = events(scenario, iid, "timer_fired")
+    fired, = scenario.events(iid, "timer_fired")
     assert fired["element_id"] == "StartEvent_weekly_friday" and fired["data"]["kind"] == "start"
 
-    advance_to(scenario, datetime(2026, 11, 13, 0, 59))
+    scenario.advance_to(datetime(2026, 11, 13, 0, 59))
     assert len(instances(scenario, "weekly_report")) == 1
-    advance_to(scenario, datetime(2026, 11, 13, 1, 0))  # the next Friday
+    scenario.advance_to(datetime(2026, 11, 13, 1, 0))  # the next Friday
     assert [i["started_at"] for i in instances(scenario, "weekly_report")] == ["2026-11-06T01:00:00",
                                                                                "2026-11-13T01:00:00"]
 
@@ -215,7 +200,7 @@ def test_weekly_report_starts_on_friday_and_not_before(scenario):
 def test_weekly_report_started_late_keeps_the_real_deadlines(scenario):
     # The worker is down from Friday morning until Saturday 12:00 Beijing: the Friday tick fires once,
     # late; the week is still the week of Friday 2026-11-06 and the domestic report is already overdue.
-    advance_to(scenario, datetime(2026, 11, 7, 4, 0))
+    scenario.advance_to(datetime(2026, 11, 7, 4, 0))
     iid, = [i["id"] for i in instances(scenario, "weekly_report")]
     data = scenario.data(iid)
     assert data["week_ending"] == "2026-11-06" and data["domestic_due"] == "2026-11-06T18:00:00+08:00"
@@ -246,8 +231,8 @@ def test_weekly_reports_on_time_reviewed(scenario):
     assert data["domestic_review_comment"] == "收到"
     assert scenario.path(iid) == ["Task_domestic_report", "Task_supervisor_review_domestic",
                                   "Task_foreign_trade_report", "Task_supervisor_review_foreign_trade"]
-    assert events(scenario, iid, "timer_fired")[1:] == []
-    assert {e["element_id"] for e in events(scenario, iid, "timer_cancelled")} == {
+    assert scenario.events(iid, "timer_fired")[1:] == []
+    assert {e["element_id"] for e in scenario.events(iid, "timer_cancelled")} == {
         "Boundary_domestic_deadline", "Boundary_foreign_trade_deadline"}
 
 
@@ -255,11 +240,11 @@ def test_weekly_domestic_report_late_on_friday_is_escalated(scenario):
     iid = start_weekly(scenario)
     scenario.advance(hours=8, minutes=59)
     assert "Task_domestic_report" in scenario.open_elements(iid)
-    advance_to(scenario, datetime(2026, 11, 6, 10, 0))  # Friday 18:00 Beijing
+    scenario.advance_to(datetime(2026, 11, 6, 10, 0))  # Friday 18:00 Beijing
     assert scenario.open_elements(iid) == ["Task_domestic_late_report", "Task_foreign_trade_report",
                                            "Task_supervisor_urge_domestic"]
     assert scenario.task(iid, "Task_supervisor_urge_domestic")["role"] == "supervisor"
-    late, = [e for e in events(scenario, iid, "timer_fired") if e["element_id"] == "Boundary_domestic_deadline"]
+    late, = [e for e in scenario.events(iid, "timer_fired") if e["element_id"] == "Boundary_domestic_deadline"]
     assert late["data"]["due_at"] == "2026-11-06T10:00:00"
     scenario.complete(iid, "Task_supervisor_urge_domestic")
     scenario.complete(iid, "Task_domestic_late_report", {"domestic_report": report(),
@@ -282,9 +267,9 @@ def test_weekly_foreign_trade_report_late_on_saturday_is_escalated(scenario):
     iid = start_weekly(scenario)
     scenario.advance(hours=2)
     scenario.complete(iid, "Task_domestic_report", {"domestic_report": report()})
-    advance_to(scenario, datetime(2026, 11, 6, 10, 0))  # Friday 18:00: the foreign-trade report is not due yet
+    scenario.advance_to(datetime(2026, 11, 6, 10, 0))  # Friday 18:00: the foreign-trade report is not due yet
     assert scenario.open_elements(iid) == ["Task_foreign_trade_report", "Task_supervisor_review_domestic"]
-    advance_to(scenario, datetime(2026, 11, 7, 10, 0))  # Saturday 18:00 Beijing
+    scenario.advance_to(datetime(2026, 11, 7, 10, 0))  # Saturday 18:00 Beijing
     assert scenario.open_elements(iid) == ["Task_foreign_trade_late_report", "Task_supervisor_review_domestic",
                                            "Task_supervisor_urge_foreign_trade"]
     scenario.complete(iid, "Task_foreign_trade_late_report", {"foreign_trade_report": report(),
@@ -299,7 +284,7 @@ def test_weekly_foreign_trade_report_late_on_saturday_is_escalated(scenario):
     assert data["outcome"] == "reviewed"
     assert data["domestic_late"] is False and data["foreign_trade_late"] is True
     assert data["foreign_trade_late_reason"] == "客户展会"
-    fired = [e["element_id"] for e in events(scenario, iid, "timer_fired")]
+    fired = [e["element_id"] for e in scenario.events(iid, "timer_fired")]
     assert fired == ["StartEvent_weekly_friday", "Boundary_foreign_trade_deadline"]
     assert scenario.path(iid) == ["Task_domestic_report", "Task_foreign_trade_late_report",
                                   "Task_supervisor_review_foreign_trade", "Task_supervisor_review_domestic",
