@@ -25,7 +25,8 @@ from sqlalchemy import bindparam, select, text  # noqa: E402
 
 from engine import definitions, runtime, users  # noqa: E402
 from engine.database import Database  # noqa: E402
-from engine.models import HumanTask  # noqa: E402
+from engine.models import HumanTask, Instance  # noqa: E402
+from engine.statements import Statement  # noqa: E402
 
 START = {"order_no": "B-1", "buyer": "buyer", "amount": "100.00", "shipping_fee": "10.00",
          "free_shipping": False, "goods_received": False, "quality_issue": False,
@@ -55,8 +56,10 @@ def setup_database(url: str) -> tuple[Database, dict]:
     return database, {"actor": actor}
 
 
-OPEN_TASK = (select(HumanTask.id, HumanTask.element_id)
-             .where(HumanTask.instance_id == bindparam("iid"), HumanTask.status == "open").limit(1))
+_TASKS, _INSTANCES = HumanTask.__table__, Instance.__table__
+OPEN_TASK = Statement(select(_TASKS.c.id, _TASKS.c.element_id)
+                      .where(_TASKS.c.instance_id == bindparam("iid"), _TASKS.c.status == "open").limit(1))
+STATUS = Statement(select(_INSTANCES.c.status).where(_INSTANCES.c.id == bindparam("iid")))
 
 
 def run_refund(session, actor) -> None:
@@ -64,11 +67,11 @@ def run_refund(session, actor) -> None:
     instance = runtime.start_instance(session, "refund", dict(START), actor)
     instance_id = instance.id
     while True:  # the open task of the instance (what a client reads from GET /tasks?instance_id=)
-        row = session.execute(OPEN_TASK, {"iid": instance_id}).first()
+        row = OPEN_TASK.first(session, {"iid": instance_id})
         if row is None:
             break
         runtime.complete_task(session, row.id, answers[row.element_id].pop(0), actor)
-    assert session.get(type(instance), instance_id, populate_existing=True).status == "completed"
+    assert STATUS.scalar(session, {"iid": instance_id}) == "completed"
 
 
 def engine_throughput(url: str, count: int) -> float:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
 from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _WRITING: ContextVar[bool] = ContextVar("liucheng_writing", default=False)
@@ -42,13 +43,40 @@ def command(session: Session) -> Iterator[None]:
         _WRITING.reset(token)
 
 
+class HeldSession(Session):
+    """A session that keeps one pooled connection from its first use until it is closed.
+
+    Checking a connection out of the pool and wrapping it costs more than a short
+    command's own SQL; a session (a request, a worker tick) keeps its connection
+    between transactions instead. Outside a transaction it holds no database lock.
+    After ``close`` the session may be used again and takes a new connection.
+    """
+
+    def __init__(self, engine: Engine):
+        super().__init__(bind=engine, expire_on_commit=False)
+        self._engine = engine
+
+    def get_bind(self, *args, **kwargs):
+        if self.bind is self._engine:
+            self.bind = self._engine.connect()
+        return self.bind
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            held, self.bind = self.bind, self._engine
+            if held is not self._engine:
+                held.close()
+
+
 class Database:
     """An engine plus a session factory for one database URL."""
 
     def __init__(self, url: str, echo: bool = False):
         self.url = url
         self.engine = make_engine(url, echo=echo)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = partial(HeldSession, self.engine)
 
     @property
     def is_sqlite(self) -> bool:
@@ -110,6 +138,6 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _WRITING.get() else "BEGIN")
+        connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if _WRITING.get() else "BEGIN")
 
     return engine

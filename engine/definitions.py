@@ -8,13 +8,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine import bpmn, clock, forms as form_files, timers
 from engine.database import command
 from engine.errors import DefinitionError, NotFoundError
 from engine.models import Definition
+from engine.statements import Statement
 from engine.users import role_ids
 
 BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml", ".bpmn2")
@@ -188,12 +189,18 @@ _versions: dict[str, Version] = {}
 _DEFS = Definition.__table__
 
 
+_LATEST = Statement(select(_DEFS.c.id, _DEFS.c.content_hash).where(_DEFS.c.process_id == bindparam("pid"))
+                    .order_by(_DEFS.c.version.desc()).limit(1))
+_GIVEN = Statement(select(_DEFS.c.id, _DEFS.c.content_hash).where(_DEFS.c.process_id == bindparam("pid"),
+                                                                 _DEFS.c.version == bindparam("version")))
+
+
 def current_version(session: Session, process_id: str, version: Optional[int] = None) -> Version:
     """The latest (or the given) deployed version of ``process_id``."""
-    query = select(_DEFS.c.id, _DEFS.c.content_hash).where(_DEFS.c.process_id == process_id)
-    if version is not None:
-        query = query.where(_DEFS.c.version == version)
-    found = session.execute(query.order_by(_DEFS.c.version.desc()).limit(1)).first()
+    if version is None:
+        found = _LATEST.first(session, {"pid": process_id})
+    else:
+        found = _GIVEN.first(session, {"pid": process_id, "version": version})
     if found is None:
         which = f"version {version} of " if version is not None else ""
         raise NotFoundError(f"No {which}process '{process_id}' is deployed; deploy it with `liucheng deploy`.")

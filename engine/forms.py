@@ -20,6 +20,7 @@ from engine.errors import DefinitionError, FormValidationError
 
 TYPES = {"str", "text", "int", "decimal", "bool", "date", "datetime", "list", "object"}
 _schema_cache: dict[str, Schema] = {}
+_schema_by_id: dict[int, tuple[dict, Schema]] = {}
 
 
 # -- reading form files -----------------------------------------------------------
@@ -113,11 +114,17 @@ def validate(form: Optional[dict], data: Any, partial_context: Optional[dict] = 
 
 
 def schema_for(form: dict) -> Schema:
+    """The form's schema: by identity for the long-lived forms of a cached version, else by content."""
+    known = _schema_by_id.get(id(form))
+    if known is not None and known[0] is form:
+        return known[1]
     key = json.dumps(form, sort_keys=True, ensure_ascii=False)
     schema = _schema_cache.get(key)
     if schema is None:
         schema = _schema_class(form["fields"])(unknown=RAISE)
         _schema_cache[key] = schema
+    if len(_schema_by_id) < 10_000:
+        _schema_by_id[id(form)] = (form, schema)  # the form is kept alive, so its id is not reused
     return schema
 
 

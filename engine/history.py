@@ -16,13 +16,15 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.forms import to_json
 from engine.models import HistoryEvent
+from engine.statements import Statement
 
 EVENT_TYPES = {
     "instance_started", "instance_completed", "instance_cancelled", "instance_failed",
     "task_created", "task_claimed", "task_unclaimed", "task_reassigned", "task_completed", "task_cancelled",
     "gateway_taken", "script_changed_data", "script_failed",
 }
-_INSERT = HistoryEvent.__table__.insert()
+_INSERT = Statement(HistoryEvent.__table__.insert(),
+                    columns=("instance_id", "type", "actor", "element_id", "task_id", "data", "at"))
 _QUEUE = "liucheng_history"
 
 
@@ -38,7 +40,7 @@ def record(session: Session, instance_id: int, type_: str, actor: str = "system"
 def write_queued(session: Session) -> None:
     queued = session.info.pop(_QUEUE, None)
     if queued:
-        session.connection().execute(_INSERT, queued)
+        _INSERT.execute_many(session, queued)
 
 
 @event.listens_for(Session, "before_commit")

@@ -26,6 +26,7 @@ from engine.database import command
 from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Definition, HumanTask, Instance, User
 from engine.sandbox import find_script_error
+from engine.statements import Statement
 
 SCRIPT_TIMEOUT = config.script_timeout()
 _cache: dict[tuple[str, int], tuple[str, Any]] = {}
@@ -36,11 +37,11 @@ _cache_lock = threading.Lock()
 
 _TASKS = HumanTask.__table__
 _INSTANCES = Instance.__table__
-_SAVE = (update(_INSTANCES)
+_SAVE = Statement(update(_INSTANCES)
          .where(_INSTANCES.c.id == bindparam("iid"), _INSTANCES.c.etag == bindparam("old_etag"))
          .values(state=bindparam("state"), data=bindparam("data"), etag=bindparam("new_etag"),
                  revision=_INSTANCES.c.revision + 1, status=bindparam("status"), ended_at=bindparam("ended")))
-_FINISH_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("tid"),
+_FINISH_TASK = Statement(update(_TASKS).where(_TASKS.c.id == bindparam("tid"),
                                       or_(_TASKS.c.status == "open", _TASKS.c.status == "claimed"),
                                       or_(_TASKS.c.assignee.is_(None), _TASKS.c.assignee == bindparam("user")))
                 .values(status="completed", completed_at=bindparam("now"), completed_by=bindparam("user"),
@@ -59,18 +60,20 @@ class Locked:
     definition_id: int
 
 
-_LOCK = (select(_INSTANCES.c.id, _INSTANCES.c.process_id, _INSTANCES.c.status, _INSTANCES.c.etag,
+_LOCK = Statement(select(_INSTANCES.c.id, _INSTANCES.c.process_id, _INSTANCES.c.status, _INSTANCES.c.etag,
                 _INSTANCES.c.started_by, _INSTANCES.c.definition_id, Definition.__table__.c.content_hash)
          .join(Definition.__table__, Definition.__table__.c.id == _INSTANCES.c.definition_id)
          .where(_INSTANCES.c.id == bindparam("iid")).with_for_update(of=_INSTANCES, key_share=True))
-_CREATE_INSTANCE = _INSTANCES.insert().returning(_INSTANCES.c.id)
-_TASK = select(_TASKS).where(_TASKS.c.id == bindparam("tid"))
-_STATE = select(_INSTANCES.c.state).where(_INSTANCES.c.id == bindparam("iid"))
+_NEW_INSTANCE = ("definition_id", "process_id", "version", "status", "data", "state", "etag", "revision",
+                 "business_key", "started_at", "started_by")
+_CREATE_INSTANCE = Statement(_INSTANCES.insert().returning(_INSTANCES.c.id), columns=_NEW_INSTANCE)
+_TASK = Statement(select(_TASKS).where(_TASKS.c.id == bindparam("tid")))
+_STATE = Statement(select(_INSTANCES.c.state).where(_INSTANCES.c.id == bindparam("iid")))
 
 
 def lock_instance(session: Session, instance_id: int) -> tuple[Locked, definitions.Version]:
     """Lock the instance row for this transaction; return it with its (cached) version."""
-    found = session.connection().execute(_LOCK, {"iid": instance_id}).first()
+    found = _LOCK.first(session, {"iid": instance_id})
     if found is None:
         raise NotFoundError(f"Instance {instance_id} does not exist.")
     locked = Locked(*found[:6])
@@ -78,7 +81,7 @@ def lock_instance(session: Session, instance_id: int) -> tuple[Locked, definitio
 
 
 def _cache_key(session: Session, instance_id: int) -> tuple[str, int]:
-    return (str(session.get_bind().url), instance_id)
+    return (str(session.get_bind().engine.url), instance_id)
 
 
 def load_workflow(session: Session, instance: Instance, version: definitions.Version):
@@ -88,7 +91,7 @@ def load_workflow(session: Session, instance: Instance, version: definitions.Ver
     if cached is not None and cached[0] == instance.etag:
         return cached[1]
     specs = workflow.load_spec(f"{version.content_hash}:{version.id}", version.spec_json)
-    state = session.connection().execute(_STATE, {"iid": instance.id}).scalar_one()
+    state = _STATE.scalar(session, {"iid": instance.id})
     return workflow.load_state(specs, state, SCRIPT_TIMEOUT)
 
 
@@ -96,10 +99,10 @@ def save_workflow(session: Session, instance: Instance, wf, status: str, data: d
     """Prune, serialize and write back the state; keep the workflow cached after commit."""
     workflow.prune(wf)
     new_etag = uuid.uuid4().hex
-    result = session.connection().execute(_SAVE, {
+    saved = _SAVE.rowcount(session, {
         "iid": instance.id, "old_etag": instance.etag, "state": workflow.dump_state(wf), "data": data,
         "new_etag": new_etag, "status": status, "ended": clock.now() if status in ("completed", "cancelled") else None})
-    if result.rowcount != 1:
+    if saved != 1:
         raise ConflictError(f"Instance {instance.id} was changed by someone else; reload and try again.")
     session.info.setdefault("pending_workflows", {})[_cache_key(session, instance.id)] = (new_etag, wf)
 
@@ -142,12 +145,13 @@ def _start(session: Session, version_: definitions.Version, values: dict, actor:
            start_event: Optional[str] = None, started_by_message: Optional[dict] = None) -> int:
     specs = workflow.load_spec(f"{version_.content_hash}:{version_.id}", version_.spec_json)
     wf = workflow.new_workflow(specs, values, SCRIPT_TIMEOUT, start_event)
-    instance_id = session.connection().execute(_CREATE_INSTANCE, {
+    instance_id = _CREATE_INSTANCE.scalar(session, {
         "definition_id": version_.id, "process_id": version_.process_id, "version": version_.version,
         "status": "running", "data": forms.to_json(values), "state": "", "etag": "", "revision": 0,
         "business_key": business_key(values), "started_at": clock.now(), "started_by": actor.username,
-    }).scalar_one()
+    })
     instance = Locked(instance_id, version_.process_id, "running", "", actor.username, version_.id)
+    workflow.memo(wf).update(tasks={}, timers={}, due={}, subscriptions={})  # a new instance has no rows yet
     history.record(session, instance.id, "instance_started", actor.username, start_event,
                    data={"version": version_.version, "data": values,
                          **({"message": started_by_message} if started_by_message else {})})
@@ -158,7 +162,7 @@ def _start(session: Session, version_: definitions.Version, values: dict, actor:
 def complete_task(session: Session, task_id: int, data: Any, actor: User) -> HumanTask:
     """Complete a human task with data checked by its form."""
     with command(session):
-        row = session.connection().execute(_TASK, {"tid": task_id}).first()
+        row = _TASK.first(session, {"tid": task_id})
         if row is None:
             raise NotFoundError(f"Task {task_id} does not exist.")
         worklist.check_may_work(row, actor, "complete")
@@ -171,8 +175,8 @@ def complete_task(session: Session, task_id: int, data: Any, actor: User) -> Hum
         values = {k: v for k, v in values.items() if v is not None or engine_task.data.get(k) is None}
         before = {k: engine_task.data.get(k) for k in values}
         now = clock.now()
-        finished = session.connection().execute(_FINISH_TASK, {"tid": row.id, "now": now, "user": actor.username})
-        if finished.rowcount != 1:
+        finished = _FINISH_TASK.rowcount(session, {"tid": row.id, "now": now, "user": actor.username})
+        if finished != 1:
             raise ConflictError(f"Task {task_id} was completed or claimed by someone else just now; reload it.")
         history.record(session, instance.id, "task_completed", actor.username, row.element_id, row.id,
                        {"submitted": values, "before": before})

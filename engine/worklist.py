@@ -18,6 +18,7 @@ from engine import clock, forms, history, workflow
 from engine.database import command
 from engine.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Definition, HumanTask, Instance, User
+from engine.statements import Statement
 
 ACTIVE = ("open", "claimed")
 STATUSES = ("open", "claimed", "completed", "cancelled")
@@ -130,27 +131,29 @@ def reassign(session: Session, task_id: int, username: str, actor: User) -> Huma
 # -- keeping rows in step with the engine -------------------------------------------------
 
 _TASKS = HumanTask.__table__
-_ACTIVE_ROWS = select(_TASKS.c.id, _TASKS.c.engine_task_id, _TASKS.c.element_id).where(
-    _TASKS.c.instance_id == bindparam("iid"), or_(_TASKS.c.status == "open", _TASKS.c.status == "claimed"))
-_CANCEL = update(_TASKS).where(_TASKS.c.id == bindparam("tid")).values(status="cancelled", completed_at=bindparam("now"))
-_CREATE = insert(_TASKS).returning(_TASKS.c.id)
+_ACTIVE_ROWS = Statement(select(_TASKS.c.id, _TASKS.c.engine_task_id, _TASKS.c.element_id).where(
+    _TASKS.c.instance_id == bindparam("iid"), or_(_TASKS.c.status == "open", _TASKS.c.status == "claimed")))
+_CANCEL = Statement(update(_TASKS).where(_TASKS.c.id == bindparam("tid"))
+                    .values(status="cancelled", completed_at=bindparam("now")))
+_CREATE = Statement(insert(_TASKS).returning(_TASKS.c.id), columns=(
+    "instance_id", "process_id", "engine_task_id", "element_id", "name", "role", "form_key", "status", "assignee",
+    "candidate_user", "created_at"))
 
 
 def sync_tasks(session: Session, instance: Instance, version, wf, completed_task: Optional[str] = None) -> None:
     """Create rows for newly ready user tasks; cancel rows whose task went away."""
-    connection = session.connection()
     ready = {t.engine_task_id: t for t in workflow.ready_user_tasks(wf)}
     memo = workflow.memo(wf)
     known = memo.get("tasks")
     if known is None:
         known = {r.engine_task_id: (r.id, r.element_id)
-                 for r in connection.execute(_ACTIVE_ROWS, {"iid": instance.id}).all()}
+                 for r in _ACTIVE_ROWS.all(session, {"iid": instance.id})}
         memo["tasks"] = known
     known.pop(completed_task, None)
     now = clock.now()
     for engine_task_id, (row_id, element_id) in list(known.items()):
         if engine_task_id not in ready:
-            connection.execute(_CANCEL, {"tid": row_id, "now": now})
+            _CANCEL.execute(session, {"tid": row_id, "now": now})
             history.record(session, instance.id, "task_cancelled", "system", element_id, row_id)
             del known[engine_task_id]
     nodes = version.elements.get("nodes", {})
@@ -159,11 +162,11 @@ def sync_tasks(session: Session, instance: Instance, version, wf, completed_task
             continue
         node = nodes.get(task.element_id, {})
         candidate = _route(node.get("assignee"), workflow.find_task(wf, engine_task_id).data)
-        task_id = connection.execute(_CREATE, {
+        task_id = _CREATE.scalar(session, {
             "instance_id": instance.id, "process_id": instance.process_id, "engine_task_id": engine_task_id,
             "element_id": task.element_id, "name": task.name, "role": task.lane or node.get("lane") or "",
             "form_key": node.get("form_key"), "status": "open", "assignee": candidate,
-            "candidate_user": candidate, "created_at": now}).scalar_one()
+            "candidate_user": candidate, "created_at": now})
         known[engine_task_id] = (task_id, task.element_id)
         history.record(session, instance.id, "task_created", "system", task.element_id, task_id,
                        {"role": task.lane or node.get("lane") or "", "assignee": candidate})
