@@ -18,6 +18,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from engine import encoding
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 _WRITING: ContextVar[bool] = ContextVar("liucheng_writing", default=False)
 
@@ -115,7 +117,7 @@ def alembic_config(url: str):
 def make_engine(url: str, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo)
-    return create_engine(url, echo=echo, pool_pre_ping=True, future=True)
+    return create_engine(url, echo=echo, pool_pre_ping=True, future=True, json_serializer=encoding.dumps)
 
 
 def _sqlite_engine(url: str, echo: bool) -> Engine:
@@ -123,7 +125,7 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30},
+        url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=encoding.dumps,
     )
 
     @event.listens_for(engine, "connect")

@@ -180,8 +180,13 @@ def _num(value):
 
 # -- JSON output ------------------------------------------------------------------------
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def to_json(value: Any) -> Any:
     """Process data as JSON-safe values: money as numbers, dates as ISO strings."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, dict):
         return {str(k): to_json(v) for k, v in value.items() if not callable(v)}
     if isinstance(value, (list, tuple, set)):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from sqlalchemy import bindparam, event, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from engine import (
     clock, config, connectors, definitions, forms, history, incidents, messages, timers, triggers, workflow, worklist,
@@ -68,6 +68,7 @@ _NEW_INSTANCE = ("definition_id", "process_id", "version", "status", "data", "st
                  "business_key", "started_at", "started_by")
 _CREATE_INSTANCE = Statement(_INSTANCES.insert().returning(_INSTANCES.c.id), columns=_NEW_INSTANCE)
 _TASK = Statement(select(_TASKS).where(_TASKS.c.id == bindparam("tid")))
+_COLUMNS = Statement(select(*[c for c in _INSTANCES.c if c.key != "state"]).where(_INSTANCES.c.id == bindparam("iid")))
 _STATE = Statement(select(_INSTANCES.c.state).where(_INSTANCES.c.id == bindparam("iid")))
 
 
@@ -138,7 +139,16 @@ def start_instance(session: Session, process_id: str, data: Any, actor: User,
         version_ = definitions.current_version(session, process_id, version)
         check_may_start(version_, actor)
         instance_id = _start(session, version_, start_values(version_, data), actor)
-    return session.get(Instance, instance_id, populate_existing=True)
+        columns = _COLUMNS.first(session, {"iid": instance_id})._mapping
+    return _attached(session, Instance(**columns))
+
+
+def _attached(session: Session, instance: Instance) -> Instance:
+    """An instance built from the columns just written, put into the session without a reload
+    (its deferred ``state`` loads on first access)."""
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
 
 
 def _start(session: Session, version_: definitions.Version, values: dict, actor: User, step=None,

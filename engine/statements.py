@@ -18,6 +18,7 @@ from operator import itemgetter
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 
@@ -86,7 +87,7 @@ class Statement:
 
     def _cursor(self, session: Session):
         prepared = self._prepare(session)
-        return prepared, session.connection().connection.dbapi_connection.cursor()
+        return prepared, _dbapi_connection(session).cursor()
 
     def _prepare(self, session: Session) -> _Prepared:
         dialect = session.get_bind().dialect
@@ -113,6 +114,14 @@ class Statement:
             row_class = self._row_class.setdefault(
                 prepared.names, type("Row", (Row,), {"__slots__": (), "_names": prepared.names, **members}))
         return row_class(v if p is None else p(v) for p, v in zip(prepared.results, raw))
+
+
+def _dbapi_connection(session: Session):
+    """The DBAPI connection of the session's transaction (begun here if need be)."""
+    bind = session.bind
+    if isinstance(bind, Connection) and bind.in_transaction():  # a HeldSession's own connection
+        return bind.connection.dbapi_connection
+    return session.connection().connection.dbapi_connection
 
 
 def _compile(clause, dialect, columns: Optional[list[str]]) -> _Prepared:

@@ -31,6 +31,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
+from engine import encoding
 from engine.clock import EngineDate, EngineDatetime
 from engine.sandbox import make_script_engine
 
@@ -50,6 +51,7 @@ def _registry():
 
 SERIALIZER = BpmnWorkflowSerializer(_registry())
 _WORKFLOW_CONVERTER = BpmnWorkflowConverter(BpmnWorkflow, SERIALIZER.registry)
+_STATE_DEFAULT = encoding.registry_default(SERIALIZER.registry)
 _spec_cache: dict[str, tuple] = {}
 _spec_lock = threading.Lock()
 
@@ -126,12 +128,48 @@ def dump_state(workflow: BpmnWorkflow) -> str:
         "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
         "success": workflow.success,
         "completed": workflow.completed,
-        "tasks": {str(k): registry.convert(t) for k, t in workflow.tasks.items()},
+        "tasks": _tasks_dict(workflow, registry),
         "root": str(workflow.task_tree.id),
         "subprocesses": {str(k): registry.convert(sp) for k, sp in workflow.subprocesses.items()},
         "bpmn_events": registry.convert(workflow.bpmn_events),
     }
-    return json.dumps(state, separators=(",", ":"), cls=SERIALIZER._encoder_cls)
+    return encoding.dumps(state, _STATE_DEFAULT)
+
+
+def _tasks_dict(workflow: BpmnWorkflow, registry) -> dict:
+    """The tasks exactly as SpiffWorkflow's TaskConverter writes them (data as a delta to the
+    parent's), without its generic per-value dispatch, and with task ids named once."""
+    names = getattr(workflow, "liucheng_ids", None)
+    if names is None or len(names) > 4 * len(workflow.tasks) + 64:
+        names = workflow.liucheng_ids = {}
+
+    def name(task_id) -> str:
+        found = names.get(task_id)
+        if found is None:
+            found = names[task_id] = str(task_id)
+        return found
+
+    result = {}
+    for task_id, task in workflow.tasks.items():
+        if registry.typenames.get(type(task)) != "Task":
+            result[name(task_id)] = registry.convert(task)
+            continue
+        parent = task.parent
+        if parent is None:
+            data, delta = task.data, {}
+        else:
+            before, after = parent.data, task.data
+            data = {}
+            delta = {"updates": {k: v for k, v in after.items() if k not in before or v != before[k]},
+                     "deletions": [k for k in before if k not in after]}
+        result[name(task_id)] = {
+            "id": name(task.id), "parent": name(task._parent) if parent is not None else None,
+            "children": [name(c) for c in task._children], "last_state_change": task.last_state_change,
+            "state": task.state, "task_spec": task.task_spec.name, "triggered": task.triggered,
+            "internal_data": registry.convert(task.internal_data) if task.internal_data else task.internal_data,
+            "data": data, "delta": delta,
+            "typename": "Task"}
+    return result
 
 
 def load_state(specs: tuple, state_json: str, script_timeout: float = 1.0) -> BpmnWorkflow:

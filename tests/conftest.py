@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine import clock as engine_clock, definitions, runtime, users
+from engine import clock as engine_clock, definitions, runtime, users, workflow
 from webui import create_app
 
 pytest_plugins = ["e2e_support"]  # the browser fixtures of tests/e2e (a plugin: one conftest only)
@@ -72,6 +72,21 @@ def reset_engine_cache():
     runtime.forget()
     yield
     runtime.forget()
+
+
+@pytest.fixture(autouse=True)
+def state_written_as_spiff_would(monkeypatch):
+    """Every task tree the suite stores must equal SpiffWorkflow's own serialization of it
+    (the engine writes tasks with a faster converter of its own)."""
+    fast = workflow._tasks_dict
+
+    def checked(wf, registry):
+        written = fast(wf, registry)
+        expected = {str(k): registry.convert(t) for k, t in wf.tasks.items()}
+        assert written == expected, "engine.workflow._tasks_dict differs from SpiffWorkflow's TaskConverter"
+        return written
+
+    monkeypatch.setattr(workflow, "_tasks_dict", checked)
 
 
 # -- database and app -------------------------------------------------------------------------------
