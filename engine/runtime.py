@@ -26,7 +26,7 @@ from engine.database import command
 from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Definition, HumanTask, Instance, User
 from engine.sandbox import find_script_error
-from engine.statements import Statement
+from engine.statements import Row, Statement
 
 SCRIPT_TIMEOUT = config.script_timeout()
 _cache: dict[tuple[str, int], tuple[str, Any]] = {}
@@ -169,7 +169,7 @@ def _start(session: Session, version_: definitions.Version, values: dict, actor:
     return instance.id
 
 
-def complete_task(session: Session, task_id: int, data: Any, actor: User) -> HumanTask:
+def complete_task(session: Session, task_id: int, data: Any, actor: User) -> Row:
     """Complete a human task with data checked by its form."""
     with command(session):
         row = _TASK.first(session, {"tid": task_id})
@@ -195,8 +195,8 @@ def complete_task(session: Session, task_id: int, data: Any, actor: User) -> Hum
         except Exception as exc:
             raise _as_engine_error(exc) from exc
         advance(session, instance, version_, wf, completed_task=row.engine_task_id)
-    return HumanTask(**{**row._mapping, "status": "completed", "completed_at": now,
-                        "completed_by": actor.username, "assignee": row.assignee or actor.username})
+    return row.replace(status="completed", completed_at=now, completed_by=actor.username,
+                       assignee=row.assignee or actor.username)
 
 
 def cancel_instance(session: Session, instance_id: int, reason: str, actor: User) -> Instance:

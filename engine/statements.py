@@ -41,6 +41,10 @@ class Row(tuple):
     def _mapping(self) -> dict[str, Any]:
         return dict(zip(self._names, self))
 
+    def replace(self, **values) -> "Row":
+        """A copy with some columns changed (e.g. the task row as a command left it)."""
+        return type(self)(values.get(name, value) for name, value in zip(self._names, self))
+
 
 class Statement:
     """A Core clause compiled once per dialect and run on the raw cursor."""

@@ -15,7 +15,6 @@ Everything above it talks about definitions, instances and tasks; here those are
 """
 from __future__ import annotations
 
-import copy
 import json
 import threading
 import uuid
@@ -219,7 +218,8 @@ def _prune_tree(workflow) -> int:
         keep.add(task.id)
         stack.extend(task.children)
     grafts = _branch_ends(workflow, keep)
-    root.data = copy.deepcopy(anchor.parent.data)  # a task updated later re-inherits its parent's data
+    root.data = dict(anchor.parent.data)  # a task updated later re-inherits its parent's data (the
+    # parent leaves the tree here, so nothing else changes its values: no deep copy needed)
     removed = [k for k in workflow.tasks if k not in keep]
     for key in removed:
         del workflow.tasks[key]
