@@ -18,11 +18,14 @@ from engine.forms import to_json
 from engine.models import HistoryEvent
 from engine.statements import Statement
 
-EVENT_TYPES = {
+EVENT_TYPES = frozenset({  # every type ``record`` is called with (a test keeps the list complete)
     "instance_started", "instance_completed", "instance_cancelled", "instance_failed",
     "task_created", "task_claimed", "task_unclaimed", "task_reassigned", "task_completed", "task_cancelled",
-    "gateway_taken", "script_changed_data", "script_failed",
-}
+    "gateway_taken", "script_changed_data", "script_failed", "step_failed",
+    "timer_scheduled", "timer_fired", "timer_cancelled",
+    "message_correlated", "message_sent", "message_duplicate",
+    "incident_opened", "incident_retried", "incident_resolved",
+})
 _INSERT = Statement(HistoryEvent.__table__.insert(),
                     columns=("instance_id", "type", "actor", "element_id", "task_id", "data", "at"))
 _QUEUE = "liucheng_history"
@@ -32,6 +35,8 @@ def record(session: Session, instance_id: int, type_: str, actor: str = "system"
            element_id: Optional[str] = None, task_id: Optional[int] = None,
            data: Optional[dict[str, Any]] = None, at: Optional[datetime] = None) -> None:
     """Queue one event; it is written with the session's next flush before commit."""
+    if type_ not in EVENT_TYPES:
+        raise ValueError(f"Unknown history event type {type_!r}: add it to engine.history.EVENT_TYPES.")
     session.info.setdefault(_QUEUE, []).append({
         "instance_id": instance_id, "type": type_, "actor": actor or "system", "element_id": element_id,
         "task_id": task_id, "data": to_json(data or {}), "at": at or clock.now()})

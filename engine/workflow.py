@@ -312,7 +312,8 @@ def run(workflow: BpmnWorkflow, on_step: Optional[Listener] = None) -> None:
     before: dict = {}
 
     def will(task):
-        before[task.id] = dict(task.data) if on_step else None
+        if on_step and "Script" in type(task.task_spec).__name__:  # only scripts' changes are recorded
+            before[task.id] = dict(task.data)
 
     def did(task):
         if on_step:
