@@ -67,7 +67,13 @@ _LOCK = Statement(select(_INSTANCES.c.id, _INSTANCES.c.process_id, _INSTANCES.c.
 _NEW_INSTANCE = ("definition_id", "process_id", "version", "status", "data", "state", "etag", "revision",
                  "business_key", "started_at", "started_by")
 _CREATE_INSTANCE = Statement(_INSTANCES.insert().returning(_INSTANCES.c.id), columns=_NEW_INSTANCE)
-_TASK = Statement(select(_TASKS).where(_TASKS.c.id == bindparam("tid")))
+_DEFINITIONS = Definition.__table__
+_TASK_LOCKED = Statement(  # the task row and, locked, its instance's row (one statement for both)
+    select(_TASKS, _INSTANCES.c.status.label("instance_status"), _INSTANCES.c.etag.label("instance_etag"),
+           _INSTANCES.c.started_by.label("instance_started_by"), _INSTANCES.c.definition_id, _DEFINITIONS.c.content_hash)
+    .join(_INSTANCES, _INSTANCES.c.id == _TASKS.c.instance_id)
+    .join(_DEFINITIONS, _DEFINITIONS.c.id == _INSTANCES.c.definition_id)
+    .where(_TASKS.c.id == bindparam("tid")).with_for_update(of=_INSTANCES, key_share=True))
 _COLUMNS = Statement(select(*[c for c in _INSTANCES.c if c.key != "state"]).where(_INSTANCES.c.id == bindparam("iid")))
 _STATE = Statement(select(_INSTANCES.c.state).where(_INSTANCES.c.id == bindparam("iid")))
 
@@ -82,7 +88,11 @@ def lock_instance(session: Session, instance_id: int) -> tuple[Locked, definitio
 
 
 def _cache_key(session: Session, instance_id: int) -> tuple[str, int]:
-    return (str(session.get_bind().engine.url), instance_id)
+    engine = session.get_bind().engine
+    database = engine.__dict__.get("liucheng_cache_key")
+    if database is None:
+        database = engine.__dict__["liucheng_cache_key"] = str(engine.url)
+    return (database, instance_id)
 
 
 def load_workflow(session: Session, instance: Instance, version: definitions.Version):
@@ -172,11 +182,13 @@ def _start(session: Session, version_: definitions.Version, values: dict, actor:
 def complete_task(session: Session, task_id: int, data: Any, actor: User) -> Row:
     """Complete a human task with data checked by its form."""
     with command(session):
-        row = _TASK.first(session, {"tid": task_id})
+        row = _TASK_LOCKED.first(session, {"tid": task_id})
         if row is None:
             raise NotFoundError(f"Task {task_id} does not exist.")
         worklist.check_may_work(row, actor, "complete")
-        instance, version_ = lock_instance(session, row.instance_id)
+        instance = Locked(row.instance_id, row.process_id, row.instance_status, row.instance_etag,
+                          row.instance_started_by, row.definition_id)
+        version_ = definitions.version_of(session, row.definition_id, row.content_hash)
         values = forms.validate(version_.form(row.form_key), data if data is not None else {})
         wf = load_workflow(session, instance, version_)
         engine_task = workflow.find_task(wf, row.engine_task_id)
@@ -244,9 +256,10 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
                                           str(failed.id) if failed is not None else None, error.message)
         session.execute(update(Instance).where(Instance.id == instance.id).values(error=error.message)
                         .execution_options(synchronize_session=False))
-    if status == "running" and workflow.is_completed(wf):
+    completed = workflow.is_completed(wf)
+    if status == "running" and completed:
         status = "completed"
-    data = workflow.process_data(wf)
+    data = workflow.process_data(wf, completed)
     worklist.sync_tasks(session, instance, version_, wf, completed_task)
     if version_.has_timers:
         timers.sync(session, instance.id, instance.process_id, elements, wf)

@@ -283,12 +283,13 @@ class ReadyTask:
     element_id: str
     name: str
     lane: Optional[str]
+    data: dict
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
     return [
         ReadyTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id,
-                  t.task_spec.lane)
+                  t.task_spec.lane, t.data)
         for t in workflow.get_tasks(state=TaskState.READY, manual=True)
     ]
 
@@ -336,10 +337,10 @@ def is_completed(workflow: BpmnWorkflow) -> bool:
     return workflow.is_completed()
 
 
-def process_data(workflow: BpmnWorkflow) -> dict:
+def process_data(workflow: BpmnWorkflow, completed: Optional[bool] = None) -> dict:
     """The instance's current data: the workflow's data when finished, else the
     data of the tasks at the front, merged (latest change wins)."""
-    if workflow.is_completed():
+    if completed if completed is not None else workflow.is_completed():
         return dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
     merged: dict = {}
     sources = [_data_source(t) for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING

@@ -161,7 +161,7 @@ def sync_tasks(session: Session, instance: Instance, version, wf, completed_task
         if engine_task_id in known:
             continue
         node = nodes.get(task.element_id, {})
-        candidate = _route(node.get("assignee"), workflow.find_task(wf, engine_task_id).data)
+        candidate = _route(node.get("assignee"), task.data)
         task_id = _CREATE.scalar(session, {
             "instance_id": instance.id, "process_id": instance.process_id, "engine_task_id": engine_task_id,
             "element_id": task.element_id, "name": task.name, "role": task.lane or node.get("lane") or "",
