@@ -21,3 +21,12 @@ def script_timeout() -> float:
         return max(0.05, float(os.environ.get("LIUCHENG_SCRIPT_TIMEOUT", "1.0")))
     except ValueError:
         return 1.0
+
+
+def workflow_cache_size() -> int:
+    """How many running instances keep their workflow in memory between commands:
+    ``LIUCHENG_WORKFLOW_CACHE`` (default 1000; 0 reads every instance from the database)."""
+    try:
+        return max(0, int(os.environ.get("LIUCHENG_WORKFLOW_CACHE", "1000")))
+    except ValueError:
+        return 1000

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -29,7 +30,8 @@ from engine.sandbox import find_script_error
 from engine.statements import Row, Statement
 
 SCRIPT_TIMEOUT = config.script_timeout()
-_cache: dict[tuple[str, int], tuple[str, Any]] = {}
+CACHE_SIZE = config.workflow_cache_size()
+_cache: OrderedDict[tuple[str, int], tuple[str, Any]] = OrderedDict()  # least recently saved first
 _cache_lock = threading.Lock()
 
 
@@ -115,7 +117,8 @@ def save_workflow(session: Session, instance: Instance, wf, status: str, data: d
         "new_etag": new_etag, "status": status, "ended": clock.now() if status in ("completed", "cancelled") else None})
     if saved != 1:
         raise ConflictError(f"Instance {instance.id} was changed by someone else; reload and try again.")
-    session.info.setdefault("pending_workflows", {})[_cache_key(session, instance.id)] = (new_etag, wf)
+    if status in ("running", "failed"):  # an ended instance takes no more steps: not kept in memory
+        session.info.setdefault("pending_workflows", {})[_cache_key(session, instance.id)] = (new_etag, wf)
 
 
 @event.listens_for(Session, "after_commit")
@@ -124,6 +127,8 @@ def _keep_committed_workflows(session: Session) -> None:
     if pending:
         with _cache_lock:
             _cache.update(pending)
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
 
 
 @event.listens_for(Session, "after_rollback")
