@@ -30,7 +30,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
-from engine import encoding
+from engine import branches, encoding
 from engine.clock import EngineDate, EngineDatetime
 from engine.sandbox import make_script_engine
 
@@ -208,7 +208,7 @@ def _prune_tree(workflow) -> int:
     unfinished = [t for t in workflow.tasks.values() if not t.has_state(DONE)]
     if not unfinished:
         return 0
-    anchor = _common_ancestor(unfinished)
+    anchor = branches.common_ancestor(unfinished)
     if anchor is None or anchor is root or anchor.parent is root:
         return 0
     keep = {root.id}
@@ -240,26 +240,6 @@ def _branch_ends(workflow, keep: set) -> list:
     for end in ends:
         keep.update((end.id, end.parent.id))
     return ends
-
-
-def _common_ancestor(tasks: list):
-    """The deepest task that is an ancestor-or-self of every task given."""
-    path = []
-    node = tasks[0]
-    while node is not None:
-        path.append(node)
-        node = node.parent
-    path.reverse()
-    index = {t.id: i for i, t in enumerate(path)}
-    deepest = len(path) - 1
-    for task in tasks[1:]:
-        node = task
-        while node is not None and node.id not in index:
-            node = node.parent
-        if node is None:
-            return None
-        deepest = min(deepest, index[node.id])
-    return path[deepest]
 
 
 # -- what the database holds for a workflow ---------------------------------------------
@@ -342,16 +322,21 @@ def process_data(workflow: BpmnWorkflow, completed: Optional[bool] = None) -> di
     data of the tasks at the front, merged (latest change wins)."""
     if completed if completed is not None else workflow.is_completed():
         return dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
-    merged: dict = {}
     sources = [_data_source(t) for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING
                                                                  | TaskState.STARTED | TaskState.ERROR)]
     sources += [t.parent for t in workflow.tasks.values()
                 if t.task_spec.name.endswith("EndJoin") and t.has_state(DONE) and t.parent is not None]
-    for task in sorted(sources, key=lambda t: t.last_state_change or 0):
-        merged.update(task.data)
+    sources.sort(key=lambda t: t.last_state_change or 0)
+    merged = branches.merge(sources) if sources else None
+    if merged is None:  # tasks in different (sub)process trees: the latest values win
+        merged = {}
+        for task in sources:
+            merged.update(task.data)
     if not merged and workflow.last_task is not None:
         merged.update(workflow.last_task.data)
     return merged
+
+
 
 
 def _data_source(task):
