@@ -322,8 +322,12 @@ def process_data(workflow: BpmnWorkflow, completed: Optional[bool] = None) -> di
     data of the tasks at the front, merged (latest change wins)."""
     if completed if completed is not None else workflow.is_completed():
         return dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
-    sources = [_data_source(t) for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING
-                                                                 | TaskState.STARTED | TaskState.ERROR)]
+    front = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR)
+    sources = [_data_source(t) for t in front]
+    for join in [t for t in front if t.has_state(TaskState.WAITING) and isinstance(t.task_spec, Join)]:
+        sources += [t.parent for t in join.workflow.tasks.values()  # branches that already arrived
+                    if t.task_spec == join.task_spec and t is not join and t.parent is not None
+                    and t.has_state(TaskState.FINISHED_MASK) and not join.is_descendant_of(t)]
     sources += [t.parent for t in workflow.tasks.values()
                 if t.task_spec.name.endswith("EndJoin") and t.has_state(DONE) and t.parent is not None]
     sources.sort(key=lambda t: t.last_state_change or 0)
