@@ -12,6 +12,8 @@ from web_support import (  # noqa: F401 (fixtures)
     REFUND, browser_as, open_task, refund_world, text, web,
 )
 from webui import diagram
+
+from conftest import ROOT
 from webui.views_history import highlight_of
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -106,3 +108,18 @@ def test_highlights_follow_the_history(refund_world, browser_as, web):
     assert 'data-element-id="End_refunded" class="el endEvent completed"' in page
     assert 'data-element-id="End_rejected_late" class="el endEvent"' in page
     assert "el userTask active" not in page
+
+
+def test_flows_inside_an_expanded_subprocess_are_drawn_above_it():
+    xml = (ROOT / "processes" / "order_dispatch.bpmn").read_bytes()
+    source = etree.fromstring(xml)
+    expanded = [s.get("bpmnElement") for s in source.iter("{http://www.omg.org/spec/BPMN/20100524/DI}BPMNShape")
+                if s.get("isExpanded") == "true"]
+    assert expanded
+    svg = parse(diagram.render(xml))
+    layers = {g.get("class"): g for g in svg.iter(f"{SVG}g") if (g.get("class") or "").startswith("layer-")}
+    order = [g.get("class") for g in svg if g.tag == f"{SVG}g"]
+    assert order.index("layer-containers") < order.index("layer-edges") < order.index("layer-shapes")
+    beneath = {g.get("data-element-id") for g in layers["layer-containers"].iter(f"{SVG}g")}
+    above = {g.get("data-element-id") for g in layers["layer-shapes"].iter(f"{SVG}g")}
+    assert set(expanded) <= beneath and not set(expanded) & above

@@ -20,6 +20,7 @@ NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://w
 SVG = "http://www.w3.org/2000/svg"
 MARGIN = 12
 CONTAINERS = {"participant", "lane"}
+EXPANDABLE = {"subProcess", "transaction", "adHocSubProcess"}
 
 
 @dataclass
@@ -79,7 +80,9 @@ def render(xml: str | bytes, highlight: Optional[Highlight] = None,
         if element is None or bounds is None:
             continue
         kind = _local(element)
-        layer = layers["containers"] if kind in CONTAINERS else layers["shapes"]
+        # pools, lanes and expanded subprocesses lie beneath the flows, which may run inside them
+        beneath = kind in CONTAINERS or (kind in EXPANDABLE and shape.get("isExpanded") == "true")
+        layer = layers["containers"] if beneath else layers["shapes"]
         name = element.get("name") or ""
         if kind == "lane":
             name = lane_label(name)
