@@ -1,7 +1,10 @@
 """The one place the engine asks for the time, so tests can freeze and move it."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta, timezone
+from typing import Iterator, Optional
 
 
 class Clock:
@@ -26,10 +29,28 @@ class FrozenClock(Clock):
 
 
 _clock: Clock = Clock()
+_instant: ContextVar[Optional[list]] = ContextVar("liucheng_instant", default=None)
 
 
 def now() -> datetime:
-    return _clock.now()
+    """The engine's time; within one command (``instant``) the same reading throughout, so
+    every row and event a command writes carries one timestamp."""
+    box = _instant.get()
+    if box is None:
+        return _clock.now()
+    if box[0] is None:
+        box[0] = _clock.now()
+    return box[0]
+
+
+@contextmanager
+def instant() -> Iterator[None]:
+    """Read the clock once for the block (the first ``now()`` in it) instead of at every call."""
+    token = _instant.set([None])
+    try:
+        yield
+    finally:
+        _instant.reset(token)
 
 
 def set_clock(clock: Clock) -> Clock:

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from engine import encoding
+from engine import clock, encoding
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _WRITING: ContextVar[bool] = ContextVar("liucheng_writing", default=False)
@@ -36,8 +36,9 @@ def command(session: Session) -> Iterator[None]:
         session.commit()
     token = _WRITING.set(True)
     try:
-        yield
-        session.commit()
+        with clock.instant():
+            yield
+            session.commit()
     except BaseException:
         session.rollback()
         raise

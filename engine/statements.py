@@ -14,10 +14,12 @@ converted exactly as SQLAlchemy would, by the types' own processors.
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from operator import itemgetter
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
+from sqlalchemy import DateTime
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -124,8 +126,27 @@ def _dbapi_connection(session: Session):
     """The DBAPI connection of the session's transaction (begun here if need be)."""
     bind = session.bind
     if isinstance(bind, Connection) and bind.in_transaction():  # a HeldSession's own connection
-        return bind.connection.dbapi_connection
+        known = session.__dict__.get("_liucheng_dbapi")
+        if known is not None and known[0] is bind and known[1] is bind.get_transaction():
+            return known[2]
+        dbapi = bind.connection.dbapi_connection
+        session.__dict__["_liucheng_dbapi"] = (bind, bind.get_transaction(), dbapi)
+        return dbapi
     return session.connection().connection.dbapi_connection
+
+
+def _bind_processor(type_, dialect) -> Optional[Callable]:
+    """The type's bind processor; for SQLite datetimes the same text SQLAlchemy writes
+    (``YYYY-MM-DD HH:MM:SS.ffffff``), made by ``isoformat`` instead of a format string."""
+    process = type_.dialect_impl(dialect).bind_processor(dialect)
+    if dialect.name != "sqlite" or not isinstance(type_, DateTime) or process is None:
+        return process
+
+    def iso(value):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.isoformat(" ", "microseconds")
+        return process(value)
+    return iso
 
 
 def _compile(clause, dialect, columns: Optional[list[str]]) -> _Prepared:
@@ -139,8 +160,7 @@ def _compile(clause, dialect, columns: Optional[list[str]]) -> _Prepared:
         bind = by_name[name]
         if bind.expanding:
             raise ValueError(f"Statement does not support expanding parameters ({name}).")
-        binds.append((name, None if bind.required else bind.effective_value,
-                      bind.type.dialect_impl(dialect).bind_processor(dialect)))
+        binds.append((name, None if bind.required else bind.effective_value, _bind_processor(bind.type, dialect)))
     columns = list(getattr(clause, "exported_columns", ()))
     results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
     return _Prepared(compiled.string, dialect.positional, tuple(binds), results,

@@ -99,3 +99,16 @@ def test_state_encoding_keeps_spiff_types():
                             "s": {1}}, default)
     restored = workflow.SERIALIZER.registry.restore(json.loads(text_))
     assert restored == {"d": date(2026, 11, 2), "t": datetime(2026, 11, 2, 9, 0), "m": Decimal("1.10"), "s": [1]}
+
+
+def test_sqlite_datetimes_are_written_as_sqlalchemy_writes_them():
+    from sqlalchemy import DateTime, create_engine
+
+    from engine.statements import _bind_processor
+
+    dialect = create_engine("sqlite://").dialect
+    theirs = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    ours = _bind_processor(DateTime(), dialect)
+    for value in (datetime(2026, 11, 2, 9, 0), datetime(2026, 11, 2, 9, 0, 0, 5), datetime(1, 1, 1),
+                  datetime(2026, 12, 31, 23, 59, 59, 999999), None):
+        assert ours(value) == theirs(value)
