@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -22,6 +22,24 @@ from engine import clock, encoding
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _WRITING: ContextVar[bool] = ContextVar("liucheng_writing", default=False)
+_IN_COMMAND = "liucheng_in_command"
+
+
+_HOOKS: dict[str, list[Callable[[Session], None]]] = {"before_commit": [], "after_commit": [], "after_rollback": []}
+
+
+def on(moment: str) -> Callable:
+    """Register ``fn(session)`` to run at a command's ``before_commit``, ``after_commit`` or
+    ``after_rollback`` (whether or not the ORM took part in the command)."""
+    def register(fn):
+        _HOOKS[moment].append(fn)
+        return fn
+    return register
+
+
+def _run_hooks(moment: str, session: Session) -> None:
+    for fn in _HOOKS[moment]:
+        fn(session)
 
 
 @contextmanager
@@ -30,20 +48,50 @@ def command(session: Session) -> Iterator[None]:
 
     A read transaction the session still holds is ended first, and on SQLite the
     command's transaction starts with ``BEGIN IMMEDIATE`` (reads use a plain
-    ``BEGIN``), so two writers queue instead of failing on a lock upgrade.
+    ``BEGIN``), so two writers queue instead of failing on a lock upgrade. A
+    ``HeldSession`` runs the transaction on its connection directly (the ORM joins
+    it when used), which spares the session's transaction bookkeeping on the hot path.
     """
+    if session.info.get(_IN_COMMAND):
+        yield  # inside a command already running on this session: part of it
+        return
     if session.in_transaction():
         session.commit()
     token = _WRITING.set(True)
     try:
         with clock.instant():
-            yield
-            session.commit()
+            if isinstance(session, HeldSession):
+                yield from _on_connection(session)
+            else:
+                yield
+                session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
         _WRITING.reset(token)
+
+
+def _on_connection(session: "HeldSession"):
+    connection = session.get_bind()
+    transaction = connection.begin()
+    session.info[_IN_COMMAND] = True
+    try:
+        yield
+        _run_hooks("before_commit", session)
+        if session.in_transaction():
+            session.commit()  # the ORM joined the connection's transaction: this flushes, it does not commit
+        transaction.commit()
+    except BaseException:
+        if session.in_transaction():
+            session.rollback()  # rolls back the connection's transaction it joined
+        if transaction.is_active:
+            transaction.rollback()
+        _run_hooks("after_rollback", session)
+        raise
+    finally:
+        session.info.pop(_IN_COMMAND, None)
+    _run_hooks("after_commit", session)
 
 
 class HeldSession(Session):

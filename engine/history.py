@@ -13,7 +13,7 @@ from typing import Any, Optional
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import clock, database
 from engine.forms import to_json
 from engine.models import HistoryEvent
 from engine.statements import Statement
@@ -49,11 +49,13 @@ def write_queued(session: Session) -> None:
 
 
 @event.listens_for(Session, "before_commit")
+@database.on("before_commit")
 def _write_before_commit(session: Session) -> None:
     write_queued(session)
 
 
 @event.listens_for(Session, "after_rollback")
+@database.on("after_rollback")
 def _drop_on_rollback(session: Session) -> None:
     session.info.pop(_QUEUE, None)
 

@@ -21,7 +21,8 @@ from sqlalchemy import bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from engine import (
-    clock, config, connectors, definitions, forms, history, incidents, messages, timers, triggers, workflow, worklist,
+    clock, config, connectors, database, definitions, forms, history, incidents, messages, timers, triggers, workflow,
+    worklist,
 )
 from engine.database import command
 from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
@@ -122,6 +123,7 @@ def save_workflow(session: Session, instance: Instance, wf, status: str, data: d
 
 
 @event.listens_for(Session, "after_commit")
+@database.on("after_commit")
 def _keep_committed_workflows(session: Session) -> None:
     pending = session.info.pop("pending_workflows", None)
     if pending:
@@ -132,6 +134,7 @@ def _keep_committed_workflows(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_rollback")
+@database.on("after_rollback")
 def _drop_uncommitted_workflows(session: Session) -> None:
     session.info.pop("pending_workflows", None)
 

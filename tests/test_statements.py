@@ -112,3 +112,22 @@ def test_sqlite_datetimes_are_written_as_sqlalchemy_writes_them():
     for value in (datetime(2026, 11, 2, 9, 0), datetime(2026, 11, 2, 9, 0, 0, 5), datetime(1, 1, 1),
                   datetime(2026, 12, 31, 23, 59, 59, 999999), None):
         assert ours(value) == theirs(value)
+
+
+def test_a_command_commits_raw_and_orm_writes_together_or_neither(engine_db):
+    from engine.database import command
+
+    with engine_db.session() as session:
+        with command(session):
+            _INSERT.execute(session, message("both-raw"))
+            session.add(Message(**{k: v for k, v in message("both-orm").items()}))
+        with pytest.raises(RuntimeError):
+            with command(session):
+                _INSERT.execute(session, message("none-raw"))
+                session.add(Message(**{k: v for k, v in message("none-orm").items()}))
+                session.flush()
+                with command(session):  # a command inside a command is part of it
+                    _INSERT.execute(session, message("none-inner"))
+                raise RuntimeError("stop")
+        names = set(session.scalars(select(Message.message_id)))
+    assert names == {"both-raw", "both-orm"}
