@@ -36,25 +36,24 @@ def matches(correlation: dict, data: dict) -> bool:
 
 def sync(session: Session, instance_id: int, wf) -> list[str]:
     """Make the subscription rows match what the instance waits for; returns newly waited names."""
-    connection = session.connection()
     waiting = {(w.engine_task_id, w.name): w for w in triggers.waiting_messages(wf)}
     memo = workflow.memo(wf)
     rows = memo.get("subscriptions")
     if rows is None:
-        rows = {(r.engine_task_id, r.name): r.id for r in connection.execute(_SUB_ROWS, {"iid": instance_id})}
+        rows = {(r.engine_task_id, r.name): r.id for r in session.connection().execute(_SUB_ROWS, {"iid": instance_id})}
         memo["subscriptions"] = rows
     known = set()
     for key, row_id in list(rows.items()):
         if key in waiting:
             known.add(key)
         else:
-            connection.execute(delete(_SUBS).where(_SUBS.c.id == row_id))
+            session.connection().execute(delete(_SUBS).where(_SUBS.c.id == row_id))
             del rows[key]
     new_names = []
     now = clock.now()
     for key, wait in waiting.items():
         if key not in known:
-            rows[key] = connection.execute(_SUBS.insert().returning(_SUBS.c.id), {
+            rows[key] = session.connection().execute(_SUBS.insert().returning(_SUBS.c.id), {
                 "instance_id": instance_id, "name": wait.name, "element_id": wait.element_id,
                 "engine_task_id": wait.engine_task_id, "created_at": now}).scalar_one()
             new_names.append(wait.name)

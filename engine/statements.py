@@ -105,10 +105,9 @@ class Statement:
 
     @staticmethod
     def _parameters(prepared: _Prepared, params: dict):
-        values = []
-        for name, default, process in prepared.binds:
-            value = params[name] if name in params else default
-            values.append(value if process is None else process(value))
+        get = params.get
+        values = [get(name, default) if process is None else process(get(name, default))
+                  for name, default, process in prepared.binds]
         if prepared.positional:
             return tuple(values)
         return {name: value for (name, _, _), value in zip(prepared.binds, values)}
@@ -119,6 +118,8 @@ class Statement:
             members = {name: property(itemgetter(i)) for i, name in enumerate(prepared.names)}
             row_class = self._row_class.setdefault(
                 prepared.names, type("Row", (Row,), {"__slots__": (), "_names": prepared.names, **members}))
+        if not any(prepared.results):
+            return row_class(raw)
         return row_class(v if p is None else p(v) for p, v in zip(prepared.results, raw))
 
 

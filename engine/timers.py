@@ -43,13 +43,12 @@ def worker_name() -> str:
 # -- keeping rows in step with the engine ----------------------------------------------
 
 def sync(session: Session, instance_id: int, process_id: str, elements: dict, wf) -> None:
-    connection = session.connection()
     waiting = {t.engine_task_id: t for t in triggers.waiting_timers(wf)}
     memo = workflow.memo(wf)
     rows = memo.get("timers")
     if rows is None:
         rows = {r.engine_task_id: (r.id, r.element_id, r.due_at)
-                for r in connection.execute(_WAITING_ROWS, {"iid": instance_id}).all()}
+                for r in session.connection().execute(_WAITING_ROWS, {"iid": instance_id}).all()}
         memo["timers"] = rows
     fired = session.info.get(FIRED, set())
     known = set()
@@ -57,7 +56,7 @@ def sync(session: Session, instance_id: int, process_id: str, elements: dict, wf
         if engine_task_id in waiting and waiting[engine_task_id].due_at == due_at:
             known.add(engine_task_id)
             continue
-        connection.execute(delete(_TIMERS).where(_TIMERS.c.id == row_id))
+        session.connection().execute(delete(_TIMERS).where(_TIMERS.c.id == row_id))
         del rows[engine_task_id]
         if row_id not in fired:
             history.record(session, instance_id, "timer_cancelled", "system", element_id, data={"due_at": due_at})
@@ -69,14 +68,14 @@ def sync(session: Session, instance_id: int, process_id: str, elements: dict, wf
         timer.element_id = _timer_element(timer.element_id, elements)
         node = nodes.get(timer.element_id, {})
         kind = "boundary" if node.get("attached_to") else ("start" if node.get("type") == "startEvent" else "catch")
-        row_id = connection.execute(_TIMERS.insert().returning(_TIMERS.c.id), {
+        row_id = session.connection().execute(_TIMERS.insert().returning(_TIMERS.c.id), {
             "instance_id": instance_id, "process_id": process_id, "element_id": timer.element_id,
             "engine_task_id": engine_task_id, "kind": kind, "attached_to": node.get("attached_to"),
             "due_at": timer.due_at, "status": "waiting", "created_at": now}).scalar_one()
         rows[engine_task_id] = (row_id, timer.element_id, timer.due_at)
         history.record(session, instance_id, "timer_scheduled", "system", timer.element_id,
                        data={"due_at": timer.due_at, "kind": kind})
-    _set_due_dates(connection, instance_id, waiting.values(), nodes, memo)
+    _set_due_dates(session, instance_id, waiting.values(), nodes, memo)
 
 
 def _due_of(element_id: str, due: dict, nodes: dict) -> Optional[datetime]:
@@ -101,7 +100,7 @@ def _timer_element(element_id: str, elements: dict) -> str:
     return element_id
 
 
-def _set_due_dates(connection, instance_id: int, waiting, nodes: dict, memo: dict) -> None:
+def _set_due_dates(session, instance_id: int, waiting, nodes: dict, memo: dict) -> None:
     """A human task is due at the earliest timer attached to it (interrupting or not)."""
     due: dict[str, datetime] = {}
     for timer in waiting:
@@ -110,7 +109,7 @@ def _set_due_dates(connection, instance_id: int, waiting, nodes: dict, memo: dic
             due[target] = timer.due_at
     current = memo.get("due")
     if current is None:
-        current = {r.id: r.due_at for r in connection.execute(select(_TASKS.c.id, _TASKS.c.due_at).where(
+        current = {r.id: r.due_at for r in session.connection().execute(select(_TASKS.c.id, _TASKS.c.due_at).where(
             _TASKS.c.instance_id == instance_id, _TASKS.c.status.in_(("open", "claimed"))))}
     tasks = memo.get("tasks")
     if tasks is None:
@@ -119,7 +118,7 @@ def _set_due_dates(connection, instance_id: int, waiting, nodes: dict, memo: dic
     for row_id, element_id in tasks.values():
         wanted, had = _due_of(element_id, due, nodes), current.get(row_id)
         if wanted is not None and (had is None or wanted < had):  # a task stays due once it was
-            connection.execute(update(_TASKS).where(_TASKS.c.id == row_id).values(due_at=wanted))
+            session.connection().execute(update(_TASKS).where(_TASKS.c.id == row_id).values(due_at=wanted))
             had = wanted
         updated[row_id] = had
     memo["due"] = updated
