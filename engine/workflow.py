@@ -105,8 +105,8 @@ def _choose_start_event(workflow: BpmnWorkflow, start, start_event: Optional[str
 
     with timers_held():  # choosing must not fire the timer start events it looks at
         start.run()
-    candidates = [t for t in workflow.get_tasks() if t.parent is not None
-                  and t.parent.task_spec.name.endswith("StartEventSplit")]
+    splits = [start] if start.task_spec.name.endswith("StartEventSplit") else start.children
+    candidates = [t for split in splits if split.task_spec.name.endswith("StartEventSplit") for t in split.children]
     if start_event is not None:
         wanted = {t.id for t in candidates if t.task_spec.bpmn_id == start_event}
     else:
