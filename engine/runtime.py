@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from sqlalchemy import bindparam, event, func, or_, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from engine import (
     clock, config, connectors, database, definitions, forms, history, incidents, messages, timers, triggers, workflow,
@@ -151,22 +151,14 @@ def forget(instance_id: Optional[int] = None) -> None:
 # -- commands -----------------------------------------------------------------------
 
 def start_instance(session: Session, process_id: str, data: Any, actor: User,
-                   version: Optional[int] = None) -> Instance:
-    """Start the latest (or given) version of ``process_id`` with start-form data."""
+                   version: Optional[int] = None) -> Row:
+    """Start the latest (or given) version of ``process_id`` with start-form data; returns the
+    instance's row (every column but its state) as the command committed it."""
     with command(session):
         version_ = definitions.current_version(session, process_id, version)
         check_may_start(version_, actor)
         instance_id = _start(session, version_, start_values(version_, data), actor)
-        columns = _COLUMNS.first(session, {"iid": instance_id})._mapping
-    return _attached(session, Instance(**columns))
-
-
-def _attached(session: Session, instance: Instance) -> Instance:
-    """An instance built from the columns just written, put into the session without a reload
-    (its deferred ``state`` loads on first access)."""
-    make_transient_to_detached(instance)
-    session.add(instance)
-    return instance
+        return _COLUMNS.first(session, {"iid": instance_id})  # every column but the state, as committed
 
 
 def _start(session: Session, version_: definitions.Version, values: dict, actor: User, step=None,
