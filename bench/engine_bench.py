@@ -25,7 +25,7 @@ from sqlalchemy import select, text  # noqa: E402
 
 from engine import definitions, runtime, users  # noqa: E402
 from engine.database import Database  # noqa: E402
-from engine.models import HumanTask  # noqa: E402
+from engine.models import HumanTask, Instance  # noqa: E402
 
 START = {"order_no": "B-1", "buyer": "buyer", "amount": "100.00", "shipping_fee": "10.00",
          "free_shipping": False, "goods_received": False, "quality_issue": False,
@@ -170,7 +170,7 @@ def loop_step_costs(url: str, rounds: int) -> dict[int, float]:
             for probe in probes:
                 if abs(round_no - probe) < 5:
                     samples[probe].append(cost)
-        final = session.get(type(instance), instance.id, populate_existing=True)
+        final = session.get(Instance, instance.id, populate_existing=True)
         assert final.status == "completed" and final.data["rounds"] == rounds, (final.status, final.data)
     database.dispose()
     print(f"  loop of {rounds} rounds ended correctly: status completed, rounds={rounds}")

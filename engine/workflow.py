@@ -35,6 +35,7 @@ from engine.clock import EngineDate, EngineDatetime
 from engine.sandbox import make_script_engine
 
 DONE = TaskState.COMPLETED | TaskState.CANCELLED  # an ERROR task is not done: it is retried later
+_FRONT = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
 
 
 def _registry():
@@ -270,8 +271,24 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
     return [
         ReadyTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id,
                   t.task_spec.lane, t.data)
-        for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+        for t in tasks_in_order(workflow) if t.state == TaskState.READY and t.task_spec.manual
     ]
+
+
+def tasks_in_order(workflow: BpmnWorkflow):
+    """Every task that may still matter (no predicted ones), in the order SpiffWorkflow's
+    ``get_tasks`` lists them (depth first, a subprocess's tasks before the task's children),
+    without its per-task filter objects."""
+    subprocesses = workflow.subprocesses
+    stack = [workflow.task_tree]
+    while stack:
+        task = stack.pop()
+        yield task
+        subprocess = subprocesses.get(task.id)
+        if subprocess is not None:
+            stack.extend(reversed([subprocess.task_tree, *task.children]))
+        elif task._children and task.state >= TaskState.FUTURE:
+            stack.extend(reversed(task.children))
 
 
 def find_task(workflow: BpmnWorkflow, engine_task_id: str):
@@ -322,7 +339,7 @@ def process_data(workflow: BpmnWorkflow, completed: Optional[bool] = None) -> di
     data of the tasks at the front, merged (latest change wins)."""
     if completed if completed is not None else workflow.is_completed():
         return dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
-    front = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR)
+    front = [t for t in tasks_in_order(workflow) if t.state & _FRONT]
     sources = [_data_source(t) for t in front]
     for join in [t for t in front if t.has_state(TaskState.WAITING) and isinstance(t.task_spec, Join)]:
         sources += [t.parent for t in join.workflow.tasks.values()  # branches that already arrived

@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import create_engine, text
 
 from engine import clock as engine_clock, definitions, runtime, users, workflow
@@ -76,14 +77,17 @@ def reset_engine_cache():
 
 @pytest.fixture(autouse=True)
 def state_written_as_spiff_would(monkeypatch):
-    """Every task tree the suite stores must equal SpiffWorkflow's own serialization of it
-    (the engine writes tasks with a faster converter of its own)."""
+    """Every task tree the suite stores must equal SpiffWorkflow's own serialization of it, and
+    list its tasks in SpiffWorkflow's order (the engine has faster versions of both)."""
     fast = workflow._tasks_dict
 
     def checked(wf, registry):
         written = fast(wf, registry)
         expected = {str(k): registry.convert(t) for k, t in wf.tasks.items()}
         assert written == expected, "engine.workflow._tasks_dict differs from SpiffWorkflow's TaskConverter"
+        definite = TaskState.ANY_MASK & ~(TaskState.MAYBE | TaskState.LIKELY)
+        assert [t.id for t in workflow.tasks_in_order(wf) if t.state & definite] == [
+            t.id for t in wf.get_tasks(state=definite)], "engine.workflow.tasks_in_order differs from get_tasks"
         return written
 
     monkeypatch.setattr(workflow, "_tasks_dict", checked)
