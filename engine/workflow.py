@@ -30,7 +30,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
-from engine import branches, encoding
+from engine import branches, encoding, speedups  # noqa: F401 (speedups installs itself)
 from engine.clock import EngineDate, EngineDatetime
 from engine.sandbox import make_script_engine
 

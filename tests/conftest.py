@@ -25,10 +25,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
+from SpiffWorkflow.util.task import TaskIterator, TaskState
 from sqlalchemy import create_engine, text
 
-from engine import clock as engine_clock, definitions, runtime, users, workflow
+from engine import clock as engine_clock, definitions, runtime, speedups, users, workflow
 from webui import create_app
 
 pytest_plugins = ["e2e_support"]  # the browser fixtures of tests/e2e (a plugin: one conftest only)
@@ -75,10 +76,15 @@ def reset_engine_cache():
     runtime.forget()
 
 
+WALK_QUERIES = [{}, {"state": TaskState.READY}, {"state": TaskState.WAITING}, {"state": TaskState.NOT_FINISHED_MASK},
+                {"state": TaskState.FINISHED_MASK}, {"state": TaskState.READY, "manual": True},
+                {"state": TaskState.DEFINITE_MASK, "skip_subprocesses": True}]
+
+
 @pytest.fixture(autouse=True)
 def state_written_as_spiff_would(monkeypatch):
     """Every task tree the suite stores must equal SpiffWorkflow's own serialization of it, and
-    list its tasks in SpiffWorkflow's order (the engine has faster versions of both)."""
+    be walked as SpiffWorkflow's iterators walk it (the engine has faster versions of both)."""
     fast = workflow._tasks_dict
 
     def checked(wf, registry):
@@ -87,7 +93,14 @@ def state_written_as_spiff_would(monkeypatch):
         assert written == expected, "engine.workflow._tasks_dict differs from SpiffWorkflow's TaskConverter"
         definite = TaskState.ANY_MASK & ~(TaskState.MAYBE | TaskState.LIKELY)
         assert [t.id for t in workflow.tasks_in_order(wf) if t.state & definite] == [
-            t.id for t in wf.get_tasks(state=definite)], "engine.workflow.tasks_in_order differs from get_tasks"
+            t.id for t in BpmnTaskIterator(wf.task_tree, state=definite)], "tasks_in_order differs from Spiff's"
+        for query in WALK_QUERIES:
+            for tree in [wf, *wf.subprocesses.values()]:
+                assert [t.id for t in speedups.walk(tree.task_tree, **query)] == [
+                    t.id for t in BpmnTaskIterator(tree.task_tree, **query)], f"speedups.walk differs for {query}"
+            plain = {k: v for k, v in query.items() if k != "skip_subprocesses"}
+            assert [t.id for t in speedups.walk(wf.task_tree, subprocesses=False, **plain)] == [
+                t.id for t in TaskIterator(wf.task_tree, **plain)], f"speedups.walk differs for {plain}"
         return written
 
     monkeypatch.setattr(workflow, "_tasks_dict", checked)
