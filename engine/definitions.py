@@ -68,7 +68,18 @@ def deploy(session: Session, documents: dict[str, bytes], forms: dict[str, dict]
         known_forms = {**stored_forms(session), **forms}
         models = read_all(documents, known_forms, role_ids(session))
         results = [store(session, model, known_forms, actor) for model in models]
+        start_with_kept_messages(session, [r for r in results if r.created])
     return results
+
+
+def start_with_kept_messages(session: Session, deployed: list[Deployed]) -> None:
+    """New versions with message start events start with the messages kept for them."""
+    from engine import messages
+
+    for item in deployed:
+        row = session.scalar(select(Definition).where(Definition.process_id == item.process_id,
+                                                      Definition.version == item.version))
+        messages.start_kept(session, row.id, row.content_hash)
 
 
 _parsed: dict[tuple, list[bpmn.ProcessModel]] = {}

@@ -4,7 +4,8 @@
 to every waiting instance whose data matches its correlation (e.g.
 ``{"order_no": "A1001"}``), or starts the process whose message start event has
 that name, or keeps it until an instance starts waiting for it (``deliver_kept``
-runs after every command) or it expires.
+runs after every command), a process with that message start event is deployed
+(``start_kept``), or it expires.
 """
 from __future__ import annotations
 
@@ -149,10 +150,11 @@ def expire_old(session: Session) -> int:
                            .values(status="expired").execution_options(synchronize_session=False)).rowcount
 
 
-def take_kept(session: Session, message: Message, instance_id: int) -> bool:
-    """Mark a kept message delivered to ``instance_id``; False if someone else took it first."""
+def take_kept(session: Session, message: Message, instance_id: Optional[int], status: str = "delivered") -> bool:
+    """Mark a kept message delivered to ``instance_id`` (or ``started``); False if someone else took it first."""
     return session.execute(update(Message).where(Message.id == message.id, Message.status == "kept").values(
-        status="delivered", instance_ids=[instance_id]).execution_options(synchronize_session=False)).rowcount == 1
+        status=status, instance_ids=[instance_id] if instance_id is not None else [])
+        .execution_options(synchronize_session=False)).rowcount == 1
 
 
 def _checked(name: Any, correlation: Any, data: Any) -> tuple[str, dict, dict]:
@@ -232,20 +234,53 @@ def _message_element(element_id: str, name: str, elements: dict) -> str:
 def start_by_message(session: Session, name: str, data: dict, sender: User,
                      message_id: Optional[str] = None) -> list[int]:
     """Start (the latest version of) every process with a top-level message start event ``name``."""
-    from engine import runtime
-
     started = []
     for row in definitions.list_definitions(session, latest_only=True):
         version_ = definitions.version_of(session, row.id, row.content_hash)
-        element_id = next((k for k, n in version_.elements.get("nodes", {}).items()
-                           if n["type"] == "startEvent" and not n.get("in_subprocess")
-                           and name in (n.get("messages") or [])), None)
+        element_id = message_starts(version_).get(name)
         if element_id is not None:
-            started.append(runtime._start(
-                session, version_, data, sender,
-                lambda wf_, on_step: (workflow.run(wf_, on_step), triggers.deliver_message(wf_, name, data, on_step)),
-                start_event=element_id, started_by_message={"name": name, "message_id": message_id}))
+            started.append(_start_with(session, version_, element_id, name, data, sender, message_id))
     return started
+
+
+def start_kept(session: Session, definition_id: int, content_hash: str) -> list[int]:
+    """A process deployed after messages for its message start events were kept starts with
+    them now, oldest first, as it would have had it been deployed when they arrived."""
+    from engine import runtime, users
+
+    version_ = definitions.version_of(session, definition_id, content_hash)
+    starts = message_starts(version_)
+    if not starts:
+        return []
+    expire_old(session)
+    started = []
+    for message in session.scalars(select(Message).where(Message.name.in_(sorted(starts)), Message.status == "kept")
+                                   .order_by(Message.id)):
+        if not take_kept(session, message, None, "started"):
+            continue
+        sender = users.find_user(session, message.sender) or runtime.system_actor()
+        instance_id = _start_with(session, version_, starts[message.name], message.name,
+                                  {**(message.correlation or {}), **(message.data or {})}, sender, message.message_id)
+        session.execute(update(Message).where(Message.id == message.id).values(instance_ids=[instance_id])
+                        .execution_options(synchronize_session=False))
+        started.append(instance_id)
+    return started
+
+
+def message_starts(version_) -> dict[str, str]:
+    """Message name → element id of the version's top-level message start events."""
+    return {name: element_id for element_id, node in version_.elements.get("nodes", {}).items()
+            if node["type"] == "startEvent" and not node.get("in_subprocess") for name in node.get("messages") or []}
+
+
+def _start_with(session: Session, version_, element_id: str, name: str, data: dict, sender: User,
+                message_id: Optional[str]) -> int:
+    from engine import runtime
+
+    return runtime._start(
+        session, version_, data, sender,
+        lambda wf_, on_step: (workflow.run(wf_, on_step), triggers.deliver_message(wf_, name, data, on_step)),
+        start_event=element_id, started_by_message={"name": name, "message_id": message_id})
 
 
 def send_thrown_messages(session: Session, instance_id: int, thrown: list[tuple[str, dict]]) -> None:

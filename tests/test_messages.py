@@ -7,7 +7,7 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from conftest import DATA
 from engine import messages, runtime, scheduler
@@ -376,3 +376,38 @@ def test_the_same_message_id_sent_twice_at_once_gives_one_kept_and_one_duplicate
         thread.join(30)
     assert errors == []
     assert sorted(r["status"] for r in replies) == ["duplicate", "kept"]
+
+
+def test_a_kept_message_starts_a_process_deployed_after_it_arrived(api, deploy, people, clock, database):
+    deploy(DATA / "messages_wait.bpmn", DATA / "forms")
+    reply = send(api, "return_requested", {"order_no": "L-1"}, {"reason": "尺码不对"}, message_id="late-1",
+                 expect=202)
+    assert reply.json["status"] == "kept"
+    send(api, "order_cancelled", {"order_no": "L-2"}, message_id="other-1", expect=202)  # no start event for it
+    clock.advance(hours=2)
+
+    deploy(DATA / "messages_start.bpmn", DATA / "forms")
+
+    message = stored(database, "late-1")
+    assert message.status == "started" and len(message.instance_ids) == 1
+    view = instance(api, message.instance_ids[0])
+    assert view["process_id"] == "messages_start" and view["started_by"] == "shop"
+    assert view["data"]["order_no"] == "L-1" and view["data"]["reason"] == "尺码不对"
+    assert [t["element_id"] for t in view["open_tasks"]] == ["Task_review_return"]
+    (started,) = history(api, view["id"], "instance_started")
+    assert started["data"]["message"] == {"name": "return_requested", "message_id": "late-1"}
+    assert stored(database, "other-1").status == "kept"
+
+    deploy(DATA / "messages_start.bpmn", DATA / "forms")  # unchanged: no new version, nothing started again
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Instance)) == 1
+
+
+def test_an_expired_message_does_not_start_a_process_deployed_later(api, deploy, people, clock, database):
+    deploy(DATA / "messages_wait.bpmn", DATA / "forms")
+    send(api, "return_requested", {"order_no": "L-3"}, message_id="late-3", expect=202)
+    clock.advance(days=8)
+    deploy(DATA / "messages_start.bpmn", DATA / "forms")
+    assert stored(database, "late-3").status == "expired"
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Instance)) == 0
