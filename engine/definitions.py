@@ -76,10 +76,12 @@ def start_with_kept_messages(session: Session, deployed: list[Deployed]) -> None
     """New versions with message start events start with the messages kept for them."""
     from engine import messages
 
+    versions = []
     for item in deployed:
         row = session.scalar(select(Definition).where(Definition.process_id == item.process_id,
                                                       Definition.version == item.version))
-        messages.start_kept(session, row.id, row.content_hash)
+        versions.append(version_of(session, row.id, row.content_hash))
+    messages.start_kept(session, versions)
 
 
 _parsed: dict[tuple, list[bpmn.ProcessModel]] = {}

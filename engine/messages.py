@@ -243,27 +243,30 @@ def start_by_message(session: Session, name: str, data: dict, sender: User,
     return started
 
 
-def start_kept(session: Session, definition_id: int, content_hash: str) -> list[int]:
-    """A process deployed after messages for its message start events were kept starts with
-    them now, oldest first, as it would have had it been deployed when they arrived."""
+def start_kept(session: Session, versions: list) -> list[int]:
+    """Processes deployed after messages for their message start events were kept start with
+    them now, oldest message first, as they would have had they been deployed when the
+    messages arrived (a message starts every such process)."""
     from engine import runtime, users
 
-    version_ = definitions.version_of(session, definition_id, content_hash)
-    starts = message_starts(version_)
-    if not starts:
+    starts = [(version_, message_starts(version_)) for version_ in versions]
+    names = sorted({name for _, by_name in starts for name in by_name})
+    if not names:
         return []
     expire_old(session)
     started = []
-    for message in session.scalars(select(Message).where(Message.name.in_(sorted(starts)), Message.status == "kept")
+    for message in session.scalars(select(Message).where(Message.name.in_(names), Message.status == "kept")
                                    .order_by(Message.id)):
         if not take_kept(session, message, None, "started"):
             continue
         sender = users.find_user(session, message.sender) or runtime.system_actor()
-        instance_id = _start_with(session, version_, starts[message.name], message.name,
-                                  {**(message.correlation or {}), **(message.data or {})}, sender, message.message_id)
-        session.execute(update(Message).where(Message.id == message.id).values(instance_ids=[instance_id])
+        data = {**(message.correlation or {}), **(message.data or {})}
+        instance_ids = [_start_with(session, version_, by_name[message.name], message.name, data, sender,
+                                    message.message_id)
+                        for version_, by_name in starts if message.name in by_name]
+        session.execute(update(Message).where(Message.id == message.id).values(instance_ids=instance_ids)
                         .execution_options(synchronize_session=False))
-        started.append(instance_id)
+        started += instance_ids
     return started
 
 

@@ -411,3 +411,17 @@ def test_an_expired_message_does_not_start_a_process_deployed_later(api, deploy,
     assert stored(database, "late-3").status == "expired"
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Instance)) == 0
+
+
+def test_a_kept_message_starts_every_process_of_one_deployment_that_it_starts(api, deploy, people, database,
+                                                                              tmp_path):
+    deploy(DATA / "messages_wait.bpmn", DATA / "forms")
+    send(api, "return_requested", {"order_no": "L-4"}, message_id="late-4", expect=202)
+    twin = (DATA / "messages_start.bpmn").read_text(encoding="utf-8").replace('"messages_start"', '"messages_twin"')
+    (tmp_path / "twin.bpmn").write_text(twin, encoding="utf-8")
+
+    deploy(DATA / "messages_start.bpmn", tmp_path / "twin.bpmn", DATA / "forms")
+
+    message = stored(database, "late-4")
+    assert message.status == "started" and len(message.instance_ids) == 2
+    assert sorted(instance(api, i)["process_id"] for i in message.instance_ids) == ["messages_start", "messages_twin"]
