@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -70,6 +70,13 @@ def command(session: Session) -> Iterator[None]:
         raise
     finally:
         _WRITING.reset(token)
+
+
+def serialize(session: Session, name: str) -> None:
+    """Until the command commits, other commands serializing on ``name`` wait here; they then
+    see what this one committed. (SQLite commands are serial already: ``BEGIN IMMEDIATE``.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"liucheng:{name}"})
 
 
 def _on_connection(session: "HeldSession"):

@@ -42,6 +42,17 @@ def record(session: Session, instance_id: int, type_: str, actor: str = "system"
         "task_id": task_id, "data": to_json(data or {}), "at": at or clock.now()})
 
 
+def queue_mark(session: Session) -> int:
+    """How many events are queued now (to drop the ones of a savepoint rolled back later)."""
+    return len(session.info.get(_QUEUE) or [])
+
+
+def queue_reset(session: Session, mark: int) -> None:
+    queued = session.info.get(_QUEUE)
+    if queued:
+        del queued[mark:]
+
+
 def write_queued(session: Session) -> None:
     queued = session.info.pop(_QUEUE, None)
     if queued:

@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import clock, definitions, forms, history, triggers, workflow
+from engine import clock, database, definitions, forms, history, triggers, workflow
 from engine.database import command
 from engine.errors import ValidationError
 from engine.models import Instance, Message, MessageSubscription, User
@@ -108,6 +108,7 @@ def receive_in_command(session: Session, name: str, correlation: dict, data: dic
             instance_ids.append(instance_id)
     status = "delivered" if instance_ids else None
     if status is None:
+        database.serialize(session, "message-starts")  # a deployment scanning kept messages waits, or we see it
         started = start_by_message(session, name, {**correlation, **data}, sender, message_id)
         if started:
             instance_ids, status = started, "started"
@@ -150,11 +151,10 @@ def expire_old(session: Session) -> int:
                            .values(status="expired").execution_options(synchronize_session=False)).rowcount
 
 
-def take_kept(session: Session, message: Message, instance_id: Optional[int], status: str = "delivered") -> bool:
-    """Mark a kept message delivered to ``instance_id`` (or ``started``); False if someone else took it first."""
+def take_kept(session: Session, message: Message, instance_id: int) -> bool:
+    """Mark a kept message delivered to ``instance_id``; False if someone else took it first."""
     return session.execute(update(Message).where(Message.id == message.id, Message.status == "kept").values(
-        status=status, instance_ids=[instance_id] if instance_id is not None else [])
-        .execution_options(synchronize_session=False)).rowcount == 1
+        status="delivered", instance_ids=[instance_id]).execution_options(synchronize_session=False)).rowcount == 1
 
 
 def _checked(name: Any, correlation: Any, data: Any) -> tuple[str, dict, dict]:
@@ -246,34 +246,54 @@ def start_by_message(session: Session, name: str, data: dict, sender: User,
 def start_kept(session: Session, versions: list) -> list[int]:
     """Processes deployed after messages for their message start events were kept start with
     them now, oldest message first, as they would have had they been deployed when the
-    messages arrived (a message starts every such process)."""
-    from engine import runtime, users
-
+    messages arrived (a message starts every such process). A message whose start fails stays
+    kept; the deployment goes on."""
     starts = [(version_, message_starts(version_)) for version_ in versions]
     names = sorted({name for _, by_name in starts for name in by_name})
     if not names:
         return []
+    database.serialize(session, "message-starts")  # a message arriving meanwhile waits, then sees the versions
     expire_old(session)
     started = []
     for message in session.scalars(select(Message).where(Message.name.in_(names), Message.status == "kept")
                                    .order_by(Message.id)):
-        if not take_kept(session, message, None, "started"):
-            continue
-        sender = users.find_user(session, message.sender) or runtime.system_actor()
-        data = {**(message.correlation or {}), **(message.data or {})}
-        instance_ids = [_start_with(session, version_, by_name[message.name], message.name, data, sender,
-                                    message.message_id)
-                        for version_, by_name in starts if message.name in by_name]
-        session.execute(update(Message).where(Message.id == message.id).values(instance_ids=instance_ids)
-                        .execution_options(synchronize_session=False))
-        started += instance_ids
+        started += _start_from_kept(session, message, [(v, by_name[message.name])
+                                                       for v, by_name in starts if message.name in by_name])
     return started
 
 
+def _start_from_kept(session: Session, message: Message, targets: list) -> list[int]:
+    from engine import runtime, users
+
+    sender = users.find_user(session, message.sender) or runtime.system_actor()
+    data = {**(message.correlation or {}), **(message.data or {})}
+    undo = history.queue_mark(session), dict(session.info.get("pending_workflows") or {})
+    try:
+        with session.begin_nested():
+            taken = session.execute(update(Message).where(Message.id == message.id, Message.status == "kept")
+                                    .values(status="started", expires_at=None)
+                                    .execution_options(synchronize_session=False)).rowcount == 1
+            if not taken:  # an instance took it meanwhile
+                return []
+            instance_ids = [_start_with(session, version_, element_id, message.name, data, sender,
+                                        message.message_id) for version_, element_id in targets]
+            session.execute(update(Message).where(Message.id == message.id).values(instance_ids=instance_ids)
+                            .execution_options(synchronize_session=False))
+    except Exception:  # noqa: BLE001 - this message stays kept (a later deployment or instance may take it)
+        history.queue_reset(session, undo[0])
+        session.info["pending_workflows"] = undo[1]
+        return []
+    return instance_ids
+
+
 def message_starts(version_) -> dict[str, str]:
-    """Message name → element id of the version's top-level message start events."""
-    return {name: element_id for element_id, node in version_.elements.get("nodes", {}).items()
-            if node["type"] == "startEvent" and not node.get("in_subprocess") for name in node.get("messages") or []}
+    """Message name → element id of the version's (first) top-level message start event of that name."""
+    found: dict[str, str] = {}
+    for element_id, node in version_.elements.get("nodes", {}).items():
+        if node["type"] == "startEvent" and not node.get("in_subprocess"):
+            for name in node.get("messages") or []:
+                found.setdefault(name, element_id)
+    return found
 
 
 def _start_with(session: Session, version_, element_id: str, name: str, data: dict, sender: User,

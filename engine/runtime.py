@@ -342,7 +342,7 @@ BUSINESS_KEYS = ("order_no", "po_no", "inquiry_no", "merchant")
 def business_key(values: dict) -> Optional[str]:
     for key in BUSINESS_KEYS:
         if values.get(key):
-            return str(values[key])
+            return str(values[key])[:256]  # the column's width; the data keeps the whole value
     return None
 
 

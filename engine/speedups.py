@@ -89,6 +89,7 @@ def _is_completed(self) -> bool:
 
 
 _task_log = spiff_task.logger
+_data_log = logging.getLogger("spiff.data")  # data object specs log with the task's extras too
 _workflow_log = spiff_workflow.logger
 _task_log_extras = Task.collect_log_extras
 _workflow_log_extras = Workflow.collect_log_extras
@@ -108,7 +109,7 @@ def _set_state(self, value: int) -> None:
 
 
 def _task_extras(self, dct=None) -> dict:
-    if not _task_log.isEnabledFor(logging.INFO):
+    if not (_task_log.isEnabledFor(logging.INFO) or _data_log.isEnabledFor(logging.INFO)):
         return dict(dct or {})
     return _task_log_extras(self, dct)
 

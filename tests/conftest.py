@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from SpiffWorkflow.bpmn.specs.defaults import UserTask
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 from sqlalchemy import create_engine, text
@@ -78,7 +79,8 @@ def reset_engine_cache():
 
 WALK_QUERIES = [{}, {"state": TaskState.READY}, {"state": TaskState.WAITING}, {"state": TaskState.NOT_FINISHED_MASK},
                 {"state": TaskState.FINISHED_MASK}, {"state": TaskState.READY, "manual": True},
-                {"state": TaskState.DEFINITE_MASK, "skip_subprocesses": True}]
+                {"state": TaskState.READY, "manual": False}, {"state": TaskState.DEFINITE_MASK, "skip_subprocesses": True},
+                {"spec_class": UserTask}, {"spec_name": "Start"}, {"state": TaskState.DEFINITE_MASK, "lane": "warehouse"}]
 
 
 @pytest.fixture(autouse=True)
@@ -98,9 +100,13 @@ def state_written_as_spiff_would(monkeypatch):
             for tree in [wf, *wf.subprocesses.values()]:
                 assert [t.id for t in speedups.walk(tree.task_tree, **query)] == [
                     t.id for t in BpmnTaskIterator(tree.task_tree, **query)], f"speedups.walk differs for {query}"
-            plain = {k: v for k, v in query.items() if k != "skip_subprocesses"}
+            plain = {k: v for k, v in query.items() if k not in ("skip_subprocesses", "lane")}
             assert [t.id for t in speedups.walk(wf.task_tree, subprocesses=False, **plain)] == [
                 t.id for t in TaskIterator(wf.task_tree, **plain)], f"speedups.walk differs for {plain}"
+        for task in list(BpmnTaskIterator(wf.task_tree, state=TaskState.READY | TaskState.WAITING))[:2]:
+            start = task.parent or task  # from inside the tree, not only from its root
+            assert [t.id for t in speedups.walk(start)] == [t.id for t in BpmnTaskIterator(start)], \
+                "speedups.walk differs when it starts inside the tree"
         return written
 
     monkeypatch.setattr(workflow, "_tasks_dict", checked)

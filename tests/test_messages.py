@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from conftest import DATA
 from engine import messages, runtime, scheduler
 from engine.errors import ValidationError
-from engine.models import Instance, Message, MessageSubscription
+from engine.models import HistoryEvent, HumanTask, Instance, Message, MessageSubscription
 
 API = "/api/v1"
 T0 = datetime(2026, 11, 2, 9, 0)
@@ -425,3 +425,33 @@ def test_a_kept_message_starts_every_process_of_one_deployment_that_it_starts(ap
     message = stored(database, "late-4")
     assert message.status == "started" and len(message.instance_ids) == 2
     assert sorted(instance(api, i)["process_id"] for i in message.instance_ids) == ["messages_start", "messages_twin"]
+
+
+def test_a_kept_message_whose_start_fails_stays_kept_and_the_deployment_goes_on(api, deploy, people, database,
+                                                                               monkeypatch):
+    deploy(DATA / "messages_wait.bpmn", DATA / "forms")
+    send(api, "return_requested", {"order_no": "L-5"}, message_id="late-5", expect=202)
+    real_start = messages._start_with
+
+    def start_then_fail(session, *args):
+        real_start(session, *args)  # the instance, its task and its history are written...
+        raise RuntimeError("the start broke")  # ...and then undone
+
+    monkeypatch.setattr(messages, "_start_with", start_then_fail)
+    (deployed,) = deploy(DATA / "messages_start.bpmn", DATA / "forms")
+    assert deployed.created and deployed.process_id == "messages_start"
+
+    assert stored(database, "late-5").status == "kept"
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Instance)) == 0
+        assert session.scalar(select(func.count()).select_from(HistoryEvent)) == 0
+        assert session.scalar(select(func.count()).select_from(HumanTask)) == 0
+    assert api("get", "/definitions").json and any(
+        d["process_id"] == "messages_start" for d in api("get", "/definitions").json)
+
+
+def test_a_business_key_longer_than_its_column_is_cut_not_refused(api, start, database):
+    order_no = "R" * 300
+    reply = send(api, "return_requested", {"order_no": order_no}, message_id="long-1", expect=201)
+    view = instance(api, reply.json["instance_ids"][0])
+    assert view["data"]["order_no"] == order_no and view["business_key"] == order_no[:256]

@@ -43,11 +43,16 @@ def test_the_walk_goes_past_depth_1000_where_spiffworkflows_iterator_stops():
     assert not wf.is_completed() and wf.data.get("rounds") is None
 
 
-def test_log_records_are_built_only_when_they_are_emitted(caplog):
+def test_log_records_are_built_only_when_they_are_emitted(caplog, monkeypatch):
+    built = []
+    for name in ("_task_log_extras", "_workflow_log_extras"):
+        original = getattr(speedups, name)
+        monkeypatch.setattr(speedups, name, lambda self, dct=None, _o=original: built.append(self) or _o(self, dct))
     wf = loop_workflow(limit=2)
     with caplog.at_level(logging.WARNING, logger="spiff"):
         run_rounds(wf, 1)
     assert [r for r in caplog.records if r.name.startswith("spiff")] == []
+    assert built == []  # no extras built for records nobody emits
 
     with caplog.at_level(logging.INFO, logger="spiff"):
         run_rounds(wf, 1)
@@ -55,9 +60,18 @@ def test_log_records_are_built_only_when_they_are_emitted(caplog):
     assert changes, "state changes are still logged when INFO is on"
     assert {"task_spec", "task_id", "state", "elapsed", "workflow_spec"} <= set(vars(changes[0]))
     assert any(r.task_spec == "Task_work" and r.state == "COMPLETED" for r in changes)
+    assert built, "the extras are SpiffWorkflow's own, built when the record is emitted"
     completed = [r for r in caplog.records if r.name == "spiff.workflow" and r.getMessage() == "Workflow completed"]
     assert completed and completed[0].workflow_spec == "bench_loop"
     assert wf.is_completed()
+
+
+def test_data_object_logs_keep_the_task_extras_when_only_they_are_on(caplog):
+    wf = loop_workflow(limit=1)
+    task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
+    with caplog.at_level(logging.WARNING, logger="spiff.task"), caplog.at_level(logging.INFO, logger="spiff.data"):
+        extras = task.collect_log_extras({"bpmn_id": "DataObject_x"})
+    assert extras["task_spec"] == "Task_work" and extras["bpmn_id"] == "DataObject_x"
 
 
 def test_stock_restores_spiffworkflow_as_released_for_the_block_only():
