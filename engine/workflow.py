@@ -30,7 +30,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
-from engine import branches, encoding, speedups  # noqa: F401 (speedups installs itself)
+from engine import branches, encoding, speedups
 from engine.clock import EngineDate, EngineDatetime
 from engine.sandbox import make_script_engine
 
@@ -271,24 +271,8 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
     return [
         ReadyTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id,
                   t.task_spec.lane, t.data)
-        for t in tasks_in_order(workflow) if t.state == TaskState.READY and t.task_spec.manual
+        for t in speedups.walk(workflow.task_tree, state=TaskState.READY, manual=True)
     ]
-
-
-def tasks_in_order(workflow: BpmnWorkflow):
-    """Every task that may still matter (no predicted ones), in the order SpiffWorkflow's
-    ``get_tasks`` lists them (depth first, a subprocess's tasks before the task's children),
-    without its per-task filter objects."""
-    subprocesses = workflow.subprocesses
-    stack = [workflow.task_tree]
-    while stack:
-        task = stack.pop()
-        yield task
-        subprocess = subprocesses.get(task.id)
-        if subprocess is not None:
-            stack.extend(reversed([subprocess.task_tree, *task.children]))
-        elif task._children and task.state >= TaskState.FUTURE:
-            stack.extend(reversed(task.children))
 
 
 def find_task(workflow: BpmnWorkflow, engine_task_id: str):
@@ -339,7 +323,7 @@ def process_data(workflow: BpmnWorkflow, completed: Optional[bool] = None) -> di
     data of the tasks at the front, merged (latest change wins)."""
     if completed if completed is not None else workflow.is_completed():
         return dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
-    front = [t for t in tasks_in_order(workflow) if t.state & _FRONT]
+    front = list(speedups.walk(workflow.task_tree, state=_FRONT))
     sources = [_data_source(t) for t in front]
     for join in [t for t in front if t.has_state(TaskState.WAITING) and isinstance(t.task_spec, Join)]:
         sources += [t.parent for t in join.workflow.tasks.values()  # branches that already arrived
