@@ -78,6 +78,24 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)
     label: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+
+
+class LoginAttempt(Base):
+    """A failed sign-in or a lockout (who, when, from where); read to throttle brute force."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),
+                      Index("ix_login_attempts_address_at", "address", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))  # "failure" or "locked"
+    channel: Mapped[str] = mapped_column(String(8))   # "api" or "web"
 
 
 class Definition(Base):
@@ -218,12 +236,13 @@ class MessageSubscription(Base):
 
 
 class Message(Base):
-    """Every message received, once per message_id; kept ones wait for a subscriber."""
+    """Every message received, once per (sender, message_id); kept ones wait for a subscriber."""
 
     __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("sender", "message_id", name="uq_messages_sender_message_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    message_id: Mapped[str] = mapped_column(String(128), unique=True)
+    message_id: Mapped[str] = mapped_column(String(128))
     name: Mapped[str] = mapped_column(String(128), index=True)
     correlation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
