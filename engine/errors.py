@@ -67,3 +67,10 @@ class ScriptError(EngineError):
 
 class ScriptTimeoutError(ScriptError):
     code = "script_timeout"
+
+
+class TooManyRequestsError(EngineError):
+    """Too many failed sign-ins for a user name or from an address; ``details["retry_after"]`` is the
+    number of seconds until the next attempt is accepted (HTTP 429 with ``Retry-After``)."""
+
+    code = "too_many_requests"
