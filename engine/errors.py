@@ -74,3 +74,10 @@ class TooManyRequestsError(EngineError):
     number of seconds until the next attempt is accepted (HTTP 429 with ``Retry-After``)."""
 
     code = "too_many_requests"
+
+
+class UnsupportedMediaTypeError(EngineError):
+    """A request body in a media type the endpoint does not take (the API takes ``application/json``;
+    HTTP 415). Refusing form and plain-text bodies keeps cross-site forms from driving the API."""
+
+    code = "unsupported_media_type"
