@@ -1,9 +1,16 @@
-"""Incidents: failing steps that ran out of retries, for supervisors and admins."""
+"""Incidents: failing steps that ran out of retries.
+
+Reading follows the instance (``engine.access``): admins, auditors and
+supervisors see every incident, other users those of the instances they may
+see. An incident of an instance the caller may not see answers 404, for reading
+and for retry/resolve alike. Retrying and resolving stay with supervisors and
+admins (``engine.incidents``), and auditors change nothing (``webui.api``).
+"""
 from __future__ import annotations
 
 from flask import Blueprint
 
-from engine import incidents
+from engine import access, incidents
 from webui.api_openapi import documented
 from webui.auth import current_user
 from webui.db import get_session
@@ -15,26 +22,30 @@ incidents_bp = Blueprint("incidents", __name__)
 
 
 @incidents_bp.get("/incidents")
-@documented("Incidents (failed service tasks and scripts), newest first", "incidents",
+@documented("Incidents (failed service tasks and scripts) of the instances I may see, newest first", "incidents",
             query=IncidentQuerySchema, response=IncidentSchema, many=True, errors=(400, 401))
 def list_incidents():
     query = load_query(IncidentQuerySchema())
-    rows = incidents.list_incidents(get_session(), query.get("status"), query.get("instance_id"),
-                                    query["limit"], query["offset"])
+    rows = access.list_incidents(get_session(), current_user(), query.get("status"), query.get("instance_id"),
+                                 query["limit"], query["offset"])
     return dump(IncidentSchema(many=True), [incidents.as_dict(row) for row in rows])
 
 
 @incidents_bp.get("/incidents/<int:incident_id>")
-@documented("One incident", "incidents", response=IncidentSchema, errors=(401, 404))
+@documented("One incident (404 also when its instance is not one I may see)", "incidents", response=IncidentSchema,
+            errors=(401, 404))
 def get_incident(incident_id: int):
-    return dump(IncidentSchema(), incidents.as_dict(incidents.get_incident(get_session(), incident_id)))
+    incident = access.get_visible_incident(get_session(), current_user(), incident_id)
+    return dump(IncidentSchema(), incidents.as_dict(incident))
 
 
 @incidents_bp.post("/incidents/<int:incident_id>/retry")
 @documented("Run the failed step again (supervisor or admin)", "incidents", response=IncidentSchema,
             errors=(401, 403, 404, 409))
 def retry_incident(incident_id: int):
-    incident = incidents.retry(get_session(), incident_id, current_user())
+    session = get_session()
+    access.get_visible_incident(session, current_user(), incident_id)
+    incident = incidents.retry(session, incident_id, current_user())
     return dump(IncidentSchema(), incidents.as_dict(incident))
 
 
@@ -43,5 +54,7 @@ def retry_incident(incident_id: int):
             body=ResolveIncidentSchema, response=IncidentSchema, errors=(400, 401, 403, 404, 409))
 def resolve_incident(incident_id: int):
     body = load_json(ResolveIncidentSchema())
-    incident = incidents.resolve(get_session(), incident_id, body["comment"], current_user())
+    session = get_session()
+    access.get_visible_incident(session, current_user(), incident_id)
+    incident = incidents.resolve(session, incident_id, body["comment"], current_user())
     return dump(IncidentSchema(), incidents.as_dict(incident))

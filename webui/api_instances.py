@@ -1,18 +1,18 @@
 """Process instances: start, read, list, cancel, and their history.
 
-Who may read which instance: admins, auditors and supervisors every one; other
-users the instances they started or that have a task of one of their roles or
-assigned to them (the engine has no such query yet, so it lives here).
+Who may read which instance is ``engine.access``'s rule: admins, auditors and
+supervisors every one; other users the instances they started or that have a
+task of one of their roles or assigned to them (403 otherwise).
 """
 from __future__ import annotations
 
 from flask import Blueprint
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import history, runtime, worklist
-from engine.errors import PermissionDeniedError
-from engine.models import HumanTask, Instance, User
+from engine import access, history, runtime, worklist
+from engine.access import involves, reads_everything  # noqa: F401 (webui.views_queries imports them from here)
+from engine.models import HumanTask, Instance
 from webui.api_openapi import documented
 from webui.api_tasks import task_view
 from webui.auth import current_user
@@ -28,28 +28,9 @@ SUMMARY_FIELDS = tuple(InstanceSummarySchema().fields)
 
 # -- visibility ----------------------------------------------------------------------------
 
-def reads_everything(actor: User) -> bool:
-    return bool(actor.roles & worklist.READ_ALL_ROLES)
-
-
-def involves(actor: User):
-    """SQL condition: ``actor`` started the instance or has (had) a task in it."""
-    task_of_actor = exists().where(HumanTask.instance_id == Instance.id,
-                                   or_(HumanTask.role.in_(actor.roles), HumanTask.assignee == actor.username))
-    return or_(Instance.started_by == actor.username, task_of_actor)
-
-
-def visible_instances(actor: User) -> Select:
-    query = select(Instance)
-    return query if reads_everything(actor) else query.where(involves(actor))
-
-
 def readable_instance(session: Session, instance_id: int) -> Instance:
     instance = runtime.get_instance(session, instance_id)
-    actor = current_user()
-    if not reads_everything(actor) and session.scalar(
-            select(Instance.id).where(Instance.id == instance_id, involves(actor))) is None:
-        raise PermissionDeniedError(f"Instance {instance_id} is not one you started or have a task in.")
+    access.check_may_see_instance(session, current_user(), instance_id)
     return instance
 
 
@@ -81,7 +62,7 @@ def start_instance():
             response=InstanceSummarySchema, many=True, errors=(400, 401))
 def list_instances():
     query = load_query(InstanceQuerySchema())
-    statement = visible_instances(current_user())
+    statement = access.visible_instances(current_user())
     if query.get("process_id"):
         statement = statement.where(Instance.process_id == query["process_id"])
     if query.get("status"):

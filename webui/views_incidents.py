@@ -1,13 +1,17 @@
-"""Incidents (failing steps) for supervisors and admins: list, retry after fixing the cause, resolve."""
+"""Incidents (failing steps): the list and one incident for everyone who may see their instance; retry
+after fixing the cause, or resolve with a comment, for supervisors and admins.
+
+What a user sees is ``engine.access``'s rule (the incidents of the instances they
+may see); an incident of an instance they may not see is a 404, or on a form post the
+"does not exist" message, exactly as for an incident that does not exist.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 
-from engine import incidents
+from engine import access, incidents
 from engine.errors import EngineError
-from engine.models import Incident
 from webui.db import get_session
 from webui.views_common import INCIDENT_ROLES, actor, page, pager, safe_next
 
@@ -15,24 +19,45 @@ bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 STATUSES = ("open", "retrying", "resolved")
 
 
+def may_manage() -> bool:
+    """Retry and resolve: supervisors and admins (``engine.incidents.MANAGES``)."""
+    return bool(actor().roles & set(INCIDENT_ROLES))
+
+
+def visible_or_404(incident_id: int):
+    incident = access.find_visible_incident(get_session(), actor(), incident_id)
+    if incident is None:
+        abort(404)
+    return incident
+
+
 @bp.get("/")
-@page(*INCIDENT_ROLES)
+@page()
 def index():
     session = get_session()
     status = request.args.get("status", "open")
     status = status if status in STATUSES else None
-    counts = dict(session.execute(select(Incident.status, func.count()).group_by(Incident.status)).all())
+    counts = access.count_incidents(session, actor())
     pages = pager(counts.get(status, 0) if status else sum(counts.values()))
-    rows = incidents.list_incidents(session, status, None, pages.size, pages.offset)
+    rows = access.list_incidents(session, actor(), status, None, pages.size, pages.offset)
     return render_template("incidents/index.html", rows=rows, pages=pages, status=status, counts=counts,
-                           statuses=STATUSES)
+                           statuses=STATUSES, may_manage=may_manage())
+
+
+@bp.get("/<int:incident_id>")
+@page()
+def detail(incident_id: int):
+    incident = visible_or_404(incident_id)
+    return render_template("incidents/detail.html", incident=incident, may_manage=may_manage())
 
 
 @bp.post("/<int:incident_id>/retry")
 @page(*INCIDENT_ROLES)
 def retry(incident_id: int):
+    session = get_session()
     try:
-        incident = incidents.retry(get_session(), incident_id, actor())
+        access.get_visible_incident(session, actor(), incident_id)
+        incident = incidents.retry(session, incident_id, actor())
     except EngineError as exc:
         flash(exc.message, "error")
     else:
@@ -47,8 +72,10 @@ def retry(incident_id: int):
 @bp.post("/<int:incident_id>/resolve")
 @page(*INCIDENT_ROLES)
 def resolve(incident_id: int):
+    session = get_session()
     try:
-        incidents.resolve(get_session(), incident_id, request.form.get("comment", ""), actor())
+        access.get_visible_incident(session, actor(), incident_id)
+        incidents.resolve(session, incident_id, request.form.get("comment", ""), actor())
     except EngineError as exc:
         flash(exc.message, "error")
     else:

@@ -1,4 +1,7 @@
-"""Starting processes, the list of instances and an instance's page (data, tasks, history, diagram)."""
+"""Starting processes, the list of instances and an instance's page (data, tasks, history, diagram).
+
+Who may see an instance is ``engine.access``'s rule (403 otherwise).
+"""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -6,7 +9,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from engine import definitions, history, runtime
+from engine import access, definitions, history, runtime
 from engine.errors import EngineError, FormValidationError, PermissionDeniedError
 from engine.models import Definition, Instance
 from webui import diagram
@@ -18,7 +21,7 @@ from webui.views_common import (
 from webui.views_formdata import field_errors, fields, parse
 from webui.views_history import Labels, entries, highlight_of
 from webui.views_queries import (
-    count, incidents_of, instance_query, may_read_instance, open_tasks, process_ids, waiting_elements,
+    count, incidents_of, instance_query, open_tasks, process_ids, waiting_elements,
 )
 
 bp = Blueprint("instances", __name__)
@@ -91,7 +94,7 @@ def index():
 
 def readable(session: Session, instance_id: int) -> Instance:
     instance = runtime.get_instance(session, instance_id)
-    if not may_read_instance(session, actor(), instance_id):
+    if not access.may_see_instance(session, actor(), instance_id):
         abort(403)
     return instance
 
