@@ -81,3 +81,11 @@ class UnsupportedMediaTypeError(EngineError):
     HTTP 415). Refusing form and plain-text bodies keeps cross-site forms from driving the API."""
 
     code = "unsupported_media_type"
+
+
+class MessageRefusedError(FormValidationError):
+    """A message the engine will not deliver or start with (HTTP 422): its data names variables the
+    catching element does not declare (``details["refused"]``), or the instance cannot catch it (its
+    correlation fails, ``details["reason"]``). Nothing was kept, delivered or started."""
+
+    code = "message_refused"
