@@ -3,11 +3,13 @@
 ``load_forms`` reads and checks form files; ``validate`` checks submitted data
 against a form and returns it typed (``Decimal``, ``date``...) or raises
 ``FormValidationError`` with messages per field; ``to_json`` turns process data
-back into JSON-safe values for the API.
+back into JSON-safe values for the API. An ``int`` field takes whole numbers
+within 64 bits (``3`` or ``"3"``; ``1.5`` is refused, never cut to 1).
 """
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +21,7 @@ from marshmallow.exceptions import ValidationError as MarshmallowError
 from engine.errors import DefinitionError, FormValidationError
 
 TYPES = {"str", "text", "int", "decimal", "bool", "date", "datetime", "list", "object"}
+INT_BOUNDS = mv.Range(min=-(2 ** 63), max=2 ** 63 - 1, error="Must be within 64 bits (-2^63 .. 2^63-1).")
 _schema_cache: dict[str, Schema] = {}
 _schema_by_id: dict[int, tuple[dict, Schema]] = {}
 
@@ -155,7 +158,8 @@ def _field(item: dict) -> fields.Field:
     if kind in ("str", "text"):
         return fields.String(**options)
     if kind == "int":
-        return fields.Integer(strict=False, **options)
+        options["validate"] = [INT_BOUNDS, *validators]
+        return WholeNumber(**options)
     if kind == "decimal":
         return fields.Decimal(places=item.get("places", 2), allow_nan=False, **options)
     if kind == "bool":
@@ -172,6 +176,15 @@ def _field(item: dict) -> fields.Field:
         inner = _field({"name": "item", "type": item.get("item_type", "str"), "required": True,
                         "choices": item.get("choices")})
     return fields.List(inner, **options)
+
+
+class WholeNumber(fields.Integer):
+    """A form's integer: an int, an integral float (``2.0``) or digits in text; ``1.5`` is an error."""
+
+    def _validated(self, value):
+        if isinstance(value, (float, Decimal)) and not (math.isfinite(value) and value == int(value)):
+            raise self.make_error("invalid")
+        return super()._validated(value)
 
 
 def _num(value):

@@ -10,6 +10,9 @@ Config keys: ``DATABASE_URL``, ``SECRET_KEY`` (``LIUCHENG_SECRET_KEY`` or random
 create the standard roles), ``AUTH_CACHE_SECONDS`` (how long a verified
 password is remembered, default 300), ``MAX_CONTENT_LENGTH`` (uploads, 16 MB).
 
+Every response carries the browser-hardening headers of ``security_headers``;
+every request's input follows ``strict_input`` (no NUL, 64-bit numbers in URLs).
+
 The web pages (``views_*`` blueprints) sign users in with Flask-Login, check a
 CSRF token on every form post (Flask-WTF; the ``/api/v1`` blueprint is exempt:
 it authenticates every request with Basic or bearer credentials, never a
@@ -32,7 +35,8 @@ from flask_wtf.csrf import CSRFProtect
 from engine import users
 from engine.config import default_database_url
 from engine.database import Database
-from webui import api, auth, db
+from webui import api, auth, db, security_headers
+from webui.strict_input import WholeNumberConverter
 
 LANGUAGES = ("zh", "en")
 csrf = CSRFProtect()
@@ -40,6 +44,7 @@ csrf = CSRFProtect()
 
 def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     app = Flask(__name__)
+    app.url_map.converters["int"] = WholeNumberConverter  # before any route is added
     app.config.from_mapping(
         DATABASE_URL=default_database_url(),
         SECRET_KEY=os.environ.get("LIUCHENG_SECRET_KEY") or secrets.token_hex(32),
@@ -69,6 +74,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     if app.config["AUTO_UPGRADE"]:
         prepare_database(database)
     db.init_app(app, database)
+    security_headers.init_app(app)
     auth.init_app(app)
     api.init_app(app)
     init_web(app)

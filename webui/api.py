@@ -4,21 +4,30 @@ The routes live in ``api_instances``, ``api_tasks``, ``api_definitions``,
 ``auth`` (tokens) and ``api_openapi``, each a blueprint nested in ``api``, so
 the hooks and error handlers here apply to all of them.
 
+No other web site can drive the API through a browser: a changing request
+that a browser marks as coming from another site (``Origin``, ``Sec-Fetch-Site``)
+is refused (403), and every body must be ``application/json`` (or a type the
+operation documents, e.g. ``application/xml`` for a BPMN upload) — 415 for the
+form and text types a cross-site form can post. Credentials are Basic or bearer
+only; the pages' session cookie is never read here, and no CORS header is sent.
+
 Every error is JSON ``{"error", "message", "details"}``: engine errors by
 class (``error`` is the exception's ``code``), HTTP errors (unknown route,
-wrong method) under ``/api`` too, and anything unexpected as a logged 500 —
-never a traceback or an HTML page.
+wrong method) under ``/api`` too, an unreachable database as 503 with
+``Retry-After``, a value the database cannot store as 400, and anything
+unexpected as a logged 500 — never a traceback or an HTML page.
 """
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
     AuthenticationError, ConflictError, DefinitionError, EngineError, FormValidationError, NotFoundError,
-    PermissionDeniedError, ScriptError, ValidationError,
+    PermissionDeniedError, ScriptError, UnsupportedMediaTypeError, ValidationError,
 )
 from engine.models import User
 from webui.api_definitions import definitions_bp
@@ -28,12 +37,15 @@ from webui.api_messages import messages_bp
 from webui.api_openapi import API_PREFIX, openapi
 from webui.api_tasks import tasks
 from webui.auth import CHALLENGE, authenticate_request, is_public, tokens
-from webui.db import get_session
+from webui.db import RETRY_AFTER_SECONDS, UNREACHABLE, UNSTORABLE, get_session
 
 STATUS_OF_ERROR = {
     ValidationError: 400, AuthenticationError: 401, PermissionDeniedError: 403, NotFoundError: 404,
-    ConflictError: 409, FormValidationError: 422, DefinitionError: 422, ScriptError: 422,
+    ConflictError: 409, UnsupportedMediaTypeError: 415, FormValidationError: 422, DefinitionError: 422,
+    ScriptError: 422,
 }
+JSON_TYPE = "application/json"
+OTHER_SITES = {"cross-site", "same-site"}  # Sec-Fetch-Site values of a request made by another site's page
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected (PostgreSQL)
 AUDITOR_MAY_POST = {"api.tokens.issue_token"}  # a credential for reading changes nothing
@@ -49,6 +61,31 @@ def init_app(app: Flask) -> None:
 
 
 # -- before every API request ---------------------------------------------------------------
+
+@api.before_request
+def refuse_browser_forgery() -> None:
+    """A changing request from another site's page (403), or with a body not in a documented type (415)."""
+    if request.method in READ_METHODS:
+        return
+    origin = request.headers.get("Origin")
+    if request.headers.get("Sec-Fetch-Site") in OTHER_SITES or (
+            origin is not None and urlsplit(origin).netloc != request.host):
+        raise PermissionDeniedError("The API does not take requests from the pages of another web site; call it "
+                                    "from a program with Basic or bearer credentials.")
+    has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers or bool(request.mimetype)
+    if has_body and request.mimetype not in accepted_types(request.endpoint):
+        raise UnsupportedMediaTypeError(
+            f"The body must be {' or '.join(accepted_types(request.endpoint))}, not "
+            f"'{request.mimetype or 'untyped'}': send JSON with 'Content-Type: application/json'.",
+            {"content_type": request.mimetype or None})
+
+
+def accepted_types(endpoint: str | None) -> tuple[str, ...]:
+    """The body types an operation documents: its ``request_body`` content, else JSON."""
+    doc = getattr(current_app.view_functions.get(endpoint or ""), "openapi", None)
+    body = getattr(doc, "request_body", None)
+    return tuple(body["content"]) if body else (JSON_TYPE,)
+
 
 @api.before_request
 def identify_caller() -> None:
@@ -103,6 +140,15 @@ def unexpected_error(exc: Exception):
         current_app.logger.warning("Concurrent change in %s %s: %s", request.method, request.path, exc.orig)
         return error_response("conflict", "Someone else changed this at the same moment; reload and try again.",
                               {}, 409)
+    if isinstance(exc, UNREACHABLE):
+        current_app.logger.error("Database unreachable in %s %s: %s", request.method, request.path, exc)
+        return error_response("unavailable", "The database cannot be reached right now; nothing was changed. "
+                              f"Try again in {RETRY_AFTER_SECONDS} seconds.", {}, 503,
+                              {"Retry-After": str(RETRY_AFTER_SECONDS)})
+    if isinstance(exc, UNSTORABLE):
+        current_app.logger.warning("Unstorable value in %s %s: %s", request.method, request.path, exc)
+        return error_response("bad_request", "A value in the request cannot be stored (out of range or not "
+                              "valid text); nothing was changed. Correct it and try again.", {}, 400)
     current_app.logger.exception("Unexpected error in %s %s", request.method, request.path)
     return error_response("internal_error", "Something went wrong on the server; the error was logged. "
                           "Try again, and report it if it persists.", {}, 500)

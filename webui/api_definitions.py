@@ -2,9 +2,15 @@
 
 An upload is checked exactly like ``liucheng deploy``: all files or none, a new
 version only when the content changed, problems naming file, line and element.
+It comes as JSON (``{"files": {name: XML}, "forms": {name: form}}``) or as one
+raw BPMN document (``application/xml``, a type no cross-site form can send);
+not as multipart/form-data, which any web page could post. The XML is served
+as a download (``application/octet-stream``, attachment), never as a document
+the browser would render in the app's origin.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from flask import Blueprint, Response, request
@@ -16,21 +22,17 @@ from webui.api_openapi import documented
 from webui.auth import current_user
 from webui.db import get_session
 from webui.schemas import (
-    DefinitionQuerySchema, DefinitionSchema, DeployedSchema, UploadQuerySchema, VersionQuerySchema, dump,
-    load_query,
+    DefinitionQuerySchema, DefinitionSchema, DeployedSchema, DeploySchema, UploadQuerySchema, VersionQuerySchema,
+    dump, load_json, load_query,
 )
 
 definitions_bp = Blueprint("definitions", __name__)
 XML_TYPES = ("application/xml", "text/xml")
 UPLOAD_BODY = {"required": True, "content": {
-    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-        "file": {"type": "array", "items": {"type": "string", "format": "binary"},
-                 "description": "BPMN files (repeat the field for several)."},
-        "form": {"type": "array", "items": {"type": "string", "format": "binary"},
-                 "description": "Form JSON files (see forms/README.md), named <form id>.json."}}}},
+    "application/json": {"schema": "Deploy"},
     "application/xml": {"schema": {"type": "string", "description": "One BPMN document; name it with ?filename=."}},
 }}
-XML_CONTENT = {"application/xml": {"schema": {"type": "string"}}}
+XML_CONTENT = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
 
 
 @definitions_bp.get("/definitions")
@@ -58,7 +60,14 @@ def get_definition(process_id: str):
 def definition_xml(process_id: str):
     version = load_query(VersionQuerySchema()).get("version")
     row = definitions.get_definition(get_session(), process_id, version)
-    return Response(row.bpmn_xml, mimetype="application/xml")
+    return download(row.bpmn_xml, f"{process_id}-v{row.version}.bpmn")
+
+
+def download(content: str, filename: str) -> Response:
+    """``content`` as a file to save, which no browser renders (so no script in it runs on this site)."""
+    response = Response(content.encode("utf-8"), mimetype="application/octet-stream")
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    return response
 
 
 @definitions_bp.post("/definitions")
@@ -82,26 +91,25 @@ def uploaded_files() -> tuple[dict[str, bytes], dict[str, dict]]:
         name = Path(load_query(UploadQuerySchema())["filename"]).name
         documents = {name: request.get_data()} if request.get_data().strip() else {}
         forms: dict[str, dict] = {}
-    elif request.mimetype == "multipart/form-data":
-        documents = files_of("file")
-        forms = forms_module.read_forms(files_of("form"))
     else:
-        raise ValidationError("Upload BPMN as multipart/form-data (field 'file', forms in field 'form') or as "
-                              "a raw body with Content-Type: application/xml.", {"_body": ["Unsupported type."]})
+        body = load_json(DeploySchema())
+        documents = named(body["files"], "files", lambda text: text.encode("utf-8"))
+        forms = forms_module.read_forms(named(body["forms"], "forms", lambda form: json.dumps(form).encode()))
     if not documents:
-        raise ValidationError("No BPMN file in the request: send at least one in the field 'file'.",
-                              {"file": ["Missing data for required field."]})
+        raise ValidationError("No BPMN file in the request: send at least one in 'files' (JSON) or as the "
+                              "application/xml body.", {"files": ["Missing data for required field."]})
     return documents, forms
 
 
-def files_of(field: str) -> dict[str, bytes]:
+def named(files: dict, field: str, content) -> dict[str, bytes]:
+    """``{base name: bytes}`` of ``files``; two entries with one base name are refused."""
     result: dict[str, bytes] = {}
-    for upload in request.files.getlist(field):
-        name = Path(upload.filename or f"{field}.upload").name
+    for path, value in files.items():
+        name = Path(path).name or f"{field}.upload"
         if name in result:
             raise ValidationError(f"Two files are named '{name}'; give each file its own name.",
                                   {field: [f"Duplicate file name {name}."]})
-        result[name] = upload.read()
+        result[name] = content(value)
     return result
 
 

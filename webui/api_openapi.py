@@ -1,8 +1,9 @@
 """The OpenAPI 3 document of the API, generated from the routes and their schemas.
 
 Every API view carries a ``Doc`` (set with ``@documented``): summary, request
-body, query and response schemas, status and error codes. ``build_spec`` walks
-the app's URL map, so a route cannot be served without being described.
+body, query and response schemas, status and error codes (415 is added to every
+changing method, 503 to every non-public one). ``build_spec`` walks the app's URL
+map, so a route cannot be served without being described.
 """
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ API_PREFIX = "/api/v1"
 CACHE_KEY = "liucheng_openapi"
 ERROR_TEXT = {400: "Malformed request (fields in details)", 401: "Missing or wrong credentials",
               403: "Not allowed for your roles", 404: "No such resource", 409: "Changed by someone else",
-              422: "Data or definition rejected (details per field / problem)"}
+              415: "Body not application/json", 422: "Data or definition rejected (details per field / problem)",
+              503: "Database unreachable; try again after Retry-After seconds"}
+CHANGING_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 SECURITY = [{"basicAuth": []}, {"bearerAuth": []}]
 COMPONENT_SCHEMAS = {
     "Error": schemas.ErrorSchema, "Token": schemas.TokenSchema, "TokenRequest": schemas.TokenRequestSchema,
@@ -32,7 +35,7 @@ COMPONENT_SCHEMAS = {
     "CompleteTask": schemas.CompleteTaskSchema, "ReassignTask": schemas.ReassignTaskSchema,
     "SendMessage": schemas.SendMessageSchema, "MessageReply": schemas.MessageReplySchema,
     "Message": schemas.MessageSchema, "Incident": schemas.IncidentSchema,
-    "ResolveIncident": schemas.ResolveIncidentSchema,
+    "ResolveIncident": schemas.ResolveIncidentSchema, "Deploy": schemas.DeploySchema,
 }
 PATH_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
@@ -75,7 +78,7 @@ def build_spec(app: Flask) -> dict:
         if doc is None or not rule.rule.startswith(API_PREFIX):
             continue
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
-        spec.path(path=openapi_path(rule), operations={m.lower(): operation(rule, doc) for m in methods})
+        spec.path(path=openapi_path(rule), operations={m.lower(): operation(rule, doc, m) for m in methods})
     return spec.to_dict()
 
 
@@ -83,9 +86,9 @@ def openapi_path(rule: Rule) -> str:
     return PATH_ARGUMENT.sub(lambda m: "{%s}" % m.group("name"), rule.rule)
 
 
-def operation(rule: Rule, doc: Doc) -> dict:
+def operation(rule: Rule, doc: Doc, method: str) -> dict:
     op: dict[str, Any] = {"summary": doc.summary, "tags": [doc.tag], "operationId": rule.endpoint,
-                          "parameters": path_parameters(rule), "responses": responses(doc)}
+                          "parameters": path_parameters(rule), "responses": responses(doc, method)}
     if doc.query is not None:
         op["parameters"].append({"in": "query", "schema": doc.query})
     if doc.request_body is not None:
@@ -99,11 +102,12 @@ def operation(rule: Rule, doc: Doc) -> dict:
 
 def path_parameters(rule: Rule) -> list[dict]:
     return [{"in": "path", "name": m.group("name"), "required": True,
-             "schema": {"type": "integer" if m.group("converter") == "int" else "string"}}
+             "schema": {"type": "integer", "format": "int64", "minimum": 0} if m.group("converter") == "int"
+             else {"type": "string"}}
             for m in PATH_ARGUMENT.finditer(rule.rule)]
 
 
-def responses(doc: Doc) -> dict:
+def responses(doc: Doc, method: str) -> dict:
     result: dict[str, Any] = {}
     if doc.response_content is not None:
         result[str(doc.status)] = {"description": "OK", "content": doc.response_content}
@@ -112,7 +116,8 @@ def responses(doc: Doc) -> dict:
         result[str(doc.status)] = {"description": "OK", "content": {"application/json": {"schema": schema}}}
     else:
         result[str(doc.status)] = {"description": "OK"}
-    for status in doc.errors:
+    extra = ((415,) if method in CHANGING_METHODS else ()) + (() if doc.public else (503,))
+    for status in (*doc.errors, *extra):
         result[str(status)] = {"description": ERROR_TEXT[status],
                                "content": {"application/json": {"schema": "Error"}}}
     return result

@@ -1,12 +1,23 @@
-"""One SQLAlchemy session per request, on ``flask.g``, closed when the app context ends."""
+"""One SQLAlchemy session per request, on ``flask.g``, closed when the app context ends, and what
+the database's failures mean to a caller.
+
+``UNREACHABLE``: the database cannot be reached or answer now (connection refused or lost,
+pool exhausted, locked): HTTP 503 with ``Retry-After: RETRY_AFTER_SECONDS``. ``UNSTORABLE``: a
+value the database cannot hold (out of range, NUL, invalid text) got past the checks of the
+request: HTTP 400, and the command's transaction was rolled back, so nothing changed.
+"""
 from __future__ import annotations
 
 from flask import Flask, current_app, g
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 from engine.database import Database
 
 EXTENSION = "liucheng_db"
+UNREACHABLE = (OperationalError, InterfaceError, PoolTimeoutError)
+UNSTORABLE = (DataError, OverflowError, UnicodeEncodeError)
+RETRY_AFTER_SECONDS = 30
 
 
 def init_app(app: Flask, database: Database) -> None:

@@ -2,12 +2,14 @@
 
 ``load_json``/``load_query`` read the current request through a schema and turn
 marshmallow's complaints into ``engine.errors.ValidationError`` (HTTP 400, the
-offending fields in ``details``). ``dump`` writes a response body. The same
-classes feed the OpenAPI document.
+offending fields in ``details``); bodies are parsed by ``strict_input.parse_json``
+(no NaN, 64-bit integers, no NUL or lone surrogates, 64 levels at most), and
+every integer of a body or query string is a ``WholeNumber`` (``1.5`` is refused,
+not cut to 1; 64 bits). ``dump`` writes a response body. The same classes feed
+the OpenAPI document.
 """
 from __future__ import annotations
 
-import json
 from datetime import timezone
 from typing import Any
 
@@ -16,11 +18,27 @@ from marshmallow import Schema, fields, validate
 from marshmallow.exceptions import ValidationError as MarshmallowError
 
 from engine.errors import ValidationError
+from webui.strict_input import INT_MAX, INT_MIN, parse_json
 
 INSTANCE_STATUSES = ("running", "completed", "cancelled", "failed")
 TASK_STATUSES = ("open", "claimed", "completed", "cancelled")
 TASK_SCOPES = ("mine", "claimable", "all")
 MAX_PAGE = 500
+
+
+class WholeNumber(fields.Integer):
+    """An integer within 64 bits: JSON integers (not ``1.5``, not ``true``) or, in a query string, digits."""
+
+    def __init__(self, **options):
+        bounds = validate.Range(min=INT_MIN, max=INT_MAX, error="Must be within 64 bits (-2^63 .. 2^63-1).")
+        given = options.pop("validate", None)
+        extra = list(given) if isinstance(given, (list, tuple)) else [given] if given else []
+        super().__init__(validate=[bounds, *extra], **options)
+
+    def _validated(self, value):
+        if isinstance(value, float):
+            raise self.make_error("invalid")
+        return super()._validated(value)
 
 
 def _timestamp(**options) -> fields.Field:
@@ -122,7 +140,7 @@ class TokenRequestSchema(Schema):
 class StartInstanceSchema(Schema):
     process_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
     data = fields.Dict(load_default=dict, metadata={"description": "Values of the start form."})
-    version = fields.Integer(strict=True, allow_none=True, load_default=None,
+    version = WholeNumber(strict=True, allow_none=True, load_default=None,
                              metadata={"description": "A deployed version; the latest when left out."})
 
 
@@ -171,8 +189,8 @@ class MessageSchema(Schema):
 class PageSchema(Schema):
     """``limit`` (1-500, default 100) and ``offset`` of a list."""
 
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = WholeNumber(load_default=100, validate=validate.Range(min=1, max=MAX_PAGE))
+    offset = WholeNumber(load_default=0, validate=validate.Range(min=0))
 
 
 class InstanceQuerySchema(PageSchema):
@@ -183,7 +201,7 @@ class InstanceQuerySchema(PageSchema):
 class TaskQuerySchema(PageSchema):
     scope = fields.String(load_default="mine", validate=validate.OneOf(TASK_SCOPES))
     process_id = fields.String()
-    instance_id = fields.Integer()
+    instance_id = WholeNumber()
     status = fields.String(validate=validate.OneOf(TASK_STATUSES))
     overdue = fields.Boolean(load_default=False)
     due_before = fields.NaiveDateTime(timezone=timezone.utc)
@@ -211,7 +229,7 @@ class ResolveIncidentSchema(Schema):
 
 class IncidentQuerySchema(PageSchema):
     status = fields.String(validate=validate.OneOf(("retrying", "open", "resolved")))
-    instance_id = fields.Integer()
+    instance_id = WholeNumber()
 
 
 class MessageQuerySchema(PageSchema):
@@ -224,7 +242,16 @@ class DefinitionQuerySchema(Schema):
 
 
 class VersionQuerySchema(Schema):
-    version = fields.Integer(validate=validate.Range(min=1))
+    version = WholeNumber(validate=validate.Range(min=1))
+
+
+class DeploySchema(Schema):
+    files = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=255)), values=fields.String(),
+                        required=True, validate=validate.Length(min=1), metadata={
+                            "description": "BPMN documents: {file name: XML text}, e.g. {\"refund.bpmn\": \"<?xml …\"}."})
+    forms = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=255)), values=fields.Dict(),
+                        load_default=dict, metadata={
+                            "description": "Forms (see forms/README.md): {file name: form}, e.g. {\"refund_start.json\": {…}}."})
 
 
 class UploadQuerySchema(Schema):
@@ -237,13 +264,7 @@ class UploadQuerySchema(Schema):
 def load_json(schema: Schema) -> dict[str, Any]:
     """The request's JSON body checked by ``schema``; an empty body counts as ``{}``."""
     raw = request.get_data(cache=True)
-    body: Any = {}
-    if raw.strip():
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValidationError(f"The request body is not valid JSON ({exc}); send a JSON object.",
-                                  {"_body": [str(exc)]}) from None
+    body = parse_json(raw) if raw.strip() else {}
     return _load(schema, body, "request body")
 
 

@@ -4,6 +4,11 @@ Roles decide every page (not only the menu): ``page(*roles)`` lets a signed-in
 user with one of ``roles`` in (any signed-in user when none are given);
 ``changes=True`` also refuses a user who is only an auditor (auditors read
 everything and change nothing, as in the API).
+
+Failures look like the app: every error is the app's own page in the user's
+language (JSON under ``/api``): a malformed request (a NUL character in the
+address or a form, see ``strict_input``) 400, an unreachable database 503 with
+``Retry-After``.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Flask, abort, render_template, request, session
+from flask import Flask, abort, current_app, g, render_template, request, session
 from flask_babel import format_datetime, get_locale, gettext as _, lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user
 from flask_wtf.csrf import CSRFError
@@ -27,7 +32,8 @@ from engine.errors import (
     ConflictError, EngineError, FormValidationError, NotFoundError, PermissionDeniedError, ValidationError,
 )
 from engine.models import User
-from webui.db import get_session
+from webui.db import RETRY_AFTER_SECONDS, UNREACHABLE, UNSTORABLE, get_session
+from webui.strict_input import refusal_of_request
 
 LANGUAGES = ("zh", "en")
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -177,9 +183,12 @@ def parse_day(text: Optional[str]) -> Optional[date]:
 
 
 def safe_next(target: Optional[str], default: str) -> str:
-    """A redirect target only if it stays on this site (a path, no scheme or host)."""
+    """A redirect target only if it stays on this site (a path, no scheme or host); one with a control
+    character (CR, LF, NUL…, which cannot go in a ``Location`` header) is replaced by ``/``."""
     if not target:
         return default
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        return "/"
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
@@ -238,17 +247,48 @@ def is_api_request() -> bool:
 
 def error_page(status: int, message: str = ""):
     titles = {400: _("Bad request"), 403: _("Access denied"), 404: _("Not found"), 409: _("Changed meanwhile"),
-              422: _("Cannot process"), 500: _("Server error")}
+              422: _("Cannot process"), 500: _("Server error"), 503: _("Service unavailable")}
     return render_template("common/error.html", status=status, title=titles.get(status, _("Error")),
                            message=message), status
 
 
+def refuse_malformed_input():
+    """Before every request: a NUL character in the path, query, form or credentials is a 400."""
+    problem = refusal_of_request(request)
+    if problem is None:
+        return None
+    if is_api_request():
+        raise ValidationError(problem + " Send text without control characters.", {"_request": [problem]})
+    return error_page(400, _("The address or the form contains a character that cannot be stored (such as a NUL "
+                             "character). Correct it and try again."))
+
+
+def database_unreachable(exc: Exception):
+    """The error page without touching the database: shown as signed out, with ``Retry-After``."""
+    current_app.logger.error("Database unreachable in %s %s: %s", request.method, request.path, exc)
+    g._login_user = login_manager.anonymous_user()  # Flask-Login would read the user from the database
+    body, status = error_page(503, _("The database cannot be reached right now, so nothing was changed. Try "
+                                     "again in a minute; if this lasts, tell your administrator."))
+    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def value_unstorable(exc: Exception):
+    current_app.logger.warning("Unstorable value in %s %s: %s", request.method, request.path, exc)
+    return error_page(400, _("A value you sent cannot be stored (a number too large or text with invalid "
+                             "characters); nothing was changed. Correct it and try again."))
+
+
 def init_app(app: Flask) -> None:
-    from webui.api import http_error_outside_views
+    from webui.api import engine_error as api_engine_error, http_error_outside_views
 
     from webui.views_history import event_label, status_label
 
     login_manager.init_app(app)
+    app.before_request(refuse_malformed_input)
+    for unreachable in UNREACHABLE:
+        app.register_error_handler(unreachable, database_unreachable)
+    for unstorable in UNSTORABLE:
+        app.register_error_handler(unstorable, value_unstorable)
     app.jinja_env.filters.update(status_label=status_label, event_label=event_label)
     app.jinja_env.globals.update(localized=localized, role_name=role_name, when=when, as_text=as_text,
                                  url_with=url_with, lang=lang, LANGUAGES=LANGUAGES, current_page=current_page)
@@ -276,6 +316,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(EngineError)
     def engine_error(exc: EngineError):
+        if is_api_request():  # before any API blueprint matched (e.g. an unknown /api/ address)
+            return api_engine_error(exc)
         status = next((code for cls, code in STATUS_OF_ERROR.items() if isinstance(exc, cls)), 422)
         return error_page(status, exc.message)
 

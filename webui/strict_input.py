@@ -1,0 +1,139 @@
+"""What every request's input must be before a view sees it.
+
+JSON bodies are read by ``parse_json``, stricter than Python's ``json``: UTF-8
+only, no ``NaN``/``Infinity`` (nor numbers too large for a float, like
+``1e400``), integers within 64 bits (-2^63 .. 2^63-1: the database's BIGINT),
+nesting at most ``MAX_DEPTH`` deep, and no string (key or value) holding a lone
+surrogate (``"\\ud800"``, which no database can store) or a NUL character
+(which PostgreSQL refuses in text; refused on SQLite too, so both behave alike).
+
+``refusal_of_request`` applies the NUL rule to the rest of a request: path,
+query string, form fields and credentials (lone surrogates cannot come from a
+URL or a form: Werkzeug decodes those with replacement characters).
+
+``WholeNumberConverter`` replaces Flask's ``<int:…>``: a number in a path beyond
+2^63-1 matches no route (404) instead of reaching the database.
+
+Each refusal is an ``engine.errors.ValidationError`` (HTTP 400): the request is
+malformed, whatever it meant. Data that is well-formed but does not fit (a
+form's integer field given ``1.5``) is the forms' 422.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Optional
+
+from flask import Request
+from werkzeug.routing import IntegerConverter, ValidationError as NoMatch
+
+from engine.errors import ValidationError
+
+MAX_DEPTH = 64
+INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class WholeNumberConverter(IntegerConverter):
+    """``<int:name>``: 0 .. 2^63-1; anything larger is no such resource."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", INT_MAX)
+        super().__init__(url_map, *args, **kwargs)
+
+    def to_python(self, value: str) -> int:
+        if len(value) > 19:
+            raise NoMatch()
+        return super().to_python(value)
+
+
+class _Refused(ValueError):
+    """One broken rule while parsing; becomes a ``ValidationError``."""
+
+
+def parse_json(raw: bytes) -> Any:
+    """The JSON document ``raw`` under the rules above, or ``ValidationError``."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise refused(f"The request body is not UTF-8 ({exc.reason} at byte {exc.start}); send JSON in UTF-8.")
+    try:
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int)
+    except _Refused as exc:
+        raise refused(str(exc))
+    except RecursionError:
+        raise refused(f"The JSON is nested too deeply; at most {MAX_DEPTH} levels of arrays and objects.")
+    except ValueError as exc:
+        raise refused(f"The request body is not valid JSON ({exc}); send a JSON object.")
+    problem = first_problem(value)
+    if problem:
+        raise refused(problem)
+    return value
+
+
+def refused(message: str) -> ValidationError:
+    return ValidationError(message, {"_body": [message]})
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a JSON number; send a finite number or null.")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise _Refused(f"The number {text[:40]} is too large; send a finite number.")
+    return number
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 19 or not INT_MIN <= int(text) <= INT_MAX:
+        shown = text if len(text) <= 24 else text[:20] + "…"
+        raise _Refused(f"The integer {shown} is outside 64 bits (-2^63 .. 2^63-1); send a smaller one or a string.")
+    return int(text)
+
+
+def first_problem(value: Any) -> Optional[str]:
+    """What breaks the depth or string rules in a parsed document (walked without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                return f"The JSON is nested {depth} levels deep; at most {MAX_DEPTH} levels are accepted."
+            children = list(item.items()) if isinstance(item, dict) else [(None, v) for v in item]
+            for key, child in children:
+                if key is not None and bad_text(key):
+                    return f"The key {key[:40]!r} {bad_text(key)}."
+                pending.append((child, depth + 1))
+        elif isinstance(item, str) and bad_text(item):
+            return f"The text {item[:40]!r} {bad_text(item)}."
+    return None
+
+
+def bad_text(text: str) -> Optional[str]:
+    """Why ``text`` cannot be stored (NUL or a lone surrogate), or None."""
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000); remove it"
+    if LONE_SURROGATE.search(text):
+        return "contains a lone UTF-16 surrogate (like \\ud800) that is not a character; send valid Unicode"
+    return None
+
+
+def refusal_of_request(request: Request) -> Optional[str]:
+    """Why the path, query string, form fields or credentials of ``request`` are refused, or None."""
+    places = [("path", [request.path])]
+    places.append(("query string", [t for pair in request.args.items(multi=True) for t in pair]))
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        places.append(("form", [t for pair in request.form.items(multi=True) for t in pair]))
+    credentials = request.authorization
+    if credentials is not None:
+        places.append(("credentials", [credentials.username or "", credentials.password or "",
+                                       credentials.token or ""]))
+    for where, texts in places:
+        for text in texts:
+            problem = bad_text(text)
+            if problem:
+                return f"The {where} {problem}."
+    return None
