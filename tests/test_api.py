@@ -1,10 +1,9 @@
 """The REST API on the small ``approval`` process of tests/data (warehouse checks, supervisor decides)."""
 from __future__ import annotations
 
-import io
+import json
 
 import pytest
-from werkzeug.datastructures import MultiDict
 
 from conftest import DATA
 from engine import users
@@ -282,11 +281,12 @@ def test_an_auditor_reads_everything_and_changes_nothing(api, started):
 
 # -- definitions ------------------------------------------------------------------------------------------------
 
-def upload(api, user: str, *names: str, forms=("approval_start", "approval_check", "approval_decide"), **extra):
-    files = [("file", (io.BytesIO((DATA / n).read_bytes()), n)) for n in names]
-    files += [("form", (io.BytesIO((DATA / "forms" / f"{f}.json").read_bytes()), f"{f}.json")) for f in forms]
-    files += list(extra.items())
-    return api("post", "/definitions", user, data=MultiDict(files), content_type="multipart/form-data")
+def upload(api, user: str, *names: str, forms=("approval_start", "approval_check", "approval_decide"),
+           extra_forms=None):
+    files = {n: (DATA / n).read_text(encoding="utf-8") for n in names}
+    form_files = {f"{f}.json": json.loads((DATA / "forms" / f"{f}.json").read_text(encoding="utf-8")) for f in forms}
+    form_files.update(extra_forms or {})
+    return api("post", "/definitions", user, json={"files": files, "forms": form_files})
 
 
 def test_definitions_are_listed_and_read(api, approval, people):
@@ -297,7 +297,8 @@ def test_definitions_are_listed_and_read(api, approval, people):
     assert api("get", "/definitions/approval?version=1", "wang").json["name"] == "审批 (test)"
     assert_error(api("get", "/definitions/approval?version=2", "wang"), 404, "not_found")
     xml = api("get", "/definitions/approval/xml", "wang")
-    assert xml.mimetype == "application/xml" and b"Gateway_approved" in xml.data
+    assert xml.mimetype == "application/octet-stream" and b"Gateway_approved" in xml.data
+    assert xml.headers["Content-Disposition"] == "attachment; filename=approval-v1.bpmn"
 
 
 def test_upload_is_for_admins_and_versions_only_changes(api, people):
@@ -322,8 +323,7 @@ def test_a_broken_upload_is_422_naming_file_line_and_element(api, people):
     assert any(p["file"] == "broken.bpmn" and p["element_id"] == "Task_orphan" and isinstance(p["line"], int)
                for p in problems), problems
     assert api("get", "/definitions", "root").json == []
-    broken_json = (io.BytesIO(b'{"fields": [}'), "approval_start.json")
-    bad_form = upload(api, "root", "approval.bpmn", forms=(), form=broken_json)
+    bad_form = upload(api, "root", "approval.bpmn", forms=(), extra_forms={"approval_start.json": {"fields": "x"}})
     assert_error(bad_form, 422, "invalid_definition")
     assert bad_form.json["details"]["problems"][0]["file"] == "approval_start.json"
     assert_error(upload(api, "root", "approval.bpmn", forms=()), 422, "invalid_definition")  # forms missing

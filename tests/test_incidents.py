@@ -263,8 +263,7 @@ def test_an_unknown_connector_or_a_missing_input_is_a_deploy_error(api, deploy, 
     assert problem["element_id"] == "Service_call"
     assert all(word in problem["message"] for word in words), problem
 
-    with open(DATA / name, "rb") as handle:
-        response = api("post", "/definitions", data={"file": (handle, name)}, content_type="multipart/form-data")
+    response = api("post", "/definitions", json={"files": {name: (DATA / name).read_text(encoding="utf-8")}})
     assert response.status_code == 422, response.json
     assert response.json["details"]["problems"][0]["element_id"] == "Service_call"
     assert api("get", "/definitions").json == []

@@ -64,7 +64,7 @@ def test_deploying_bpmn_with_forms_creates_versions(web, make_user, browser_as):
     latest = text(client.get("/admin/definitions/approval"))
     assert "检查货物和单据" in latest and 'class="badge version current">v2<' in latest
     xml = client.get("/admin/definitions/approval/1/bpmn")
-    assert xml.mimetype == "application/xml" and b"approval" in xml.data
+    assert xml.mimetype == "application/octet-stream" and b"approval" in xml.data
     assert client.get("/admin/definitions/approval?version=9").status_code == 404
 
 

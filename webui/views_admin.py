@@ -1,9 +1,13 @@
-"""Designers (admins): upload BPMN files and forms, read deploy problems, browse definitions and diagrams."""
+"""Designers (admins): upload BPMN files and forms, read deploy problems, browse definitions and diagrams.
+
+A definition's BPMN is a download (``application/octet-stream``, attachment): an uploaded file
+is never rendered by the browser in the app's origin, so no script in it can run here.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -14,6 +18,7 @@ from engine.forms import read_forms
 from engine.models import Definition, Instance
 from webui import diagram
 from webui.db import get_session
+from webui.strict_input import INT_MAX
 from webui.views_common import DESIGN_ROLES, DIAGRAM_SCALE, actor, page, role_name
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -98,6 +103,8 @@ def with_source(problem: dict, files: dict[str, bytes]) -> dict:
 def definition(process_id: str):
     session = get_session()
     version = request.args.get("version", type=int)
+    if version is not None and not 0 < version <= INT_MAX:
+        abort(404)
     row = definitions.get_definition(session, process_id, version)
     versions = [d for d in definitions.list_definitions(session) if d.process_id == process_id]
     try:
@@ -116,6 +123,6 @@ def definition(process_id: str):
 @page(*DESIGN_ROLES)
 def definition_xml(process_id: str, version: int):
     row = definitions.get_definition(get_session(), process_id, version)
-    response = Response(row.bpmn_xml, mimetype="application/xml")
-    response.headers["Content-Disposition"] = f'attachment; filename="{process_id}-v{version}.bpmn"'
+    response = Response(row.bpmn_xml.encode("utf-8"), mimetype="application/octet-stream")
+    response.headers.set("Content-Disposition", "attachment", filename=f"{process_id}-v{version}.bpmn")
     return response
