@@ -16,7 +16,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine import workflow
+from engine import message_data, workflow
 from engine.errors import DefinitionError, ScriptError
 from engine.sandbox import check_source
 
@@ -86,6 +86,7 @@ def fail(problems: list[Problem]) -> None:
 
 def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[str]) -> list[ProcessModel]:
     """Parse and check one BPMN document; raise ``DefinitionError`` listing every problem."""
+    content = utf8_document(name, content)
     root = _parse_xml(name, content)
     executable = _executable_processes(name, root)
     problems = _check_elements(name, root, executable + _called_processes(root, executable), forms, roles)
@@ -103,6 +104,42 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
         fail([Problem(name, None, None, f"SpiffWorkflow cannot read this model ({type(exc).__name__}: {exc}). "
                       "Simplify the construct it names or remove it, then deploy again.")])
     return models
+
+
+_XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"))
+
+
+def utf8_document(name: str, content: bytes) -> bytes:
+    """The document in UTF-8 with an XML declaration saying so (a UTF-16 or GBK file as saved by an
+    editor is stored and served as UTF-8). Raises ``DefinitionError`` about the encoding if the bytes
+    are not in the encoding their byte-order mark or XML declaration names."""
+    codec = next((c for bom, c in _BOMS if content.startswith(bom)), None)
+    declared = _XML_ENCODING.match(content)
+    if codec is None and declared is None:
+        codec = "utf-8"
+    elif codec is None:
+        codec = declared.group(1).decode("ascii").lower()
+        if codec.replace("-", "").startswith(("utf16", "utf32", "ucs")):
+            fail([Problem(name, 1, None, f"The XML declaration says encoding=\"{declared.group(1).decode()}\" "
+                          "but the file is not in that encoding (it has no byte-order mark and its declaration "
+                          "is one byte per character). Save the file as UTF-8 (or change the declaration to "
+                          "encoding=\"UTF-8\") and deploy again.")])
+    try:
+        text = content.decode(codec)
+    except LookupError:
+        fail([Problem(name, 1, None, f"Unknown encoding '{codec}' in the XML declaration: save the file as "
+                      "UTF-8 with encoding=\"UTF-8\" and deploy again.")])
+    except UnicodeDecodeError as exc:
+        line = content[:exc.start].count(b"\n") + 1 if not codec.startswith("utf-16") else None
+        fail([Problem(name, line, None, f"The file is not valid {codec.upper()} (byte {exc.start}: {exc.reason}). "
+                      "Save it as UTF-8 (Camunda Modeler and bpmn.io do) and deploy again.")])
+    text = text.lstrip("\ufeff")
+    if codec in ("utf-8", "utf-8-sig") and not content.startswith(b"\xef\xbb\xbf"):
+        return content
+    text = re.sub(r"""^(<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""", r"\1\2UTF-8\2", text, count=1)
+    return text.encode("utf-8")
 
 
 def _parse_xml(name: str, content: bytes):
@@ -151,6 +188,8 @@ def _check_elements(name, root, processes, forms, roles) -> list[Problem]:
                 problems += _check_expression(name, node, tag)
             if tag == "scriptTask":
                 problems += _check_script(where, node)
+            if tag in message_data.CATCHING_TAGS and message_data.catches_messages(node, tag):
+                problems += [Problem(*where, text) for text in message_data.declaration_problems(node)]
             if tag == "serviceTask":
                 problems += _check_service(where, node)
             if tag == "callActivity" and node.get("calledElement") not in process_ids:
@@ -344,6 +383,13 @@ def _enclosing_subprocess(node, process) -> Optional[str]:
     return None
 
 
+def _message_names(node, tag: str, message_names: dict) -> list[str]:
+    refs = [d.get("messageRef") for d in node.findall("bpmn:messageEventDefinition", NS)]
+    if tag == "receiveTask" and node.get("messageRef"):
+        refs.append(node.get("messageRef"))
+    return [message_names.get(ref, ref) for ref in refs]
+
+
 def describe_elements(process) -> dict[str, Any]:
     """What the engine needs to know of each element without asking SpiffWorkflow."""
     lanes = _lane_of_nodes(process)
@@ -362,13 +408,14 @@ def describe_elements(process) -> dict[str, Any]:
                 "line": node.sourceline, "attached_to": node.get("attachedToRef"),
                 "in_subprocess": etree.QName(node.getparent()).localname in ("subProcess", "transaction"),
                 "parent": _enclosing_subprocess(node, process),
-                "messages": [message_names.get(d.get("messageRef"), d.get("messageRef"))
-                             for d in node.findall("bpmn:messageEventDefinition", NS)],
+                "messages": _message_names(node, tag, message_names),
                 "timers": [{"kind": etree.QName(t).localname, "text": (t.text or "").strip()}
                            for d in node.findall("bpmn:timerEventDefinition", NS) for t in d
                            if isinstance(t.tag, str)],
                 "interrupting": node.get("cancelActivity", "true") == "true",
             }
+            if message_data.catches_messages(node, tag):
+                nodes[node_id]["message_variables"] = message_data.declared(node)
         elif tag == "sequenceFlow":
             flows[node_id] = {"source": node.get("sourceRef"), "target": node.get("targetRef"),
                               "name": node.get("name") or ""}

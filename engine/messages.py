@@ -1,11 +1,31 @@
-"""Messages from outside (and from send tasks): correlate, deliver once, or keep.
+"""Messages from outside (and from send tasks): authorize, correlate, deliver once, or keep.
 
-``receive`` stores every message once per ``message_id`` and then delivers it
+``receive`` stores every message once per (sender, ``message_id``) and then delivers it
 to every waiting instance whose data matches its correlation (e.g.
 ``{"order_no": "A1001"}``), or starts the process whose message start event has
 that name, or keeps it until an instance starts waiting for it (``deliver_kept``
 runs after every command), a process with that message start event is deployed
 (``start_kept``), or it expires.
+
+Who may send, and what a message may change:
+
+* Only ``integrator`` and ``admin`` users send messages (``check_may_send``; others get 403 and
+  nothing is kept, delivered or started). The engine itself (send tasks and throw events, actor
+  ``system``) is trusted and keeps its behaviour: no declaration check, a catch that fails there
+  opens an incident on the receiving instance as any failing step does.
+* A message start event starts a process only if the sender may start it (``runtime.check_may_start``);
+  a kept message whose sender may not (any more) start a newly deployed process stays kept.
+* A catching element may declare the variables its message may set (``engine.message_data``);
+  data naming anything else is refused with 422 (``MessageRefusedError``, ``details["refused"]``) and
+  nothing changes. A message nobody waits for is refused the same way when every deployed element
+  catching it refuses those names; a kept message is delivered only to an element that accepts it.
+* A message the instance cannot catch (a ``bpmn:correlationProperty`` retrieval expression fails on
+  it, its correlation keys differ, or anything else raises while the event catches it) is refused
+  with 422 (``MessageRefusedError``, code ``message_refused``): no message row, no history, no
+  instance changed. Camunda 7 answers a correlation it cannot make with an error too
+  (``MismatchingMessageCorrelationException``). Failures of later steps (a script after the catch
+  event) are ordinary incidents: the message is delivered and the incident sits on that step.
+* Duplicates are detected per sender: one integrator's ``message_id`` cannot squat another's.
 """
 from __future__ import annotations
 
@@ -18,12 +38,13 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import clock, database, definitions, forms, history, triggers, workflow
+from engine import clock, database, definitions, forms, history, message_data, triggers, workflow
 from engine.database import command
-from engine.errors import ValidationError
+from engine.errors import MessageRefusedError, PermissionDeniedError, ValidationError
 from engine.models import Instance, Message, MessageSubscription, User
 
 KEEP_FOR = timedelta(days=7)
+SENDER_ROLES = frozenset({"integrator", "admin"})
 _SUBS = MessageSubscription.__table__
 _MESSAGES = Message.__table__
 _SUB_ROWS = select(_SUBS.c.id, _SUBS.c.engine_task_id, _SUBS.c.name).where(_SUBS.c.instance_id == bindparam("iid"))
@@ -65,14 +86,15 @@ def remove_all(session: Session, instance_id: int) -> None:
     session.connection().execute(delete(_SUBS).where(_SUBS.c.instance_id == instance_id))
 
 
-def kept_for(session: Session, name: str, data: dict) -> Optional[Message]:
-    """The oldest kept, unexpired message of ``name`` whose correlation matches ``data``."""
+def kept_for(session: Session, name: str, data: dict, accepts=None) -> Optional[Message]:
+    """The oldest kept, unexpired message of ``name`` whose correlation matches ``data`` (and that
+    ``accepts(message)`` takes, if given)."""
     now = clock.now()
     for message in session.scalars(select(Message).where(Message.name == name, Message.status == "kept")
                                    .order_by(Message.id)):
         if message.expires_at is not None and message.expires_at <= now:
             continue
-        if matches(message.correlation, data):
+        if matches(message.correlation, data) and (accepts is None or accepts(message)):
             return message
     return None
 
@@ -82,6 +104,7 @@ def kept_for(session: Session, name: str, data: dict) -> Optional[Message]:
 def receive(session: Session, name: str, correlation: Any, data: Any, message_id: Optional[str],
             sender: User, keep_for: Optional[timedelta] = None) -> dict:
     """Deliver, start or keep one message; the reply says which happened."""
+    check_may_send(sender)
     name, correlation, data = _checked(name, correlation, data)
     message_id = str(message_id) if message_id else uuid.uuid4().hex
     with command(session):
@@ -99,12 +122,13 @@ def receive_in_command(session: Session, name: str, correlation: dict, data: dic
         with session.begin_nested():  # the unique message_id: a concurrent twin waits here, then fails
             session.add(record)
     except IntegrityError:
-        existing = session.scalar(select(Message).where(Message.message_id == message_id))
+        existing = session.scalar(select(Message).where(Message.sender == sender.username,
+                                                        Message.message_id == message_id))
         return duplicate(session, existing, message_id, sender)
     expire_old(session)
     instance_ids: list[int] = []
     for instance_id in waiting_instances(session, name, correlation):
-        if deliver(session, instance_id, name, data, sender.username, message_id):
+        if deliver(session, instance_id, name, data, sender, message_id):
             instance_ids.append(instance_id)
     status = "delivered" if instance_ids else None
     if status is None:
@@ -112,10 +136,53 @@ def receive_in_command(session: Session, name: str, correlation: dict, data: dic
         started = start_by_message(session, name, {**correlation, **data}, sender, message_id)
         if started:
             instance_ids, status = started, "started"
+        elif not is_engine(sender):
+            check_keepable(session, name, data)
     record.status, record.instance_ids = status or "kept", instance_ids
     record.expires_at = None if status else now + (keep_for or keep_time())
     session.flush()
     return {"message_id": message_id, "status": status or "kept", "instance_ids": instance_ids}
+
+
+def is_engine(sender: User) -> bool:
+    """The engine's own actor (send tasks, throw events): trusted; not a stored user."""
+    return sender.username == "system" and sender.id is None
+
+
+def check_may_send(sender: User) -> None:
+    if is_engine(sender) or sender.roles & SENDER_ROLES:
+        return
+    raise PermissionDeniedError("Only integrators and admins may send messages: send it with an integrator's "
+                                "account or token (an admin can give your account the integrator role).")
+
+
+def check_keepable(session: Session, name: str, data: dict) -> None:
+    """A message about to be kept is refused now if no deployed element catching it would take its data."""
+    catchers = [(version_, element_id, node.get("message_variables"))
+                for version_ in _latest_versions(session)
+                for element_id, node in version_.elements.get("nodes", {}).items()
+                if name in (node.get("messages") or []) and node["type"] != "startEvent"
+                and node["type"] in message_data.CATCHING_TAGS]
+    refused = message_data.refused_by_all(data, [declared for _, _, declared in catchers])
+    if refused:
+        raise _refusal(name, refused, [declared for _, _, declared in catchers],
+                       [f"{v.process_id}:{element_id}" for v, element_id, _ in catchers], None)
+
+
+def _refusal(name: str, refused: list[str], declarations: list, where: list[str],
+             instance_id: Optional[int]) -> MessageRefusedError:
+    allowed = message_data.allowed_text(declarations)
+    return MessageRefusedError(
+        f"Message '{name}' may not set {', '.join(refused)}: its catching event ({', '.join(where)}) takes only "
+        f"{allowed}. Send only those names in 'data' (correlation keys go in 'correlation'); nothing was "
+        "delivered, started or kept.",
+        {"refused": refused, "allowed": sorted({n for d in declarations if d for n in d}),
+         "elements": where, **({"instance_id": instance_id} if instance_id is not None else {})})
+
+
+def _latest_versions(session: Session) -> list:
+    return [definitions.version_of(session, row.id, row.content_hash)
+            for row in definitions.list_definitions(session, latest_only=True)]
 
 
 def duplicate(session: Session, existing: Message, message_id: str, sender: User) -> dict:
@@ -185,39 +252,78 @@ def history_of_delivery(session: Session, instance_id: int, name: str, message_i
 # -- delivering inside commands ---------------------------------------------------------
 
 def deliver_kept_messages(session: Session, instance_id: int, wf, on_step, elements: dict) -> None:
-    """Messages that arrived before the instance waited for them are delivered now (bounded)."""
+    """Messages that arrived before the instance waited for them are delivered now (bounded); a kept
+    message the waiting element would refuse (declared variables, failing correlation) stays kept."""
     for _ in range(20):
         data = None
         for waiting in triggers.waiting_messages(wf):
             data = data if data is not None else workflow.process_data(wf)
-            kept = kept_for(session, waiting.name, data)
+            element_id = _message_element(waiting.element_id, waiting.name, elements)
+            kept = kept_for(session, waiting.name, data,
+                            accepts=lambda m, e=element_id: _accepts_kept(wf, m, elements, e))
             if kept is not None and take_kept(session, kept, instance_id):
                 triggers.deliver_message(wf, waiting.name, dict(kept.data), on_step)
                 history_of_delivery(session, instance_id, kept.name, kept.message_id, kept.data,
-                                             kept.sender, kept_since=kept.received_at,
-                                             element_id=_message_element(waiting.element_id, waiting.name,
-                                                                         elements))
+                                    kept.sender, kept_since=kept.received_at, element_id=element_id)
                 break
         else:
             return
 
 
-def deliver(session: Session, instance_id: int, name: str, data: dict, actor: str, message_id: str) -> bool:
-    """Deliver a message to one waiting instance inside the caller's command."""
+def _accepts_kept(wf, message: Message, elements: dict, element_id: str) -> bool:
+    if message.sender == "system":  # thrown by another instance: trusted, as when delivered at once
+        return True
+    declared = elements.get("nodes", {}).get(element_id, {}).get("message_variables")
+    return not message_data.refused(message.data or {}, [declared]) and \
+        triggers.catch_problem(wf, message.name, dict(message.data or {})) is None
+
+
+def deliver(session: Session, instance_id: int, name: str, data: dict, sender: User, message_id: str) -> bool:
+    """Deliver a message to one waiting instance inside the caller's command. A message from outside
+    that the instance's catching element refuses, or that the instance cannot catch, raises
+    ``MessageRefusedError`` (the caller's command rolls back: nothing changes)."""
     from engine import runtime
 
     instance, version_ = runtime.lock_instance(session, instance_id)
     if instance.status != "running":
         return False
     wf = runtime.load_workflow(session, instance, version_)
-    catching = [w.element_id for w in triggers.waiting_messages(wf) if w.name == name]
+    catching = [_message_element(w.element_id, name, version_.elements)
+                for w in triggers.waiting_messages(wf) if w.name == name]
     if not catching:
         return False
-    history_of_delivery(session, instance.id, name, message_id, data, actor,
-                                 element_id=_message_element(catching[0], name, version_.elements))
-    runtime.advance(session, instance, version_, wf,
-            step=lambda wf_, on_step: triggers.deliver_message(wf_, name, data, on_step))
+    if is_engine(sender):
+        history_of_delivery(session, instance.id, name, message_id, data, sender.username, element_id=catching[0])
+        runtime.advance(session, instance, version_, wf,
+                        step=lambda wf_, on_step: triggers.deliver_message(wf_, name, data, on_step))
+        return True
+    _check_catchable(wf, version_, instance.id, name, data, catching)
+    history_of_delivery(session, instance.id, name, message_id, data, sender.username, element_id=catching[0])
+    try:
+        triggers.catch_message(wf, name, data)
+    except Exception as exc:  # noqa: BLE001 - refused as a whole: the command rolls back
+        raise _not_caught(name, instance.id, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") \
+            from exc
+    runtime.advance(session, instance, version_, wf)  # later steps fail as incidents, as always
     return True
+
+
+def _check_catchable(wf, version_, instance_id: int, name: str, data: dict, catching: list[str]) -> None:
+    nodes = version_.elements.get("nodes", {})
+    declarations = [nodes.get(element_id, {}).get("message_variables") for element_id in catching]
+    refused = message_data.refused(data, declarations)
+    if refused:
+        raise _refusal(name, refused, declarations, [f"{version_.process_id}:{e}" for e in catching], instance_id)
+    problem = triggers.catch_problem(wf, name, data)
+    if problem:
+        raise _not_caught(name, instance_id, problem)
+
+
+def _not_caught(name: str, instance_id: int, reason: str) -> MessageRefusedError:
+    return MessageRefusedError(
+        f"Instance {instance_id} cannot catch message '{name}': {reason}. Nothing was delivered, started or kept; "
+        "correct the message (or the model's correlation) and send it again.",
+        {"instance_id": instance_id, "reason": reason})
 
 
 def _message_element(element_id: str, name: str, elements: dict) -> str:
@@ -233,13 +339,21 @@ def _message_element(element_id: str, name: str, elements: dict) -> str:
 
 def start_by_message(session: Session, name: str, data: dict, sender: User,
                      message_id: Optional[str] = None) -> list[int]:
-    """Start (the latest version of) every process with a top-level message start event ``name``."""
+    """Start (the latest version of) every process with a top-level message start event ``name``
+    that ``sender`` may start."""
+    from engine import runtime
+
     started = []
-    for row in definitions.list_definitions(session, latest_only=True):
-        version_ = definitions.version_of(session, row.id, row.content_hash)
+    for version_ in _latest_versions(session):
         element_id = message_starts(version_).get(name)
-        if element_id is not None:
-            started.append(_start_with(session, version_, element_id, name, data, sender, message_id))
+        if element_id is None:
+            continue
+        if not is_engine(sender):
+            try:
+                runtime.check_may_start(version_, sender)
+            except PermissionDeniedError:
+                continue
+        started.append(_start_with(session, version_, element_id, name, data, sender, message_id))
     return started
 
 
@@ -265,7 +379,9 @@ def start_kept(session: Session, versions: list) -> list[int]:
 def _start_from_kept(session: Session, message: Message, targets: list) -> list[int]:
     from engine import runtime, users
 
-    sender = users.find_user(session, message.sender) or runtime.system_actor()
+    sender = runtime.system_actor() if message.sender == "system" else users.find_user(session, message.sender)
+    if sender is None or not (is_engine(sender) or sender.active):  # a removed or disabled sender starts
+        return []                                                    # nothing: the message stays kept
     data = {**(message.correlation or {}), **(message.data or {})}
     undo = history.queue_mark(session), dict(session.info.get("pending_workflows") or {})
     try:
@@ -300,6 +416,12 @@ def _start_with(session: Session, version_, element_id: str, name: str, data: di
                 message_id: Optional[str]) -> int:
     from engine import runtime
 
+    if not is_engine(sender):
+        runtime.check_may_start(version_, sender)
+        declared = version_.elements["nodes"][element_id].get("message_variables")
+        refused = message_data.refused(data, [declared])
+        if refused:
+            raise _refusal(name, refused, [declared], [f"{version_.process_id}:{element_id}"], None)
     return runtime._start(
         session, version_, data, sender,
         lambda wf_, on_step: (workflow.run(wf_, on_step), triggers.deliver_message(wf_, name, data, on_step)),
