@@ -24,8 +24,9 @@ MANAGES = {"admin", "supervisor"}
 
 
 def record_failure(session: Session, instance_id: int, process_id: str, element_id: Optional[str],
-                   engine_task_id: Optional[str], message: str) -> str:
-    """Count a failed attempt of a step; returns the instance status that follows."""
+                   engine_task_id: Optional[str], message: str, retries: bool = True) -> str:
+    """Count a failed attempt of a step; returns the instance status that follows. Without
+    ``retries`` (a failure retrying cannot mend) the incident opens at once."""
     now = clock.now()
     incident = session.scalar(select(Incident).where(
         Incident.instance_id == instance_id, Incident.engine_task_id == engine_task_id,
@@ -37,7 +38,7 @@ def record_failure(session: Session, instance_id: int, process_id: str, element_
         session.add(incident)
     incident.attempts += 1
     incident.message, incident.updated_at = message, now
-    if incident.attempts < MAX_ATTEMPTS:
+    if retries and incident.attempts < MAX_ATTEMPTS:
         incident.status = "retrying"
         incident.next_retry_at = now + BACKOFF[min(incident.attempts - 1, len(BACKOFF) - 1)]
         session.flush()

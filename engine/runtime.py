@@ -24,8 +24,11 @@ from engine import (
     clock, config, connectors, database, definitions, forms, history, incidents, messages, timers, triggers, workflow,
     worklist,
 )
+from engine import values as storable
 from engine.database import command
-from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
+from engine.errors import (
+    ConflictError, EngineError, FormValidationError, NotFoundError, PermissionDeniedError, ValidationError,
+)
 from engine.models import Definition, HumanTask, Instance, User
 from engine.sandbox import find_script_error
 from engine.statements import Row, Statement
@@ -112,9 +115,12 @@ def load_workflow(session: Session, instance: Instance, version: definitions.Ver
 def save_workflow(session: Session, instance: Instance, wf, status: str, data: dict) -> None:
     """Prune, serialize and write back the state; keep the workflow cached after commit."""
     workflow.prune(wf)
+    state, contained = _dump_state(session, instance, wf)
+    if contained is not None:
+        status = contained
     new_etag = uuid.uuid4().hex
     saved = _SAVE.rowcount(session, {
-        "iid": instance.id, "old_etag": instance.etag, "state": workflow.dump_state(wf), "data": data,
+        "iid": instance.id, "old_etag": instance.etag, "state": state, "data": data,
         "new_etag": new_etag, "status": status, "ended": clock.now() if status in ("completed", "cancelled") else None})
     if saved != 1:
         raise ConflictError(f"Instance {instance.id} was changed by someone else; reload and try again.")
@@ -189,7 +195,7 @@ def complete_task(session: Session, task_id: int, data: Any, actor: User) -> Row
         instance = Locked(row.instance_id, row.process_id, row.instance_status, row.instance_etag,
                           row.instance_started_by, row.definition_id)
         version_ = definitions.version_of(session, row.definition_id, row.content_hash)
-        values = forms.validate(version_.form(row.form_key), data if data is not None else {})
+        values = refuse_unstorable(forms.validate(version_.form(row.form_key), data if data is not None else {}))
         wf = load_workflow(session, instance, version_)
         engine_task = workflow.find_task(wf, row.engine_task_id)
         if engine_task is None:
@@ -260,6 +266,9 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
     if status == "running" and completed:
         status = "completed"
     data = workflow.process_data(wf, completed)
+    if storable.find_problem(data) is not None:  # a value no check refused reached the data
+        status = _contain_unstorable(session, instance, wf) or status
+        data = workflow.process_data(wf, completed)
     worklist.sync_tasks(session, instance, version_, wf, completed_task)
     if version_.has_timers:
         timers.sync(session, instance.id, instance.process_id, elements, wf)
@@ -270,6 +279,34 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
     messages.send_thrown_messages(session, instance.id, thrown)
     if status == "completed":
         history.record(session, instance.id, "instance_completed", "system", data={"data": data})
+
+
+def _contain_unstorable(session: Session, instance: Instance, wf) -> Optional[str]:
+    """Clear data the engine cannot store from the workflow and open an incident on the element it
+    appeared at, so the command still commits; returns the instance's new status (None: nothing found)."""
+    found = workflow.contain_unstorable(wf)
+    if found is None:
+        return None
+    message = (f"Variable '{found.problem.variable}' written at {found.where} cannot be stored: "
+               f"{found.problem.describe()}. It was set to None so the instance could be saved: correct the step "
+               "that wrote it (or the data sent to it), put the right value back, then retry the incident.")
+    status = incidents.record_failure(session, instance.id, instance.process_id, found.element_id,
+                                      found.engine_task_id, message, retries=False)
+    session.execute(update(Instance).where(Instance.id == instance.id).values(error=message)
+                    .execution_options(synchronize_session=False))
+    return status
+
+
+def _dump_state(session: Session, instance: Instance, wf) -> tuple[str, Optional[str]]:
+    """The state's JSON, and the status to save when data that cannot be stored had to be cleared."""
+    try:
+        return workflow.dump_state(wf), None
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        status = _contain_unstorable(session, instance, wf)
+        if status is None:
+            raise EngineError(f"Instance {instance.id} could not be saved ({exc}); nothing was changed. "
+                              "Report this with the process and the step.") from exc
+        return workflow.dump_state(wf), status
 
 
 def system_actor() -> User:
@@ -295,6 +332,8 @@ def record_engine_step(session, instance_id, version_: definitions.Version, task
     elif "Script" in kind:
         changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
         removed = [k for k in before if k not in after]
+        if storable.find_problem(changed) is not None:  # advance() contains it; the history must stay writable
+            changed = {k: None if storable.find_value_problem(k, v) else v for k, v in changed.items()}
         if changed or removed:
             history.record(session, instance_id, "script_changed_data", "system", element_id,
                            data={"changed": changed, "removed": removed,
@@ -317,10 +356,19 @@ def _as_engine_error(exc: BaseException) -> EngineError:
 def start_values(version_: definitions.Version, data: Any) -> dict:
     """Start data checked by the start form; without a form, any JSON object is taken as is."""
     if version_.start_form:
-        return forms.validate(version_.form(version_.start_form), data if data is not None else {})
+        return refuse_unstorable(forms.validate(version_.form(version_.start_form), data if data is not None else {}))
     if data is not None and not isinstance(data, dict):
         raise ValidationError("The start data must be a JSON object.", {"data": ["Not an object."]})
-    return dict(data or {})
+    return refuse_unstorable(dict(data or {}))
+
+
+def refuse_unstorable(values: dict) -> dict:
+    """``values`` when the engine can store them all (``engine.values``), else a FormValidationError."""
+    problem = storable.find_problem(values)
+    if problem is not None:
+        raise FormValidationError(f"Field '{problem.variable}' cannot be stored: {problem.describe()}.",
+                                  {problem.variable: [f"{problem.path} {problem.what}; {problem.fix}."]})
+    return values
 
 
 # -- permissions and helpers -----------------------------------------------------------

@@ -11,7 +11,8 @@ A BPMN service task names one with SpiffWorkflow's extension::
 Parameter values are sandboxed expressions on the process data; the
 connector's return value is stored in ``resultVariable``. An unknown connector
 or a missing declared input is a deploy-time error. A connector receives a
-``Context`` (database session, instance id, clock) and the declared inputs.
+``Context`` (database session, instance id, clock) and the declared inputs. A result
+the engine cannot store (``engine.values``) fails the service task, like a connector error.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from typing import Any, Callable, Optional
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 
-from engine import clock
+from engine import clock, values
 from engine.forms import to_json
 
 
@@ -92,11 +93,18 @@ def call_service(task, operation_name: str, operation_params: dict, **_ignored) 
     found = find_connector(operation_name)
     if found is None:
         raise WorkflowTaskException(f"Unknown connector '{operation_name}'", task=task)
-    values = {name: param["value"] for name, param in (operation_params or {}).items()}
+    inputs = {name: param["value"] for name, param in (operation_params or {}).items()}
     context = _current.get() or Context(None, None, None)
     try:
-        result = found.func(context, **values)
+        result = found.func(context, **inputs)
     except Exception as exc:
         raise WorkflowTaskException(f"Connector '{operation_name}' failed: {exc}", task=task,
                                     exception=ConnectorFailed(str(exc))) from exc
+    variable = getattr(task.task_spec, "result_variable", None) or "result"
+    problem = values.find_value_problem(variable, result)
+    if problem is not None:
+        message = (f"Connector '{operation_name}' returned a value that cannot be stored in variable '{variable}': "
+                   f"{problem.describe()}. Change the connector to return plain data (text, numbers, dates, "
+                   "lists, dicts)")
+        raise WorkflowTaskException(message, task=task, exception=ConnectorFailed(message))
     return json.dumps(to_json(result), ensure_ascii=False)
