@@ -53,8 +53,8 @@ def retry_incident(incident_id: int):
 @documented("Close an incident handled outside the engine, with a comment (supervisor or admin)", "incidents",
             body=ResolveIncidentSchema, response=IncidentSchema, errors=(400, 401, 403, 404, 409))
 def resolve_incident(incident_id: int):
-    body = load_json(ResolveIncidentSchema())
     session = get_session()
     access.get_visible_incident(session, current_user(), incident_id)
+    body = load_json(ResolveIncidentSchema())
     incident = incidents.resolve(session, incident_id, body["comment"], current_user())
     return dump(IncidentSchema(), incidents.as_dict(incident))
