@@ -1,4 +1,6 @@
-"""Messages from integrators (shop platform, couriers) and staff."""
+"""Messages from integrators (shop platform, couriers): only ``integrator`` and ``admin`` users may
+send (403 otherwise); data a catching event does not declare, or a message the instance cannot
+catch, is refused with 422 and changes nothing (see ``engine.messages``)."""
 from __future__ import annotations
 
 from flask import Blueprint
@@ -20,8 +22,9 @@ SEES_ALL_MESSAGES = {"admin", "auditor", "supervisor", "integrator"}
 
 @messages_bp.post("/messages")
 @documented("Deliver a message to the waiting instance(s) it correlates with, start a process with a message "
-            "start event, or keep it until an instance waits for it", "messages",
-            body=SendMessageSchema, response=MessageReplySchema, errors=(400, 401, 403))
+            "start event, or keep it until an instance waits for it (integrators and admins; 422 when its data "
+            "names variables the catching event does not declare, or the instance cannot catch it)", "messages",
+            body=SendMessageSchema, response=MessageReplySchema, errors=(400, 401, 403, 422))
 def send_message():
     body = load_json(SendMessageSchema())
     reply = messages.receive(get_session(), body["name"], body["correlation"], body["data"], body["message_id"],
