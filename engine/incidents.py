@@ -7,17 +7,19 @@ cause) or resolves it with a comment. Users see the message, never a traceback.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import clock, history, workflow
 from engine.database import command
-from engine.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Incident, User
 
+log = logging.getLogger("liucheng.worker")
 MAX_ATTEMPTS = 3
 BACKOFF = (timedelta(seconds=30), timedelta(minutes=5))  # before attempt 2, 3
 MANAGES = {"admin", "supervisor"}
@@ -90,14 +92,24 @@ def retry(session: Session, incident_id: int, actor: Optional[User] = None) -> I
     return incident
 
 
-def retry_due(database, now: Optional[datetime] = None) -> int:
+def retry_due(database, now: Optional[datetime] = None, on_failure: Optional[Callable] = None) -> int:
+    """Retry the incidents whose back-off time came, each in its own transaction: one whose retry
+    raises is rolled back, logged and reported to ``on_failure(what, instance id, element id,
+    message)``, and the others are still retried. A step failing again is counted, not reported."""
     now = now or clock.now()
     with database.session() as session:
-        due = list(session.scalars(select(Incident.id).where(Incident.status == "retrying",
-                                                             Incident.next_retry_at <= now)))
+        due = list(session.execute(select(Incident.id, Incident.instance_id, Incident.element_id).where(
+            Incident.status == "retrying", Incident.next_retry_at <= now)))
         session.rollback()
-        for incident_id in due:
-            retry(session, incident_id)
+        for incident_id, instance_id, element_id in due:
+            try:
+                retry(session, incident_id)
+            except Exception as exc:
+                message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+                log.error("incident %s could not be retried: %s", incident_id, message,
+                          exc_info=not isinstance(exc, EngineError))
+                if on_failure is not None:
+                    on_failure(f"incident {incident_id} (retry)", instance_id, element_id, message)
     return len(due)
 
 

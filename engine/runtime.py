@@ -168,7 +168,8 @@ def start_instance(session: Session, process_id: str, data: Any, actor: User,
 
 
 def _start(session: Session, version_: definitions.Version, values: dict, actor: User, step=None,
-           start_event: Optional[str] = None, started_by_message: Optional[dict] = None) -> int:
+           start_event: Optional[str] = None, started_by_message: Optional[dict] = None,
+           failures: Optional[list] = None) -> int:
     specs = workflow.load_spec(f"{version_.content_hash}:{version_.id}", version_.spec_json)
     wf = workflow.new_workflow(specs, values, SCRIPT_TIMEOUT, start_event)
     instance_id = _CREATE_INSTANCE.scalar(session, {
@@ -181,7 +182,9 @@ def _start(session: Session, version_: definitions.Version, values: dict, actor:
     history.record(session, instance.id, "instance_started", actor.username, start_event,
                    data={"version": version_.version, "data": values,
                          **({"message": started_by_message} if started_by_message else {})})
-    advance(session, instance, version_, wf, step=step)
+    failure = advance(session, instance, version_, wf, step=step)
+    if failure is not None and failures is not None:
+        failures.append(failure)
     return instance.id
 
 
@@ -241,15 +244,24 @@ def cancel_instance(session: Session, instance_id: int, reason: str, actor: User
 
 # -- running the engine -------------------------------------------------------------
 
+@dataclass
+class StepFailure:
+    """A step that failed in ``advance`` (its incident is recorded): where, and the message."""
+
+    element_id: Optional[str]
+    message: str
+
+
 def advance(session: Session, instance: Instance, version_: definitions.Version, wf,
-            completed_task: Optional[str] = None, step=None) -> None:
-    """Run engine steps, then write state, human tasks, timers, subscriptions and history."""
+            completed_task: Optional[str] = None, step=None) -> Optional[StepFailure]:
+    """Run engine steps, then write state, human tasks, timers, subscriptions and history; returns
+    the step that failed (recorded as an incident), if one did."""
     elements = version_.elements
 
     def on_step(task, before, after):
         record_engine_step(session, instance.id, version_, task, before, after)
 
-    status = "running"
+    status, failure = "running", None
     try:
         with connectors.running(connectors.Context(session, instance.id, instance.process_id)):
             (step or workflow.run)(wf, on_step)
@@ -257,8 +269,8 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
     except Exception as exc:
         error = _as_engine_error(exc)
         failed = workflow.failing_task(exc)
-        status = incidents.record_failure(session, instance.id, instance.process_id,
-                                          workflow.element_of(failed) if failed is not None else None,
+        failure = StepFailure(workflow.element_of(failed) if failed is not None else None, error.message)
+        status = incidents.record_failure(session, instance.id, instance.process_id, failure.element_id,
                                           str(failed.id) if failed is not None else None, error.message)
         session.execute(update(Instance).where(Instance.id == instance.id).values(error=error.message)
                         .execution_options(synchronize_session=False))
@@ -267,7 +279,9 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
         status = "completed"
     data = workflow.process_data(wf, completed)
     if storable.find_problem(data) is not None:  # a value no check refused reached the data
-        status = _contain_unstorable(session, instance, wf) or status
+        contained = _contain_unstorable(session, instance, wf)
+        if contained is not None:
+            status, failure = contained
         data = workflow.process_data(wf, completed)
     worklist.sync_tasks(session, instance, version_, wf, completed_task)
     if version_.has_timers:
@@ -279,11 +293,13 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
     messages.send_thrown_messages(session, instance.id, thrown)
     if status == "completed":
         history.record(session, instance.id, "instance_completed", "system", data={"data": data})
+    return failure
 
 
-def _contain_unstorable(session: Session, instance: Instance, wf) -> Optional[str]:
+def _contain_unstorable(session: Session, instance: Instance, wf) -> Optional[tuple[str, StepFailure]]:
     """Clear data the engine cannot store from the workflow and open an incident on the element it
-    appeared at, so the command still commits; returns the instance's new status (None: nothing found)."""
+    appeared at, so the command still commits; returns the instance's new status and the failure
+    (None: nothing found)."""
     found = workflow.contain_unstorable(wf)
     if found is None:
         return None
@@ -294,7 +310,7 @@ def _contain_unstorable(session: Session, instance: Instance, wf) -> Optional[st
                                       found.engine_task_id, message, retries=False)
     session.execute(update(Instance).where(Instance.id == instance.id).values(error=message)
                     .execution_options(synchronize_session=False))
-    return status
+    return status, StepFailure(found.element_id, message)
 
 
 def _dump_state(session: Session, instance: Instance, wf) -> tuple[str, Optional[str]]:
@@ -302,11 +318,11 @@ def _dump_state(session: Session, instance: Instance, wf) -> tuple[str, Optional
     try:
         return workflow.dump_state(wf), None
     except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-        status = _contain_unstorable(session, instance, wf)
-        if status is None:
+        contained = _contain_unstorable(session, instance, wf)
+        if contained is None:
             raise EngineError(f"Instance {instance.id} could not be saved ({exc}); nothing was changed. "
                               "Report this with the process and the step.") from exc
-        return workflow.dump_state(wf), status
+        return workflow.dump_state(wf), contained[0]
 
 
 def system_actor() -> User:
@@ -314,8 +330,10 @@ def system_actor() -> User:
     return User(username="system", password_hash="", display_name="system")
 
 
-def start_for_timer(session: Session, version_: definitions.Version, actor: User, step, start_event: str) -> int:
-    return _start(session, version_, {}, actor, step, start_event)
+def start_for_timer(session: Session, version_: definitions.Version, actor: User, step, start_event: str,
+                    failures: Optional[list] = None) -> int:
+    """Start an instance for a timer start event; a step of it that failed is appended to ``failures``."""
+    return _start(session, version_, {}, actor, step, start_event, failures=failures)
 
 
 def record_engine_step(session, instance_id, version_: definitions.Version, task, before, after) -> None:

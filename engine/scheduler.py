@@ -2,30 +2,71 @@
 
 Each scheduler has its own in-memory job store (APScheduler job stores must not
 be shared); what makes several workers safe is the lease on timer rows, not the
-scheduler.
+scheduler. A tick never raises: each timer, incident retry and clean-up runs in
+its own transaction, and what fails is rolled back, logged and listed as a
+``Failure`` while the rest goes on.
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine import incidents, messages, timers
 from engine.database import Database, command
+from engine.errors import EngineError
 
 log = logging.getLogger("liucheng.worker")
 
 
-def tick(database: Database, worker: str | None = None) -> int:
-    """Fire every due timer once and expire old kept messages; returns how many fired."""
-    fired = timers.fire_due(database, worker)
-    incidents.retry_due(database)
-    with database.session() as session, command(session):
-        messages.expire_old(session)
+@dataclass
+class Failure:
+    """Something a tick could not do: ``timer 12``, ``incident 3 (retry)``, ``expiring kept messages``."""
+
+    what: str
+    instance_id: Optional[int]
+    element_id: Optional[str]
+    message: str
+
+    def describe(self) -> str:
+        where = f"instance {self.instance_id}" if self.instance_id is not None else "no instance"
+        if self.element_id:
+            where += f", element {self.element_id}"
+        return f"{self.what} [{where}]: {self.message}"
+
+
+def tick(database: Database, worker: str | None = None, failures: Optional[list[Failure]] = None) -> int:
+    """Fire every due timer once, retry due incidents and expire old kept messages; returns how
+    many timers fired. What fails is appended to ``failures``; the tick itself never raises."""
+    found: list[Failure] = failures if failures is not None else []
+
+    def failed(what: str, instance_id: Optional[int], element_id: Optional[str], message: str) -> None:
+        found.append(Failure(what, instance_id, element_id, message))
+
+    fired = _guarded("firing timers", failed, lambda: timers.fire_due(database, worker, on_failure=failed)) or 0
+    _guarded("retrying incidents", failed, lambda: incidents.retry_due(database, on_failure=failed))
+    _guarded("expiring kept messages", failed, lambda: _expire_messages(database))
     if fired:
         log.info("fired %d timer(s)", fired)
     return fired
+
+
+def _expire_messages(database: Database) -> None:
+    with database.session() as session, command(session):
+        messages.expire_old(session)
+
+
+def _guarded(what: str, failed: Callable, run: Callable):
+    """``run()``; what it raises is logged and reported instead of ending the tick."""
+    try:
+        return run()
+    except Exception as exc:
+        log.exception("worker: %s failed", what)
+        failed(what, None, None, exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}")
+        return None
 
 
 def _add_job(scheduler, database: Database, interval: float) -> None:

@@ -6,24 +6,32 @@ and sets each human task's ``due_at`` to its earliest attached timer.
 ``fire_due`` claims due rows with a lease (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, a conditional update on SQLite) and fires each in its own
 transaction under the instance lock; a worker that dies loses its lease after
-``LEASE`` and another fires the timer, once.
+``LEASE`` and another fires the timer, once. A timer whose firing raises (its
+transaction is rolled back) is logged and reported to ``on_failure``, keeps its
+lease until it runs out (then it is tried again) and never stops the others; a
+step that fails inside a firing is an incident, and reported too.
 """
 from __future__ import annotations
 
 import calendar
+import logging
 import os
 import re
 import socket
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Optional
+from typing import Callable, Optional
 
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock, history, triggers, workflow
 from engine.database import command
+from engine.errors import EngineError
 from engine.models import HumanTask, Instance, Timer
+
+log = logging.getLogger("liucheng.worker")
+OnFailure = Callable[[str, Optional[int], Optional[str], str], None]  # (what, instance id, element id, message)
 
 LEASE = timedelta(seconds=60)
 MAX_BATCHES = 200  # one tick fires at most MAX_BATCHES × limit timers; the next tick goes on
@@ -158,59 +166,90 @@ def claim_due(session: Session, worker: str, now: Optional[datetime] = None, lim
     return ids
 
 
-def fire(session: Session, timer_id: int, worker: str, now: Optional[datetime] = None) -> bool:
-    """Fire one leased timer in its own transaction; False if it is gone or no longer ours."""
+def fire(session: Session, timer_id: int, worker: str, now: Optional[datetime] = None,
+         on_failure: Optional[OnFailure] = None) -> bool:
+    """Fire one leased timer in its own transaction; False if it is gone or no longer ours.
+    A step failing after it fired (an incident) is reported to ``on_failure``."""
+    try:
+        fired, failure = _fire(session, timer_id, worker, now or clock.now())
+    finally:
+        session.info.pop(FIRED, None)
+    if failure is not None and on_failure is not None:
+        on_failure(f"timer {timer_id} (fired; its step failed)", failure[0], failure[1], failure[2])
+    return fired
+
+
+def _fire(session: Session, timer_id: int, worker: str, now: datetime) -> tuple[bool, Optional[tuple]]:
+    """(fired, (instance id, element id, message) of a step that failed after it fired, or None)."""
     from engine import runtime
 
-    now = now or clock.now()
     with command(session):
         head = session.execute(select(_TIMERS.c.instance_id, _TIMERS.c.kind).where(_TIMERS.c.id == timer_id)).first()
         if head is None:
-            return False
+            return False, None
         if head.kind == "start" and head.instance_id is None:
             row = session.execute(select(_TIMERS).where(_TIMERS.c.id == timer_id).with_for_update()).first()
             if row is None or row.status != "waiting" or row.locked_by != worker or row.due_at > now:
-                return False
-            _fire_start(session, row, now)
-            return True
+                return False, None
+            return True, _fire_start(session, row, now)
         instance_id = head.instance_id
         instance, version = runtime.lock_instance(session, instance_id)
         row = session.execute(select(_TIMERS).where(_TIMERS.c.id == timer_id).with_for_update()).first()
         if row is None or row.status != "waiting" or row.locked_by != worker or row.due_at > now:
-            return False
+            return False, None
         if instance.status == "failed":  # fires once the incident is retried; keep it, unleased
             session.execute(update(_TIMERS).where(_TIMERS.c.id == timer_id).values(locked_by=None, locked_until=None))
-            return False
+            return False, None
         if instance.status != "running":
             session.execute(delete(_TIMERS).where(_TIMERS.c.id == timer_id))
             history.record(session, instance.id, "timer_cancelled", "system", row.element_id,
                            data={"due_at": row.due_at, "reason": f"instance {instance.status}"})
-            return False
+            return False, None
         wf = runtime.load_workflow(session, instance, version)
         late = (now - row.due_at).total_seconds()
         history.record(session, instance.id, "timer_fired", "system", row.element_id,
                        data={"due_at": row.due_at, "fired_at": now, "late_seconds": round(late, 3)})
         session.info.setdefault(FIRED, set()).add(timer_id)
         at = max(now, row.due_at)
-        runtime.advance(session, instance, version, wf,
-                        step=lambda wf_, on_step: triggers.fire_timers(wf_, at, on_step))
-    session.info.pop(FIRED, None)
-    return True
+        failure = runtime.advance(session, instance, version, wf,
+                                  step=lambda wf_, on_step: triggers.fire_timers(wf_, at, on_step))
+    return True, (instance.id, failure.element_id, failure.message) if failure is not None else None
 
 
-def fire_due(database, worker: Optional[str] = None, now: Optional[datetime] = None, limit: int = 100) -> int:
-    """Claim and fire what is due now; returns how many timers fired."""
+def fire_due(database, worker: Optional[str] = None, now: Optional[datetime] = None, limit: int = 100,
+             on_failure: Optional[OnFailure] = None) -> int:
+    """Claim and fire what is due now; returns how many timers fired. Each timer fires in its own
+    transaction: one that raises is rolled back, logged and reported, and the others still fire."""
     worker = worker or worker_name()
     fired = 0
     with database.session() as session:
         for _ in range(MAX_BATCHES):
             claimed = claim_due(session, worker, now, limit)
             for timer_id in claimed:
-                if fire(session, timer_id, worker, now):
-                    fired += 1
+                try:
+                    if fire(session, timer_id, worker, now, on_failure):
+                        fired += 1
+                except Exception as exc:  # rolled back by its command; the lease runs out, then it is tried again
+                    _report_failure(session, timer_id, exc, on_failure)
             if len(claimed) < limit:
                 break
     return fired
+
+
+def _report_failure(session: Session, timer_id: int, exc: Exception, on_failure: Optional[OnFailure]) -> None:
+    message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+    log.error("timer %s could not be fired: %s", timer_id, message, exc_info=not isinstance(exc, EngineError))
+    instance_id = element_id = None
+    try:
+        with command(session):
+            found = session.execute(select(_TIMERS.c.instance_id, _TIMERS.c.element_id)
+                                    .where(_TIMERS.c.id == timer_id)).first()
+        if found is not None:
+            instance_id, element_id = found
+    except Exception:  # the database itself may be what failed: report what is known
+        log.warning("timer %s: its row could not be read to report the failure", timer_id, exc_info=True)
+    if on_failure is not None:
+        on_failure(f"timer {timer_id}", instance_id, element_id, message)
 
 
 # -- timer start events: a new instance per tick ----------------------------------------------
@@ -298,17 +337,19 @@ def schedule_start_timers(session: Session, definition_id: int, process_id: str,
                 "created_at": now})
 
 
-def _fire_start(session: Session, row, now: datetime) -> None:
-    """Start one instance for a due start timer, then re-arm the row for the next tick."""
+def _fire_start(session: Session, row, now: datetime) -> Optional[tuple]:
+    """Start one instance for a due start timer, then re-arm the row for the next tick; returns
+    (instance id, element id, message) of a step of the new instance that failed, or None."""
     from engine import definitions, runtime
 
     row_def = session.get(definitions.Definition, row.definition_id)
     version = definitions.version_of(session, row_def.id, row_def.content_hash)
     at = max(now, row.due_at)
     system = runtime.system_actor()
+    failures: list = []
     instance_id = runtime.start_for_timer(session, version, system,
                                           lambda wf_, on_step: triggers.fire_start_timer(wf_, at, on_step),
-                                          row.element_id)
+                                          row.element_id, failures)
     history.record(session, instance_id, "timer_fired", "system", row.element_id, data={
         "due_at": row.due_at, "fired_at": now, "late_seconds": round((now - row.due_at).total_seconds(), 3),
         "kind": "start"})
@@ -319,3 +360,4 @@ def _fire_start(session: Session, row, now: datetime) -> None:
     else:
         session.execute(update(_TIMERS).where(_TIMERS.c.id == row.id).values(
             due_at=following, locked_by=None, locked_until=None))
+    return (instance_id, failures[0].element_id, failures[0].message) if failures else None

@@ -164,7 +164,10 @@ def demo(obj, port: int) -> None:
                    "replay or test deadlines.")
 @click.pass_obj
 def worker(obj, once: bool, interval: float, now_text: str | None) -> None:
-    """Fire due timers and retry failed steps (several workers may share one PostgreSQL database)."""
+    """Fire due timers and retry failed steps (several workers may share one PostgreSQL database).
+
+    A timer or retry that fails is rolled back and reported; the others still run, and the exit
+    status stays 0 (failed steps are incidents: see the incidents list)."""
     from engine import clock, scheduler
 
     database = _ready(obj["url"])
@@ -173,7 +176,11 @@ def worker(obj, once: bool, interval: float, now_text: str | None) -> None:
             raise click.UsageError("--now only works with --once.")
         clock.set_clock(clock.FrozenClock(_parse_time(now_text)))
     if once:
-        click.echo(f"Fired {scheduler.tick(database)} timer(s).")
+        failures: list = []
+        fired = scheduler.tick(database, failures=failures)
+        click.echo(f"Fired {fired} timer(s)." + (f" {len(failures)} failure(s):" if failures else ""))
+        for failure in failures:
+            click.echo(f"  {failure.describe()}")
         return
     click.echo(f"Worker ticking every {interval:g}s (Ctrl+C to stop)")
     scheduler.run_forever(database, interval)
