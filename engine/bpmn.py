@@ -16,7 +16,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine import message_data, workflow
+from engine import message_rules, workflow
 from engine.errors import DefinitionError, ScriptError
 from engine.sandbox import check_source
 
@@ -188,8 +188,8 @@ def _check_elements(name, root, processes, forms, roles) -> list[Problem]:
                 problems += _check_expression(name, node, tag)
             if tag == "scriptTask":
                 problems += _check_script(where, node)
-            if tag in message_data.CATCHING_TAGS and message_data.catches_messages(node, tag):
-                problems += [Problem(*where, text) for text in message_data.declaration_problems(node)]
+            if tag in message_rules.CATCHING_TAGS and message_rules.catches_messages(node, tag):
+                problems += [Problem(*where, text) for text in message_rules.declaration_problems(node)]
             if tag == "serviceTask":
                 problems += _check_service(where, node)
             if tag == "callActivity" and node.get("calledElement") not in process_ids:
@@ -414,8 +414,8 @@ def describe_elements(process) -> dict[str, Any]:
                            if isinstance(t.tag, str)],
                 "interrupting": node.get("cancelActivity", "true") == "true",
             }
-            if message_data.catches_messages(node, tag):
-                nodes[node_id]["message_variables"] = message_data.declared(node)
+            if message_rules.catches_messages(node, tag):
+                nodes[node_id]["message_variables"] = message_rules.declared(node)
         elif tag == "sequenceFlow":
             flows[node_id] = {"source": node.get("sourceRef"), "target": node.get("targetRef"),
                               "name": node.get("name") or ""}

@@ -1,5 +1,8 @@
-"""What a message may set: the variables a catching element declares, and the check of a message's
-data against them.
+"""What a message may do: who may send one, the variables a catching element declares its message
+may set, and the checks that refuse a message before it changes anything.
+
+Senders: ``integrator`` and ``admin`` users, and the engine itself (actor ``system``: send tasks and
+throw events of other instances, trusted and not checked here).
 
 A message catch event, a boundary message event, an event-based gateway's message branch, a receive
 task or a message start event declares the process variables its message may set with Camunda's
@@ -25,9 +28,14 @@ from __future__ import annotations
 import re
 from typing import Iterable, Optional
 
+from engine import triggers
+from engine.errors import MessageRefusedError, PermissionDeniedError
+from engine.models import Message, User
+
 CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 CATCHING_TAGS = {"startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask"}
+SENDER_ROLES = frozenset({"integrator", "admin"})
 _SAME_NAME = re.compile(r"^\s*(\$\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\})?\s*$")
 
 
@@ -92,3 +100,56 @@ def refused_by_all(data: dict, declarations: list[Optional[list[str]]]) -> list[
 def allowed_text(declarations: Iterable[Optional[list[str]]]) -> str:
     names = sorted({n for allowed in declarations if allowed is not None for n in allowed})
     return ", ".join(names) if names else "no data"
+
+
+# -- checks before a message changes anything ------------------------------------------------------
+
+def is_engine(sender: User) -> bool:
+    """The engine's own actor (send tasks, throw events): trusted; not a stored user."""
+    return sender.username == "system" and sender.id is None
+
+
+def check_may_send(sender: User) -> None:
+    if is_engine(sender) or sender.roles & SENDER_ROLES:
+        return
+    raise PermissionDeniedError("Only integrators and admins may send messages: send it with an integrator's "
+                                "account or token (an admin can give your account the integrator role).")
+
+
+def check_catchable(wf, version_, instance_id: int, name: str, data: dict, catching: list[str]) -> None:
+    """Raise ``MessageRefusedError`` if an element of the instance catching ``name`` does not declare
+    every name of ``data``, or if the instance cannot catch it (its correlation fails)."""
+    nodes = version_.elements.get("nodes", {})
+    declarations = [nodes.get(element_id, {}).get("message_variables") for element_id in catching]
+    names = refused(data, declarations)
+    if names:
+        raise refusal(name, names, declarations, [f"{version_.process_id}:{e}" for e in catching], instance_id)
+    problem = triggers.catch_problem(wf, name, data)
+    if problem:
+        raise not_caught(name, instance_id, problem)
+
+
+def accepts_kept(wf, message: Message, elements: dict, element_id: str) -> bool:
+    """Whether the waiting ``element_id`` may take a kept message (a refused one stays kept)."""
+    if message.sender == "system":  # thrown by another instance: trusted, as when delivered at once
+        return True
+    declared_here = elements.get("nodes", {}).get(element_id, {}).get("message_variables")
+    return not refused(message.data or {}, [declared_here]) and \
+        triggers.catch_problem(wf, message.name, dict(message.data or {})) is None
+
+
+def refusal(name: str, names: list[str], declarations: list, where: list[str],
+            instance_id: Optional[int]) -> MessageRefusedError:
+    return MessageRefusedError(
+        f"Message '{name}' may not set {', '.join(names)}: its catching event ({', '.join(where)}) takes only "
+        f"{allowed_text(declarations)}. Send only those names in 'data' (correlation keys go in 'correlation'); "
+        "nothing was delivered, started or kept.",
+        {"refused": names, "allowed": sorted({n for d in declarations if d for n in d}),
+         "elements": where, **({"instance_id": instance_id} if instance_id is not None else {})})
+
+
+def not_caught(name: str, instance_id: int, reason: str) -> MessageRefusedError:
+    return MessageRefusedError(
+        f"Instance {instance_id} cannot catch message '{name}': {reason}. Nothing was delivered, started or kept; "
+        "correct the message (or the model's correlation) and send it again.",
+        {"instance_id": instance_id, "reason": reason})

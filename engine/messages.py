@@ -15,7 +15,7 @@ Who may send, and what a message may change:
   opens an incident on the receiving instance as any failing step does.
 * A message start event starts a process only if the sender may start it (``runtime.check_may_start``);
   a kept message whose sender may not (any more) start a newly deployed process stays kept.
-* A catching element may declare the variables its message may set (``engine.message_data``);
+* A catching element may declare the variables its message may set (``engine.message_rules``);
   data naming anything else is refused with 422 (``MessageRefusedError``, ``details["refused"]``) and
   nothing changes. A message nobody waits for is refused the same way when every deployed element
   catching it refuses those names; a kept message is delivered only to an element that accepts it.
@@ -38,13 +38,12 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import clock, database, definitions, forms, history, message_data, triggers, workflow
+from engine import clock, database, definitions, forms, history, message_rules, triggers, workflow
 from engine.database import command
-from engine.errors import MessageRefusedError, PermissionDeniedError, ValidationError
+from engine.errors import PermissionDeniedError, ValidationError
 from engine.models import Instance, Message, MessageSubscription, User
 
 KEEP_FOR = timedelta(days=7)
-SENDER_ROLES = frozenset({"integrator", "admin"})
 _SUBS = MessageSubscription.__table__
 _MESSAGES = Message.__table__
 _SUB_ROWS = select(_SUBS.c.id, _SUBS.c.engine_task_id, _SUBS.c.name).where(_SUBS.c.instance_id == bindparam("iid"))
@@ -104,7 +103,7 @@ def kept_for(session: Session, name: str, data: dict, accepts=None) -> Optional[
 def receive(session: Session, name: str, correlation: Any, data: Any, message_id: Optional[str],
             sender: User, keep_for: Optional[timedelta] = None) -> dict:
     """Deliver, start or keep one message; the reply says which happened."""
-    check_may_send(sender)
+    message_rules.check_may_send(sender)
     name, correlation, data = _checked(name, correlation, data)
     message_id = str(message_id) if message_id else uuid.uuid4().hex
     with command(session):
@@ -136,24 +135,12 @@ def receive_in_command(session: Session, name: str, correlation: dict, data: dic
         started = start_by_message(session, name, {**correlation, **data}, sender, message_id)
         if started:
             instance_ids, status = started, "started"
-        elif not is_engine(sender):
+        elif not message_rules.is_engine(sender):
             check_keepable(session, name, data)
     record.status, record.instance_ids = status or "kept", instance_ids
     record.expires_at = None if status else now + (keep_for or keep_time())
     session.flush()
     return {"message_id": message_id, "status": status or "kept", "instance_ids": instance_ids}
-
-
-def is_engine(sender: User) -> bool:
-    """The engine's own actor (send tasks, throw events): trusted; not a stored user."""
-    return sender.username == "system" and sender.id is None
-
-
-def check_may_send(sender: User) -> None:
-    if is_engine(sender) or sender.roles & SENDER_ROLES:
-        return
-    raise PermissionDeniedError("Only integrators and admins may send messages: send it with an integrator's "
-                                "account or token (an admin can give your account the integrator role).")
 
 
 def check_keepable(session: Session, name: str, data: dict) -> None:
@@ -162,22 +149,11 @@ def check_keepable(session: Session, name: str, data: dict) -> None:
                 for version_ in _latest_versions(session)
                 for element_id, node in version_.elements.get("nodes", {}).items()
                 if name in (node.get("messages") or []) and node["type"] != "startEvent"
-                and node["type"] in message_data.CATCHING_TAGS]
-    refused = message_data.refused_by_all(data, [declared for _, _, declared in catchers])
+                and node["type"] in message_rules.CATCHING_TAGS]
+    refused = message_rules.refused_by_all(data, [declared for _, _, declared in catchers])
     if refused:
-        raise _refusal(name, refused, [declared for _, _, declared in catchers],
+        raise message_rules.refusal(name, refused, [declared for _, _, declared in catchers],
                        [f"{v.process_id}:{element_id}" for v, element_id, _ in catchers], None)
-
-
-def _refusal(name: str, refused: list[str], declarations: list, where: list[str],
-             instance_id: Optional[int]) -> MessageRefusedError:
-    allowed = message_data.allowed_text(declarations)
-    return MessageRefusedError(
-        f"Message '{name}' may not set {', '.join(refused)}: its catching event ({', '.join(where)}) takes only "
-        f"{allowed}. Send only those names in 'data' (correlation keys go in 'correlation'); nothing was "
-        "delivered, started or kept.",
-        {"refused": refused, "allowed": sorted({n for d in declarations if d for n in d}),
-         "elements": where, **({"instance_id": instance_id} if instance_id is not None else {})})
 
 
 def _latest_versions(session: Session) -> list:
@@ -260,7 +236,7 @@ def deliver_kept_messages(session: Session, instance_id: int, wf, on_step, eleme
             data = data if data is not None else workflow.process_data(wf)
             element_id = _message_element(waiting.element_id, waiting.name, elements)
             kept = kept_for(session, waiting.name, data,
-                            accepts=lambda m, e=element_id: _accepts_kept(wf, m, elements, e))
+                            accepts=lambda m, e=element_id: message_rules.accepts_kept(wf, m, elements, e))
             if kept is not None and take_kept(session, kept, instance_id):
                 triggers.deliver_message(wf, waiting.name, dict(kept.data), on_step)
                 history_of_delivery(session, instance_id, kept.name, kept.message_id, kept.data,
@@ -268,14 +244,6 @@ def deliver_kept_messages(session: Session, instance_id: int, wf, on_step, eleme
                 break
         else:
             return
-
-
-def _accepts_kept(wf, message: Message, elements: dict, element_id: str) -> bool:
-    if message.sender == "system":  # thrown by another instance: trusted, as when delivered at once
-        return True
-    declared = elements.get("nodes", {}).get(element_id, {}).get("message_variables")
-    return not message_data.refused(message.data or {}, [declared]) and \
-        triggers.catch_problem(wf, message.name, dict(message.data or {})) is None
 
 
 def deliver(session: Session, instance_id: int, name: str, data: dict, sender: User, message_id: str) -> bool:
@@ -292,38 +260,20 @@ def deliver(session: Session, instance_id: int, name: str, data: dict, sender: U
                 for w in triggers.waiting_messages(wf) if w.name == name]
     if not catching:
         return False
-    if is_engine(sender):
+    if message_rules.is_engine(sender):
         history_of_delivery(session, instance.id, name, message_id, data, sender.username, element_id=catching[0])
         runtime.advance(session, instance, version_, wf,
                         step=lambda wf_, on_step: triggers.deliver_message(wf_, name, data, on_step))
         return True
-    _check_catchable(wf, version_, instance.id, name, data, catching)
+    message_rules.check_catchable(wf, version_, instance.id, name, data, catching)
     history_of_delivery(session, instance.id, name, message_id, data, sender.username, element_id=catching[0])
     try:
         triggers.catch_message(wf, name, data)
     except Exception as exc:  # noqa: BLE001 - refused as a whole: the command rolls back
-        raise _not_caught(name, instance.id, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") \
-            from exc
+        reason = (str(exc).splitlines() or [""])[0]
+        raise message_rules.not_caught(name, instance.id, f"{type(exc).__name__}: {reason}") from exc
     runtime.advance(session, instance, version_, wf)  # later steps fail as incidents, as always
     return True
-
-
-def _check_catchable(wf, version_, instance_id: int, name: str, data: dict, catching: list[str]) -> None:
-    nodes = version_.elements.get("nodes", {})
-    declarations = [nodes.get(element_id, {}).get("message_variables") for element_id in catching]
-    refused = message_data.refused(data, declarations)
-    if refused:
-        raise _refusal(name, refused, declarations, [f"{version_.process_id}:{e}" for e in catching], instance_id)
-    problem = triggers.catch_problem(wf, name, data)
-    if problem:
-        raise _not_caught(name, instance_id, problem)
-
-
-def _not_caught(name: str, instance_id: int, reason: str) -> MessageRefusedError:
-    return MessageRefusedError(
-        f"Instance {instance_id} cannot catch message '{name}': {reason}. Nothing was delivered, started or kept; "
-        "correct the message (or the model's correlation) and send it again.",
-        {"instance_id": instance_id, "reason": reason})
 
 
 def _message_element(element_id: str, name: str, elements: dict) -> str:
@@ -348,7 +298,7 @@ def start_by_message(session: Session, name: str, data: dict, sender: User,
         element_id = message_starts(version_).get(name)
         if element_id is None:
             continue
-        if not is_engine(sender):
+        if not message_rules.is_engine(sender):
             try:
                 runtime.check_may_start(version_, sender)
             except PermissionDeniedError:
@@ -380,8 +330,8 @@ def _start_from_kept(session: Session, message: Message, targets: list) -> list[
     from engine import runtime, users
 
     sender = runtime.system_actor() if message.sender == "system" else users.find_user(session, message.sender)
-    if sender is None or not (is_engine(sender) or sender.active):  # a removed or disabled sender starts
-        return []                                                    # nothing: the message stays kept
+    if sender is None or not (message_rules.is_engine(sender) or sender.active):
+        return []  # a removed or disabled sender starts nothing: the message stays kept
     data = {**(message.correlation or {}), **(message.data or {})}
     undo = history.queue_mark(session), dict(session.info.get("pending_workflows") or {})
     try:
@@ -416,12 +366,12 @@ def _start_with(session: Session, version_, element_id: str, name: str, data: di
                 message_id: Optional[str]) -> int:
     from engine import runtime
 
-    if not is_engine(sender):
+    if not message_rules.is_engine(sender):
         runtime.check_may_start(version_, sender)
         declared = version_.elements["nodes"][element_id].get("message_variables")
-        refused = message_data.refused(data, [declared])
+        refused = message_rules.refused(data, [declared])
         if refused:
-            raise _refusal(name, refused, [declared], [f"{version_.process_id}:{element_id}"], None)
+            raise message_rules.refusal(name, refused, [declared], [f"{version_.process_id}:{element_id}"], None)
     return runtime._start(
         session, version_, data, sender,
         lambda wf_, on_step: (workflow.run(wf_, on_step), triggers.deliver_message(wf_, name, data, on_step)),
