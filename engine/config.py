@@ -30,3 +30,22 @@ def workflow_cache_size() -> int:
         return max(0, int(os.environ.get("LIUCHENG_WORKFLOW_CACHE", "1000")))
     except ValueError:
         return 1000
+
+
+def script_memory_mb() -> int:
+    """Megabytes of memory one script or condition may allocate in a sandbox worker:
+    ``LIUCHENG_SCRIPT_MEMORY`` (default 256, at least 16)."""
+    try:
+        return max(16, int(os.environ.get("LIUCHENG_SCRIPT_MEMORY", "256")))
+    except ValueError:
+        return 256
+
+
+def script_workers() -> int:
+    """Sandbox worker processes at most (``engine.script_pool``): ``LIUCHENG_SCRIPT_WORKERS``
+    (default the number of processors, at least 1)."""
+    default = os.cpu_count() or 2
+    try:
+        return max(1, int(os.environ.get("LIUCHENG_SCRIPT_WORKERS", str(default))))
+    except ValueError:
+        return default

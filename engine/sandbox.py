@@ -1,8 +1,50 @@
-"""Sandboxed Python for BPMN conditions and script tasks.
+"""Sandboxed Python for BPMN conditions and script tasks, with hard limits.
 
-Sources are compiled with RestrictedPython (no import, try, with, class, print, no
-name or attribute starting with ``_``), run with a whitelist of builtins and
-stopped after ``timeout`` seconds by a ``sys.settrace`` tracer.
+What a source may contain and how it runs is ``engine.script_policy``:
+RestrictedPython (no import, try, with, class, print, no name or attribute
+starting with ``_``), a whitelist of builtins, size-checked ``*``, ``**``, ``<<``
+and ``range``, and a ``sys.settrace`` deadline of ``timeout`` seconds.
+
+Where it runs (this module decides, per source):
+
+* **In the web process** when it is provably cheap (``engine.script_cost``): no
+  loop, comprehension, lambda or call except ``len``/``abs``/``bool``, no ``*``,
+  ``**``, ``<<``, ``%``, ``//``, f-string, only names, constants, attribute and
+  subscript reads, comparisons, boolean operators, ``+``/``-`` and simple
+  assignments, at most 200 syntax nodes, and no statement of a script reads what
+  an earlier one assigned. Its time and memory are linear in the (size-limited)
+  task data, so conditions like ``approved == True`` and scripts like
+  ``outcome = 'refunded'`` or ``rounds = rounds + 1`` cost what they always did
+  (a few microseconds, no tracer).
+* **In a sandbox worker process** (``engine.script_pool``, ``engine.script_worker``)
+  otherwise. The pool sends the source, the task data, the environment's names,
+  the limits and the engine time (``datetime.now()`` in the worker is the web
+  process's ``EngineDatetime.now()``: frozen test clocks and timer firing times)
+  through a pipe. The worker runs under RLIMIT_AS (its size after start-up plus
+  ``LIUCHENG_SCRIPT_MEMORY``) and a soft RLIMIT_CPU backstop, and stops loops
+  with the tracer after ``timeout`` seconds as before. The web thread waits on
+  the pipe (the GIL is released: static files and other users' commands are
+  served meanwhile) at most 1.5 x timeout, then kills the worker, which is
+  replaced: a single slow C-level call (``int(Decimal('1e300000'))``,
+  ``max(..., key=int)``, ``//`` on huge integers, ``sum`` of lists) cannot hold
+  the web process for longer than that. A MemoryError (``''.join([s] * 100)``,
+  ``'%*d' % (10**9, 1)``) becomes a ScriptError naming the limit, and the worker
+  is replaced. The answer is decoded by an Unpickler that builds only Decimal,
+  date and time types; values that are not plain data (generators, ranges, sets,
+  bytes, integers beyond ``MAX_INT_BITS``) are refused with a ScriptError naming
+  the variable. Pool path cost: about 0.1-0.3 ms per call plus the pickling of the
+  task data (``bench/sandbox_bench.py``).
+
+Settings (``engine.config``): ``LIUCHENG_SCRIPT_TIMEOUT`` (seconds, default 1.0),
+``LIUCHENG_SCRIPT_MEMORY`` (MB a worker-run script may allocate, default 256),
+``LIUCHENG_SCRIPT_WORKERS`` (worker processes at most, default the number of
+processors; started lazily, reused; when all are busy a caller waits for one).
+
+Task data change exactly as with Spiff's TaskDataEnvironment: scripts see the
+task data, the external context and the environment globals; afterwards
+builtins, callables and environment names are removed, and the task data dict
+is updated in place (for a worker-run script: replaced by the worker's result,
+and left as it was when the script fails). Conditions return their value.
 
 Recovering the ScriptError: Spiff's ``PythonScriptEngine`` wraps what the
 environment raises in a ``WorkflowTaskException`` that keeps only the class name.
@@ -10,198 +52,24 @@ environment raises in a ``WorkflowTaskException`` that keeps only the class name
 ``find_script_error(exc)`` (follows ``__cause__``/``__context__``, returns the
 ScriptError or None). Spiff code calling ``environment.evaluate`` directly raises
 the bare ScriptError, which ``find_script_error`` returns as is.
-
-Limitations: the tracer runs between Python lines, not inside one C call, and
-pauses any debugger/coverage tracer meanwhile. ``range`` is capped and ``*``,
-``**``, ``<<`` are size-checked, but str/list methods (``join``, ``extend``,
-``ljust``...) and ``%``/f-string widths can still build large objects within the
-time limit: run workers under a memory limit (RLIMIT_AS, cgroup). ``try`` is
-refused because a script could otherwise catch the timeout.
 """
 from __future__ import annotations
 
-import ast
-import builtins
 import copy
-import difflib
-import functools
-import operator
-import sys
-import time
-import traceback
-from datetime import timedelta
-from decimal import Decimal
 
-from engine.clock import EngineDate, EngineDatetime
-
-from RestrictedPython import compile_restricted_eval, compile_restricted_exec
-from RestrictedPython.Guards import (full_write_guard, guarded_iter_unpack_sequence,
-                                     guarded_unpack_sequence, safer_getattr)
-from RestrictedPython.transformer import RestrictingNodeTransformer, copy_locations
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine.errors import ScriptError, ScriptTimeoutError
+from engine import config, script_pool
+from engine.clock import EngineDatetime
+from engine.errors import ScriptError
+from engine.script_cost import cheap_calls
+from engine.script_policy import (MAX_INT_BITS, MAX_RANGE, MAX_SEQUENCE, SANDBOX_BUILTINS,
+                                  check_source, run_code)
+from engine.script_policy import compile_source as _compile
 
 __all__ = ["SandboxEnvironment", "SandboxScriptEngine", "make_script_engine",
            "check_source", "find_script_error", "MAX_RANGE", "MAX_SEQUENCE", "MAX_INT_BITS"]
-
-FILENAME = "<sandbox>"
-MAX_RANGE = 10**6       # items in one range()
-MAX_SEQUENCE = 10**7    # items/characters produced by one sequence repetition
-MAX_INT_BITS = 1 << 16  # bits of an int produced by *, ** or <<
-
-
-class _Deadline(BaseException):
-    """Raised by the tracer; a BaseException so no script code can catch it."""
-
-
-class _SandboxPolicy(RestrictingNodeTransformer):
-    """RestrictedPython policy that also refuses imports, print, try, with and
-    class, and routes ``*``, ``**`` and ``<<`` through a size-checking guard."""
-
-    _GUARDED_OPS = {ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<"}
-    _IMPORT = "import (use Decimal, date, datetime, timedelta directly)"
-    _REFUSED = {ast.Import: _IMPORT, ast.ImportFrom: _IMPORT, ast.With: "with",
-                ast.Try: "try (check values with if instead)", ast.ClassDef: "class"}
-
-    def _refuse(self, node, what=None):
-        self.error(node, f"{what or self._REFUSED[type(node)]} is not allowed in the sandbox.")
-        return node
-
-    visit_Import = visit_ImportFrom = visit_Try = visit_With = visit_ClassDef = _refuse
-
-    def visit_Name(self, node):
-        if node.id in ("print", "printed"):
-            return self._refuse(node, "print (assign the value to a variable instead)")
-        return super().visit_Name(node)
-
-    def visit_While(self, node):
-        # `while True: pass` compiles to one jump onto itself, which fires no trace
-        # event in CPython 3.11: start each body with a name load so it cannot.
-        node = self.node_contents_visit(node)
-        tick = ast.Expr(ast.Name("_loop_", ast.Load()))
-        copy_locations(tick, node.body[0])
-        node.body.insert(0, tick)
-        return node
-
-    def visit_BinOp(self, node):
-        node = self.node_contents_visit(node)
-        symbol = self._GUARDED_OPS.get(type(node.op))
-        if symbol is None:
-            return node
-        call = ast.Call(func=ast.Name("_binop_", ast.Load()),
-                        args=[ast.Constant(symbol), node.left, node.right], keywords=[])
-        copy_locations(call, node)
-        return call
-
-
-def _refused(message: str) -> ScriptError:
-    return ScriptError(message, {"error": message})
-
-
-def _safe_range(*args):
-    """range() limited to MAX_RANGE items."""
-    result = range(*args)
-    size = (result[-1] - result[0]) // result.step + 1 if result else 0  # len() may overflow
-    if size > MAX_RANGE:
-        raise _refused(f"range() of {size} items exceeds the sandbox limit of {MAX_RANGE}; "
-                       "iterate over a smaller range or over the data itself.")
-    return result
-
-
-def _check_int_bits(bits: int, symbol: str) -> None:
-    if bits > MAX_INT_BITS:
-        raise _refused(f"'{symbol}' would build an integer of about {bits} bits, above the "
-                       f"sandbox limit of {MAX_INT_BITS}; use smaller numbers or Decimal.")
-
-
-def _binop(symbol: str, left, right):
-    """``left <symbol> right`` for *, ** and <<, refusing results that are too large."""
-    if symbol == "*":
-        for count, seq in ((left, right), (right, left)):
-            if isinstance(count, int) and isinstance(seq, (str, bytes, list, tuple)):
-                if count * len(seq) > MAX_SEQUENCE:
-                    raise _refused(f"Repeating a sequence to {count * len(seq)} items exceeds the "
-                                   f"sandbox limit of {MAX_SEQUENCE}; build a smaller value.")
-        if isinstance(left, int) and isinstance(right, int):
-            _check_int_bits(left.bit_length() + right.bit_length(), symbol)
-        return left * right
-    if symbol == "**":
-        if isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1:
-            _check_int_bits(left.bit_length() * right, symbol)
-        return left ** right
-    if isinstance(left, int) and isinstance(right, int) and left and right > 0:
-        _check_int_bits(left.bit_length() + right, symbol)
-    return left << right
-
-
-_INPLACE = {"+=": operator.iadd, "-=": operator.isub, "/=": operator.itruediv,
-            "//=": operator.ifloordiv, "%=": operator.imod, "@=": operator.imatmul,
-            ">>=": operator.irshift, "&=": operator.iand, "|=": operator.ior, "^=": operator.ixor}
-
-
-def _inplacevar(op: str, target, value):
-    """Augmented assignment ``target op= value`` (``x += 1``)."""
-    if op in ("*=", "**=", "<<="):
-        return _binop(op[:-1], target, value)
-    return _INPLACE[op](target, value)
-
-
-def _c_import(name, globals=None, locals=None, fromlist=(), level=0):
-    """``__import__`` for C code (date.strftime/strptime import time, _strptime).
-    Scripts cannot call it: ``import`` and names starting with ``_`` are refused."""
-    if name not in ("time", "_strptime") or level:
-        raise ImportError(f"import of {name!r} is not allowed in the sandbox")
-    return builtins.__import__(name, globals, locals, fromlist, level)
-
-
-SAFE_BUILTINS = {
-    "len": len, "min": min, "max": max, "sum": sum, "abs": abs, "round": round,
-    "sorted": sorted, "any": any, "all": all, "enumerate": enumerate, "zip": zip,
-    "range": _safe_range, "int": int, "float": float, "str": str, "bool": bool,
-    "list": list, "dict": dict, "set": set, "tuple": tuple, "isinstance": isinstance,
-    "True": True, "False": False, "None": None,
-    "Decimal": Decimal, "date": EngineDate, "datetime": EngineDatetime, "timedelta": timedelta,
-}
-_GUARDS = {
-    "_getattr_": safer_getattr, "_getitem_": operator.getitem, "_getiter_": iter,
-    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-    "_unpack_sequence_": guarded_unpack_sequence, "_write_": full_write_guard,
-    "_inplacevar_": _inplacevar, "_apply_": lambda func, *args, **kwargs: func(*args, **kwargs),
-    "_binop_": _binop, "_loop_": None, "__import__": _c_import,
-}
-# Guards live in __builtins__: scripts cannot rebind names starting with "_".
-_BUILTINS = {**SAFE_BUILTINS, **_GUARDS}
-
-
-@functools.lru_cache(maxsize=4096)
-def _compile(source: str, mode: str):
-    """(code, errors) for ``source``; cached because the same conditions run very often."""
-    compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
-    result = compiler(source, filename=FILENAME, policy=_SandboxPolicy)
-    return result.code, tuple(result.errors)
-
-
-def check_source(source: str, mode: str) -> None:
-    """Raise ScriptError unless ``source`` compiles in the sandbox.
-
-    ``mode`` is "eval" for conditions/expressions, "exec" for scripts.
-    """
-    if mode not in ("eval", "exec"):
-        raise ValueError(f"mode must be 'eval' or 'exec', not {mode!r}")
-    if not isinstance(source, str):
-        raise ScriptError("The script or expression must be text; enter it as a string.",
-                          {"source": source, "error": f"got {type(source).__name__}"})
-    code, errors = _compile(source, mode)
-    if errors:
-        kind = "Expression" if mode == "eval" else "Script"
-        raise ScriptError(f"{kind} {source.strip()[:80]!r} is refused: "
-                          f"{'; '.join(e.rstrip('.') for e in errors)}. "
-                          "Fix the syntax; names starting with '_', import, print, try, with "
-                          "and class are not allowed in the sandbox.",
-                          {"source": source, "error": errors[0], "errors": list(errors),
-                           "mode": mode})
 
 
 def find_script_error(exc: BaseException | None) -> ScriptError | None:
@@ -215,64 +83,30 @@ def find_script_error(exc: BaseException | None) -> ScriptError | None:
     return None
 
 
-def _run_with_deadline(code, namespace: dict, timeout: float | None):
-    """``eval(code, namespace)``; a tracer raises _Deadline after ``timeout`` s."""
-    if not timeout:
-        return eval(code, namespace)
-    deadline = time.monotonic() + timeout
-
-    def local_tracer(frame, event, arg):
-        if time.monotonic() > deadline:
-            raise _Deadline()
-        return local_tracer
-
-    def global_tracer(frame, event, arg):
-        if frame.f_code.co_filename != FILENAME:
-            return None  # host code (guards, Spiff) is not traced
-        return local_tracer(frame, event, arg)
-
-    previous = sys.gettrace()
-    sys.settrace(global_tracer)
-    try:
-        return eval(code, namespace)
-    finally:
-        sys.settrace(previous)
-
-
-def _hint(err: Exception, names) -> str:
-    if isinstance(err, NameError) and getattr(err, "name", None):
-        if hasattr(builtins, err.name):
-            return f"'{err.name}' is not available in the sandbox; use plain expressions."
-        close = difflib.get_close_matches(err.name, list(names), n=1)
-        if close:
-            return f"Did you mean '{close[0]}'? Otherwise set '{err.name}' in an earlier task."
-        return f"Set '{err.name}' in an earlier task or form, or fix the spelling."
-    if isinstance(err, ZeroDivisionError):
-        return "Check the divisor before dividing (e.g. 'x / y if y else 0')."
-    if isinstance(err, AttributeError):
-        return "Only public attributes of data values can be used; names starting with '_' are refused."
-    return "Fix the script or the task data it uses."
-
-
 class SandboxEnvironment(TaskDataEnvironment):
-    """TaskDataEnvironment that compiles with RestrictedPython and enforces a time limit.
+    """TaskDataEnvironment that compiles with RestrictedPython and runs cheap sources
+    in-process, the others in a sandbox worker with time and memory limits.
 
-    Task data is updated exactly like Spiff's default: scripts run with the task
-    data dict as globals, then builtins, callables and environment globals are removed.
+    ``memory_mb`` defaults to ``LIUCHENG_SCRIPT_MEMORY``.
     """
 
-    def __init__(self, environment_globals=None, timeout: float | None = 1.0):
+    def __init__(self, environment_globals=None, timeout: float | None = 1.0,
+                 memory_mb: int | None = None):
         super().__init__(environment_globals)
         self.timeout = timeout
+        self.memory_mb = memory_mb or config.script_memory_mb()
 
     def evaluate(self, expression, context, external_context=None):
         code = self._code(expression, "eval")
-        namespace = copy.copy(self.globals)
         self._prepare_context(context)
-        namespace.update(external_context or {})
+        external_context = external_context or {}
+        if not self._in_process(expression, "eval", context, external_context):
+            return self._in_worker("eval", expression, context, external_context)
+        namespace = copy.copy(self.globals)
+        namespace.update(external_context)
         namespace.update(context)
-        namespace["__builtins__"] = _BUILTINS
-        return self._run(code, namespace, expression, "Expression")
+        namespace["__builtins__"] = SANDBOX_BUILTINS
+        return run_code(code, namespace, expression, "Expression", None)
 
     def execute(self, script, context, external_context=None):
         code = self._code(script, "exec")
@@ -281,13 +115,18 @@ class SandboxEnvironment(TaskDataEnvironment):
             self.check_for_overwrite(context, external_context)
         except ValueError as err:
             raise ScriptError(str(err), {"source": script, "error": str(err)}) from err
-        my_globals = copy.copy(self.globals)
         self._prepare_context(context)
+        if not self._in_process(script, "exec", context, external_context):
+            result = self._in_worker("exec", script, context, external_context)
+            context.clear()
+            context.update(result)
+            return True
+        my_globals = copy.copy(self.globals)
         my_globals.update(external_context)
         context.update(my_globals)
-        context["__builtins__"] = _BUILTINS
+        context["__builtins__"] = SANDBOX_BUILTINS
         try:
-            self._run(code, context, script, "Script")
+            run_code(code, context, script, "Script", None)
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
         return True
@@ -297,27 +136,20 @@ class SandboxEnvironment(TaskDataEnvironment):
         check_source(source, mode)
         return _compile(source, mode)[0]
 
-    def _run(self, code, namespace, source, kind):
-        try:
-            return _run_with_deadline(code, namespace, self.timeout)
-        except _Deadline:
-            raise ScriptTimeoutError(
-                f"{kind} ran longer than {self.timeout} s and was stopped. Look for an endless "
-                "loop or move heavy work to a service task.",
-                {"source": source, "error": "timeout", "timeout": self.timeout}) from None
-        except ScriptError as err:
-            err.details.setdefault("source", source)
-            raise
-        except Exception as err:
-            line = None
-            for frame, lineno in traceback.walk_tb(err.__traceback__):
-                if frame.f_code.co_filename == FILENAME:
-                    line = lineno
-            where = f" on line {line}" if line and kind == "Script" else ""
-            error = f"{type(err).__name__}: {err}"
-            raise ScriptError(f"{kind} {source.strip()[:80]!r} failed{where}: {error}. "
-                              f"{_hint(err, list(namespace) + list(SAFE_BUILTINS))}",
-                              {"source": source, "error": error, "line": line}) from err
+    def _in_process(self, source, mode, context, external_context) -> bool:
+        """True if ``source`` is cheap and the builtins it calls are not shadowed."""
+        calls = cheap_calls(source, mode)
+        if calls is None:
+            return False
+        return not any(name in context or name in external_context or name in self.globals
+                       for name in calls)
+
+    def _in_worker(self, mode, source, context, external_context):
+        request = {"mode": mode, "source": source, "context": context,
+                   "external": external_context, "globals": self.globals,
+                   "timeout": self.timeout, "memory_mb": self.memory_mb,
+                   "now": EngineDatetime.now()}
+        return script_pool.run(request)
 
 
 class SandboxScriptEngine(PythonScriptEngine):
@@ -354,5 +186,7 @@ def _linking_cause(method, *args):
 
 
 def make_script_engine(timeout: float | None = 1.0, environment_globals=None) -> SandboxScriptEngine:
-    """A SandboxScriptEngine whose scripts stop after ``timeout`` seconds."""
+    """A SandboxScriptEngine whose scripts stop after ``timeout`` seconds; starts the
+    first sandbox worker in the background if none runs yet."""
+    script_pool.warm()
     return SandboxScriptEngine(SandboxEnvironment(environment_globals, timeout=timeout))

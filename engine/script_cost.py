@@ -1,0 +1,92 @@
+"""Which conditions and scripts are provably cheap enough to run in the web process.
+
+A source is *cheap* when its syntax tree holds at most ``MAX_NODES`` nodes, all of
+them from ``_CHEAP_NODES`` (names, constants, attribute and subscript reads, slices,
+comparisons, ``and``/``or``/``not``, unary ``-``/``+``/``~``, ``x if c else y``,
+``+``/``-``, tuple/list/dict displays, ``if``, ``pass``, assignments to a name or a
+subscript, calls of ``len``/``abs``/``bool`` with one argument), and, for scripts,
+no statement reads a name that an earlier statement of the script assigned (or
+whose item it assigned). Such code has no loop and no call into arbitrary code, and
+every value it builds comes from the task data and the source text alone, so its
+time and memory are linear in the size of the data and of the source: it cannot
+grow a value statement after statement (``s = s + s`` twice reads ``s`` after
+assigning it). Everything else runs in a sandbox worker process
+(``engine.script_pool``).
+"""
+from __future__ import annotations
+
+import ast
+import functools
+
+MAX_NODES = 200
+CHEAP_CALLS = frozenset({"len", "abs", "bool"})
+
+_CHEAP_NODES = (
+    ast.Expression, ast.Module, ast.Expr, ast.Assign, ast.Pass, ast.If,
+    ast.Name, ast.Constant, ast.Attribute, ast.Subscript, ast.Slice, ast.Compare,
+    ast.BoolOp, ast.UnaryOp, ast.BinOp, ast.IfExp, ast.Tuple, ast.List, ast.Dict, ast.Call,
+    ast.Load, ast.Store, ast.And, ast.Or, ast.Not, ast.UAdd, ast.USub, ast.Invert,
+    ast.Add, ast.Sub, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE,
+    ast.Is, ast.IsNot, ast.In, ast.NotIn,
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def cheap_calls(source: str, mode: str) -> frozenset | None:
+    """None if ``source`` may be expensive; else the builtin names it calls (often none).
+
+    The caller runs the source in-process only if none of those names is rebound by
+    the task data or the environment (so ``len`` really is the builtin).
+    """
+    try:
+        tree = ast.parse(source, mode=mode)
+    except (SyntaxError, ValueError):
+        return None
+    nodes = list(ast.walk(tree))
+    if len(nodes) > MAX_NODES or not all(_is_cheap_node(node) for node in nodes):
+        return None
+    if mode == "exec" and not _statements_independent(tree.body, set()):
+        return None
+    return frozenset(node.func.id for node in nodes if isinstance(node, ast.Call))
+
+
+def _is_cheap_node(node: ast.AST) -> bool:
+    if not isinstance(node, _CHEAP_NODES):
+        return False
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, (ast.Add, ast.Sub))
+    if isinstance(node, ast.Call):
+        return (isinstance(node.func, ast.Name) and node.func.id in CHEAP_CALLS
+                and len(node.args) == 1 and not node.keywords
+                and not isinstance(node.args[0], ast.Starred))
+    if isinstance(node, ast.Assign):
+        return all(_assigned_root(target) is not None for target in node.targets)
+    return True
+
+
+def _assigned_root(target: ast.AST) -> str | None:
+    """The name ``x`` that ``x = ...`` or ``x[k]...[j] = ...`` changes, else None."""
+    while isinstance(target, ast.Subscript):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def _loaded_names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _statements_independent(body: list[ast.stmt], assigned: set[str]) -> bool:
+    """True if no statement (in source order) reads a name assigned before it."""
+    for statement in body:
+        if isinstance(statement, ast.If):
+            if _loaded_names(statement.test) & assigned:
+                return False
+            if not (_statements_independent(statement.body, assigned)
+                    and _statements_independent(statement.orelse, assigned)):
+                return False
+            continue
+        if _loaded_names(statement) & assigned:
+            return False
+        if isinstance(statement, ast.Assign):
+            assigned.update(_assigned_root(target) for target in statement.targets)
+    return True
