@@ -37,7 +37,7 @@ from webui.api_messages import messages_bp
 from webui.api_openapi import API_PREFIX, openapi
 from webui.api_tasks import tasks
 from webui.auth import CHALLENGE, authenticate_request, is_public, tokens
-from webui.db import RETRY_AFTER_SECONDS, UNREACHABLE, UNSTORABLE, get_session
+from webui.db import RETRY_AFTER_SECONDS, failure_of, get_session
 
 STATUS_OF_ERROR = {
     ValidationError: 400, AuthenticationError: 401, PermissionDeniedError: 403, NotFoundError: 404,
@@ -136,16 +136,17 @@ def http_error(exc: HTTPException):
 def unexpected_error(exc: Exception):
     if isinstance(exc, HTTPException):
         return http_error(exc)
-    if getattr(getattr(exc, "orig", None), "sqlstate", None) in RETRYABLE_SQLSTATES:
-        current_app.logger.warning("Concurrent change in %s %s: %s", request.method, request.path, exc.orig)
+    sqlstate = getattr(getattr(exc, "orig", exc), "sqlstate", None)  # wrapped by SQLAlchemy, or the driver's
+    if sqlstate in RETRYABLE_SQLSTATES:
+        current_app.logger.warning("Concurrent change in %s %s: %s", request.method, request.path, exc)
         return error_response("conflict", "Someone else changed this at the same moment; reload and try again.",
                               {}, 409)
-    if isinstance(exc, UNREACHABLE):
+    if failure_of(exc) == "unreachable":
         current_app.logger.error("Database unreachable in %s %s: %s", request.method, request.path, exc)
         return error_response("unavailable", "The database cannot be reached right now; nothing was changed. "
                               f"Try again in {RETRY_AFTER_SECONDS} seconds.", {}, 503,
                               {"Retry-After": str(RETRY_AFTER_SECONDS)})
-    if isinstance(exc, UNSTORABLE):
+    if failure_of(exc) == "unstorable":
         current_app.logger.warning("Unstorable value in %s %s: %s", request.method, request.path, exc)
         return error_response("bad_request", "A value in the request cannot be stored (out of range or not "
                               "valid text); nothing was changed. Correct it and try again.", {}, 400)

@@ -18,7 +18,7 @@ from marshmallow import Schema, fields, validate
 from marshmallow.exceptions import ValidationError as MarshmallowError
 
 from engine.errors import ValidationError
-from webui.strict_input import INT_MAX, INT_MIN, parse_json
+from webui.strict_input import ID_MAX, INT_MAX, INT_MIN, parse_json
 
 INSTANCE_STATUSES = ("running", "completed", "cancelled", "failed")
 TASK_STATUSES = ("open", "claimed", "completed", "cancelled")
@@ -39,6 +39,11 @@ class WholeNumber(fields.Integer):
         if isinstance(value, float):
             raise self.make_error("invalid")
         return super()._validated(value)
+
+
+def _id(**options) -> fields.Field:
+    """An id or version in a request: a positive INTEGER column value (at most 2^31-1)."""
+    return WholeNumber(validate=validate.Range(min=1, max=ID_MAX), **options)
 
 
 def _timestamp(**options) -> fields.Field:
@@ -140,7 +145,7 @@ class TokenRequestSchema(Schema):
 class StartInstanceSchema(Schema):
     process_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
     data = fields.Dict(load_default=dict, metadata={"description": "Values of the start form."})
-    version = WholeNumber(strict=True, allow_none=True, load_default=None,
+    version = _id(strict=True, allow_none=True, load_default=None,
                              metadata={"description": "A deployed version; the latest when left out."})
 
 
@@ -201,7 +206,7 @@ class InstanceQuerySchema(PageSchema):
 class TaskQuerySchema(PageSchema):
     scope = fields.String(load_default="mine", validate=validate.OneOf(TASK_SCOPES))
     process_id = fields.String()
-    instance_id = WholeNumber()
+    instance_id = _id()
     status = fields.String(validate=validate.OneOf(TASK_STATUSES))
     overdue = fields.Boolean(load_default=False)
     due_before = fields.NaiveDateTime(timezone=timezone.utc)
@@ -229,7 +234,7 @@ class ResolveIncidentSchema(Schema):
 
 class IncidentQuerySchema(PageSchema):
     status = fields.String(validate=validate.OneOf(("retrying", "open", "resolved")))
-    instance_id = WholeNumber()
+    instance_id = _id()
 
 
 class MessageQuerySchema(PageSchema):
@@ -242,7 +247,7 @@ class DefinitionQuerySchema(Schema):
 
 
 class VersionQuerySchema(Schema):
-    version = WholeNumber(validate=validate.Range(min=1))
+    version = _id()
 
 
 class DeploySchema(Schema):

@@ -12,7 +12,8 @@ query string, form fields and credentials (lone surrogates cannot come from a
 URL or a form: Werkzeug decodes those with replacement characters).
 
 ``WholeNumberConverter`` replaces Flask's ``<int:…>``: a number in a path beyond
-2^63-1 matches no route (404) instead of reaching the database.
+``ID_MAX`` (ids and versions are INTEGER columns, 32 bits on PostgreSQL) matches
+no route (404) instead of reaching the database.
 
 Each refusal is an ``engine.errors.ValidationError`` (HTTP 400): the request is
 malformed, whatever it meant. Data that is well-formed but does not fit (a
@@ -32,18 +33,19 @@ from engine.errors import ValidationError
 
 MAX_DEPTH = 64
 INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
+ID_MAX = 2 ** 31 - 1  # the largest id or version a row can have (INTEGER columns)
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class WholeNumberConverter(IntegerConverter):
-    """``<int:name>``: 0 .. 2^63-1; anything larger is no such resource."""
+    """``<int:name>``: 0 .. ``ID_MAX``; anything larger is no such resource."""
 
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", INT_MAX)
+        kwargs.setdefault("max", ID_MAX)
         super().__init__(url_map, *args, **kwargs)
 
     def to_python(self, value: str) -> int:
-        if len(value) > 19:
+        if len(value) > 10:
             raise NoMatch()
         return super().to_python(value)
 

@@ -18,7 +18,7 @@ from engine.forms import read_forms
 from engine.models import Definition, Instance
 from webui import diagram
 from webui.db import get_session
-from webui.strict_input import INT_MAX
+from webui.strict_input import ID_MAX
 from webui.views_common import DESIGN_ROLES, DIAGRAM_SCALE, actor, page, role_name
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -103,7 +103,7 @@ def with_source(problem: dict, files: dict[str, bytes]) -> dict:
 def definition(process_id: str):
     session = get_session()
     version = request.args.get("version", type=int)
-    if version is not None and not 0 < version <= INT_MAX:
+    if version is not None and not 0 < version <= ID_MAX:
         abort(404)
     row = definitions.get_definition(session, process_id, version)
     versions = [d for d in definitions.list_definitions(session) if d.process_id == process_id]

@@ -32,7 +32,7 @@ from engine.errors import (
     ConflictError, EngineError, FormValidationError, NotFoundError, PermissionDeniedError, ValidationError,
 )
 from engine.models import User
-from webui.db import RETRY_AFTER_SECONDS, UNREACHABLE, UNSTORABLE, get_session
+from webui.db import RETRY_AFTER_SECONDS, failure_of, get_session
 from webui.strict_input import refusal_of_request
 
 LANGUAGES = ("zh", "en")
@@ -263,6 +263,17 @@ def refuse_malformed_input():
                              "character). Correct it and try again."))
 
 
+def database_failure(exc: Exception):
+    """An unreachable database (503) or a value it cannot store (400) as an error page; anything else
+    stays an unexpected error (500)."""
+    failure = failure_of(exc)
+    if failure == "unreachable":
+        return database_unreachable(exc)
+    if failure == "unstorable":
+        return value_unstorable(exc)
+    raise exc
+
+
 def database_unreachable(exc: Exception):
     """The error page without touching the database: shown as signed out, with ``Retry-After``."""
     current_app.logger.error("Database unreachable in %s %s: %s", request.method, request.path, exc)
@@ -285,10 +296,7 @@ def init_app(app: Flask) -> None:
 
     login_manager.init_app(app)
     app.before_request(refuse_malformed_input)
-    for unreachable in UNREACHABLE:
-        app.register_error_handler(unreachable, database_unreachable)
-    for unstorable in UNSTORABLE:
-        app.register_error_handler(unstorable, value_unstorable)
+    app.register_error_handler(Exception, database_failure)  # HTTP errors have their own handlers
     app.jinja_env.filters.update(status_label=status_label, event_label=event_label)
     app.jinja_env.globals.update(localized=localized, role_name=role_name, when=when, as_text=as_text,
                                  url_with=url_with, lang=lang, LANGUAGES=LANGUAGES, current_page=current_page)
