@@ -83,8 +83,8 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
 
 def init_web(app: Flask) -> None:
     """The web pages: sign-in, CSRF, languages, error pages and the ``views_*`` blueprints."""
-    from webui import (views_admin, views_audit, views_auth, views_common, views_incidents, views_instances,
-                       views_tasks, views_users, views_worklist)
+    from webui import (views_admin, views_audit, views_auth, views_common, views_errors, views_incidents,
+                       views_instances, views_tasks, views_users, views_worklist)
 
     csrf.init_app(app)
 
@@ -98,6 +98,7 @@ def init_web(app: Flask) -> None:
 
     Babel(app, locale_selector=views_common.select_locale, timezone_selector=lambda: "Asia/Shanghai")
     views_common.init_app(app)
+    views_errors.init_app(app)
     for module in (views_auth, views_worklist, views_tasks, views_instances, views_audit, views_admin,
                    views_users, views_incidents):
         app.register_blueprint(module.bp)

@@ -1,14 +1,9 @@
-"""What every web page shares: the signed-in user, role checks, languages, errors, paging.
+"""What every web page shares: the signed-in user, role checks, languages, safe redirects, paging.
 
 Roles decide every page (not only the menu): ``page(*roles)`` lets a signed-in
 user with one of ``roles`` in (any signed-in user when none are given);
 ``changes=True`` also refuses a user who is only an auditor (auditors read
-everything and change nothing, as in the API).
-
-Failures look like the app: every error is the app's own page in the user's
-language (JSON under ``/api``): a malformed request (a NUL character in the
-address or a form, see ``strict_input``) 400, an unreachable database 503 with
-``Retry-After``.
+everything and change nothing, as in the API). Error pages are in ``views_errors``.
 """
 from __future__ import annotations
 
@@ -21,19 +16,13 @@ from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Flask, abort, current_app, g, render_template, request, session
+from flask import Flask, abort, request, session
 from flask_babel import format_datetime, get_locale, gettext as _, lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
 
 from engine import users
-from engine.errors import (
-    ConflictError, EngineError, FormValidationError, NotFoundError, PermissionDeniedError, ValidationError,
-)
 from engine.models import User
-from webui.db import RETRY_AFTER_SECONDS, failure_of, get_session
-from webui.strict_input import refusal_of_request
+from webui.db import get_session
 
 LANGUAGES = ("zh", "en")
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -44,8 +33,6 @@ AUDIT_ROLES = ("auditor", "admin")
 ADMIN_ROLES = ("admin",)
 DESIGN_ROLES = ("admin", "designer")  # upload and browse definitions
 INCIDENT_ROLES = ("admin", "supervisor")
-STATUS_OF_ERROR = {PermissionDeniedError: 403, NotFoundError: 404, ConflictError: 409, ValidationError: 400,
-                   FormValidationError: 422}
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Please sign in to see this page.")
@@ -239,95 +226,14 @@ def url_with(**changes: Any) -> str:
     return request.path + ("?" + urlencode(args) if args else "")
 
 
-# -- errors -----------------------------------------------------------------------------------
-
-def is_api_request() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
-
-
-def error_page(status: int, message: str = ""):
-    titles = {400: _("Bad request"), 403: _("Access denied"), 404: _("Not found"), 409: _("Changed meanwhile"),
-              422: _("Cannot process"), 500: _("Server error"), 503: _("Service unavailable")}
-    return render_template("common/error.html", status=status, title=titles.get(status, _("Error")),
-                           message=message), status
-
-
-def refuse_malformed_input():
-    """Before every request: a NUL character in the path, query, form or credentials is a 400."""
-    problem = refusal_of_request(request)
-    if problem is None:
-        return None
-    if is_api_request():
-        raise ValidationError(problem + " Send text without control characters.", {"_request": [problem]})
-    return error_page(400, _("The address or the form contains a character that cannot be stored (such as a NUL "
-                             "character). Correct it and try again."))
-
-
-def database_failure(exc: Exception):
-    """An unreachable database (503) or a value it cannot store (400) as an error page; anything else
-    stays an unexpected error (500)."""
-    failure = failure_of(exc)
-    if failure == "unreachable":
-        return database_unreachable(exc)
-    if failure == "unstorable":
-        return value_unstorable(exc)
-    raise exc
-
-
-def database_unreachable(exc: Exception):
-    """The error page without touching the database: shown as signed out, with ``Retry-After``."""
-    current_app.logger.error("Database unreachable in %s %s: %s", request.method, request.path, exc)
-    g._login_user = login_manager.anonymous_user()  # Flask-Login would read the user from the database
-    body, status = error_page(503, _("The database cannot be reached right now, so nothing was changed. Try "
-                                     "again in a minute; if this lasts, tell your administrator."))
-    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
-
-
-def value_unstorable(exc: Exception):
-    current_app.logger.warning("Unstorable value in %s %s: %s", request.method, request.path, exc)
-    return error_page(400, _("A value you sent cannot be stored (a number too large or text with invalid "
-                             "characters); nothing was changed. Correct it and try again."))
-
-
 def init_app(app: Flask) -> None:
-    from webui.api import engine_error as api_engine_error, http_error_outside_views
-
     from webui.views_history import event_label, status_label
 
     login_manager.init_app(app)
-    app.before_request(refuse_malformed_input)
-    app.register_error_handler(Exception, database_failure)  # HTTP errors have their own handlers
     app.jinja_env.filters.update(status_label=status_label, event_label=event_label)
     app.jinja_env.globals.update(localized=localized, role_name=role_name, when=when, as_text=as_text,
                                  url_with=url_with, lang=lang, LANGUAGES=LANGUAGES, current_page=current_page)
     app.jinja_env.filters.update(when=when, as_text=as_text, localized=localized, role_name=role_name)
-
-    @app.errorhandler(403)
-    @app.errorhandler(404)
-    @app.errorhandler(405)
-    def http_error(exc: HTTPException):
-        if is_api_request():
-            return http_error_outside_views(exc)
-        message = {403: _("Your roles do not allow this page. Ask an administrator for the role you need."),
-                   404: _("There is no such page, or what it showed no longer exists.")}.get(exc.code or 0, "")
-        return error_page(exc.code or 500, message)
-
-    @app.errorhandler(500)
-    def server_error(exc):
-        if is_api_request():
-            return http_error_outside_views(exc)
-        return error_page(500, _("Something went wrong on the server; the error was logged. Try again."))
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):
-        return error_page(400, _("The form expired or did not come from this site. Reload the page and try again."))
-
-    @app.errorhandler(EngineError)
-    def engine_error(exc: EngineError):
-        if is_api_request():  # before any API blueprint matched (e.g. an unknown /api/ address)
-            return api_engine_error(exc)
-        status = next((code for cls, code in STATUS_OF_ERROR.items() if isinstance(exc, cls)), 422)
-        return error_page(status, exc.message)
 
     @app.context_processor
     def navigation() -> dict:
