@@ -270,9 +270,11 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
         error = _as_engine_error(exc)
         failed = workflow.failing_task(exc)
         failure = StepFailure(workflow.element_of(failed) if failed is not None else None, error.message)
+        if failed is not None and failure.element_id not in failure.message:  # say which step failed
+            failure.message = f"Step {workflow.describe_element(failed)}: {failure.message}"
         status = incidents.record_failure(session, instance.id, instance.process_id, failure.element_id,
-                                          str(failed.id) if failed is not None else None, error.message)
-        session.execute(update(Instance).where(Instance.id == instance.id).values(error=error.message)
+                                          str(failed.id) if failed is not None else None, failure.message)
+        session.execute(update(Instance).where(Instance.id == instance.id).values(error=failure.message)
                         .execution_options(synchronize_session=False))
     completed = workflow.is_completed(wf)
     if status == "running" and completed:

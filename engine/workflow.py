@@ -263,14 +263,15 @@ def contain_unstorable(workflow: BpmnWorkflow) -> Optional[Unstorable]:
     workflow's data), replace it with None, and say where it appeared first; None when all is fine.
 
     Data is inherited from task to task, so the task that changed state earliest among those
-    holding the value is the one that produced it (or received it)."""
+    holding the value is the one that produced it (or received it). A tree's root comes last: after
+    pruning it holds a copy of the data of the tasks cut away."""
     holders = []
     for tree in [workflow, *workflow.subprocesses.values()]:
         for task in tree.tasks.values():
             if values.find_problem(task.data) is not None:
-                holders.append((0, task.last_state_change or 0, task, task.data))
+                holders.append((1 if task is tree.task_tree else 0, task.last_state_change or 0, task, task.data))
         if values.find_problem(tree.data) is not None:
-            holders.append((1, 0, None, tree.data))
+            holders.append((2, 0, None, tree.data))
     if not holders:
         return None
     holders.sort(key=lambda h: h[:2])
