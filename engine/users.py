@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Iterable, Optional
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine import clock
+from engine.database import command
 from engine.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
 from engine.models import ApiToken, Membership, Role, User, UserAttribute
 
@@ -94,26 +97,110 @@ def set_attribute(session: Session, user: User, key: str, value: str) -> None:
 
 
 def authenticate(session: Session, username: str, password: str) -> User:
+    """The active user with this password, or ``AuthenticationError``.
+
+    The password is checked against a hash in every case — a dummy one of the current
+    ``PASSWORD_METHOD`` for an unknown user — so the answer takes as long whether the
+    name exists or not (no user enumeration by timing).
+    """
     user = find_user(session, username)
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+    stored = user.password_hash if user is not None else _dummy_hash(PASSWORD_METHOD)
+    matches = check_password_hash(stored, password)
+    if user is None or not user.active or not matches:
         raise AuthenticationError("Wrong username or password.")
     return user
 
 
-def issue_token(session: Session, user: User, label: str = "") -> str:
+@lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method)
+
+
+# -- API tokens -------------------------------------------------------------------------------------
+# A token is 32 random bytes shown once; only its sha256 is stored. It expires after
+# ``expires_days`` (default 90) and can be revoked. ``last_used_at`` is written at most once per
+# ``LAST_USE_PRECISION`` per token, so a busy integration does not cost a write per request.
+
+TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 3650
+LAST_USE_PRECISION = timedelta(minutes=1)
+GET_A_NEW_TOKEN = "get a new one with POST /api/v1/tokens (HTTP Basic) or `liucheng user token NAME`."
+
+
+def issue_token(session: Session, user: User, label: str = "", expires_days: int = TOKEN_DAYS) -> str:
     """A new bearer token for ``user``; only its hash is stored."""
+    return create_token(session, user, label, expires_days)[1]
+
+
+def create_token(session: Session, user: User, label: str = "",
+                 expires_days: int = TOKEN_DAYS) -> tuple[ApiToken, str]:
+    """The stored row and the secret of a new token for ``user``, committed."""
+    if isinstance(expires_days, bool) or not isinstance(expires_days, int) \
+            or not 1 <= expires_days <= MAX_TOKEN_DAYS:
+        raise ValidationError(f"A token lasts 1 to {MAX_TOKEN_DAYS} days; {expires_days!r} is not accepted.",
+                              {"expires_days": [f"Between 1 and {MAX_TOKEN_DAYS}."]})
     token = secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_hash(token), label=label, created_at=clock.now()))
-    session.flush()
-    return token
+    with command(session):
+        now = clock.now()
+        row = ApiToken(user_id=user.id, token_hash=_hash(token), label=(label or "")[:128], created_at=now,
+                       expires_at=now + timedelta(days=expires_days))
+        session.add(row)
+        session.flush()
+    return row, token
 
 
 def user_for_token(session: Session, token: str) -> User:
+    """The active user a valid (known, not revoked, not expired) token belongs to; notes its use."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token)))
-    user = session.get(User, row.user_id) if row else None
+    now = clock.now()
+    if row is None:
+        raise AuthenticationError(f"Unknown token; {GET_A_NEW_TOKEN}")
+    if row.revoked_at is not None:
+        raise AuthenticationError(f"This token was revoked at {row.revoked_at:%Y-%m-%d %H:%M} UTC; "
+                                  f"{GET_A_NEW_TOKEN}")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise AuthenticationError(f"This token expired at {row.expires_at:%Y-%m-%d %H:%M} UTC; {GET_A_NEW_TOKEN}")
+    user = session.get(User, row.user_id)
     if user is None or not user.active:
-        raise AuthenticationError("Unknown or revoked token.")
+        raise AuthenticationError("The user of this token is deactivated; ask an administrator.")
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USE_PRECISION:
+        _note_use(session, row.id, now)
     return user
+
+
+def _note_use(session: Session, token_id: int, now: datetime) -> None:
+    with command(session):
+        session.execute(update(ApiToken).where(
+            ApiToken.id == token_id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - LAST_USE_PRECISION),
+        ).values(last_used_at=now).execution_options(synchronize_session=False))
+
+
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    """Every token of ``user`` (revoked and expired ones too), oldest first."""
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
+
+
+def get_token(session: Session, token_id: int, caller: Optional[User] = None) -> ApiToken:
+    """Token ``token_id``; with ``caller``, only one of the caller's own unless the caller is an admin."""
+    row = session.get(ApiToken, token_id)
+    if row is None or (caller is not None and row.user_id != caller.id and "admin" not in caller.roles):
+        raise NotFoundError(f"You have no token {token_id}; list yours with GET /api/v1/tokens "
+                            f"(or `liucheng user tokens NAME`).")
+    return row
+
+
+def revoke_token(session: Session, token_id: int, caller: Optional[User] = None) -> ApiToken:
+    """Revoke a token (see ``get_token`` for whose); revoking it again keeps the first time."""
+    with command(session):
+        row = get_token(session, token_id, caller)
+        if row.revoked_at is None:
+            row.revoked_at = clock.now()
+    return row
+
+
+def is_expired(row: ApiToken) -> bool:
+    return row.expires_at is not None and row.expires_at <= clock.now()
 
 
 def _hash(token: str) -> str:

@@ -1,10 +1,20 @@
-"""Who is calling: HTTP Basic (username, password) or ``Authorization: Bearer <token>``.
+"""Who is calling: HTTP Basic (username, password) or ``Authorization: Bearer <token>``; the token routes.
+
+Every Basic request first asks ``engine.logins`` whether its user name and address
+are locked (too many failed sign-ins): a locked caller gets 429 even with the right
+password, and before the credential cache is consulted, so a cached entry never
+lets a locked user in. A wrong Basic password is a recorded failure like one typed
+into the sign-in page. Bearer tokens are 256-bit random and not throttled.
 
 Passwords are hashed with pbkdf2 on purpose slowly, so a successful Basic check
 is remembered for ``AUTH_CACHE_SECONDS`` (default 5 minutes) under
 sha256(username, password, stored hash): an API client making many calls pays
 the hash once, and a changed password or hash never matches an old entry.
 Users are still read on every request, so deactivating one takes effect at once.
+
+Tokens: ``POST /tokens`` (Basic only) issues one lasting ``expires_days`` (default
+90); ``GET /tokens`` lists the caller's own; ``DELETE /tokens/<id>`` revokes one of
+the caller's own — an admin may revoke anyone's; anyone else's is 404.
 """
 from __future__ import annotations
 
@@ -13,14 +23,15 @@ import json
 import threading
 import time
 from flask import Blueprint, Flask, current_app, g, request
+from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import Session
 
-from engine import users
+from engine import logins, users
 from engine.errors import AuthenticationError
-from engine.models import User
+from engine.models import ApiToken, User
 from webui.api_openapi import documented
 from webui.db import get_session
-from webui.schemas import TokenRequestSchema, TokenSchema, dump, load_json
+from webui.schemas import dump, load_json
 
 EXTENSION = "liucheng_credentials"
 CHALLENGE = 'Basic realm="liucheng"'
@@ -85,28 +96,74 @@ def authenticate_request(session: Session) -> User:
 
 
 def _check_password(session: Session, username: str, password: str) -> User:
+    address = request.remote_addr or ""
+    logins.check_allowed(session, username, address, logins.Channel.API)  # before the cache: a lock wins
     cache: CredentialCache = current_app.extensions[EXTENSION]
     user = users.find_user(session, username)
     if user is not None and user.active and cache.key(username, password, user.password_hash) in cache:
         return user
-    user = users.authenticate(session, username, password)
+    try:
+        user = users.authenticate(session, username, password)
+    except AuthenticationError:
+        logins.record_failure(session, username, address, logins.Channel.API)
+        raise
     cache.add(cache.key(username, password, user.password_hash))
     return user
 
 
 # -- tokens ---------------------------------------------------------------------------------
 
+class NewTokenSchema(Schema):
+    label = fields.String(load_default="", validate=validate.Length(max=128))
+    expires_days = fields.Integer(strict=True, load_default=users.TOKEN_DAYS,
+                                  validate=validate.Range(min=1, max=users.MAX_TOKEN_DAYS),
+                                  metadata={"description": "Days until the token expires (default 90)."})
+
+
+class IssuedTokenSchema(Schema):
+    token = fields.String(required=True, metadata={"description": "Send as 'Authorization: Bearer <token>'; "
+                                                                 "shown only this once."})
+    id = fields.Integer()
+    label = fields.String()
+    expires_at = fields.DateTime()
+
+
+class TokenInfoSchema(Schema):
+    id = fields.Integer()
+    label = fields.String()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(allow_none=True, metadata={"description": "Within a minute."})
+    revoked_at = fields.DateTime(allow_none=True)
+    revoked = fields.Function(lambda row: row.revoked_at is not None, metadata={"type": "boolean"})
+    expired = fields.Function(users.is_expired, metadata={"type": "boolean"})
+
+
 tokens = Blueprint("tokens", __name__)
 
 
 @tokens.post("/tokens")
-@documented("Issue a bearer token for the caller (HTTP Basic only)", "auth", body=TokenRequestSchema,
-            response=TokenSchema, status=201, errors=(400, 401))
+@documented("Issue a bearer token for the caller (HTTP Basic only)", "auth", body=NewTokenSchema,
+            response=IssuedTokenSchema, status=201, errors=(400, 401))
 def issue_token():
     if g.auth_type != "basic":
         raise AuthenticationError("Ask for a token with your username and password (HTTP Basic).")
-    body = load_json(TokenRequestSchema())
-    session = get_session()
-    token = users.issue_token(session, current_user(), body["label"])
-    session.commit()
-    return dump(TokenSchema(), {"token": token, "label": body["label"]}), 201
+    body = load_json(NewTokenSchema())
+    row, token = users.create_token(get_session(), current_user(), body["label"], body["expires_days"])
+    return dump(IssuedTokenSchema(), {"token": token, "id": row.id, "label": row.label,
+                                      "expires_at": row.expires_at}), 201
+
+
+@tokens.get("/tokens")
+@documented("The caller's tokens (revoked and expired ones too; never the secret)", "auth",
+            response=TokenInfoSchema, many=True, errors=(401,))
+def list_tokens():
+    return dump(TokenInfoSchema(many=True), users.tokens_of(get_session(), current_user()))
+
+
+@tokens.delete("/tokens/<int:token_id>")
+@documented("Revoke one of the caller's tokens (an admin: anyone's)", "auth", response=TokenInfoSchema,
+            errors=(401, 403, 404))
+def revoke_token(token_id: int):
+    row: ApiToken = users.revoke_token(get_session(), token_id, current_user())
+    return dump(TokenInfoSchema(), row)

@@ -5,6 +5,8 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from engine import definitions, users
 from engine.config import default_database_url
@@ -53,12 +55,8 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(obj) -> None:
     """Create or migrate the schema to the newest version."""
-    database = _database(obj["url"])
-    database.upgrade()
-    with database.session() as session:
-        users.ensure_roles(session)
-        session.commit()
-    click.echo(f"Schema is up to date ({database.url.split('@')[-1]}).")
+    database = _ready(obj["url"])
+    click.echo(f"Schema is up to date ({_shown(database.url)}).")
 
 
 @main.command()
@@ -112,17 +110,55 @@ def user_add(obj, name: str, roles: tuple[str, ...], attrs: tuple[str, ...], pas
 
 @user.command("token")
 @click.argument("name")
+@click.option("--expires-days", default=users.TOKEN_DAYS, show_default=True, type=int,
+              help=f"Days until the token expires (1-{users.MAX_TOKEN_DAYS}).")
+@click.option("--label", default="cli", show_default=True, help="What the token is for.")
 @click.pass_obj
-def user_token(obj, name: str) -> None:
-    """Issue an API bearer token for a user (printed once)."""
+def user_token(obj, name: str, expires_days: int, label: str) -> None:
+    """Issue an API bearer token for a user (printed once; only its hash is kept)."""
     database = _ready(obj["url"])
     with database.session() as session:
         try:
-            token = users.issue_token(session, users.get_user(session, name), "cli")
-            session.commit()
+            token = users.issue_token(session, users.get_user(session, name), label, expires_days)
         except EngineError as error:
             _fail(error)
     click.echo(token)
+
+
+@user.command("tokens")
+@click.argument("name")
+@click.pass_obj
+def user_tokens(obj, name: str) -> None:
+    """List a user's tokens: id, created, expires, last used, state (never the secret)."""
+    database = _ready(obj["url"])
+    with database.session() as session:
+        try:
+            rows = users.tokens_of(session, users.get_user(session, name))
+        except EngineError as error:
+            _fail(error)
+        click.echo(f"{'id':>6}  {'created':16}  {'expires':16}  {'last used':16}  {'state':7}  label")
+        for row in rows:
+            state = "revoked" if row.revoked_at else "expired" if users.is_expired(row) else "active"
+            click.echo(f"{row.id:>6}  {_minute(row.created_at):16}  {_minute(row.expires_at):16}  "
+                       f"{_minute(row.last_used_at):16}  {state:7}  {row.label}")
+
+
+@user.command("revoke-token")
+@click.argument("token_id", metavar="ID", type=int)
+@click.pass_obj
+def user_revoke_token(obj, token_id: int) -> None:
+    """Revoke a token by its id (see `liucheng user tokens NAME`); it gets 401 from now on."""
+    database = _ready(obj["url"])
+    with database.session() as session:
+        try:
+            row = users.revoke_token(session, token_id)
+        except EngineError as error:
+            _fail(error)
+        click.echo(f"Token {row.id} revoked at {_minute(row.revoked_at)} UTC.")
+
+
+def _minute(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 @main.command()
@@ -197,12 +233,47 @@ def _parse_time(text: str):
 
 
 def _ready(url: str | None) -> Database:
-    database = _database(url)
-    database.upgrade()
-    with database.session() as session:
-        users.ensure_roles(session)
-        session.commit()
+    """The database, schema upgraded and roles created; an unusable URL ends the command with one line."""
+    url = url or default_database_url()
+    try:
+        database = _database(url)
+    except ArgumentError as error:
+        _fail(EngineError(f"{_shown(url)} is not a database URL ({error}); write it like "
+                          f"postgresql+psycopg://user:password@host:5432/name or sqlite:///liucheng.db."))
+    except OSError as error:
+        _fail(EngineError(f"cannot use the database {_shown(url)} ({error.strerror or error}: {error.filename}); "
+                          f"check the path in the URL (--database or LIUCHENG_DATABASE_URL)."))
+    try:
+        database.upgrade()
+        with database.session() as session:
+            users.ensure_roles(session)
+            session.commit()
+    except OperationalError as error:
+        database.dispose()
+        _fail(EngineError(f"cannot use the database {_shown(url)} ({_first_line(error.orig or error, url)}); "
+                          f"check the URL (--database or LIUCHENG_DATABASE_URL) and that the server is running."))
     return database
+
+
+def _first_line(error: BaseException, url: str) -> str:
+    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    password = _password(url)
+    return text.replace(password, "***") if password else text
+
+
+def _password(url: str) -> str | None:
+    try:
+        return make_url(url).password
+    except ArgumentError:
+        return None
+
+
+def _shown(url: str) -> str:
+    """``url`` without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "the URL given" if "@" in url else url
 
 
 def _serve(url: str, host: str, port: int) -> None:

@@ -1,5 +1,12 @@
-"""Signing in and out, the language switch, and the home page that sends each user to their work."""
+"""Signing in and out, the language switch, and the home page that sends each user to their work.
+
+Sign-in attempts go through ``engine.logins``: a wrong password is recorded, and
+after too many (per user name or per address) the page answers 429 with
+``Retry-After`` until the lock lifts, whatever the password.
+"""
 from __future__ import annotations
+
+import math
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -8,8 +15,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from engine import users
-from engine.errors import AuthenticationError
+from engine import logins, users
+from engine.errors import AuthenticationError, TooManyRequestsError
 from webui.db import get_session
 from webui.views_common import ADMIN_ROLES, AUDIT_ROLES, LANGUAGES, SignedIn, page, safe_next
 
@@ -44,13 +51,19 @@ def home():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
-    error = None
+    error, status, headers = None, 200, {}
     if form.validate_on_submit():
         db = get_session()
+        username, address = form.username.data.strip(), request.remote_addr or ""
         try:
-            user = users.authenticate(db, form.username.data.strip(), form.password.data)
+            logins.check_allowed(db, username, address, logins.Channel.WEB)
+            user = users.authenticate(db, username, form.password.data)
+        except TooManyRequestsError as exc:
+            retry_after = exc.details["retry_after"]
+            error, status, headers = _too_many_attempts(retry_after), 429, {"Retry-After": str(retry_after)}
         except AuthenticationError:
-            error = _("Wrong username or password.")
+            logins.record_failure(db, username, address, logins.Channel.WEB)
+            error, status = _("Wrong username or password."), 401
         else:
             lang = session.get("lang")
             session.clear()  # a fresh session for the signed-in user
@@ -64,8 +77,13 @@ def login():
             db.commit()
     elif current_user.is_authenticated and request.method == "GET":
         return redirect(home_url())
-    status = 401 if error else 200
-    return render_template("auth/login.html", form=form, error=error), status
+    return render_template("auth/login.html", form=form, error=error), status, headers
+
+
+def _too_many_attempts(retry_after: int) -> str:
+    return _("Too many failed sign-ins for this user name or from this computer. Try again in %(minutes)d "
+             "minute(s); ask an administrator to reset your password if you forgot it.",
+             minutes=math.ceil(retry_after / 60))
 
 
 @bp.post("/logout")

@@ -1,0 +1,96 @@
+"""Failed sign-ins and lockouts: the throttle that stops passwords being guessed.
+
+Every wrong password (HTTP Basic on any API request, or the web sign-in form) is a
+``failure`` row: who (the user name tried, known or not), when, from where (the
+client address) and through which channel. The rule, shared by both channels:
+
+* ``USER_LIMIT`` (5) failures for one user name, or ``ADDRESS_LIMIT`` (30) from one
+  address, within ``WINDOW`` (15 minutes) lock further attempts for that name / from
+  that address — a correct password included — until enough of those failures are
+  older than the window. ``check_allowed`` then raises ``TooManyRequestsError`` with
+  ``retry_after`` (seconds) in its details.
+* Refused attempts are not failures (no password is checked) and do not extend the
+  lock; each is recorded as a ``locked`` row, at most one per user name and address
+  per ``LOCKED_RECORD_EVERY`` (a minute), so a flood cannot fill the table.
+* A successful sign-in does not erase failures: they stay as the record of what happened.
+
+Checks and writes are separate transactions, so attempts racing each other may pass
+the check together; the overshoot is bounded by the server's concurrency.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.database import command
+from engine.errors import TooManyRequestsError
+from engine.models import LoginAttempt
+
+USER_LIMIT = 5
+ADDRESS_LIMIT = 30
+WINDOW = timedelta(minutes=15)
+LOCKED_RECORD_EVERY = timedelta(minutes=1)
+FIELD_LENGTH = 64  # login_attempts.username / address
+
+
+class Outcome(StrEnum):
+    FAILURE = "failure"
+    LOCKED = "locked"
+
+
+class Channel(StrEnum):
+    API = "api"
+    WEB = "web"
+
+
+def check_allowed(session: Session, username: str, address: str, channel: Channel) -> None:
+    """Raise ``TooManyRequestsError`` (and record the refusal) while ``username`` or ``address`` is locked."""
+    username, address = _key(username), _key(address)
+    unlocks = [at for at in (_unlock_at(session, LoginAttempt.username == username, USER_LIMIT),
+                             _unlock_at(session, LoginAttempt.address == address, ADDRESS_LIMIT)) if at]
+    if not unlocks:
+        return
+    now = clock.now()
+    retry_after = max(1, math.ceil((max(unlocks) - now).total_seconds()))
+    _record_refusal(session, username, address, channel, now)
+    raise TooManyRequestsError(
+        f"Too many failed sign-ins for this user name or from this address; try again in {retry_after} "
+        f"seconds, with the right password (ask an administrator to reset it if you forgot it).",
+        {"retry_after": retry_after})
+
+
+def record_failure(session: Session, username: str, address: str, channel: Channel) -> None:
+    """Record one wrong password, in its own transaction (the request that failed changes nothing else)."""
+    with command(session):
+        session.add(LoginAttempt(at=clock.now(), username=_key(username), address=_key(address),
+                                 outcome=Outcome.FAILURE.value, channel=Channel(channel).value))
+
+
+def _unlock_at(session: Session, who, limit: int) -> Optional[datetime]:
+    """When the failures matching ``who`` drop below ``limit`` within the window, if they reach it now."""
+    nth_latest = session.scalar(
+        select(LoginAttempt.at)
+        .where(who, LoginAttempt.outcome == Outcome.FAILURE.value, LoginAttempt.at > clock.now() - WINDOW)
+        .order_by(LoginAttempt.at.desc()).offset(limit - 1).limit(1))
+    return nth_latest + WINDOW if nth_latest is not None else None
+
+
+def _record_refusal(session: Session, username: str, address: str, channel: Channel, now: datetime) -> None:
+    recorded = session.scalar(
+        select(LoginAttempt.id).where(LoginAttempt.username == username, LoginAttempt.address == address,
+                                      LoginAttempt.outcome == Outcome.LOCKED.value,
+                                      LoginAttempt.at > now - LOCKED_RECORD_EVERY).limit(1))
+    if recorded is None:
+        with command(session):
+            session.add(LoginAttempt(at=now, username=username, address=address, outcome=Outcome.LOCKED.value,
+                                     channel=Channel(channel).value))
+
+
+def _key(value: str | None) -> str:
+    return (value or "")[:FIELD_LENGTH]
