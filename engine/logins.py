@@ -70,6 +70,7 @@ def record_failure(session: Session, username: str, address: str, channel: Chann
     with command(session):
         session.add(LoginAttempt(at=clock.now(), username=_key(username), address=_key(address),
                                  outcome=Outcome.FAILURE.value, channel=Channel(channel).value))
+        session.flush()
 
 
 def _unlock_at(session: Session, who, limit: int) -> Optional[datetime]:
@@ -90,6 +91,7 @@ def _record_refusal(session: Session, username: str, address: str, channel: Chan
         with command(session):
             session.add(LoginAttempt(at=now, username=username, address=address, outcome=Outcome.LOCKED.value,
                                      channel=Channel(channel).value))
+            session.flush()
 
 
 def _key(value: str | None) -> str:
