@@ -116,7 +116,7 @@ def save_workflow(session: Session, instance: Instance, wf, status: str, data: d
     """Prune, serialize and write back the state; keep the workflow cached after commit."""
     workflow.prune(wf)
     state, contained = _dump_state(session, instance, wf)
-    if contained is not None:
+    if contained is not None and status != "cancelled":
         status = contained
     new_etag = uuid.uuid4().hex
     saved = _SAVE.rowcount(session, {

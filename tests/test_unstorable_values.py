@@ -13,7 +13,7 @@ from engine.connectors import connector
 
 PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
     id="Definitions_unstorable" targetNamespace="http://liucheng.example/tests">
   <bpmn:process id="unstorable" name="不可保存的值 (test)" isExecutable="true">
     <bpmn:laneSet id="LaneSet_unstorable">
