@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import re
+import sqlite3
 from functools import partial
 from urllib.parse import quote
 
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
+from engine import worklist
 from engine.database import HeldSession
 from engine.models import ApiToken, HumanTask, Instance, Message
 from web_support import (  # noqa: F401 (fixtures)
@@ -340,3 +342,42 @@ def test_the_api_answers_503_json_when_the_database_is_unreachable(web, refund_w
     monkeypatch.undo()
     assert task_row(web, refund_world.task_id) == ("open", None)
 
+
+
+@pytest.mark.parametrize("raised, status, code", [
+    (sqlite3.OperationalError("database is locked"), 503, "unavailable"),
+    (sqlite3.DataError("value out of range"), 400, "bad_request"),
+    (OverflowError("Python int too large to convert to SQLite INTEGER"), 400, "bad_request"),
+])
+def test_driver_errors_raised_past_sqlalchemy_are_503_or_400_never_500(web, refund_world, auth, browser_as,
+                                                                       monkeypatch, raised, status, code):
+    """``engine.statements`` runs on the driver's cursor, so its errors arrive unwrapped."""
+    def fail(*_args, **_kwargs):
+        raise raised
+
+    monkeypatch.setattr(worklist, "list_tasks", fail)
+    monkeypatch.setattr(worklist, "claim", fail)
+    client = web.test_client()
+    assert_json_error(client.get(f"{API}/tasks", headers=auth("zhuguan")), status, code)
+    assert_json_error(client.post(f"{API}/tasks/{refund_world.task_id}/claim", headers=auth("zhuguan")), status, code)
+    page = browser_as("zhuguan").post(f"/tasks/{refund_world.task_id}/claim")
+    assert page.status_code == status and page.mimetype == "text/html"
+    assert task_row(web, refund_world.task_id) == ("open", None)
+
+
+def test_a_real_browser_runs_the_pages_under_the_policy_without_a_violation(web, refund_world, sign_in):
+    """Chromium (skipped without it): no policy violation reported, the diagram keeps its hashed style."""
+    page = sign_in("guanli")
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    for path in ("/worklist", f"/instances/{refund_world.instance_id}", "/admin/definitions/refund",
+                 f"/tasks/{refund_world.task_id}", "/admin/users/", f"/instances/{refund_world.instance_id}/diagram.svg"):
+        page.goto(path)
+        page.wait_for_load_state()
+        if path.startswith("/instances/") and not path.endswith(".svg"):
+            fill = page.eval_on_selector(".bpmn-diagram .shape", "e => getComputedStyle(e).fill")
+            assert fill in ("rgb(255, 255, 255)", "rgb(227, 244, 228)"), fill  # black if its <style> were blocked
+    assert violations == []
+    page.goto("/lang/en?next=%0d%0aSet-Cookie:%20x=1")
+    assert page.url.endswith("/worklist") or page.url.endswith("/")
