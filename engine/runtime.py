@@ -21,8 +21,8 @@ from sqlalchemy import bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import (
-    clock, config, connectors, database, definitions, forms, history, incidents, messages, timers, triggers, workflow,
-    worklist,
+    clock, config, connectors, data_guard, database, definitions, forms, history, incidents, messages, timers, triggers,
+    workflow, worklist,
 )
 from engine import values as storable
 from engine.database import command
@@ -271,7 +271,7 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
         failed = workflow.failing_task(exc)
         failure = StepFailure(workflow.element_of(failed) if failed is not None else None, error.message)
         if failed is not None and failure.element_id not in failure.message:  # say which step failed
-            failure.message = f"Step {workflow.describe_element(failed)}: {failure.message}"
+            failure.message = f"Step {data_guard.describe_element(failed)}: {failure.message}"
         status = incidents.record_failure(session, instance.id, instance.process_id, failure.element_id,
                                           str(failed.id) if failed is not None else None, failure.message)
         session.execute(update(Instance).where(Instance.id == instance.id).values(error=failure.message)
@@ -302,7 +302,7 @@ def _contain_unstorable(session: Session, instance: Instance, wf) -> Optional[tu
     """Clear data the engine cannot store from the workflow and open an incident on the element it
     appeared at, so the command still commits; returns the instance's new status and the failure
     (None: nothing found)."""
-    found = workflow.contain_unstorable(wf)
+    found = data_guard.contain(wf)
     if found is None:
         return None
     message = (f"Variable '{found.problem.variable}' written at {found.where} cannot be stored: "

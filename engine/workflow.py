@@ -12,13 +12,11 @@ Everything above it talks about definitions, instances and tasks; here those are
   lowest common ancestor of the unfinished ones, so the tree holds only the
   live region of the instance.
 * Data values of type ``Decimal`` and ``date`` survive serialization; what else data
-  may hold is ``engine.values``' rule. A script that leaves anything else fails
-  (``_script_engine``) with its task's data as it was before it ran, and
-  ``contain_unstorable`` finds and clears what still slipped in by another path.
+  may hold is ``engine.values``' rule, kept by ``engine.data_guard`` (scripts that
+  break it fail; what slipped in by another path is found and cleared).
 """
 from __future__ import annotations
 
-import functools
 import json
 import threading
 import uuid
@@ -27,7 +25,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Callable, Optional
 
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -35,10 +32,8 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
-from engine import branches, encoding, speedups, values
+from engine import branches, data_guard, encoding, speedups
 from engine.clock import EngineDate, EngineDatetime
-from engine.errors import ScriptError
-from engine.sandbox import make_script_engine
 
 DONE = TaskState.COMPLETED | TaskState.CANCELLED  # an ERROR task is not done: it is retried later
 _FRONT = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
@@ -95,7 +90,7 @@ def new_workflow(specs: tuple, data: dict, script_timeout: float = 1.0,
     """A new workflow with its start data, started by ``start_event`` (a timer or message start
     event) or, when None, by its plain start event(s)."""
     spec, subprocess_specs = specs
-    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=_script_engine(script_timeout))
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=data_guard.checked_script_engine(script_timeout))
     workflow.task_tree.data.update(data)
     start = workflow.task_tree.children[0] if workflow.task_tree.children else None
     if start is not None:
@@ -193,95 +188,8 @@ def load_state(specs: tuple, state_json: str, script_timeout: float = 1.0) -> Bp
     workflow.data = converter.restore(state.get("data", {}))
     _WORKFLOW_CONVERTER.subprocesses_from_dict(state["subprocesses"], workflow)
     workflow.bpmn_events = converter.restore(state.get("bpmn_events", []))
-    workflow.script_engine = _script_engine(script_timeout)
+    workflow.script_engine = data_guard.checked_script_engine(script_timeout)
     return workflow
-
-
-# -- what data may hold ---------------------------------------------------------
-
-def _script_engine(timeout: float) -> Any:
-    """The sandbox's script engine, with what each script leaves in its task's data checked."""
-    engine = make_script_engine(timeout)
-    engine.execute = functools.partial(_execute_checked, engine.execute)
-    return engine
-
-
-def _execute_checked(execute, task, script, external_context=None):
-    """Run a script; if it leaves a value the engine cannot store, it fails (so does its task) with
-    the task's data as before it ran, and the error names the element and the variable. (Data that
-    could not be stored before the script ran is not its doing: ``contain_unstorable`` finds it.)"""
-    before = dict(task.data)
-    if values.find_problem(before) is not None:
-        return execute(task, script, external_context)
-    try:
-        result = execute(task, script, external_context)
-    except Exception:
-        if values.find_problem(task.data) is not None:
-            _restore_data(task.data, before)
-        raise
-    problem = values.find_problem(task.data)
-    if problem is not None:
-        _restore_data(task.data, before)
-        error = unstorable_script_error(task, problem)
-        raise WorkflowTaskException(error.message, task=task, exception=error) from error
-    return result
-
-
-def _restore_data(data: dict, before: dict) -> None:
-    data.clear()
-    data.update(before)
-    values.scrub(data)  # a script that changed a value inside one it was given changed it in place
-
-
-def unstorable_script_error(task, problem: values.Problem) -> ScriptError:
-    return ScriptError(
-        f"The script of {describe_element(task)} left variable '{problem.variable}' with a value that cannot be "
-        f"stored: {problem.describe()}. Change the script, then retry the incident.",
-        {"element_id": element_of(task), "variable": problem.variable, "path": problem.path,
-         "error": f"{problem.path} {problem.what}"})
-
-
-def describe_element(task) -> str:
-    """``'Script_total' (计算合计)``: the element's id, with its name when it has one."""
-    element, name = element_of(task), task.task_spec.bpmn_name
-    return f"'{element}'" + (f" ({name})" if name and name != element else "")
-
-
-@dataclass
-class Unstorable:
-    """Where data the engine cannot store was found: the earliest task holding it (None: the
-    workflow's own data objects) and the first problem."""
-
-    element_id: Optional[str]
-    engine_task_id: Optional[str]
-    problem: values.Problem
-    where: str
-
-
-def contain_unstorable(workflow: BpmnWorkflow) -> Optional[Unstorable]:
-    """Find data that cannot be stored anywhere in the instance (every task of every tree, the
-    workflow's data), replace it with None, and say where it appeared first; None when all is fine.
-
-    Data is inherited from task to task, so the task that changed state earliest among those
-    holding the value is the one that produced it (or received it). A tree's root comes last: after
-    pruning it holds a copy of the data of the tasks cut away."""
-    holders = []
-    for tree in [workflow, *workflow.subprocesses.values()]:
-        for task in tree.tasks.values():
-            if values.find_problem(task.data) is not None:
-                holders.append((1 if task is tree.task_tree else 0, task.last_state_change or 0, task, task.data))
-        if values.find_problem(tree.data) is not None:
-            holders.append((2, 0, None, tree.data))
-    if not holders:
-        return None
-    holders.sort(key=lambda h: h[:2])
-    first = holders[0]
-    found = Unstorable(element_of(first[2]) if first[2] is not None else None,
-                       str(first[2].id) if first[2] is not None else None, values.find_problem(first[3]),
-                       describe_element(first[2]) if first[2] is not None else "the process's data objects")
-    for *_, data in holders:
-        values.scrub(data)
-    return found
 
 
 # -- pruning ------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import runtime, values, workflow
+from engine import data_guard, runtime, values, workflow
 from engine.connectors import connector
 
 PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
@@ -183,7 +183,7 @@ def test_a_fixed_script_runs_on_when_the_incident_is_retried(api, model, run_to_
     model(script_step("tags = {1, 2}"))
     view, task = run_to_step()
     (incident,) = incidents_of(api, view["id"])
-    monkeypatch.setattr(workflow, "_execute_checked",  # the script as the admin would fix it
+    monkeypatch.setattr(data_guard, "_execute_checked",  # the script as the admin would fix it
                         lambda execute, task_, script, context=None: execute(task_, "tags = [1, 2]", context))
     runtime.forget()  # workflows made from now on run the fixed script
     retried = api("post", f"/incidents/{incident['id']}/retry", "root")
@@ -254,7 +254,7 @@ def test_a_value_that_slipped_past_the_checks_is_contained_and_the_completion_ke
                                                                                     monkeypatch):
     """A value written by a path nothing checks (here: the script check switched off) cannot break the
     command: it commits, the completion is kept, the value is cleared and an incident names the element."""
-    monkeypatch.setattr(workflow, "_execute_checked",
+    monkeypatch.setattr(data_guard, "_execute_checked",
                         lambda execute, task, script, context=None: execute(task, script, context))
     model(script_step('ratio = float("nan")\ncount = 1'))
     view, task = run_to_step()
