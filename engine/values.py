@@ -19,6 +19,11 @@ Anything else (bytes, generators, ranges, sets, timedeltas, objects) is refused.
 what is wrong and what to change; ``scrub(data)`` replaces offending values with
 ``None`` in place, for the rare case where a value that cannot be stored already
 reached the data by a path nothing checked.
+
+Where the rule is applied: start and task data (``runtime.refuse_unstorable``: 422),
+scripts (``data_guard.checked_script_engine``: the script task fails), connector
+results (``connectors.call_service``: the service task fails), and before every
+save (``runtime.advance``: what slipped through is cleared, with an open incident).
 """
 from __future__ import annotations
 
@@ -34,7 +39,6 @@ from engine.clock import EngineDate, EngineDatetime
 MAX_DEPTH = 32              # containers nested in one value (a list of dicts of lists is 3)
 MAX_STRING = 1_000_000      # characters of one text (and digits of one Decimal)
 MIN_INT, MAX_INT = -2**63, 2**63 - 1  # a 64-bit integer, as Camunda's Long
-
 
 
 @dataclass(frozen=True)
