@@ -50,67 +50,68 @@ class WholeNumberConverter(IntegerConverter):
         return super().to_python(value)
 
 
-class _Refused(ValueError):
-    """One broken rule while parsing; becomes a ``ValidationError``."""
+class _Constant:
+    """``NaN``, ``Infinity`` or ``-Infinity`` as written in the document; refused where it is found."""
+
+    def __init__(self, name: str):
+        self.name = name
 
 
 def parse_json(raw: bytes) -> Any:
-    """The JSON document ``raw`` under the rules above, or ``ValidationError``."""
+    """The JSON document ``raw`` under the rules above, or ``ValidationError`` naming where it breaks one."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise refused(f"The request body is not UTF-8 ({exc.reason} at byte {exc.start}); send JSON in UTF-8.")
+        raise refused("_body", f"The request body is not UTF-8 ({exc.reason} at byte {exc.start}); send JSON in "
+                               f"UTF-8.")
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int)
-    except _Refused as exc:
-        raise refused(str(exc))
+        value = json.loads(text, parse_constant=_Constant)
     except RecursionError:
-        raise refused(f"The JSON is nested too deeply; at most {MAX_DEPTH} levels of arrays and objects.")
+        raise refused("_body", f"The JSON is nested too deeply; at most {MAX_DEPTH} levels of arrays and objects.")
     except ValueError as exc:
-        raise refused(f"The request body is not valid JSON ({exc}); send a JSON object.")
+        raise refused("_body", f"The request body is not valid JSON ({exc}); send a JSON object.")
     problem = first_problem(value)
     if problem:
-        raise refused(problem)
+        raise refused(*problem)
     return value
 
 
-def refused(message: str) -> ValidationError:
-    return ValidationError(message, {"_body": [message]})
+def refused(where: str, message: str) -> ValidationError:
+    return ValidationError(message if where == "_body" else f"{message} (at {where})", {where: [message]})
 
 
-def _no_constant(name: str) -> Any:
-    raise _Refused(f"{name} is not a JSON number; send a finite number or null.")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise _Refused(f"The number {text[:40]} is too large; send a finite number.")
-    return number
-
-
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > 19 or not INT_MIN <= int(text) <= INT_MAX:
-        shown = text if len(text) <= 24 else text[:20] + "…"
-        raise _Refused(f"The integer {shown} is outside 64 bits (-2^63 .. 2^63-1); send a smaller one or a string.")
-    return int(text)
-
-
-def first_problem(value: Any) -> Optional[str]:
-    """What breaks the depth or string rules in a parsed document (walked without recursion)."""
-    pending = [(value, 1)]
+def first_problem(value: Any) -> Optional[tuple[str, str]]:
+    """Where and why a parsed document breaks a rule (walked without recursion), or None."""
+    pending = [(value, 1, "")]
     while pending:
-        item, depth = pending.pop()
+        item, depth, path = pending.pop()
+        where = path or "_body"
         if isinstance(item, (dict, list)):
             if depth > MAX_DEPTH:
-                return f"The JSON is nested {depth} levels deep; at most {MAX_DEPTH} levels are accepted."
-            children = list(item.items()) if isinstance(item, dict) else [(None, v) for v in item]
-            for key, child in children:
-                if key is not None and bad_text(key):
-                    return f"The key {key[:40]!r} {bad_text(key)}."
-                pending.append((child, depth + 1))
-        elif isinstance(item, str) and bad_text(item):
-            return f"The text {item[:40]!r} {bad_text(item)}."
+                return where, f"The JSON is nested {depth} levels deep; at most {MAX_DEPTH} levels are accepted."
+            for key, child in (item.items() if isinstance(item, dict) else enumerate(item)):
+                if isinstance(key, str) and bad_text(key):
+                    return where, f"The key {key[:40]!r} {bad_text(key)}."
+                inner = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key[:40]}" if path else key[:40]
+                pending.append((child, depth + 1, inner))
+        else:
+            problem = bad_value(item)
+            if problem:
+                return where, problem
+    return None
+
+
+def bad_value(item: Any) -> Optional[str]:
+    """Why a scalar of a document cannot be taken, or None."""
+    if isinstance(item, _Constant):
+        return f"{item.name} is not a JSON number; send a finite number or null."
+    if isinstance(item, float) and not math.isfinite(item):
+        return "The number is too large for a double; send a finite number."
+    if isinstance(item, int) and not isinstance(item, bool) and not INT_MIN <= item <= INT_MAX:
+        shown = str(item) if item.bit_length() < 80 else f"{str(item)[:20]}…"
+        return f"The integer {shown} is outside 64 bits (-2^63 .. 2^63-1); send a smaller one or a string."
+    if isinstance(item, str) and bad_text(item):
+        return f"The text {item[:40]!r} {bad_text(item)}."
     return None
 
 
