@@ -143,8 +143,8 @@ def unexpected_error(exc: Exception):
                               {}, 409)
     if failure_of(exc) == "unreachable":
         current_app.logger.error("Database unreachable in %s %s: %s", request.method, request.path, exc)
-        return error_response("unavailable", "The database cannot be reached right now; nothing was changed. "
-                              f"Try again in {RETRY_AFTER_SECONDS} seconds.", {}, 503,
+        return error_response("unavailable", "The database cannot be reached right now. Try again in "
+                              f"{RETRY_AFTER_SECONDS} seconds (after a change, first check whether it was done).", {}, 503,
                               {"Retry-After": str(RETRY_AFTER_SECONDS)})
     if failure_of(exc) == "unstorable":
         current_app.logger.warning("Unstorable value in %s %s: %s", request.method, request.path, exc)

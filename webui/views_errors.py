@@ -62,8 +62,9 @@ def database_unreachable(exc: Exception):
     """The error page without touching the database: shown as signed out, with ``Retry-After``."""
     current_app.logger.error("Database unreachable in %s %s: %s", request.method, request.path, exc)
     g._login_user = login_manager.anonymous_user()  # Flask-Login would read the user from the database
-    body, status = error_page(503, _("The database cannot be reached right now, so nothing was changed. Try "
-                                     "again in a minute; if this lasts, tell your administrator."))
+    body, status = error_page(503, _("The database cannot be reached right now. Try again in a minute (after a "
+                                     "change, first check whether it was done); if this lasts, tell your "
+                                     "administrator."))
     return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
