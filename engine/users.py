@@ -183,7 +183,7 @@ def tokens_of(session: Session, user: User) -> list[ApiToken]:
 
 def get_token(session: Session, token_id: int, caller: Optional[User] = None) -> ApiToken:
     """Token ``token_id``; with ``caller``, only one of the caller's own unless the caller is an admin."""
-    row = session.get(ApiToken, token_id)
+    row = session.get(ApiToken, token_id) if 0 < token_id < 2 ** 31 else None  # an INTEGER column
     if row is None or (caller is not None and row.user_id != caller.id and "admin" not in caller.roles):
         raise NotFoundError(f"You have no token {token_id}; list yours with GET /api/v1/tokens "
                             f"(or `liucheng user tokens NAME`).")

@@ -85,6 +85,7 @@ def test_cli_token_defaults_to_90_days(database_url, people, clock, db_session):
     (("user", "token", "wang", "--expires-days", "0"), "1 to 3650 days"),
     (("user", "tokens", "nobody"), "does not exist"),
     (("user", "revoke-token", "99"), "no token 99"),
+    (("user", "revoke-token", "99999999999"), "no token 99999999999"),
 ])
 def test_cli_token_errors_are_one_line_and_exit_1(database_url, people, args, says):
     result = invoke(database_url, *args)
