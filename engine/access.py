@@ -1,10 +1,11 @@
 """Who may see which instance, and with it the instance's history and incidents.
 
 The rule (SECURITY.md, "Who may read what"): admins, auditors and supervisors
-see every instance; any other user sees the instances they started and those
-that have, or had, a human task for one of their roles or assigned to them by
-name. Belonging to a role of one of the process's lanes is not enough on its
-own: the instance must have reached that lane.
+see every instance; any other user sees the instances they started, those of a
+process with a lane named after one of their roles (as in Camunda's lane-based
+tasklists: the warehouse follows a refund before its parcel reaches them), and
+those that have, or had, a human task for one of their roles, assigned to them
+or offered to them by name.
 
 Incidents follow their instance. An incident of an instance the user may not
 see is answered as if it did not exist (``NotFoundError``), so its id reveals
@@ -21,11 +22,15 @@ from typing import Optional
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
+import threading
+
 from engine import worklist
 from engine.errors import NotFoundError, PermissionDeniedError
-from engine.models import HumanTask, Incident, Instance, User
+from engine.models import Definition, HumanTask, Incident, Instance, User
 
 READ_ALL_ROLES = worklist.READ_ALL_ROLES  # admin, auditor, supervisor
+_lanes_of_definition: dict[tuple[str, int], frozenset[str]] = {}  # a stored version never changes
+_lanes_lock = threading.Lock()
 
 
 # -- instances ---------------------------------------------------------------------------------
@@ -34,52 +39,78 @@ def reads_everything(user: User) -> bool:
     return bool(user.roles & READ_ALL_ROLES)
 
 
-def involves(user: User) -> ColumnElement[bool]:
-    """SQL condition on ``Instance``: ``user`` started it or has (had) a task of their roles in it."""
+def lanes_of(session: Session, definition_id: int) -> frozenset[str]:
+    """The lane names (role ids) of one stored definition version, read once per process."""
+    key = (str(session.get_bind().engine.url), definition_id)
+    lanes = _lanes_of_definition.get(key)
+    if lanes is None:
+        elements = session.scalar(select(Definition.elements).where(Definition.id == definition_id)) or {}
+        lanes = frozenset(n["lane"] for n in elements.get("nodes", {}).values() if n.get("lane"))
+        with _lanes_lock:
+            _lanes_of_definition[key] = lanes
+    return lanes
+
+
+def definitions_with_lanes(session: Session, roles: set[str]) -> list[int]:
+    """Ids of the definition versions with a lane named after one of ``roles``."""
+    if not roles:
+        return []
+    ids = session.scalars(select(Definition.id)).all()
+    return [definition_id for definition_id in ids if lanes_of(session, definition_id) & roles]
+
+
+def involves(session: Session, user: User) -> ColumnElement[bool]:
+    """SQL condition on ``Instance``: ``user`` started it, has a role of its process's lanes, or has
+    (had) a task of their roles, for them or offered to them."""
     task_of_user = exists().where(HumanTask.instance_id == Instance.id,
-                                  or_(HumanTask.role.in_(user.roles), HumanTask.assignee == user.username))
-    return or_(Instance.started_by == user.username, task_of_user)
+                                  or_(HumanTask.role.in_(user.roles), HumanTask.assignee == user.username,
+                                      HumanTask.candidate_user == user.username))
+    conditions = [Instance.started_by == user.username, task_of_user]
+    lane_definitions = definitions_with_lanes(session, set(user.roles))
+    if lane_definitions:
+        conditions.append(Instance.definition_id.in_(lane_definitions))
+    return or_(*conditions)
 
 
-def instance_filter(user: User) -> ColumnElement[bool]:
+def instance_filter(session: Session, user: User) -> ColumnElement[bool]:
     """SQL condition on ``Instance``: ``user`` may see it."""
-    return true() if reads_everything(user) else involves(user)
+    return true() if reads_everything(user) else involves(session, user)
 
 
-def visible_instances(user: User) -> Select:
+def visible_instances(session: Session, user: User) -> Select:
     """``select(Instance)`` of the instances ``user`` may see (not ordered)."""
     query = select(Instance)
-    return query if reads_everything(user) else query.where(involves(user))
+    return query if reads_everything(user) else query.where(involves(session, user))
 
 
 def may_see_instance(session: Session, user: User, instance_id: int) -> bool:
     if reads_everything(user):
         return True
-    return session.scalar(select(Instance.id).where(Instance.id == instance_id, involves(user))) is not None
+    return session.scalar(select(Instance.id).where(Instance.id == instance_id, involves(session, user))) is not None
 
 
 def check_may_see_instance(session: Session, user: User, instance_id: int) -> None:
     """Raise ``PermissionDeniedError`` unless ``user`` may see the (existing) instance."""
     if not may_see_instance(session, user, instance_id):
         raise PermissionDeniedError(
-            f"Instance {instance_id} is not one you started or have a task in; ask a supervisor, who sees "
+            f"Instance {instance_id} is not one you started, have a task in or work in a lane of; ask a supervisor, who sees "
             "every instance.")
 
 
 # -- incidents ---------------------------------------------------------------------------------
 
-def visible_incidents(user: User) -> Select:
+def visible_incidents(session: Session, user: User) -> Select:
     """``select(Incident)`` of the incidents of instances ``user`` may see (not ordered)."""
     query = select(Incident)
     if reads_everything(user):
         return query
-    return query.where(Incident.instance_id.in_(select(Instance.id).where(involves(user))))
+    return query.where(Incident.instance_id.in_(select(Instance.id).where(involves(session, user))))
 
 
 def list_incidents(session: Session, user: User, status: Optional[str] = None, instance_id: Optional[int] = None,
                    limit: int = 100, offset: int = 0) -> list[Incident]:
     """The incidents ``user`` may see, newest first, optionally of one status or instance."""
-    query = visible_incidents(user)
+    query = visible_incidents(session, user)
     if status:
         query = query.where(Incident.status == status)
     if instance_id is not None:
@@ -89,13 +120,13 @@ def list_incidents(session: Session, user: User, status: Optional[str] = None, i
 
 def count_incidents(session: Session, user: User) -> dict[str, int]:
     """``{status: number}`` of the incidents ``user`` may see."""
-    visible = visible_incidents(user).subquery()
+    visible = visible_incidents(session, user).subquery()
     rows = session.execute(select(visible.c.status, func.count()).group_by(visible.c.status))
     return {status: number for status, number in rows}
 
 
 def find_visible_incident(session: Session, user: User, incident_id: int) -> Optional[Incident]:
-    return session.scalar(visible_incidents(user).where(Incident.id == incident_id))
+    return session.scalar(visible_incidents(session, user).where(Incident.id == incident_id))
 
 
 def get_visible_incident(session: Session, user: User, incident_id: int) -> Incident:

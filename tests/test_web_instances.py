@@ -51,6 +51,7 @@ def test_the_list_filters_by_process_status_starter_dates_and_key(web, deploy, m
     make_user("kefu", "aftersales_cs")
     make_user("kefu2", "aftersales_cs")
     make_user("shenji", "auditor")
+    make_user("caigou", "purchasing")
     first = start_refund(web, "kefu", order_no="L-1")
     second = start_refund(web, "kefu2", order_no="L-2")
     third = start_refund(web, "kefu", order_no="M-3")
@@ -69,8 +70,9 @@ def test_the_list_filters_by_process_status_starter_dates_and_key(web, deploy, m
     assert listed(**{"from": "2026-11-01"}) == [third, second]
     assert listed(process="refund", to="2026-10-30") == []
     assert listed(status="bogus") == [third, second, first]
-    # an after-sales user sees only the instances they started or have a task in
-    assert instance_ids(text(browser_as("kefu2").get("/instances"))) == [second]
+    # an after-sales user sees every refund (a lane of theirs); purchasing, with no lane in it, none
+    assert instance_ids(text(browser_as("kefu2").get("/instances"))) == [third, second, first]
+    assert instance_ids(text(browser_as("caigou").get("/instances"))) == []
 
 
 def test_the_instance_page_shows_data_tasks_history_and_the_diagram(refund_world, browser_as, web):

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import access, history, runtime, worklist
-from engine.access import involves, reads_everything  # noqa: F401 (webui.views_queries imports them from here)
 from engine.models import HumanTask, Instance
 from webui.api_openapi import documented
 from webui.api_tasks import task_view
@@ -62,7 +61,7 @@ def start_instance():
             response=InstanceSummarySchema, many=True, errors=(400, 401))
 def list_instances():
     query = load_query(InstanceQuerySchema())
-    statement = access.visible_instances(current_user())
+    statement = access.visible_instances(get_session(), current_user())
     if query.get("process_id"):
         statement = statement.where(Instance.process_id == query["process_id"])
     if query.get("status"):

@@ -18,9 +18,9 @@ from typing import Optional
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import clock, history, runtime, worklist
+from engine import access, clock, history, runtime, worklist
 from engine.models import HistoryEvent, HumanTask, Incident, Instance, Timer, User
-from webui.api_instances import involves, reads_everything
+from webui.db import get_session
 
 DUE_SOON = timedelta(hours=24)
 
@@ -88,9 +88,7 @@ def task_processes(session: Session, actor: User) -> list[str]:
 def instance_query(actor: User, process_id: Optional[str] = None, status: Optional[str] = None,
                    started_by: Optional[str] = None, since: Optional[datetime] = None,
                    until: Optional[datetime] = None, search: Optional[str] = None) -> Select:
-    query = select(Instance)
-    if not reads_everything(actor):
-        query = query.where(involves(actor))
+    query = access.visible_instances(get_session(), actor)
     if process_id:
         query = query.where(Instance.process_id == process_id)
     if status:
@@ -107,9 +105,7 @@ def instance_query(actor: User, process_id: Optional[str] = None, status: Option
 
 
 def may_read_instance(session: Session, actor: User, instance_id: int) -> bool:
-    if reads_everything(actor):
-        return True
-    return session.scalar(select(Instance.id).where(Instance.id == instance_id, involves(actor))) is not None
+    return access.may_see_instance(session, actor, instance_id)
 
 
 def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
