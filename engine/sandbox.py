@@ -8,14 +8,15 @@ and ``range``, and a ``sys.settrace`` deadline of ``timeout`` seconds.
 Where it runs (this module decides, per source):
 
 * **In the web process** when it is provably cheap (``engine.script_cost``): no
-  loop, comprehension, lambda or call except ``len``/``abs``/``bool``, no ``*``,
-  ``**``, ``<<``, ``%``, ``//``, f-string, only names, constants, attribute and
-  subscript reads, comparisons, boolean operators, ``+``/``-`` and simple
-  assignments, at most 200 syntax nodes, and no statement of a script reads what
-  an earlier one assigned. Its time and memory are linear in the (size-limited)
-  task data, so conditions like ``approved == True`` and scripts like
-  ``outcome = 'refunded'`` or ``rounds = rounds + 1`` cost what they always did
-  (a few microseconds, no tracer).
+  loop, comprehension, lambda or call except ``len``/``abs``/``bool`` and
+  ``Decimal('<text>')``, no ``*``, ``**``, ``<<``, ``%``, ``//``, f-string, only
+  names, constants, attribute and subscript reads, comparisons, boolean
+  operators, ``if``, ``+``/``-``, displays and simple assignments, at most 200
+  syntax nodes, and no value built (``+``, ``-``, displays) from a name the script
+  assigned before. Its time and memory are linear in the (size-limited) task
+  data, so conditions like ``approved == True`` and scripts like
+  ``outcome = 'refunded'`` or ``rounds = rounds + 1`` cost what they always did,
+  less the tracer (163 of the 180 sources in processes/ run this way).
 * **In a sandbox worker process** (``engine.script_pool``, ``engine.script_worker``)
   otherwise. The pool sends the source, the task data, the environment's names,
   the limits and the engine time (``datetime.now()`` in the worker is the web

@@ -4,13 +4,15 @@ A source is *cheap* when its syntax tree holds at most ``MAX_NODES`` nodes, all 
 them from ``_CHEAP_NODES`` (names, constants, attribute and subscript reads, slices,
 comparisons, ``and``/``or``/``not``, unary ``-``/``+``/``~``, ``x if c else y``,
 ``+``/``-``, tuple/list/dict displays, ``if``, ``pass``, assignments to a name or a
-subscript, calls of ``len``/``abs``/``bool`` with one argument), and, for scripts,
-no statement reads a name that an earlier statement of the script assigned (or
-whose item it assigned). Such code has no loop and no call into arbitrary code, and
-every value it builds comes from the task data and the source text alone, so its
-time and memory are linear in the size of the data and of the source: it cannot
-grow a value statement after statement (``s = s + s`` twice reads ``s`` after
-assigning it). Everything else runs in a sandbox worker process
+subscript, calls of ``len``/``abs``/``bool`` with one argument and of ``Decimal``
+with one text constant), and, for scripts, no name that an earlier statement
+assigned (or whose item it assigned) is read inside ``+``/``-`` or a display.
+Such code has no loop and no call into arbitrary code; every value it builds
+(``+``, ``-``, displays) is built from the task data and the source text alone,
+and the other operations only copy a reference, select or compare: its time and
+memory are linear in the size of the data and of the source. What it cannot do is
+grow a value statement after statement (``s = s + s`` twice, or ``a = [d, d]``,
+``b = [a, a]``...). Everything else runs in a sandbox worker process
 (``engine.script_pool``).
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ import functools
 
 MAX_NODES = 200
 CHEAP_CALLS = frozenset({"len", "abs", "bool"})
+_GROWING = (ast.BinOp, ast.List, ast.Tuple, ast.Dict)  # where an operand's size adds up
 
 _CHEAP_NODES = (
     ast.Expression, ast.Module, ast.Expr, ast.Assign, ast.Pass, ast.If,
@@ -45,9 +48,13 @@ def cheap_calls(source: str, mode: str) -> frozenset | None:
     nodes = list(ast.walk(tree))
     if len(nodes) > MAX_NODES or not all(_is_cheap_node(node) for node in nodes):
         return None
-    if mode == "exec" and not _statements_independent(tree.body, set()):
+    if mode == "exec" and not _no_growth_from_assigned(tree.body, set()):
         return None
-    return frozenset(node.func.id for node in nodes if isinstance(node, ast.Call))
+    called = frozenset(node.func.id for node in nodes if isinstance(node, ast.Call))
+    if any(isinstance(node, ast.Name) and node.id in called and isinstance(node.ctx, ast.Store)
+           for node in nodes):
+        return None  # ``len = max`` then ``len(x)``: not the builtin any more
+    return called
 
 
 def _is_cheap_node(node: ast.AST) -> bool:
@@ -56,9 +63,12 @@ def _is_cheap_node(node: ast.AST) -> bool:
     if isinstance(node, ast.BinOp):
         return isinstance(node.op, (ast.Add, ast.Sub))
     if isinstance(node, ast.Call):
-        return (isinstance(node.func, ast.Name) and node.func.id in CHEAP_CALLS
-                and len(node.args) == 1 and not node.keywords
-                and not isinstance(node.args[0], ast.Starred))
+        if not (isinstance(node.func, ast.Name) and len(node.args) == 1 and not node.keywords):
+            return False
+        argument = node.args[0]
+        if node.func.id == "Decimal":
+            return isinstance(argument, ast.Constant) and isinstance(argument.value, str)
+        return node.func.id in CHEAP_CALLS and not isinstance(argument, ast.Starred)
     if isinstance(node, ast.Assign):
         return all(_assigned_root(target) is not None for target in node.targets)
     return True
@@ -75,17 +85,26 @@ def _loaded_names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
-def _statements_independent(body: list[ast.stmt], assigned: set[str]) -> bool:
-    """True if no statement (in source order) reads a name assigned before it."""
+def _growing_names(node: ast.AST) -> set[str]:
+    """Names read inside ``+``/``-`` or a tuple/list/dict display within ``node``."""
+    found = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, _GROWING):
+            found |= _loaded_names(sub)
+    return found
+
+
+def _no_growth_from_assigned(body: list[ast.stmt], assigned: set[str]) -> bool:
+    """True if no statement (in source order) builds a value from a name assigned before it."""
     for statement in body:
         if isinstance(statement, ast.If):
-            if _loaded_names(statement.test) & assigned:
+            if _growing_names(statement.test) & assigned:
                 return False
-            if not (_statements_independent(statement.body, assigned)
-                    and _statements_independent(statement.orelse, assigned)):
+            if not (_no_growth_from_assigned(statement.body, assigned)
+                    and _no_growth_from_assigned(statement.orelse, assigned)):
                 return False
             continue
-        if _loaded_names(statement) & assigned:
+        if _growing_names(statement) & assigned:
             return False
         if isinstance(statement, ast.Assign):
             assigned.update(_assigned_root(target) for target in statement.targets)

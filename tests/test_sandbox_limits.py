@@ -139,6 +139,8 @@ def test_another_worker_runs_a_script_while_one_is_busy(env, monkeypatch):
     ("rounds = rounds + 1", "exec"),
     ("outstanding = agreed_amount - received_total", "exec"),
     ("lines[0]['qty'] = 2\nstatus = '已签定'", "exec"),
+    ("if rounds:\n    refund_amount = agreed_amount\nelse:\n    refund_amount = agreed_amount - received_total\n"
+     "if refund_amount < 0:\n    refund_amount = Decimal('0.00')\nshipping_reimbursed = Decimal('0.00')", "exec"),
 ])
 def test_cheap_sources_run_in_process(source, mode, monkeypatch):
     assert cheap_calls(source, mode) is not None
@@ -153,6 +155,7 @@ def test_cheap_sources_run_in_process(source, mode, monkeypatch):
     ("s = s + s\ns = s + s", "exec"),              # grows statement after statement
     ("d['a'] = d['a'] + d['a']\nx = d['a'] + d['a']", "exec"),
     ("len = max\nn = len(items)", "exec"),
+    ("a = [d, d]\nb = [a, a]", "exec"), ("x = y\nz = x + x", "exec"), ("Decimal(text)", "eval"),
     ("a * 2", "eval"), ("a ** 2", "eval"), ("a << 2", "eval"), ("a // 2", "eval"), ("'%s' % a", "eval"),
     ("[x for x in a]", "eval"), ("f'{a:>1000}'", "eval"), ("(lambda: 1)()", "eval"),
     ("int(a)", "eval"), ("a.upper()", "eval"), ("len(a, b)", "eval"),
