@@ -245,6 +245,13 @@ def test_start_data_that_cannot_be_stored_is_refused_and_changes_nothing(api, mo
     assert refused.status_code in (400, 422), refused.json
     big = api("post", "/instances", "wang", json={"process_id": "unstorable", "data": {"n": 2 ** 80}})
     assert big.status_code in (400, 422) and "n" in str(big.json["details"]), big.json
+    deep: list = []
+    for _ in range(values.MAX_DEPTH + 5):
+        deep = [deep]
+    nested = api("post", "/instances", "wang", json={"process_id": "unstorable", "data": {"kind": "x", "deep": deep}})
+    assert nested.status_code == 422, nested.json
+    assert "'deep'" in nested.json["message"] and f"more than {values.MAX_DEPTH} levels" in nested.json["message"]
+    assert list(nested.json["details"]) == ["deep"]
     assert api("get", "/instances", "root").json == []
 
 
