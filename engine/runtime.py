@@ -306,8 +306,9 @@ def _contain_unstorable(session: Session, instance: Instance, wf) -> Optional[tu
     if found is None:
         return None
     message = (f"Variable '{found.problem.variable}' written at {found.where} cannot be stored: "
-               f"{found.problem.describe()}. It was set to None so the instance could be saved: correct the step "
-               "that wrote it (or the data sent to it), put the right value back, then retry the incident.")
+               f"{found.problem.describe()}. It was set to None so the instance could be saved. Correct the step "
+               f"that wrote it (or the data sent to it), then retry the incident to run on with "
+               f"'{found.problem.variable}' cleared, or resolve it.")
     status = incidents.record_failure(session, instance.id, instance.process_id, found.element_id,
                                       found.engine_task_id, message, retries=False)
     session.execute(update(Instance).where(Instance.id == instance.id).values(error=message)
