@@ -402,3 +402,17 @@ def test_a_failure_after_the_catch_is_an_incident_and_the_message_is_delivered(a
             HistoryEvent.instance_id == instance_id, HistoryEvent.type == "message_correlated")).all()
     assert correlated == ["Catch_later_fails"]
     assert instance_data(api, instance_id)["note"] == "go"
+
+
+
+def test_message_data_the_engine_cannot_store_is_refused_before_anything_happens(api, database, people):
+    """Data nested deeper than engine.values allows (JSON accepts up to 64 levels) or text over its size: 422."""
+    deep: dict = {"leaf": 1}
+    for _ in range(40):
+        deep = {"level": deep}
+    before = snapshot(database)
+    for correlation, data in (({"order_no": "R-1"}, {"tracking_no": deep}), ({"order_no": "x" * 1_000_001}, {})):
+        response = send(api, "shop", "return_parcel_received", correlation, data)
+        assert response.status_code == 422, response.json
+        assert "cannot be stored" in response.json["message"]
+    assert snapshot(database) == before
