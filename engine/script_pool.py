@@ -136,9 +136,13 @@ class _Pool:
         self.changed = threading.Condition()
 
     def warm(self) -> None:
+        """Start the first worker in the background (a failure is reported when one is needed)."""
         with self.changed:
-            if self.live == 0:
-                self._adopt()
+            if self.live == 0 and self.pid == os.getpid():
+                try:
+                    self._adopt()
+                except OSError:
+                    pass
 
     def run(self, request: dict):
         """The value (eval) or task data (exec) the worker answers; ScriptError on failure."""
@@ -151,7 +155,8 @@ class _Pool:
             except TimeoutError:
                 self._replace(worker)
                 kind = "Expression" if request["mode"] == "eval" else "Script"
-                raise timeout_error(kind, request["source"], timeout, inside_one_operation=True)
+                raise timeout_error(kind, request["source"], timeout,
+                                    inside_one_operation=True) from None
             except _Stopped as err:
                 self._replace(worker)
                 if attempt == 1 and err.unstarted:
