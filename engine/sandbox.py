@@ -36,6 +36,16 @@ Where it runs (this module decides, per source):
   the variable. Pool path cost: about 0.1-0.3 ms per call plus the pickling of the
   task data (``bench/sandbox_bench.py``).
 
+Why both: only a separate process can stop a C-level call or refuse an
+allocation at any point, but it costs a round trip (0.1 ms and more); the cheap
+path keeps the frequent conditions as fast as before. No in-process guard beyond
+the policy's is needed, since no call runs in-process but ``len``, ``abs``,
+``bool`` and ``Decimal('<text>')``. The limits hold on Linux; where /proc is
+missing (macOS) the memory limit is not set, the kill after 1.5 x timeout still
+is. The 1.5 x timeout counts from when a worker has the request: when all
+workers are busy, a caller first waits for one (each is free after at most
+1.5 x timeout).
+
 Settings (``engine.config``): ``LIUCHENG_SCRIPT_TIMEOUT`` (seconds, default 1.0),
 ``LIUCHENG_SCRIPT_MEMORY`` (MB a worker-run script may allocate, default 256),
 ``LIUCHENG_SCRIPT_WORKERS`` (worker processes at most, default the number of
