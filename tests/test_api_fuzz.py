@@ -54,7 +54,7 @@ def valid_bodies() -> dict[str, dict]:
             "SendMessage": {"name": "fuzz", "correlation": {"order_no": "W-1001"}, "data": {"note": "n"}},
             "CompleteTask": {"data": {"approved": True, "comment": "ok"}}, "ReassignTask": {"user": "kefu"},
             "CancelInstance": {"reason": "fuzz"}, "ResolveIncident": {"comment": "fuzz"},
-            "TokenRequest": {"label": "fuzz"}, "Deploy": {"files": {"refund.bpmn": REFUND.read_text("utf-8")}}}
+            "TokenRequest": {"label": "fuzz"}, "NewToken": {"label": "fuzz", "expires_days": 1}, "Deploy": {"files": {"refund.bpmn": REFUND.read_text("utf-8")}}}
 
 
 def spoiled(body: dict, where: int, value, inside: bool) -> dict:

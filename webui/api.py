@@ -27,7 +27,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
     AuthenticationError, ConflictError, DefinitionError, EngineError, FormValidationError, NotFoundError,
-    PermissionDeniedError, ScriptError, UnsupportedMediaTypeError, ValidationError,
+    PermissionDeniedError, ScriptError, TooManyRequestsError, UnsupportedMediaTypeError, ValidationError,
 )
 from engine.models import User
 from webui.api_definitions import definitions_bp
@@ -42,13 +42,13 @@ from webui.db import RETRY_AFTER_SECONDS, failure_of, get_session
 STATUS_OF_ERROR = {
     ValidationError: 400, AuthenticationError: 401, PermissionDeniedError: 403, NotFoundError: 404,
     ConflictError: 409, UnsupportedMediaTypeError: 415, FormValidationError: 422, DefinitionError: 422,
-    ScriptError: 422,
+    ScriptError: 422, TooManyRequestsError: 429,
 }
 JSON_TYPE = "application/json"
 OTHER_SITES = {"cross-site", "same-site"}  # Sec-Fetch-Site values of a request made by another site's page
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected (PostgreSQL)
-AUDITOR_MAY_POST = {"api.tokens.issue_token"}  # a credential for reading changes nothing
+AUDITOR_MAY_CHANGE = {"api.tokens.issue_token", "api.tokens.revoke_token"}  # their own credentials only
 
 api = Blueprint("api", __name__, url_prefix=API_PREFIX)
 for child in (instances, tasks, definitions_bp, messages_bp, incidents_bp, tokens, openapi):
@@ -98,7 +98,7 @@ def identify_caller() -> None:
 def refuse_auditor_changes(user: User) -> None:
     """An auditor (and nothing else) reads everything and changes nothing."""
     is_pure_auditor = bool(user.roles) and user.roles <= {"auditor"}
-    if is_pure_auditor and request.method not in READ_METHODS and request.endpoint not in AUDITOR_MAY_POST:
+    if is_pure_auditor and request.method not in READ_METHODS and request.endpoint not in AUDITOR_MAY_CHANGE:
         raise PermissionDeniedError("Auditors may read every instance, task and history but change nothing.")
 
 
@@ -122,7 +122,9 @@ def status_of(exc: EngineError) -> int:
 
 @api.errorhandler(EngineError)
 def engine_error(exc: EngineError):
-    return error_response(exc.code, exc.message, exc.details, status_of(exc))
+    retry_after = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
+    headers = {"Retry-After": str(retry_after)} if isinstance(exc, TooManyRequestsError) and retry_after else {}
+    return error_response(exc.code, exc.message, exc.details, status_of(exc), headers)
 
 
 @api.errorhandler(HTTPException)

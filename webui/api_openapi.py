@@ -2,7 +2,7 @@
 
 Every API view carries a ``Doc`` (set with ``@documented``): summary, request
 body, query and response schemas, status and error codes (415 is added to every
-changing method, 503 to every non-public one). ``build_spec`` walks the app's URL
+changing method, 429 and 503 to every non-public one). ``build_spec`` walks the app's URL
 map, so a route cannot be served without being described.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ CACHE_KEY = "liucheng_openapi"
 ERROR_TEXT = {400: "Malformed request (fields in details)", 401: "Missing or wrong credentials",
               403: "Not allowed for your roles", 404: "No such resource", 409: "Changed by someone else",
               415: "Body not application/json", 422: "Data or definition rejected (details per field / problem)",
+              429: "Too many failed sign-ins; try again after Retry-After seconds",
               503: "Database unreachable; try again after Retry-After seconds"}
 CHANGING_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 SECURITY = [{"basicAuth": []}, {"bearerAuth": []}]
@@ -116,7 +117,7 @@ def responses(doc: Doc, method: str) -> dict:
         result[str(doc.status)] = {"description": "OK", "content": {"application/json": {"schema": schema}}}
     else:
         result[str(doc.status)] = {"description": "OK"}
-    extra = ((415,) if method in CHANGING_METHODS else ()) + (() if doc.public else (503,))
+    extra = ((415,) if method in CHANGING_METHODS else ()) + (() if doc.public else (429, 503))
     for status in (*doc.errors, *extra):
         result[str(status)] = {"description": ERROR_TEXT[status],
                                "content": {"application/json": {"schema": "Error"}}}
