@@ -29,7 +29,7 @@ from engine.errors import NotFoundError, PermissionDeniedError
 from engine.models import Definition, HumanTask, Incident, Instance, User
 
 READ_ALL_ROLES = worklist.READ_ALL_ROLES  # admin, auditor, supervisor
-_lanes_of_definition: dict[tuple[str, int], frozenset[str]] = {}  # a stored version never changes
+_lanes_of_definition: dict[tuple[str, str], frozenset[str]] = {}  # (process id, content hash) -> lanes
 _lanes_lock = threading.Lock()
 
 
@@ -39,9 +39,9 @@ def reads_everything(user: User) -> bool:
     return bool(user.roles & READ_ALL_ROLES)
 
 
-def lanes_of(session: Session, definition_id: int) -> frozenset[str]:
-    """The lane names (role ids) of one stored definition version, read once per process."""
-    key = (str(session.get_bind().engine.url), definition_id)
+def lanes_of(session: Session, definition_id: int, process_id: str, content_hash: str) -> frozenset[str]:
+    """The lane names (role ids) of one stored definition version, read once per process and content."""
+    key = (process_id, content_hash)  # unique among versions, and the same in every database
     lanes = _lanes_of_definition.get(key)
     if lanes is None:
         elements = session.scalar(select(Definition.elements).where(Definition.id == definition_id)) or {}
@@ -55,8 +55,8 @@ def definitions_with_lanes(session: Session, roles: set[str]) -> list[int]:
     """Ids of the definition versions with a lane named after one of ``roles``."""
     if not roles:
         return []
-    ids = session.scalars(select(Definition.id)).all()
-    return [definition_id for definition_id in ids if lanes_of(session, definition_id) & roles]
+    rows = session.execute(select(Definition.id, Definition.process_id, Definition.content_hash)).all()
+    return [row.id for row in rows if lanes_of(session, row.id, row.process_id, row.content_hash) & roles]
 
 
 def involves(session: Session, user: User) -> ColumnElement[bool]:

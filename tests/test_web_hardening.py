@@ -381,3 +381,13 @@ def test_a_real_browser_runs_the_pages_under_the_policy_without_a_violation(web,
     assert violations == []
     page.goto("/lang/en?next=%0d%0aSet-Cookie:%20x=1")
     assert page.url.endswith("/worklist") or page.url.endswith("/")
+
+
+def test_unicode_digits_and_huge_numbers_in_page_queries_are_not_errors(web, deploy, make_user, browser_as):
+    """'²' passes str.isdigit() but not int(): paging and the audit filter must not answer 500."""
+    make_user("shenji_q", "auditor")
+    client = browser_as("shenji_q")
+    for url in ("/instances?page=²", "/instances?page=99999999999999999999999", "/audit/?instance=²",
+                "/audit/?instance=99999999999999999999999", "/incidents/?page=١٢"):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)

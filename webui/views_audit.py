@@ -23,12 +23,20 @@ CSV_COLUMNS = ("id", "instance_id", "process_id", "business_key", "at", "type", 
                "data")
 
 
+def instance_number(text: str | None) -> int | None:
+    """The instance filter: a number (one beyond the id column's range matches nothing), else no filter."""
+    if not text or not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text[:12])
+    return number if number < 2**31 else -1  # no id is -1; PostgreSQL would refuse the large number
+
+
 def search_query() -> Select:
     args = request.args
     since, until = local_day_bounds(parse_day(args.get("from")), parse_day(args.get("to")))
     instance_id = args.get("instance")
     return event_query(args.get("user") or None, since, until, args.get("process") or None,
-                       args.get("type") or None, int(instance_id) if (instance_id or "").isdigit() else None,
+                       args.get("type") or None, instance_number(instance_id),
                        (args.get("q") or "")[:100])
 
 

@@ -80,7 +80,7 @@ class SignedIn(UserMixin):
 @login_manager.user_loader
 def load_user(user_id: str) -> Optional[SignedIn]:
     number, _sep, fingerprint = user_id.partition(":")
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):
         return None
     user = get_session().get(User, int(number))
     if user is None or not user.active or user.password_hash[-16:] != fingerprint:
@@ -209,7 +209,7 @@ class Pager:
 
 def pager(total: int, size: int = PAGE_SIZE) -> Pager:
     page_no = request.args.get("page", "1")
-    number = int(page_no) if page_no.isdigit() else 1
+    number = int(page_no[:9]) if page_no.isascii() and page_no.isdigit() else 1  # not '²' (isdigit, no int)
     pages = max(1, math.ceil(total / size))
     return Pager(min(max(number, 1), pages), size, total)
 
