@@ -12,7 +12,11 @@ Such code has no loop and no call into arbitrary code; every value it builds
 and the other operations only copy a reference, select or compare: its time and
 memory are linear in the size of the data and of the source. What it cannot do is
 grow a value statement after statement (``s = s + s`` twice, or ``a = [d, d]``,
-``b = [a, a]``...). Everything else runs in a sandbox worker process
+``b = [a, a]``...), copy the data more than ``MAX_COPIES`` times in one source
+(operands of ``+``/``-`` that are not constants, and slices: ``x + x + ... + x``
+with a text of a million characters would build hundreds of megabytes), or hold
+an integer constant beyond 64 bits (``Decimal(1) == 0xfff...``: converting it is
+quadratic). Everything else runs in a sandbox worker process
 (``engine.script_pool``).
 """
 from __future__ import annotations
@@ -21,6 +25,8 @@ import ast
 import functools
 
 MAX_NODES = 200
+MAX_COPIES = 4          # operands of +/- that are not constants, and slices, in one source
+MAX_CONSTANT_BITS = 64  # integer constants beyond this are converted slowly (Decimal(int), str(int))
 CHEAP_CALLS = frozenset({"len", "abs", "bool"})
 _GROWING = (ast.BinOp, ast.List, ast.Tuple, ast.Dict)  # where an operand's size adds up
 
@@ -48,6 +54,8 @@ def cheap_calls(source: str, mode: str) -> frozenset | None:
     nodes = list(ast.walk(tree))
     if len(nodes) > MAX_NODES or not all(_is_cheap_node(node) for node in nodes):
         return None
+    if _copies(nodes) > MAX_COPIES:
+        return None
     if mode == "exec" and not _no_growth_from_assigned(tree.body, set()):
         return None
     called = frozenset(node.func.id for node in nodes if isinstance(node, ast.Call))
@@ -57,9 +65,23 @@ def cheap_calls(source: str, mode: str) -> frozenset | None:
     return called
 
 
+def _copies(nodes: list[ast.AST]) -> int:
+    """How many times the source may copy (a part of) the data: operands of ``+``/``-`` that are not
+    constants or other ``+``/``-`` (those are counted themselves), and slices."""
+    count = 0
+    for node in nodes:
+        if isinstance(node, ast.Slice):
+            count += 1
+        elif isinstance(node, ast.BinOp):
+            count += sum(not isinstance(side, (ast.Constant, ast.BinOp)) for side in (node.left, node.right))
+    return count
+
+
 def _is_cheap_node(node: ast.AST) -> bool:
     if not isinstance(node, _CHEAP_NODES):
         return False
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return node.value.bit_length() <= MAX_CONSTANT_BITS  # bool is an int too: fine
     if isinstance(node, ast.BinOp):
         return isinstance(node.op, (ast.Add, ast.Sub))
     if isinstance(node, ast.Call):

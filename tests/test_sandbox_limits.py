@@ -169,9 +169,29 @@ def test_cheap_sources_run_in_process(source, mode, monkeypatch):
     ("int(a)", "eval"), ("a.upper()", "eval"), ("len(a, b)", "eval"),
     ("x = 1\nwhile x:\n    x = 0", "exec"), ("x += 1", "exec"),
     (" or ".join(["a"] * 300), "eval"),            # too long to bound
+    ("Decimal('1') == 0x" + "f" * 100, "eval"),   # a big integer literal (Decimal(int) is quadratic)
+    (" + ".join(["x"] * 5) + " == ''", "eval"),      # copies the data more than four times
+    ("y = [x[:], x[:], x[:], x[:], x[:]]", "exec"),  # slices copy too
 ])
 def test_other_sources_go_to_a_worker(source, mode):
     assert cheap_calls(source, mode) is None
+
+
+@pytest.mark.parametrize("mode, source, context", [
+    ("eval", "Decimal('1') == 0x" + "f" * 400_000, {}),
+    ("exec", "y = " + " + ".join(["x"] * 45), {"x": "\U0001F600" * 10**6}),
+    ("exec", "n = len(" + " + ".join(["x"] * 45) + ")", {"x": [0] * 10**6}),
+    ("exec", "y = [" + ", ".join(["x[:]"] * 38) + "]", {"x": [0] * 10**6}),
+], ids=["big literal", "text copies", "list copies", "slices"])
+def test_data_or_literals_multiplied_in_one_source_do_not_hold_the_web_process(env, mode, source, context):
+    """Sources whose cost is many times the data's (or a literal's) run in a worker, bounded."""
+    started = time.monotonic()
+    try:
+        run(env, mode, source, context)
+    except ScriptError:
+        pass
+    elapsed = time.monotonic() - started
+    assert elapsed < 2 * TIMEOUT, f"{source[:40]!r} held the caller {elapsed:.2f} s"
 
 
 def test_a_shadowed_builtin_is_not_called_in_process(monkeypatch):
