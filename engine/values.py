@@ -12,7 +12,12 @@ A value is storable when it is, recursively:
 * a finite ``Decimal`` of at most ``MAX_STRING`` digits, a ``date`` or ``datetime``
   (including ``engine.clock``'s types);
 * a ``list`` (a ``tuple`` is stored as a list) or a ``dict`` with ``str`` keys,
-  nested at most ``MAX_DEPTH`` containers deep and not containing itself.
+  nested at most ``MAX_DEPTH`` containers deep and not containing itself;
+* and all of one data dict (every variable, as written out: a value a list holds
+  many times counts each time) holds at most ``MAX_VALUES`` values and
+  ``MAX_TEXT`` characters of text, keys and Decimal digits. Without this, a list
+  of a million references to one long text (a few bytes for the script that made
+  it) would be written out as terabytes of JSON.
 
 Anything else (bytes, generators, ranges, sets, timedeltas, objects) is refused.
 ``find_problem(data)`` returns the first offending place (``items[3].sku``) with
@@ -39,6 +44,8 @@ from engine.clock import EngineDate, EngineDatetime
 MAX_DEPTH = 32              # containers nested in one value (a list of dicts of lists is 3)
 MAX_STRING = 1_000_000      # characters of one text (and digits of one Decimal)
 MIN_INT, MAX_INT = -2**63, 2**63 - 1  # a 64-bit integer, as Camunda's Long
+MAX_VALUES = 1_000_000      # values in one data dict, counted as written out
+MAX_TEXT = 16_000_000       # characters of text, keys and digits in one data dict (a request holds 16 MB)
 
 
 @dataclass(frozen=True)
@@ -54,15 +61,36 @@ class Problem:
         return f"{self.path} {self.what}; {self.fix}"
 
 
+class _Budget:
+    """What one data dict may still hold (``MAX_VALUES``, ``MAX_TEXT``); a walk stops once it is spent."""
+
+    __slots__ = ("values", "text")
+
+    def __init__(self):
+        self.values, self.text = MAX_VALUES, MAX_TEXT
+
+    def spend(self, characters: int) -> bool:
+        """Count one value of ``characters`` characters; False once over the budget."""
+        self.values -= 1
+        self.text -= characters
+        return self.values >= 0 and self.text >= 0
+
+
+_TOO_BIG = (f"makes the data larger than {MAX_VALUES:,} values or {MAX_TEXT:,} characters of text in all "
+            "(a value held several times counts each time)")
+_TOO_BIG_FIX = "keep less data in the process (e.g. a file reference instead of the document, or a summary)"
+
+
 def find_problem(data: Mapping) -> Optional[Problem]:
     """The first variable of ``data`` (a dict of variables) that cannot be stored, or None."""
-    if type(data) is dict and _fine(data, 0, set()):
+    if type(data) is dict and _fine(data, 0, set(), _Budget()):
         return None
+    budget = _Budget()
     for name, value in data.items():
         if type(name) is not str:
             return Problem(repr(name), repr(name), "is a variable name that is not text",
                            "name variables with text")
-        problem = find_value_problem(name, value)
+        problem = _value_problem(name, value, budget)
         if problem is not None:
             return problem
     return None
@@ -70,9 +98,13 @@ def find_problem(data: Mapping) -> Optional[Problem]:
 
 def find_value_problem(name: str, value: Any) -> Optional[Problem]:
     """Why the variable ``name`` holding ``value`` cannot be stored, or None when it can."""
-    if _fine(value, 1, set()):
-        return None
-    found = _check(value, 1, set())
+    return _value_problem(name, value, _Budget())
+
+
+def _value_problem(name: str, value: Any, budget: _Budget) -> Optional[Problem]:
+    if not budget.spend(len(name)):
+        return Problem(name, name, _TOO_BIG, _TOO_BIG_FIX)
+    found = _check(value, 1, set(), budget)
     if found is None:
         return None
     segments, what, fix = found
@@ -105,12 +137,14 @@ def scrub(data: dict) -> list[Problem]:
 _PLAIN = frozenset({bool, type(None), date, datetime, EngineDate, EngineDatetime})
 
 
-def _fine(value, depth: int, ancestors: set) -> bool:
+def _fine(value, depth: int, ancestors: set, budget: _Budget) -> bool:
     """True when ``value`` is storable (the fast walk of the common types; ``_check`` says why not,
     and decides the uncommon ones)."""
     kind = type(value)
     if kind is str:
-        return len(value) <= MAX_STRING
+        return len(value) <= MAX_STRING and budget.spend(len(value))
+    if not budget.spend(0):
+        return False
     if kind is int:
         return MIN_INT <= value <= MAX_INT
     if kind is float:
@@ -125,21 +159,27 @@ def _fine(value, depth: int, ancestors: set) -> bool:
         depth += 1
         if kind is dict:
             for name, item in value.items():
-                if type(name) is not str or not _fine(item, depth, ancestors):
+                if type(name) is not str or not budget.spend(len(name)) \
+                        or not _fine(item, depth, ancestors, budget):
                     return False
         else:
             for item in value:
-                if not _fine(item, depth, ancestors):
+                if not _fine(item, depth, ancestors, budget):
                     return False
         ancestors.discard(key)
         return True
     if kind is Decimal:
-        return value.is_finite() and len(value.as_tuple().digits) <= MAX_STRING
+        return value.is_finite() and len(value.as_tuple().digits) <= MAX_STRING \
+            and budget.spend(len(value.as_tuple().digits))
     return False
 
 
-def _check(value, depth: int, ancestors: set) -> Optional[tuple[list, str, str]]:
+def _check(value, depth: int, ancestors: set, budget: _Budget) -> Optional[tuple[list, str, str]]:
     """(path segments, innermost first; what; fix) of the first offending place in ``value``."""
+    size = len(value) if isinstance(value, str) else \
+        len(value.as_tuple().digits) if isinstance(value, Decimal) and value.is_finite() else 0
+    if not budget.spend(size):
+        return [], _TOO_BIG, _TOO_BIG_FIX
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
@@ -163,11 +203,11 @@ def _check(value, depth: int, ancestors: set) -> Optional[tuple[list, str, str]]
     if isinstance(value, date):
         return None
     if isinstance(value, (dict, list)) or type(value) is tuple:
-        return _check_container(value, depth, ancestors)
+        return _check_container(value, depth, ancestors, budget)
     return [], *_refused(value)
 
 
-def _check_container(value, depth: int, ancestors: set) -> Optional[tuple[list, str, str]]:
+def _check_container(value, depth: int, ancestors: set, budget: _Budget) -> Optional[tuple[list, str, str]]:
     if depth > MAX_DEPTH:
         return [], f"is nested more than {MAX_DEPTH} levels deep", \
             "flatten the structure (e.g. a list of records instead of records inside records)"
@@ -182,13 +222,15 @@ def _check_container(value, depth: int, ancestors: set) -> Optional[tuple[list, 
                 if not isinstance(name, str):
                     return [f"[{name!r}]"], "is under a key that is not text", \
                         "use text keys (e.g. str(key), or 'a:b' instead of a tuple key)"
-                found = _check(item, depth + 1, ancestors)
+                if not budget.spend(len(name)):
+                    return [f"[{name[:40]!r}]"], _TOO_BIG, _TOO_BIG_FIX
+                found = _check(item, depth + 1, ancestors, budget)
                 if found is not None:
                     found[0].append(f".{name}" if name.isidentifier() else f"[{name!r}]")
                     return found
         else:
             for index, item in enumerate(value):
-                found = _check(item, depth + 1, ancestors)
+                found = _check(item, depth + 1, ancestors, budget)
                 if found is not None:
                     found[0].append(f"[{index}]")
                     return found
@@ -226,7 +268,7 @@ def _replace(data: dict, variable: str) -> None:
             if isinstance(value, dict) and not isinstance(child_key, str):
                 value[str(child_key)] = value.pop(child_key)
                 return
-            if _check(child, depth + 1, set(ancestors)) is not None:
+            if _check(child, depth + 1, set(ancestors), _Budget()) is not None:
                 found = (child_key, child)
                 break
         if found is None:

@@ -3,6 +3,7 @@ fails that one step with an incident naming the element and the variable; the us
 is kept; nothing answers 500. Rule and limits: ``engine.values``."""
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -325,3 +326,24 @@ def test_the_rule_names_the_first_offending_place():
     assert values.find_value_problem("n", -2 ** 63) is None and values.find_value_problem("n", 2 ** 63)
     assert values.find_value_problem("s", "x" * values.MAX_STRING) is None
     assert values.find_problem({("a", 1): 1}).what.startswith("is a variable name")
+
+
+def test_data_is_limited_in_all_counting_a_value_held_many_times_each_time():
+    text = "x" * values.MAX_STRING
+    assert values.find_problem({"a": [text] * 15, "b": "y"}) is None
+    problem = values.find_problem({"ok": 1, "copies": [text] * 17})
+    assert problem.variable == "copies" and "in all" in problem.what and "counts each time" in problem.what
+    assert values.find_problem({"a": [text] * 9, "b": [text] * 9}).variable == "b"  # the variable that tips it
+    assert values.find_problem({"many": [0] * (values.MAX_VALUES + 1)}).variable == "many"
+    assert values.find_value_problem("keys", {text: 1, "x" + text[1:] + "": 2}) is None
+    shared = [text] * 10**6  # a few megabytes in memory, terabytes written out
+    started = time.monotonic()
+    assert values.find_problem({"a": shared, "b": [shared] * 100}).variable == "a"
+    assert values.find_value_problem("b", [shared] * 100).variable == "b"
+    assert time.monotonic() - started < 1.0  # the walk stops at the limit
+
+
+def test_a_script_repeating_a_long_text_fails_its_step_instead_of_writing_it_out(api, model, run_to_step):
+    model(script_step("s = 'x' * 1000000\ncopies = [s] * 20"))  # 20 MB of JSON from a 1 MB script result
+    view, task = run_to_step()
+    assert_step_failed(api, view, task, "copies", "in all")
