@@ -391,3 +391,18 @@ def test_unicode_digits_and_huge_numbers_in_page_queries_are_not_errors(web, dep
                 "/audit/?instance=99999999999999999999999", "/incidents/?page=١٢"):
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
+
+
+@pytest.mark.parametrize("method, path", [("get", "/no-such-page"), ("put", "/worklist"), ("get", "/instances/99999")])
+def test_error_pages_for_a_signed_in_user_do_not_need_the_database(web, refund_world, browser_as, monkeypatch,
+                                                                   method, path):
+    """A 404 or 405 page shows the user's menu, read from the database: unreachable, it is the 503 page."""
+    browser = browser_as("kefu")
+    engine = break_database(web, monkeypatch)
+    try:
+        page = getattr(browser, method)(path)
+        assert page.status_code == 503 and page.mimetype == "text/html", (path, page.status_code)
+        assert page.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+        assert "暂时无法连接数据库" in text(page) and "Content-Security-Policy" in page.headers
+    finally:
+        engine.dispose()

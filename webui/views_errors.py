@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -30,6 +31,14 @@ def is_api_request() -> bool:
 
 
 def error_page(status: int, message: str = ""):
+    """The error page; its menu needs the signed-in user, so an unreachable database makes it the 503 page."""
+    if status != 503:
+        try:
+            current_user.is_authenticated  # reads the user from the database
+        except Exception as exc:
+            if failure_of(exc) != "unreachable":
+                raise
+            return database_unreachable(exc)
     titles = {400: _("Bad request"), 403: _("Access denied"), 404: _("Not found"), 409: _("Changed meanwhile"),
               422: _("Cannot process"), 500: _("Server error"), 503: _("Service unavailable")}
     return render_template("common/error.html", status=status, title=titles.get(status, _("Error")),
