@@ -406,3 +406,10 @@ def test_error_pages_for_a_signed_in_user_do_not_need_the_database(web, refund_w
         assert "暂时无法连接数据库" in text(page) and "Content-Security-Policy" in page.headers
     finally:
         engine.dispose()
+
+
+def test_a_wrong_method_on_a_page_is_a_405_page_that_says_which_methods_are_allowed(web, refund_world, browser_as):
+    page = browser_as("kefu").delete("/worklist")
+    assert page.status_code == 405 and page.mimetype == "text/html"
+    assert set(page.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
+    assert "Content-Security-Policy" in page.headers

@@ -95,7 +95,10 @@ def init_app(app: Flask) -> None:
             return http_error_outside_views(exc)
         message = {403: _("Your roles do not allow this page. Ask an administrator for the role you need."),
                    404: _("There is no such page, or what it showed no longer exists.")}.get(exc.code or 0, "")
-        return error_page(exc.code or 500, message)
+        response = current_app.make_response(error_page(exc.code or 500, message))
+        if getattr(exc, "valid_methods", None) and response.status_code == 405:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
 
     @app.errorhandler(500)
     def server_error(exc):
