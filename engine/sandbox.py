@@ -43,13 +43,15 @@ the policy's is needed, since no call runs in-process but ``len``, ``abs``,
 ``bool`` and ``Decimal('<text>')``. The limits hold on Linux; where /proc is
 missing (macOS) the memory limit is not set, the kill after 1.5 x timeout still
 is. The 1.5 x timeout counts from when a worker has the request: when all
-workers are busy, a caller first waits for one (each is free after at most
-1.5 x timeout).
+workers are busy, a caller first waits for one at most 0.5 x timeout, then its
+script fails with a ScriptTimeoutError saying the sandbox is busy (and its step
+is retried): one user's slow scripts cannot queue everyone else's behind them.
 
 Settings (``engine.config``): ``LIUCHENG_SCRIPT_TIMEOUT`` (seconds, default 1.0),
 ``LIUCHENG_SCRIPT_MEMORY`` (MB a worker-run script may allocate, default 256),
 ``LIUCHENG_SCRIPT_WORKERS`` (worker processes at most, default the number of
-processors; started lazily, reused; when all are busy a caller waits for one).
+processors; started lazily, reused; when all are busy a caller waits for one,
+at most half the timeout).
 
 Task data change exactly as with Spiff's TaskDataEnvironment: scripts see the
 task data, the external context and the environment globals; afterwards

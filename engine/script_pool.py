@@ -9,7 +9,11 @@ gives a ScriptError; one that asks to retire (after a MemoryError) is replaced.
 
 At most ``LIUCHENG_SCRIPT_WORKERS`` workers run (``engine.config``); they start
 lazily (``warm()`` starts the first one in the background when a script engine is
-made), are reused, and a caller waits for a free one when all are busy. A worker
+made), are reused, and a caller waits for a free one when all are busy, at most
+``queue_limit(timeout)`` (half the timeout, so that waiting and running stay
+below twice it): then it gets a ScriptTimeoutError saying the sandbox is busy
+(``details["error"] == "busy"``), and its step fails and is retried like any
+other, instead of queueing behind one user's slow scripts. A worker
 is ``python -m engine.script_worker`` started with ``subprocess.Popen`` (fork and
 exec, never a bare fork of the threaded web process). Answers are decoded by an
 Unpickler that builds no class but Decimal, the date and time types and the
@@ -43,6 +47,11 @@ _ALLOWED_CLASSES = {("decimal", "Decimal"), ("datetime", "date"), ("datetime", "
 def hard_limit(timeout: float) -> float:
     """Seconds the pool waits for an answer before it kills the worker (< 2x ``timeout``)."""
     return timeout * 1.5
+
+
+def queue_limit(timeout: float) -> float:
+    """Seconds a caller waits for a free worker when all are busy (with ``hard_limit``: 2x ``timeout``)."""
+    return timeout * 2 - hard_limit(timeout)
 
 
 class _AnswerUnpickler(pickle.Unpickler):
@@ -148,8 +157,11 @@ class _Pool:
         """The value (eval) or task data (exec) the worker answers; ScriptError on failure."""
         frame = _encode(request)
         timeout = request["timeout"]
+        queued_until = time.monotonic() + queue_limit(timeout) if timeout else None
         for attempt in (1, 2):
-            worker = self._acquire()
+            worker = self._acquire(queued_until)
+            if worker is None:
+                raise _busy_error(request)
             try:
                 answer = worker.call(frame, hard_limit(timeout) if timeout else None)
             except TimeoutError:
@@ -171,20 +183,24 @@ class _Pool:
                 self._release(worker)
             return _result(answer)
 
-    def _acquire(self) -> _Worker:
+    def _acquire(self, until: float | None) -> _Worker | None:
+        """A free worker (started if need be); None if none was free by ``until``."""
         try:
-            return self._take()
+            return self._take(until)
         except OSError as err:  # no process could be started (limits of the machine)
             raise ScriptError(f"The sandbox could not start a worker process ({err}); free "
                               "resources or lower LIUCHENG_SCRIPT_WORKERS and retry.",
                               {"error": f"worker start: {err}"}) from err
 
-    def _take(self) -> _Worker:
+    def _take(self, until: float | None) -> _Worker | None:
         with self.changed:
             if self.pid != os.getpid():  # forked (a preloading server): the workers are the parent's
                 self.pid, self.idle, self.live = os.getpid(), [], 0
             while not self.idle and self.live >= config.script_workers():
-                self.changed.wait()
+                wait = None if until is None else until - time.monotonic()
+                if wait is not None and wait <= 0:
+                    return None
+                self.changed.wait(wait)
             if not self.idle:
                 self._adopt()
             return self.idle.pop()
@@ -246,6 +262,16 @@ def _result(answer: dict):
         cls = ScriptTimeoutError if error.get("timeout") else ScriptError
         raise cls(str(error.get("message")), dict(error.get("details") or {}))
     return answer["value"] if "value" in answer else answer["context"]
+
+
+def _busy_error(request: dict) -> ScriptTimeoutError:
+    kind = "Expression" if request["mode"] == "eval" else "Script"
+    source, workers = request["source"], config.script_workers()
+    return ScriptTimeoutError(
+        f"{kind} {source.strip()[:80]!r} was not run: the sandbox is busy (all its {workers} worker "
+        f"process(es) stayed busy with other scripts for {queue_limit(request['timeout']):g} s). Retry in a "
+        "moment (a failed step is retried automatically); if this happens often, look for slow scripts "
+        "or raise LIUCHENG_SCRIPT_WORKERS.", {"source": source, "error": "busy", "timeout": request["timeout"]})
 
 
 def _stopped_error(request: dict, err: _Stopped) -> ScriptError:

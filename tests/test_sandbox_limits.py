@@ -136,6 +136,36 @@ def test_another_worker_runs_a_script_while_one_is_busy(env, monkeypatch):
     assert isinstance(outcome["error"], ScriptTimeoutError)
 
 
+def test_slow_scripts_filling_every_worker_do_not_hold_other_callers_beyond_twice_the_timeout(env, monkeypatch):
+    """One user sending many slow scripts at once: another caller waits a bounded time for a worker,
+    then gets a ScriptError saying the sandbox is busy (its step is retried like any failing step)."""
+    monkeypatch.setenv("LIUCHENG_SCRIPT_WORKERS", "1")
+    errors = []
+
+    def slow():
+        try:
+            env.evaluate("int(Decimal('1e300000'))", {})
+        except ScriptError as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=slow) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.1)  # the first holds the worker, the others queue for it
+    started = time.monotonic()
+    try:
+        assert env.evaluate("sorted(items)", {"items": [2, 1]}) == [1, 2]
+    except ScriptError as err:
+        assert "busy" in err.message and "LIUCHENG_SCRIPT_WORKERS" in err.message
+        assert isinstance(err, ScriptTimeoutError) and err.details["error"] == "busy"
+    elapsed = time.monotonic() - started
+    for thread in threads:
+        thread.join()
+    assert elapsed < 2 * TIMEOUT, f"held {elapsed:.2f} s behind the slow scripts"
+    assert len(errors) == 4 and all(isinstance(err, ScriptTimeoutError) for err in errors)
+    assert_next_script_works(env)
+
+
 # -- what runs where ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("source, mode", [
