@@ -11,7 +11,8 @@ client address) and through which channel. The rule, shared by both channels:
   ``retry_after`` (seconds) in its details.
 * Refused attempts are not failures (no password is checked) and do not extend the
   lock; each is recorded as a ``locked`` row, at most one per user name and address
-  per ``LOCKED_RECORD_EVERY`` (a minute), so a flood cannot fill the table.
+  per ``LOCKED_RECORD_EVERY`` (a minute) — one per locked address, whatever the names
+  tried from it — so a flood cannot fill the table.
 * A successful sign-in does not erase failures: they stay as the record of what happened.
 
 Checks and writes are separate transactions, so attempts racing each other may pass
@@ -63,7 +64,7 @@ def check_allowed(session: Session, username: str, address: str, channel: Channe
                              _unlock_at(session, LoginAttempt.address == address, ADDRESS_LIMIT)) if at]
     now = clock.now()
     retry_after = max(1, math.ceil((max(unlocks) - now).total_seconds())) if unlocks else 1
-    _record_refusal(session, username, address, channel, now)
+    _record_refusal(session, username, address, channel, now, address_locked=by_address >= ADDRESS_LIMIT)
     raise TooManyRequestsError(
         f"Too many failed sign-ins for this user name or from this address; try again in {retry_after} "
         f"seconds, with the right password (ask an administrator to reset it if you forgot it).",
@@ -97,10 +98,12 @@ def _unlock_at(session: Session, who, limit: int) -> Optional[datetime]:
     return nth_latest + WINDOW if nth_latest is not None else None
 
 
-def _record_refusal(session: Session, username: str, address: str, channel: Channel, now: datetime) -> None:
+def _record_refusal(session: Session, username: str, address: str, channel: Channel, now: datetime,
+                    address_locked: bool) -> None:
+    """One ``locked`` row per minute for the name and address (for the address alone when it is locked)."""
+    same = [LoginAttempt.address == address] + ([] if address_locked else [LoginAttempt.username == username])
     recorded = session.scalar(
-        select(LoginAttempt.id).where(LoginAttempt.username == username, LoginAttempt.address == address,
-                                      LoginAttempt.outcome == Outcome.LOCKED.value,
+        select(LoginAttempt.id).where(*same, LoginAttempt.outcome == Outcome.LOCKED.value,
                                       LoginAttempt.at > now - LOCKED_RECORD_EVERY).limit(1))
     if recorded is None:
         with command(session):

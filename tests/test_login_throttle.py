@@ -218,3 +218,16 @@ def test_a_wrong_password_takes_as_long_for_an_unknown_user_as_for_a_known_one(d
           f"inactive {inactive * 1000:.1f} ms")
     assert known > 0.005  # the real method is slow on purpose; a fast path would show up below
     assert 1 / 3 < unknown / known < 3 and 1 / 3 < inactive / known < 3
+
+
+def test_a_locked_address_trying_many_names_leaves_one_lockout_record_a_minute(client, wang, clock, db_session):
+    """Rotating the user name must not turn a locked address into one written row per request."""
+    for i in range(logins.ADDRESS_LIMIT):
+        assert api_get(client, wrong(f"guess{i}")).status_code == 401
+    for i in range(20):
+        assert api_get(client, wrong(f"flood{i}")).status_code == 429
+    locked = attempts(db_session, outcome="locked")
+    assert locked == [("flood0", ATTACKER, "locked", "api", clock.now())]
+    clock.advance(minutes=1)
+    assert api_get(client, wrong("flood-next")).status_code == 429
+    assert len(attempts(db_session, outcome="locked")) == 2
