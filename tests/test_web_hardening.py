@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from engine import worklist
 from engine.database import HeldSession
-from engine.models import ApiToken, HumanTask, Instance, Message
+from engine.models import ApiToken, Definition, HumanTask, Instance, Message
 from web_support import (  # noqa: F401 (fixtures)
     REFUND, START_DATA, START_FORM, browser_as, refund_world, text, web,
 )
@@ -413,3 +413,18 @@ def test_a_wrong_method_on_a_page_is_a_405_page_that_says_which_methods_are_allo
     assert page.status_code == 405 and page.mimetype == "text/html"
     assert set(page.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
     assert "Content-Security-Policy" in page.headers
+
+
+def test_a_nul_character_in_an_uploaded_file_name_is_a_400(web, refund_world, browser_as):
+    """The name of an uploaded BPMN is stored with the definition: PostgreSQL cannot hold a NUL in it."""
+    changed = REFUND.read_bytes().replace(b"</bpmn:definitions>", b"<!-- v2 --></bpmn:definitions>")
+    before = definition_versions(web)
+    page = browser_as("guanli").post("/admin/definitions", content_type="multipart/form-data",
+                                     data={"files": [(io.BytesIO(changed), "refund.bpmn"), (io.BytesIO(b"{}"), "f\x00.json")]})
+    assert page.status_code == 400 and page.mimetype == "text/html" and "NUL" in text(page)
+    assert definition_versions(web) == before
+
+
+def definition_versions(app) -> int:
+    with app.extensions["liucheng_db"].session() as session:
+        return session.scalar(select(func.count()).select_from(Definition))

@@ -8,7 +8,7 @@ surrogate (``"\\ud800"``, which no database can store) or a NUL character
 (which PostgreSQL refuses in text; refused on SQLite too, so both behave alike).
 
 ``refusal_of_request`` applies the NUL rule to the rest of a request: path,
-query string, form fields and credentials (lone surrogates cannot come from a
+query string, form fields, uploaded file names and credentials (lone surrogates cannot come from a
 URL or a form: Werkzeug decodes those with replacement characters).
 
 ``WholeNumberConverter`` replaces Flask's ``<int:…>``: a number in a path beyond
@@ -125,11 +125,12 @@ def bad_text(text: str) -> Optional[str]:
 
 
 def refusal_of_request(request: Request) -> Optional[str]:
-    """Why the path, query string, form fields or credentials of ``request`` are refused, or None."""
+    """Why the path, query string, form fields, file names or credentials of ``request`` are refused, or None."""
     places = [("path", [request.path])]
     places.append(("query string", [t for pair in request.args.items(multi=True) for t in pair]))
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         places.append(("form", [t for pair in request.form.items(multi=True) for t in pair]))
+        places.append(("file name", [f.filename or "" for _key, f in request.files.items(multi=True)]))
     credentials = request.authorization
     if credentials is not None:
         places.append(("credentials", [credentials.username or "", credentials.password or "",
