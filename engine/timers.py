@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock, history, triggers, workflow
 from engine.database import command
-from engine.errors import EngineError
+from engine.errors import DefinitionError, EngineError
 from engine.models import HumanTask, Instance, Timer
 
 log = logging.getLogger("liucheng.worker")
@@ -329,12 +329,29 @@ def schedule_start_timers(session: Session, definition_id: int, process_id: str,
                                              _TIMERS.c.instance_id.is_(None)))
     now = clock.now()
     for element_id, kind, text_ in start_timer_events(elements):
-        due = next_occurrence(kind, text_, now)
+        due = _schedulable(process_id, element_id, kind, text_, now)
         if due is not None:
             connection.execute(_TIMERS.insert(), {
                 "definition_id": definition_id, "process_id": process_id, "element_id": element_id,
                 "kind": "start", "expression": f"{kind}:{text_}", "due_at": due, "status": "waiting",
                 "created_at": now})
+
+
+def _schedulable(process_id: str, element_id: str, kind: str, text_: str, now: datetime) -> Optional[datetime]:
+    """The first due time of a start timer; a DefinitionError (the deployment fails) if it or the one
+    after it cannot be computed (text that is not ISO-8601, numbers beyond the calendar)."""
+    try:
+        due = next_occurrence(kind, text_, now)
+        if due is not None:
+            next_occurrence(kind, text_, due)
+        return due
+    except Exception as exc:  # noqa: BLE001 - SpiffWorkflow raises bare Exception("Invalid duration")
+        message = (f"Timer '{text_}' of the timer start event cannot be scheduled ({type(exc).__name__}: {exc}): "
+                   "write an ISO-8601 date, duration or cycle within the calendar, e.g. "
+                   "R/2026-11-02T17:30:00+08:00/P1D, 2026-12-01T14:00:00+08:00 or PT24H.")
+        raise DefinitionError(f"Cannot deploy {process_id}: [{element_id}] {message}",
+                              {"problems": [{"file": None, "line": None, "element_id": element_id,
+                                             "message": message}]}) from None
 
 
 def _fire_start(session: Session, row, now: datetime) -> Optional[tuple]:

@@ -235,3 +235,19 @@ def test_one_incident_retry_that_raises_does_not_stop_the_others(api, database, 
     scheduler.tick(database)
     after = api("get", f"/incidents/{incident['id']}", "root").json
     assert after["attempts"] == 2  # retried by the next tick
+
+
+@pytest.mark.parametrize("cycle", ["garbage", "R/2026-11-02T17:30:00+08:00/P1DT",
+                                   "R/2026-11-02T17:30:00+08:00/P9999999999999D",
+                                   "R/2026-11-02T17:30:00+08:00/P99999999999Y"])
+def test_a_start_timer_that_cannot_be_scheduled_is_a_deploy_error_not_a_500(client, auth, make_user, clock,
+                                                                            database, cycle):
+    make_user("dora", "designer")
+    xml = TICKING.replace("R/2026-11-02T17:30:00+08:00/P1D", cycle)
+    response = client.post("/api/v1/definitions?filename=wstart.bpmn", data=xml.encode(),
+                           headers={**auth("dora"), "Content-Type": "application/xml"})
+    assert response.status_code == 422, response.json
+    assert "StartEvent_tick" in response.json["message"] and cycle in response.json["message"]
+    assert "ISO-8601" in response.json["message"]
+    assert timer_rows(database, process_id="wstart") == []
+    assert client.get("/api/v1/definitions/wstart", headers=auth("dora")).status_code == 404
