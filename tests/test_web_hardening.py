@@ -428,3 +428,11 @@ def test_a_nul_character_in_an_uploaded_file_name_is_a_400(web, refund_world, br
 def definition_versions(app) -> int:
     with app.extensions["liucheng_db"].session() as session:
         return session.scalar(select(func.count()).select_from(Definition))
+
+
+@pytest.mark.parametrize("header", ["Basic " + base64.b64encode("王:secret".encode("gbk")).decode(),
+                                    "Basic " + base64.b64encode(b"guanli:\xff\xfe").decode()])
+def test_unreadable_basic_credentials_are_a_401_that_says_so(web, refund_world, header):
+    response = web.test_client().get(f"{API}/tasks", headers={"Authorization": header})
+    assert_json_error(response, 401, "unauthenticated")
+    assert "UTF-8" in response.get_json()["message"] and response.headers["WWW-Authenticate"]

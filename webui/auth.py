@@ -81,6 +81,9 @@ def current_user() -> User:
 def authenticate_request(session: Session) -> User:
     """The user named by the request's credentials, or ``AuthenticationError``."""
     credentials = request.authorization
+    if credentials is None and request.headers.get("Authorization"):
+        raise AuthenticationError("The Authorization header cannot be read: Basic credentials are the base64 of "
+                                  "'username:password' in UTF-8; a bearer token is 'Bearer <token>'.")
     if credentials is None:
         raise AuthenticationError("Log in: send HTTP Basic credentials or 'Authorization: Bearer <token>' "
                                   "(get a token with POST /api/v1/tokens).")
