@@ -436,3 +436,14 @@ def test_unreadable_basic_credentials_are_a_401_that_says_so(web, refund_world, 
     response = web.test_client().get(f"{API}/tasks", headers={"Authorization": header})
     assert_json_error(response, 401, "unauthenticated")
     assert "UTF-8" in response.get_json()["message"] and response.headers["WWW-Authenticate"]
+
+
+def test_the_first_and_last_days_of_the_calendar_in_page_filters_are_not_errors(web, refund_world, browser_as):
+    """9999-12-31 'to' and 0001-01-01 'from' are valid days whose bounds fall outside datetime: no bound."""
+    client = browser_as("shenji")
+    for url in ("/instances?to=9999-12-31", "/instances?from=0001-01-01", "/audit/?to=9999-12-31",
+                "/audit/?from=0001-01-01", "/audit/export.csv?to=9999-12-31&from=0001-01-01"):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    listed = client.get("/instances?from=0001-01-01&to=9999-12-31")
+    assert f"/instances/{refund_world.instance_id}" in text(listed)

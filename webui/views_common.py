@@ -156,10 +156,15 @@ def as_text(value: Any) -> str:
 
 
 def local_day_bounds(first: Optional[date], last: Optional[date]) -> tuple[Optional[datetime], Optional[datetime]]:
-    """The naive-UTC bounds [start, end) of Beijing days ``first``..``last`` (inclusive)."""
-    def utc(day: date) -> datetime:
-        return datetime.combine(day, time(), LOCAL_TZ).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-    return (utc(first) if first else None, utc(last + timedelta(days=1)) if last else None)
+    """The naive-UTC bounds [start, end) of Beijing days ``first``..``last`` (inclusive); a bound beyond
+    what ``datetime`` holds (from 0001-01-01, to 9999-12-31) is no bound."""
+    def utc(day: date, days_after: int = 0) -> Optional[datetime]:
+        try:
+            start = datetime.combine(day, time(), LOCAL_TZ) + timedelta(days=days_after)
+            return start.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+        except OverflowError:
+            return None
+    return (utc(first) if first else None, utc(last, 1) if last else None)
 
 
 def parse_day(text: Optional[str]) -> Optional[date]:
