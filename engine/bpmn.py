@@ -108,7 +108,8 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
 
 _XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"))
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"<\x00\x00\x00", "utf-32-le"),
+         (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00", "utf-16-le"), (b"\x00<", "utf-16-be"))  # '<' first: no BOM
 
 
 def utf8_document(name: str, content: bytes) -> bytes:
@@ -126,6 +127,9 @@ def utf8_document(name: str, content: bytes) -> bytes:
                           "but the file is not in that encoding (it has no byte-order mark and its declaration "
                           "is one byte per character). Save the file as UTF-8 (or change the declaration to "
                           "encoding=\"UTF-8\") and deploy again.")])
+    if codec == "utf-8" and b"\x00" in content:  # XML has no NUL character
+        fail([Problem(name, None, None, "The file contains NUL bytes: it is probably UTF-16 or UTF-32 without a "
+                      "byte-order mark. Save it as UTF-8 (or as UTF-16 with a byte-order mark) and deploy again.")])
     try:
         text = content.decode(codec)
     except LookupError:

@@ -105,3 +105,18 @@ def test_liucheng_deploy_refuses_a_mislabelled_file_with_the_encoding_problem(da
     assert result.exit_code != 0
     assert 'encoding="UTF-16"' in result.output and "SpiffWorkflow" not in result.output
     assert stored(db_session) == []
+
+
+def test_utf16_without_a_byte_order_mark_or_declaration_deploys_and_nul_bytes_are_an_encoding_error(
+        client, auth, make_user, db_session):
+    make_user("dora", "designer")
+    body = SOURCE.split("?>", 1)[1].lstrip()  # starts with <bpmn:definitions
+    for label, content in {"le": body.encode("utf-16-le"), "be": body.encode("utf-16-be")}.items():
+        response = upload(client, auth, content, f"{label}.bpmn")
+        assert response.status_code == 201, (label, response.get_json())
+    assert stored(db_session)[0].name == "等待撤单 (test)"
+    ascii_only = body.replace("等待撤单", "wait").encode("utf-16-le")[2:]  # not even a '<' first: NULs in it
+    response = upload(client, auth, ascii_only, "nul.bpmn")
+    assert response.status_code == 422, response.get_json()
+    (problem,) = response.get_json()["details"]["problems"]
+    assert "NUL" in problem["message"] and "UTF-16" in problem["message"] and "UTF-8" in problem["message"]
