@@ -447,3 +447,11 @@ def test_the_first_and_last_days_of_the_calendar_in_page_filters_are_not_errors(
         assert response.status_code == 200, (url, response.status_code)
     listed = client.get("/instances?from=0001-01-01&to=9999-12-31")
     assert f"/instances/{refund_world.instance_id}" in text(listed)
+
+
+def test_a_form_post_too_large_is_the_apps_own_413_page(web, refund_world, browser_as):
+    browser = browser_as("kefu")
+    web.config["MAX_CONTENT_LENGTH"] = 1024
+    page = browser.post("/start/refund", data={**START_FORM, "reason": "x" * 4096})
+    assert page.status_code == 413 and page.mimetype == "text/html"
+    assert "太大" in text(page) and "Content-Security-Policy" in page.headers

@@ -40,7 +40,7 @@ def error_page(status: int, message: str = ""):
                 raise
             return database_unreachable(exc)
     titles = {400: _("Bad request"), 403: _("Access denied"), 404: _("Not found"), 409: _("Changed meanwhile"),
-              422: _("Cannot process"), 500: _("Server error"), 503: _("Service unavailable")}
+              413: _("Too large"), 422: _("Cannot process"), 500: _("Server error"), 503: _("Service unavailable")}
     return render_template("common/error.html", status=status, title=titles.get(status, _("Error")),
                            message=message), status
 
@@ -90,11 +90,14 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(403)
     @app.errorhandler(404)
     @app.errorhandler(405)
+    @app.errorhandler(413)
     def http_error(exc: HTTPException):
         if is_api_request():
             return http_error_outside_views(exc)
         message = {403: _("Your roles do not allow this page. Ask an administrator for the role you need."),
-                   404: _("There is no such page, or what it showed no longer exists.")}.get(exc.code or 0, "")
+                   404: _("There is no such page, or what it showed no longer exists."),
+                   413: _("What you sent is too large (at most %(mb)d MB); nothing was changed. Send less and try "
+                          "again.", mb=(current_app.config["MAX_CONTENT_LENGTH"] or 0) // 2 ** 20)}.get(exc.code or 0, "")
         response = current_app.make_response(error_page(exc.code or 500, message))
         if getattr(exc, "valid_methods", None) and response.status_code == 405:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
