@@ -173,7 +173,10 @@ class SandboxScriptEngine(PythonScriptEngine):
         super().__init__(environment or SandboxEnvironment(timeout=timeout))
 
     def validate(self, expression):
-        super().validate(expression)  # SyntaxError first: Spiff's DMN engine relies on it
+        try:
+            super().validate(expression)  # SyntaxError first: Spiff's DMN engine relies on it
+        except (RecursionError, MemoryError):
+            pass  # nested too deep for the parser: check_source says so as a ScriptError
         check_source(expression, "eval")
 
     def evaluate(self, task, expression, external_context=None):

@@ -49,7 +49,7 @@ def cheap_calls(source: str, mode: str) -> frozenset | None:
     """
     try:
         tree = ast.parse(source, mode=mode)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     nodes = list(ast.walk(tree))
     if len(nodes) > MAX_NODES or not all(_is_cheap_node(node) for node in nodes):

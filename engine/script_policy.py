@@ -161,7 +161,11 @@ SANDBOX_BUILTINS = {**SAFE_BUILTINS, **_GUARDS}
 def compile_source(source: str, mode: str):
     """(code, errors) for ``source``; cached because the same conditions run very often."""
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
-    result = compiler(source, filename=FILENAME, policy=_SandboxPolicy)
+    try:
+        result = compiler(source, filename=FILENAME, policy=_SandboxPolicy)
+    except (RecursionError, MemoryError):  # the parser's own limits: '-' * 100000 + '1', 'x' + '.a' * 100000
+        return None, ("Line 1: it is nested too deep to compile (operators, attributes, brackets or "
+                      "conditionals inside one another); split it into simpler expressions",)
     return result.code, tuple(result.errors)
 
 

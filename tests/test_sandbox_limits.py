@@ -369,3 +369,25 @@ def test_completing_a_task_before_a_heavy_script_opens_an_incident(api, deploy, 
     assert words in incidents[0]["message"] and "Traceback" not in incidents[0]["message"]
     detail = api("get", f"/instances/{started.json['id']}").json
     assert "x" not in detail.get("data", {})
+
+
+@pytest.mark.parametrize("source", ["-" * 100_000 + "1", "not " * 100_000 + "x", "x" + ".a" * 100_000,
+                                    "x" + "[0]" * 100_000, "a if b else " * 50_000 + "c"],
+                         ids=["unary", "not", "attributes", "subscripts", "conditionals"])
+def test_a_source_nested_too_deep_to_compile_is_a_script_error(env, source):
+    with pytest.raises(ScriptError, match="nested too deep") as info:
+        env.evaluate(source, {"x": 1})
+    assert "Traceback" not in info.value.message
+    assert cheap_calls(source, "eval") is None
+
+
+def test_deploying_a_condition_nested_too_deep_is_a_422_not_a_500(client, auth, make_user):
+    from test_unstorable_values import GATEWAY, PROCESS  # the test process with a gateway as its step
+
+    make_user("dora", "designer")
+    step = GATEWAY.replace("{condition}", "x" + ".a" * 100_000)
+    xml = PROCESS.replace("{step}", step).replace("{lane}", "<bpmn:flowNodeRef>Task_other</bpmn:flowNodeRef>")
+    response = client.post("/api/v1/definitions?filename=deep.bpmn", data=xml.encode(),
+                           headers={**auth("dora"), "Content-Type": "application/xml"})
+    assert response.status_code == 422, response.get_json()
+    assert "nested too deep" in response.get_json()["message"]
