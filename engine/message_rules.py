@@ -2,7 +2,8 @@
 may set, and the checks that refuse a message before it changes anything.
 
 Senders: ``integrator`` and ``admin`` users, and the engine itself (actor ``system``: send tasks and
-throw events of other instances, trusted and not checked here).
+throw events of other instances, trusted and not checked here). A user account named ``system`` may
+not send: a kept message's sender is known by name only, and ``system``'s are trusted.
 
 A message catch event, a boundary message event, an event-based gateway's message branch, a receive
 task or a message start event declares the process variables its message may set with Camunda's
@@ -110,7 +111,12 @@ def is_engine(sender: User) -> bool:
 
 
 def check_may_send(sender: User) -> None:
-    if is_engine(sender) or sender.roles & SENDER_ROLES:
+    if is_engine(sender):
+        return
+    if sender.username == "system":  # kept messages are told apart by the sender's name: the engine's is trusted
+        raise PermissionDeniedError("The account name 'system' is the engine's own: messages cannot be sent with "
+                                    "an account of that name. Send it with an integrator account of another name.")
+    if sender.roles & SENDER_ROLES:
         return
     raise PermissionDeniedError("Only integrators and admins may send messages: send it with an integrator's "
                                 "account or token (an admin can give your account the integrator role).")

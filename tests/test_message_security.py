@@ -181,6 +181,20 @@ def test_only_integrators_and_admins_may_send_anyone_else_changes_nothing(api, d
     assert "buyer" not in instance_data(api, waiting)
 
 
+def test_an_account_named_system_is_not_taken_for_the_engine(api, database, deploy_models, start, make_user):
+    """The engine's own messages (sender ``system``) are trusted; a user account that happens to be named
+    ``system`` must not be: its kept message would skip the declarations of the element it reaches later."""
+    make_user("system", "integrator")
+    deploy_models("declared", "open_parcel")
+    before = snapshot(database)
+    reply = send(api, "system", "parcel_back", {"order_no": "S-1"}, {"tracking_no": "SF1", "amount": "0.01"})
+    assert reply.status_code == 403, reply.json
+    assert "system" in reply.json["message"]
+    assert snapshot(database) == before
+    waiting = start("declared", {"order_no": "S-1", "amount": "99.00"})
+    assert instance_data(api, waiting)["amount"] == "99.00"
+
+
 @pytest.mark.parametrize("user", ["shop", "root"])
 def test_integrators_and_admins_deliver_start_and_keep(api, deploy_models, start, user):
     deploy_models("open", "placed")
