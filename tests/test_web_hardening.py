@@ -19,11 +19,12 @@ from engine import worklist
 from engine.database import HeldSession
 from engine.models import ApiToken, Definition, HumanTask, Instance, Message
 from web_support import (  # noqa: F401 (fixtures)
-    REFUND, START_DATA, START_FORM, browser_as, refund_world, text, web,
+    FORMS, REFUND, START_DATA, START_FORM, browser_as, refund_world, text, web,
 )
 from webui.db import RETRY_AFTER_SECONDS
 
 API = "/api/v1"
+ROOT_PROCESSES = REFUND.parent
 HUGE = str(2 ** 63)
 
 
@@ -455,3 +456,24 @@ def test_a_form_post_too_large_is_the_apps_own_413_page(web, refund_world, brows
     page = browser.post("/start/refund", data={**START_FORM, "reason": "x" * 4096})
     assert page.status_code == 413 and page.mimetype == "text/html"
     assert "太大" in text(page) and "Content-Security-Policy" in page.headers
+
+
+def test_a_huge_or_strange_row_number_in_a_page_form_costs_no_more_than_its_rows(web, deploy, make_user, browser_as):
+    """``lines-<n>-sku``: the form is parsed and drawn for the rows sent (at most the list's max_items),
+    never for n rows; a number of 5000 digits or in other scripts is an input name like any unknown one."""
+    deploy(ROOT_PROCESSES / "order_dispatch.bpmn", FORMS)
+    make_user("shouqian", "presales_cs")
+    browser = browser_as("shouqian")
+    before = counts(web)
+    for index in ("100000000", "1" * 5000, "١٢"):
+        page = browser.post("/start/order_dispatch", data={f"lines-{index}-sku": "A1", f"lines-{index}-qty": "1"})
+        assert page.status_code == 422 and page.mimetype == "text/html", (index[:12], page.status_code)
+        assert len(page.get_data()) < 2_000_000, len(page.get_data())
+    sparse = {"order_no": "D-1", "buyer": "b", "address": "a", "phone": "1", "lines-0-sku": "A1", "lines-0-qty": "1",
+              "lines-99999-sku": "B2", "lines-99999-qty": "2"}
+    started = browser.post("/start/order_dispatch", data=sparse)
+    assert started.status_code == 302, text(started)[:500]
+    with web.extensions["liucheng_db"].session() as session:
+        data = session.scalar(select(Instance.data).order_by(Instance.id.desc()).limit(1))
+    assert [(line["sku"], line["qty"]) for line in data["lines"]] == [("A1", 1), ("B2", 2)]
+    assert counts(web)["instances"] == before["instances"] + 1

@@ -21,6 +21,7 @@ from webui.views_common import as_text, localized
 
 INPUT_TYPES = {"str": "text", "int": "number", "decimal": "number", "date": "date", "datetime": "datetime-local"}
 BLANK_ROWS = 2
+MAX_ROWS = 1000  # rows a list of objects draws at most after a post (its max_items if smaller)
 
 
 @dataclass
@@ -126,7 +127,8 @@ def _field(spec: dict, name: str, data: dict, submitted, errors: dict) -> Field:
                          for sub in spec.get("fields", [])]
     elif kind == "list" and spec.get("fields"):
         rows = [row if isinstance(row, dict) else {} for row in (stored if isinstance(stored, list) else [])]
-        count = max(len(rows), _submitted_rows(submitted, name)) + BLANK_ROWS
+        sent = _submitted_rows(submitted, name)
+        count = max(len(rows), min(sent[-1] + 1 if sent else 0, spec.get("max_items", MAX_ROWS))) + BLANK_ROWS
         rows += [{}] * (count - len(rows))
         item.children = [[_field(sub, f"{name}-{i}-{sub['name']}", rows[i], submitted, errors)
                           for sub in spec["fields"]] for i in range(count)]
@@ -135,12 +137,13 @@ def _field(spec: dict, name: str, data: dict, submitted, errors: dict) -> Field:
     return item
 
 
-def _submitted_rows(submitted, name: str) -> int:
+def _submitted_rows(submitted, name: str) -> list[int]:
+    """The row numbers of list ``name`` that have inputs (``lines-3-sku``), in order: only those rows
+    are read, so ``lines-100000000-sku`` costs one row; a number that is not 1-9 ASCII digits names no row."""
     if submitted is None:
-        return 0
-    pattern = re.compile(re.escape(name) + r"-(\d+)-")
-    numbers = [int(m.group(1)) for key in submitted for m in [pattern.match(key)] if m]
-    return max(numbers) + 1 if numbers else 0
+        return []
+    pattern = re.compile(re.escape(name) + r"-([0-9]{1,9})-")
+    return sorted({int(m.group(1)) for key in submitted for m in [pattern.match(key)] if m})
 
 
 # -- reading the submitted inputs -------------------------------------------------------------------
@@ -167,7 +170,7 @@ def _parse(spec: dict, name: str, submitted: MultiDict) -> Any:
         return inner or None
     if kind == "list" and spec.get("fields"):
         rows = []
-        for i in range(_submitted_rows(submitted, name)):
+        for i in _submitted_rows(submitted, name):
             row = {s["name"]: _parse(s, f"{name}-{i}-{s['name']}", submitted) for s in spec["fields"]}
             row = {k: v for k, v in row.items() if v is not None}
             if row:
