@@ -223,3 +223,13 @@ def test_serve_command_exits_1_with_one_line_on_stderr():
     assert done.returncode == 1 and done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1 and "hunter2" not in done.stderr
     assert "postgresql+psycopg://postgres:***@127.0.0.1:1/nothing" in done.stderr
+
+
+def test_serve_with_a_bad_connection_option_says_which_url_in_one_line():
+    """A driver's ProgrammingError (bad connect_timeout) is not a traceback either."""
+    url = "postgresql+psycopg://postgres:hunter2@127.0.0.1:1/nothing?connect_timeout=soon"
+    result = CliRunner().invoke(main, ["--database", url, "serve"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "cannot use the database" in lines[0] and "connect_timeout" in lines[0]
+    assert "hunter2" not in result.output

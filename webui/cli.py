@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from engine import definitions, users
 from engine.config import default_database_url
@@ -248,7 +248,7 @@ def _ready(url: str | None) -> Database:
         with database.session() as session:
             users.ensure_roles(session)
             session.commit()
-    except OperationalError as error:
+    except DBAPIError as error:  # unreachable, or a connection option the driver refuses
         database.dispose()
         _fail(EngineError(f"cannot use the database {_shown(url)} ({_first_line(error.orig or error, url)}); "
                           f"check the URL (--database or LIUCHENG_DATABASE_URL) and that the server is running."))
