@@ -477,3 +477,12 @@ def test_a_huge_or_strange_row_number_in_a_page_form_costs_no_more_than_its_rows
         data = session.scalar(select(Instance.data).order_by(Instance.id.desc()).limit(1))
     assert [(line["sku"], line["qty"]) for line in data["lines"]] == [("A1", 1), ("B2", 2)]
     assert counts(web)["instances"] == before["instances"] + 1
+
+
+def test_the_api_does_not_even_open_the_pages_session(web, refund_world, browser_as, auth):
+    """No API answer re-issues (and so prolongs) the page session, nor varies by it."""
+    browser = browser_as("zhuguan")
+    for path in (f"{API}/tasks", f"{API}/openapi.json", f"{API}/nothing"):
+        response = browser.get(path, headers=auth("zhuguan"))
+        assert "Set-Cookie" not in response.headers and "Cookie" not in response.headers.get("Vary", ""), path
+    assert browser.get("/worklist").status_code == 200  # still signed in on the pages

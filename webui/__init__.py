@@ -16,7 +16,7 @@ every request's input follows ``strict_input`` (no NUL, 64-bit numbers in URLs).
 The web pages (``views_*`` blueprints) sign users in with Flask-Login, check a
 CSRF token on every form post (Flask-WTF; the ``/api/v1`` blueprint is exempt:
 it authenticates every request with Basic or bearer credentials, never a
-cookie) and speak Chinese by default, English on request (Flask-Babel). The
+cookie, whose session is not even opened there) and speak Chinese by default, English on request (Flask-Babel). The
 session cookie is HttpOnly, SameSite=Lax and Secure unless the app runs in
 TESTING or debug mode, or ``LIUCHENG_SECURE_COOKIES=0`` is set for a plain
 HTTP intranet.
@@ -29,6 +29,7 @@ from datetime import timedelta
 from typing import Any, Mapping, Optional
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
@@ -42,9 +43,19 @@ LANGUAGES = ("zh", "en")
 csrf = CSRFProtect()
 
 
+class PageSessions(SecureCookieSessionInterface):
+    """The session cookie is the pages' alone: an API request gets an empty, unsaved session."""
+
+    def open_session(self, app: Flask, request):
+        if request.path == "/api" or request.path.startswith("/api/"):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+
 def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     app = Flask(__name__)
     app.url_map.converters["int"] = WholeNumberConverter  # before any route is added
+    app.session_interface = PageSessions()
     app.config.from_mapping(
         DATABASE_URL=default_database_url(),
         SECRET_KEY=os.environ.get("LIUCHENG_SECRET_KEY") or secrets.token_hex(32),
