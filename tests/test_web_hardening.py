@@ -486,3 +486,15 @@ def test_the_api_does_not_even_open_the_pages_session(web, refund_world, browser
         response = browser.get(path, headers=auth("zhuguan"))
         assert "Set-Cookie" not in response.headers and "Cookie" not in response.headers.get("Vary", ""), path
     assert browser.get("/worklist").status_code == 200  # still signed in on the pages
+
+
+@pytest.mark.parametrize("body", [b"garbage", b'{"note": "\\ud800"}', b'{"n": 1e400}', b"[" * 100 + b"]" * 100])
+def test_a_malformed_body_on_an_operation_that_takes_none_is_a_400_that_changes_nothing(web, refund_world, auth,
+                                                                                      body):
+    client = web.test_client()
+    claim = f"{API}/tasks/{refund_world.task_id}/claim"
+    response = client.post(claim, data=body, headers={**auth("zhuguan"), "Content-Type": "application/json"})
+    assert_json_error(response, 400, "bad_request")
+    assert task_row(web, refund_world.task_id) == ("open", None)
+    fine = client.post(claim, data=b"{}", headers={**auth("zhuguan"), "Content-Type": "application/json"})
+    assert fine.status_code == 200 and task_row(web, refund_world.task_id) == ("claimed", "zhuguan")

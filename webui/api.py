@@ -8,7 +8,8 @@ No other web site can drive the API through a browser: a changing request
 that a browser marks as coming from another site (``Origin``, ``Sec-Fetch-Site``)
 is refused (403), and every body must be ``application/json`` (or a type the
 operation documents, e.g. ``application/xml`` for a BPMN upload) — 415 for the
-form and text types a cross-site form can post. Credentials are Basic or bearer
+form and text types a cross-site form can post; an operation that takes no body
+still refuses a malformed one (400). Credentials are Basic or bearer
 only; the pages' session cookie is never read here, and no CORS header is sent.
 
 Every error is JSON ``{"error", "message", "details"}``: engine errors by
@@ -38,6 +39,7 @@ from webui.api_openapi import API_PREFIX, openapi
 from webui.api_tasks import tasks
 from webui.auth import CHALLENGE, authenticate_request, is_public, tokens
 from webui.db import RETRY_AFTER_SECONDS, failure_of, get_session
+from webui.strict_input import parse_json
 
 STATUS_OF_ERROR = {
     ValidationError: 400, AuthenticationError: 401, PermissionDeniedError: 403, NotFoundError: 404,
@@ -80,10 +82,14 @@ def refuse_browser_forgery() -> None:
             {"content_type": request.mimetype or None})
 
 
+def documented_body(endpoint: str | None) -> dict | None:
+    doc = getattr(current_app.view_functions.get(endpoint or ""), "openapi", None)
+    return getattr(doc, "request_body", None)
+
+
 def accepted_types(endpoint: str | None) -> tuple[str, ...]:
     """The body types an operation documents: its ``request_body`` content, else JSON."""
-    doc = getattr(current_app.view_functions.get(endpoint or ""), "openapi", None)
-    body = getattr(doc, "request_body", None)
+    body = documented_body(endpoint)
     return tuple(body["content"]) if body else (JSON_TYPE,)
 
 
@@ -93,6 +99,16 @@ def identify_caller() -> None:
         return
     g.user = authenticate_request(get_session())
     refuse_auditor_changes(g.user)
+
+
+@api.before_request
+def refuse_malformed_unused_body() -> None:
+    """An operation that takes no body still refuses a malformed one (400): bad input never acts."""
+    if request.method in READ_METHODS or documented_body(request.endpoint) is not None:
+        return
+    raw = request.get_data(cache=True)
+    if raw.strip():
+        parse_json(raw)
 
 
 def refuse_auditor_changes(user: User) -> None:
