@@ -17,7 +17,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _BaseMessage
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as _clock
@@ -42,6 +44,46 @@ def firing_at() -> Optional[_datetime]:
 
 
 _spiff_timer.datetime = _clock.EngineDatetime  # SpiffWorkflow's timers read the engine clock
+
+MAX_TIMER_MONTHS = 12 * 10_000  # datetimes end in the year 9999: a longer duration cannot be scheduled
+
+
+def _bounded_months(add_months):
+    """SpiffWorkflow adds up a duration's months one at a time (``P99999999999Y``: hours of work for
+    the web process or the worker); a duration beyond the calendar fails at once instead."""
+    def bounded(parsed_duration, *args, **kwargs):
+        months = parsed_duration.get("months", 0) + parsed_duration.get("years", 0) * 12
+        if months > MAX_TIMER_MONTHS:
+            raise ValueError(f"a timer duration of {months} months reaches beyond the calendar (the year 9999); "
+                             "use a shorter duration")
+        return add_months(parsed_duration, *args, **kwargs)
+    return staticmethod(bounded)
+
+
+TimerEventDefinition.get_timedelta_from_start = _bounded_months(TimerEventDefinition.get_timedelta_from_start)
+TimerEventDefinition.get_timedelta_from_end = _bounded_months(TimerEventDefinition.get_timedelta_from_end)
+
+
+def _naming_the_task(check):
+    """A timer whose text cannot be scheduled fails with the task it belongs to (its incident names the
+    element) instead of a bare ValueError."""
+    def checked(self, my_task, *args, **kwargs):
+        try:
+            return check(self, my_task, *args, **kwargs)
+        except SpiffWorkflowException:
+            raise  # the expression's own failure (ScriptError inside), already naming the task
+        except Exception as exc:  # noqa: BLE001 - SpiffWorkflow's parsers raise bare Exception too
+            raise WorkflowTaskException(
+                f"Timer '{self.expression}' cannot be scheduled ({type(exc).__name__}: {exc}); write an ISO-8601 "
+                "date, duration or cycle within the calendar (e.g. PT24H, P7D), then retry the incident",
+                task=my_task, exception=exc) from exc
+    return checked
+
+
+for _kind, _method in ((_spiff_timer.TimeDateEventDefinition, "has_fired"),
+                       (_spiff_timer.DurationTimerEventDefinition, "has_fired"),
+                       (_spiff_timer.CycleTimerEventDefinition, "cycle_complete")):
+    setattr(_kind, _method, _naming_the_task(getattr(_kind, _method)))
 
 
 @dataclass

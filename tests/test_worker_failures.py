@@ -237,13 +237,16 @@ def test_one_incident_retry_that_raises_does_not_stop_the_others(api, database, 
     assert after["attempts"] == 2  # retried by the next tick
 
 
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("cycle", ["garbage", "R/2026-11-02T17:30:00+08:00/P1DT",
                                    "R/2026-11-02T17:30:00+08:00/P9999999999999D",
-                                   "R/2026-11-02T17:30:00+08:00/P99999999999Y"])
+                                   "R/2026-11-02T17:30:00+08:00/P99999999999Y", "P99999999999Y"])
 def test_a_start_timer_that_cannot_be_scheduled_is_a_deploy_error_not_a_500(client, auth, make_user, clock,
                                                                             database, cycle):
     make_user("dora", "designer")
     xml = TICKING.replace("R/2026-11-02T17:30:00+08:00/P1D", cycle)
+    if not cycle.startswith("R/"):
+        xml = xml.replace("timeCycle", "timeDuration")
     response = client.post("/api/v1/definitions?filename=wstart.bpmn", data=xml.encode(),
                            headers={**auth("dora"), "Content-Type": "application/xml"})
     assert response.status_code == 422, response.json
@@ -251,3 +254,20 @@ def test_a_start_timer_that_cannot_be_scheduled_is_a_deploy_error_not_a_500(clie
     assert "ISO-8601" in response.json["message"]
     assert timer_rows(database, process_id="wstart") == []
     assert client.get("/api/v1/definitions/wstart", headers=auth("dora")).status_code == 404
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("duration", ["P99999999999Y", '"P" + str(years) + "Y"', "P99999999999M"])
+def test_a_timer_of_billions_of_years_fails_its_step_instead_of_holding_the_process(api, deploy, make_user, clock,
+                                                                                     tmp_path, duration):
+    """SpiffWorkflow adds up a duration's months one by one: P99999999999Y would run for hours."""
+    make_user("wang", "warehouse")
+    make_user("root", "admin")
+    path = Path(tmp_path) / "wtimer.bpmn"
+    path.write_text(WAITING.replace(">PT1H<", ">" + duration.replace('"', "&quot;") + "<"), encoding="utf-8")
+    deploy(path)
+    started = api("post", "/instances", "wang", json={"process_id": "wtimer",
+                                                       "data": {"mode": "x", "years": 99999999999}})
+    assert started.status_code == 201, started.json
+    (incident,) = api("get", f"/incidents?instance_id={started.json['id']}", "root").json
+    assert incident["element_id"] == "Catch_wait" and "calendar" in incident["message"]
