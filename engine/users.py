@@ -39,6 +39,7 @@ ROLES = {
     "integrator": ("集成系统", "Integration (shop platform, couriers)"),
 }
 PASSWORD_METHOD = "pbkdf2:sha256:120000"
+RESERVED_NAMES = {"system"}  # the actor of what the engine does by itself (timers, send tasks)
 
 
 def ensure_roles(session: Session) -> None:
@@ -70,6 +71,8 @@ def add_user(session: Session, username: str, password: str, roles: Iterable[str
     username = (username or "").strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise ValidationError("A username is 1-64 characters without spaces.")
+    if username.lower() in RESERVED_NAMES:
+        raise ValidationError(f"'{username}' is the engine's own name in the history; pick another username.")
     if not password or len(password) < 4:
         raise ValidationError("A password needs at least 4 characters.")
     known = role_ids(session)

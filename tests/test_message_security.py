@@ -8,13 +8,15 @@ incidents) before and after.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, text
+from werkzeug.security import generate_password_hash
 
-from engine import definitions
-from engine.errors import DefinitionError
+from engine import definitions, users
+from engine.errors import DefinitionError, ValidationError
 from engine.models import HistoryEvent, Incident, Instance, Membership, Message, MessageSubscription, User
 
 API = "/api/v1"
@@ -183,8 +185,18 @@ def test_only_integrators_and_admins_may_send_anyone_else_changes_nothing(api, d
 
 def test_an_account_named_system_is_not_taken_for_the_engine(api, database, deploy_models, start, make_user):
     """The engine's own messages (sender ``system``) are trusted; a user account that happens to be named
-    ``system`` must not be: its kept message would skip the declarations of the element it reaches later."""
-    make_user("system", "integrator")
+    ``system`` must not be: its kept message would skip the declarations of the element it reaches later.
+    No such account can be created any more; one made before that (here: written directly) is refused."""
+    with database.session() as session:
+        with pytest.raises(ValidationError, match="engine's own name"):
+            users.add_user(session, "System", "secret-system", ["integrator"])
+        session.rollback()
+        account = User(username="system", password_hash=generate_password_hash("secret-system",
+                                                                              users.PASSWORD_METHOD),
+                       display_name="system", created_at=datetime(2026, 1, 1))
+        account.memberships = [Membership(role_id="integrator")]
+        session.add(account)
+        session.commit()
     deploy_models("declared", "open_parcel")
     before = snapshot(database)
     reply = send(api, "system", "parcel_back", {"order_no": "S-1"}, {"tracking_no": "SF1", "amount": "0.01"})
