@@ -83,7 +83,7 @@ _TOO_BIG_FIX = "keep less data in the process (e.g. a file reference instead of 
 
 def find_problem(data: Mapping) -> Optional[Problem]:
     """The first variable of ``data`` (a dict of variables) that cannot be stored, or None."""
-    if type(data) is dict and _fine(data, 0, set(), _Budget()):
+    if type(data) is dict and _all_fine(data):
         return None
     budget = _Budget()
     for name, value in data.items():
@@ -135,6 +135,57 @@ def scrub(data: dict) -> list[Problem]:
 # -- the walk ------------------------------------------------------------------------------
 
 _PLAIN = frozenset({bool, type(None), date, datetime, EngineDate, EngineDatetime})
+
+
+def _all_fine(data: dict) -> bool:
+    """True when every value of ``data`` is storable: the common case, walked with a plain stack.
+
+    No cycle check is needed here: a value that holds itself nests deeper than ``MAX_DEPTH`` (and
+    values shared many times spend the budget), and anything that is not plainly fine is decided,
+    with its reason, by the exact walk (``_fine`` / ``_check``)."""
+    values, text = MAX_VALUES - 1, MAX_TEXT  # counted as the exact walk counts: the dict, keys, values
+    stack = [(data, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        container, depth = pop()
+        if depth > MAX_DEPTH:
+            return False
+        if type(container) is dict:
+            for name in container:
+                if type(name) is not str:
+                    return False
+                values -= 1
+                text -= len(name)
+            members = container.values()
+        else:
+            members = container
+        for value in members:
+            values -= 1
+            kind = type(value)
+            if kind is str:
+                if len(value) > MAX_STRING:
+                    return False
+                text -= len(value)
+            elif kind is int:
+                if not MIN_INT <= value <= MAX_INT:
+                    return False
+            elif kind is float:
+                if value - value != 0.0:  # NaN and infinities
+                    return False
+            elif kind is dict or kind is list or kind is tuple:
+                push((value, depth + 1))
+            elif kind is Decimal:
+                digits = len(value.as_tuple().digits)
+                if not value.is_finite() or digits > MAX_STRING:
+                    return False
+                text -= digits
+            elif kind not in _PLAIN:
+                return False  # the exact walk decides, and says why
+        if values < 0 or text < 0:
+            return False
+    return True
+
+
 
 
 def _fine(value, depth: int, ancestors: set, budget: _Budget) -> bool:
