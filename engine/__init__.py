@@ -1,7 +1,7 @@
 """Liucheng's engine: a library (no Flask) that deploys BPMN definitions, runs and
 persists instances, keeps the worklist, timers, messages and the audit history.
 
-Modules, one noun each: ``definitions`` (deploying), ``bpmn`` (reading files),
+Modules, one noun each: ``definitions`` (deploying), ``bpmn`` (reading files) with ``xml_encoding``,
 ``forms``, ``runtime`` (commands on instances), ``worklist`` (human tasks),
 ``timers``, ``messages`` and ``message_rules`` (who may send, declared message
 variables), ``history``, ``incidents``, ``users``, ``logins`` (sign-in throttling),

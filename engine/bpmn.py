@@ -16,7 +16,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine import message_rules, workflow
+from engine import message_rules, workflow, xml_encoding
 from engine.errors import DefinitionError, ScriptError
 from engine.sandbox import check_source
 
@@ -86,7 +86,10 @@ def fail(problems: list[Problem]) -> None:
 
 def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[str]) -> list[ProcessModel]:
     """Parse and check one BPMN document; raise ``DefinitionError`` listing every problem."""
-    content = utf8_document(name, content)
+    try:
+        content = xml_encoding.utf8_document(content)
+    except xml_encoding.EncodingError as exc:
+        fail([Problem(name, exc.line, None, exc.message)])
     root = _parse_xml(name, content)
     executable = _executable_processes(name, root)
     problems = _check_elements(name, root, executable + _called_processes(root, executable), forms, roles)
@@ -104,46 +107,6 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
         fail([Problem(name, None, None, f"SpiffWorkflow cannot read this model ({type(exc).__name__}: {exc}). "
                       "Simplify the construct it names or remove it, then deploy again.")])
     return models
-
-
-_XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"<\x00\x00\x00", "utf-32-le"),
-         (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00", "utf-16-le"), (b"\x00<", "utf-16-be"))  # '<' first: no BOM
-
-
-def utf8_document(name: str, content: bytes) -> bytes:
-    """The document in UTF-8 with an XML declaration saying so (a UTF-16 or GBK file as saved by an
-    editor is stored and served as UTF-8). Raises ``DefinitionError`` about the encoding if the bytes
-    are not in the encoding their byte-order mark or XML declaration names."""
-    codec = next((c for bom, c in _BOMS if content.startswith(bom)), None)
-    declared = _XML_ENCODING.match(content)
-    if codec is None and declared is None:
-        codec = "utf-8"
-    elif codec is None:
-        codec = declared.group(1).decode("ascii").lower()
-        if codec.replace("-", "").startswith(("utf16", "utf32", "ucs")):
-            fail([Problem(name, 1, None, f"The XML declaration says encoding=\"{declared.group(1).decode()}\" "
-                          "but the file is not in that encoding (it has no byte-order mark and its declaration "
-                          "is one byte per character). Save the file as UTF-8 (or change the declaration to "
-                          "encoding=\"UTF-8\") and deploy again.")])
-    if codec == "utf-8" and b"\x00" in content:  # XML has no NUL character
-        fail([Problem(name, None, None, "The file contains NUL bytes: it is probably UTF-16 or UTF-32 without a "
-                      "byte-order mark. Save it as UTF-8 (or as UTF-16 with a byte-order mark) and deploy again.")])
-    try:
-        text = content.decode(codec)
-    except LookupError:
-        fail([Problem(name, 1, None, f"Unknown encoding '{codec}' in the XML declaration: save the file as "
-                      "UTF-8 with encoding=\"UTF-8\" and deploy again.")])
-    except UnicodeDecodeError as exc:
-        line = content[:exc.start].count(b"\n") + 1 if not codec.startswith("utf-16") else None
-        fail([Problem(name, line, None, f"The file is not valid {codec.upper()} (byte {exc.start}: {exc.reason}). "
-                      "Save it as UTF-8 (Camunda Modeler and bpmn.io do) and deploy again.")])
-    text = text.lstrip("\ufeff")
-    if codec in ("utf-8", "utf-8-sig") and not content.startswith(b"\xef\xbb\xbf"):
-        return content
-    text = re.sub(r"""^(<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""", r"\1\2UTF-8\2", text, count=1)
-    return text.encode("utf-8")
 
 
 def _parse_xml(name: str, content: bytes):

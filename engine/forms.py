@@ -18,6 +18,7 @@ from typing import Any, Optional
 from marshmallow import RAISE, Schema, fields, validate as mv
 from marshmallow.exceptions import ValidationError as MarshmallowError
 
+from engine import values as storable
 from engine.errors import DefinitionError, FormValidationError
 
 TYPES = {"str", "text", "int", "decimal", "bool", "date", "datetime", "list", "object"}
@@ -216,3 +217,15 @@ def describe(form: Optional[dict]) -> Optional[dict]:
     if form is None:
         return None
     return {"id": form.get("id"), "title": form.get("title", {}), "fields": form.get("fields", [])}
+
+
+def refuse_unstorable(values: dict, part: Optional[str] = None) -> dict:
+    """``values`` when the engine can store them all (``engine.values``), else a FormValidationError
+    naming the field (under ``part`` of the request, e.g. a message's "data", when given)."""
+    problem = storable.find_problem(values)
+    if problem is not None:
+        field = f"{(part or 'field').capitalize()} '{problem.variable}'"
+        errors = {problem.variable: [f"{problem.path} {problem.what}; {problem.fix}."]}
+        raise FormValidationError(f"{field} cannot be stored: {problem.describe()}.",
+                                  {part: errors} if part else errors)
+    return values

@@ -4,6 +4,8 @@ Events are only ever inserted (the database refuses UPDATE and DELETE on the
 table). ``record`` queues an event on the session; the queue is written in one
 statement just before the session commits, so an event exists exactly when the
 change it describes was committed, and a step costs one insert, not one per event.
+``record_engine_step`` turns what the engine did by itself (gateways taken, data a
+script changed) into events.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any, Optional
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from engine import clock, database
+from engine import clock, database, values, workflow
 from engine.forms import to_json
 from engine.models import HistoryEvent
 from engine.statements import Statement
@@ -81,3 +83,25 @@ def as_dict(event_row: HistoryEvent) -> dict[str, Any]:
     return {"id": event_row.id, "instance_id": event_row.instance_id, "type": event_row.type,
             "actor": event_row.actor, "at": event_row.at.isoformat(), "element_id": event_row.element_id,
             "task_id": event_row.task_id, "data": event_row.data}
+
+
+def record_engine_step(session: Session, instance_id: int, outgoing: dict, task, before: dict, after: dict) -> None:
+    """What the engine did by itself at ``task``: the flows a gateway took (``outgoing``: the version's
+    flows by source element), or the data a script changed."""
+    kind = workflow.task_kind(task)
+    element_id = workflow.element_of(task)
+    if "Gateway" in kind:
+        flows_out = outgoing.get(element_id, {})
+        targets = workflow.chosen_targets(task)
+        if len(flows_out) == 1:  # a converging gateway: the token goes on its only way
+            targets = [f["target"] for f in flows_out.values()]
+        flows = [fid for fid, f in flows_out.items() if f["target"] in targets]
+        record(session, instance_id, "gateway_taken", "system", element_id, data={"flows": flows, "targets": targets})
+    elif "Script" in kind:
+        changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
+        removed = [k for k in before if k not in after]
+        if values.find_problem(changed) is not None:  # advance() contains it; the history must stay writable
+            changed = {k: None if values.find_value_problem(k, v) else v for k, v in changed.items()}
+        if changed or removed:
+            record(session, instance_id, "script_changed_data", "system", element_id,
+                   data={"changed": changed, "removed": removed, "before": {k: before.get(k) for k in changed}})

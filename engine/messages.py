@@ -38,9 +38,9 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import clock, database, definitions, forms, history, message_rules, triggers, values, workflow
+from engine import clock, database, definitions, forms, history, message_rules, triggers, workflow
 from engine.database import command
-from engine.errors import FormValidationError, PermissionDeniedError, ValidationError
+from engine.errors import PermissionDeniedError, ValidationError
 from engine.models import Instance, Message, MessageSubscription, User
 
 KEEP_FOR = timedelta(days=7)
@@ -209,10 +209,7 @@ def _checked(name: Any, correlation: Any, data: Any) -> tuple[str, dict, dict]:
     if data is not None and not isinstance(data, dict):
         raise ValidationError("'data' must be an object.", {"data": ["Not an object."]})
     for part, variables in (("correlation", correlation or {}), ("data", data or {})):
-        problem = values.find_problem(variables)
-        if problem is not None:
-            raise FormValidationError(f"Message {part} '{problem.variable}' cannot be stored: {problem.describe()}.",
-                                      {part: {problem.variable: [f"{problem.path} {problem.what}; {problem.fix}."]}})
+        forms.refuse_unstorable(variables, part)
     return name.strip(), dict(correlation or {}), dict(data or {})
 
 

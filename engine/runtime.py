@@ -27,7 +27,7 @@ from engine import (
 from engine import values as storable
 from engine.database import command
 from engine.errors import (
-    ConflictError, EngineError, FormValidationError, NotFoundError, PermissionDeniedError, ValidationError,
+    ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError,
 )
 from engine.models import Definition, HumanTask, Instance, User
 from engine.sandbox import find_script_error
@@ -198,7 +198,7 @@ def complete_task(session: Session, task_id: int, data: Any, actor: User) -> Row
         instance = Locked(row.instance_id, row.process_id, row.instance_status, row.instance_etag,
                           row.instance_started_by, row.definition_id)
         version_ = definitions.version_of(session, row.definition_id, row.content_hash)
-        values = refuse_unstorable(forms.validate(version_.form(row.form_key), data if data is not None else {}))
+        values = forms.refuse_unstorable(forms.validate(version_.form(row.form_key), data if data is not None else {}))
         wf = load_workflow(session, instance, version_)
         engine_task = workflow.find_task(wf, row.engine_task_id)
         if engine_task is None:
@@ -259,7 +259,7 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
     elements = version_.elements
 
     def on_step(task, before, after):
-        record_engine_step(session, instance.id, version_, task, before, after)
+        history.record_engine_step(session, instance.id, version_.outgoing, task, before, after)
 
     status, failure = "running", None
     try:
@@ -339,28 +339,6 @@ def start_for_timer(session: Session, version_: definitions.Version, actor: User
     return _start(session, version_, {}, actor, step, start_event, failures=failures)
 
 
-def record_engine_step(session, instance_id, version_: definitions.Version, task, before, after) -> None:
-    kind = workflow.task_kind(task)
-    element_id = workflow.element_of(task)
-    if "Gateway" in kind:
-        outgoing = version_.outgoing.get(element_id, {})
-        targets = workflow.chosen_targets(task)
-        if len(outgoing) == 1:  # a converging gateway: the token goes on its only way
-            targets = [f["target"] for f in outgoing.values()]
-        flows = [fid for fid, f in outgoing.items() if f["target"] in targets]
-        history.record(session, instance_id, "gateway_taken", "system", element_id,
-                       data={"flows": flows, "targets": targets})
-    elif "Script" in kind:
-        changed = {k: v for k, v in after.items() if k not in before or before[k] != v}
-        removed = [k for k in before if k not in after]
-        if storable.find_problem(changed) is not None:  # advance() contains it; the history must stay writable
-            changed = {k: None if storable.find_value_problem(k, v) else v for k, v in changed.items()}
-        if changed or removed:
-            history.record(session, instance_id, "script_changed_data", "system", element_id,
-                           data={"changed": changed, "removed": removed,
-                                 "before": {k: before.get(k) for k in changed}})
-
-
 def _as_engine_error(exc: BaseException) -> EngineError:
     if isinstance(exc, EngineError):
         return exc
@@ -377,19 +355,10 @@ def _as_engine_error(exc: BaseException) -> EngineError:
 def start_values(version_: definitions.Version, data: Any) -> dict:
     """Start data checked by the start form; without a form, any JSON object is taken as is."""
     if version_.start_form:
-        return refuse_unstorable(forms.validate(version_.form(version_.start_form), data if data is not None else {}))
+        return forms.refuse_unstorable(forms.validate(version_.form(version_.start_form), data if data is not None else {}))
     if data is not None and not isinstance(data, dict):
         raise ValidationError("The start data must be a JSON object.", {"data": ["Not an object."]})
-    return refuse_unstorable(dict(data or {}))
-
-
-def refuse_unstorable(values: dict) -> dict:
-    """``values`` when the engine can store them all (``engine.values``), else a FormValidationError."""
-    problem = storable.find_problem(values)
-    if problem is not None:
-        raise FormValidationError(f"Field '{problem.variable}' cannot be stored: {problem.describe()}.",
-                                  {problem.variable: [f"{problem.path} {problem.what}; {problem.fix}."]})
-    return values
+    return forms.refuse_unstorable(dict(data or {}))
 
 
 # -- permissions and helpers -----------------------------------------------------------

@@ -25,7 +25,7 @@ what is wrong and what to change; ``scrub(data)`` replaces offending values with
 ``None`` in place, for the rare case where a value that cannot be stored already
 reached the data by a path nothing checked.
 
-Where the rule is applied: start and task data (``runtime.refuse_unstorable``: 422),
+Where the rule is applied: start and task data (``forms.refuse_unstorable``: 422, messages too),
 scripts (``data_guard.checked_script_engine``: the script task fails), connector
 results (``connectors.call_service``: the service task fails), and before every
 save (``runtime.advance``: what slipped through is cleared, with an open incident).

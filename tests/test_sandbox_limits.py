@@ -92,9 +92,8 @@ def test_the_memory_limit_follows_the_setting(monkeypatch):
     assert context["n"] == 10**7
 
 
-def test_a_cheap_condition_is_served_while_a_slow_script_runs(env):
-    outcome = {}
-
+def slow_script_in_thread(outcome: dict) -> threading.Thread:
+    """A started thread running a slow C-level call in the sandbox; its ScriptError lands in ``outcome``."""
     def slow():
         try:
             SandboxEnvironment(timeout=1.0).evaluate("int(Decimal('1e300000'))", {})
@@ -103,6 +102,12 @@ def test_a_cheap_condition_is_served_while_a_slow_script_runs(env):
 
     thread = threading.Thread(target=slow)
     thread.start()
+    return thread
+
+
+def test_a_cheap_condition_is_served_while_a_slow_script_runs(env):
+    outcome: dict = {}
+    thread = slow_script_in_thread(outcome)
     latencies = []
     while thread.is_alive():
         started = time.monotonic()
@@ -115,16 +120,8 @@ def test_a_cheap_condition_is_served_while_a_slow_script_runs(env):
 
 def test_another_worker_runs_a_script_while_one_is_busy(env, monkeypatch):
     monkeypatch.setenv("LIUCHENG_SCRIPT_WORKERS", "2")
-    outcome = {}
-
-    def slow():
-        try:
-            SandboxEnvironment(timeout=1.0).evaluate("int(Decimal('1e300000'))", {})
-        except ScriptError as err:
-            outcome["error"] = err
-
-    thread = threading.Thread(target=slow)
-    thread.start()
+    outcome: dict = {}
+    thread = slow_script_in_thread(outcome)
     started = time.monotonic()
     context = {"amount": Decimal("10.5")}
     env.execute("doubled = amount * 2\nlabel = str(doubled)", context)
