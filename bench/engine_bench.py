@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select, text  # noqa: E402
 
-from engine import definitions, runtime, speedups, users  # noqa: E402
+from engine import definitions, runtime, users
+from engine.spiff import speedups  # noqa: E402
 from engine.database import Database  # noqa: E402
 from engine.models import HumanTask, Instance  # noqa: E402
 

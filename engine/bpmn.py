@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from lxml import etree
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine import message_rules, workflow, xml_encoding
+from engine import message_rules, xml_encoding
+from engine.spiff import parser as spiff_parser
 from engine.errors import DefinitionError, ScriptError
-from engine.sandbox import check_source
+from engine.script_policy import check_source
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -95,12 +94,11 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
     problems = _check_elements(name, root, executable + _called_processes(root, executable), forms, roles)
     fail(problems)
     _quote_timer_expressions(root)
-    parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
-        parser.add_bpmn_xml(root, filename=name)
-        models = [_model(name, content, parser, process) for process in executable]
-    except ValidationException as exc:
-        fail([_from_validation(name, exc, root)])
+        specs = spiff_parser.parse_specs(name, root, [process.get("id") for process in executable])
+        models = [_model(name, content, specs[process.get("id")], process) for process in executable]
+    except spiff_parser.ModelRefused as exc:
+        fail([_from_refusal(name, exc, root)])
     except DefinitionError:
         raise
     except Exception as exc:  # SpiffWorkflow raises raw KeyError/TypeError on some models
@@ -291,12 +289,12 @@ def _quote_timer_expressions(root) -> None:
                 node.text = json.dumps(text)
 
 
-def _from_validation(name: str, exc: ValidationException, root) -> Problem:
-    line = exc.line_number if isinstance(exc.line_number, int) else None
-    if line is None and exc.id:
-        found = root.xpath("//*[@id=$id]", id=exc.id)
+def _from_refusal(name: str, exc, root) -> Problem:
+    line = exc.line
+    if line is None and exc.element_id:
+        found = root.xpath("//*[@id=$id]", id=exc.element_id)
         line = found[0].sourceline if found else None
-    message = str(exc.args[0]) if exc.args else str(exc)
+    message = exc.message
     hint = ""
     if "serviceTaskOperator" in message or "Service Task" in message:
         hint = " Service tasks must name a registered connector."
@@ -304,7 +302,7 @@ def _from_validation(name: str, exc: ValidationException, root) -> Problem:
         hint = " Fix the element so the file validates against the BPMN 2.0 schema."
     else:
         hint = " Correct the element and deploy again."
-    return Problem(exc.file_name or name, line, exc.id or None, message.rstrip(".") + "." + hint)
+    return Problem(exc.file_name or name, line, exc.element_id or None, message.rstrip(".") + "." + hint)
 
 
 def _called_processes(root, processes: list) -> list:
@@ -322,10 +320,8 @@ def _called_processes(root, processes: list) -> list:
     return found
 
 
-def _model(name: str, content: bytes, parser, process) -> ProcessModel:
+def _model(name: str, content: bytes, spec_json: str, process) -> ProcessModel:
     process_id = process.get("id")
-    spec = parser.get_spec(process_id)
-    subprocess_specs = parser.get_subprocess_specs(process_id)
     elements = describe_elements(process)
     for called in _called_processes(process.getroottree().getroot(), [process]):
         more = describe_elements(called)
@@ -337,7 +333,7 @@ def _model(name: str, content: bytes, parser, process) -> ProcessModel:
                        if e["type"] == "startEvent" and e.get("form_key") and not e.get("in_subprocess")), None)
     form_keys = {e["form_key"] for e in elements["nodes"].values() if e.get("form_key")}
     return ProcessModel(process_id=process_id, name=process.get("name") or process_id, source_name=name,
-                        xml=content.decode("utf-8"), spec_json=workflow.dump_spec(spec, subprocess_specs),
+                        xml=content.decode("utf-8"), spec_json=spec_json,
                         elements=elements, start_form=start_form, form_keys=form_keys)
 
 

@@ -68,8 +68,6 @@ class EngineDatetime(datetime):
     time everywhere. ``now()`` without a zone is UTC, like every stored time.
     """
 
-    firing_at = None  # set by engine.triggers while it fires a timer at a given time
-
     @classmethod
     def now(cls, tz=None):
         current = _firing_at() or _clock.now()
@@ -85,10 +83,13 @@ class EngineDatetime(datetime):
         return cls.now()
 
 
-def _firing_at():
-    from engine.triggers import firing_at
+FIRING_AT: ContextVar[Optional[datetime]] = ContextVar("firing_at", default=None)
+"""The time a timer is being fired at (may be later than it was due), while ``engine.spiff.waits`` fires it:
+what ``EngineDatetime.now()`` answers then."""
 
-    return firing_at()
+
+def _firing_at() -> Optional[datetime]:
+    return FIRING_AT.get()
 
 
 class EngineDate(date):

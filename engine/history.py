@@ -15,7 +15,8 @@ from typing import Any, Optional
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from engine import clock, database, values, workflow
+from engine import clock, database, values
+from engine.spiff.workflow import Step
 from engine.forms import to_json
 from engine.models import HistoryEvent
 from engine.statements import Statement
@@ -85,14 +86,14 @@ def as_dict(event_row: HistoryEvent) -> dict[str, Any]:
             "task_id": event_row.task_id, "data": event_row.data}
 
 
-def record_engine_step(session: Session, instance_id: int, outgoing: dict, task, before: dict, after: dict) -> None:
-    """What the engine did by itself at ``task``: the flows a gateway took (``outgoing``: the version's
+def record_engine_step(session: Session, instance_id: int, outgoing: dict, step: Step) -> None:
+    """What the engine did by itself at ``step``: the flows a gateway took (``outgoing``: the version's
     flows by source element), or the data a script changed."""
-    kind = workflow.task_kind(task)
-    element_id = workflow.element_of(task)
+    kind, element_id = step.kind, step.element_id
+    before, after = step.data_before, step.data_after
     if "Gateway" in kind:
         flows_out = outgoing.get(element_id, {})
-        targets = workflow.chosen_targets(task)
+        targets = step.targets
         if len(flows_out) == 1:  # a converging gateway: the token goes on its only way
             targets = [f["target"] for f in flows_out.values()]
         flows = [fid for fid, f in flows_out.items() if f["target"] in targets]

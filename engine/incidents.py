@@ -14,7 +14,8 @@ from typing import Any, Callable, Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, history, workflow
+from engine import clock, history
+from engine.spiff import workflow
 from engine.database import command
 from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Incident, User

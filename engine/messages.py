@@ -38,7 +38,8 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import clock, database, definitions, forms, history, message_rules, triggers, workflow
+from engine import clock, database, definitions, forms, history, message_rules
+from engine.spiff import waits, workflow
 from engine.database import command
 from engine.errors import PermissionDeniedError, ValidationError
 from engine.models import Instance, Message, MessageSubscription, User
@@ -57,7 +58,7 @@ def matches(correlation: dict, data: dict) -> bool:
 
 def sync(session: Session, instance_id: int, wf) -> list[str]:
     """Make the subscription rows match what the instance waits for; returns newly waited names."""
-    waiting = {(w.engine_task_id, w.name): w for w in triggers.waiting_messages(wf)}
+    waiting = {(w.engine_task_id, w.name): w for w in waits.waiting_messages(wf)}
     memo = workflow.memo(wf)
     rows = memo.get("subscriptions")
     if rows is None:
@@ -234,13 +235,13 @@ def deliver_kept_messages(session: Session, instance_id: int, wf, on_step, eleme
     message the waiting element would refuse (declared variables, failing correlation) stays kept."""
     for _ in range(20):
         data = None
-        for waiting in triggers.waiting_messages(wf):
+        for waiting in waits.waiting_messages(wf):
             data = data if data is not None else workflow.process_data(wf)
             element_id = _message_element(waiting.element_id, waiting.name, elements)
             kept = kept_for(session, waiting.name, data,
                             accepts=lambda m, e=element_id: message_rules.accepts_kept(wf, m, elements, e))
             if kept is not None and take_kept(session, kept, instance_id):
-                triggers.deliver_message(wf, waiting.name, dict(kept.data), on_step)
+                waits.deliver_message(wf, waiting.name, dict(kept.data), on_step)
                 history_of_delivery(session, instance_id, kept.name, kept.message_id, kept.data,
                                     kept.sender, kept_since=kept.received_at, element_id=element_id)
                 break
@@ -259,18 +260,18 @@ def deliver(session: Session, instance_id: int, name: str, data: dict, sender: U
         return False
     wf = runtime.load_workflow(session, instance, version_)
     catching = [_message_element(w.element_id, name, version_.elements)
-                for w in triggers.waiting_messages(wf) if w.name == name]
+                for w in waits.waiting_messages(wf) if w.name == name]
     if not catching:
         return False
     if message_rules.is_engine(sender):
         history_of_delivery(session, instance.id, name, message_id, data, sender.username, element_id=catching[0])
         runtime.advance(session, instance, version_, wf,
-                        step=lambda wf_, on_step: triggers.deliver_message(wf_, name, data, on_step))
+                        step=lambda wf_, on_step: waits.deliver_message(wf_, name, data, on_step))
         return True
     message_rules.check_catchable(wf, version_, instance.id, name, data, catching)
     history_of_delivery(session, instance.id, name, message_id, data, sender.username, element_id=catching[0])
     try:
-        triggers.catch_message(wf, name, data)
+        waits.catch_message(wf, name, data)
     except Exception as exc:  # noqa: BLE001 - refused as a whole: the command rolls back
         reason = (str(exc).splitlines() or [""])[0]
         raise message_rules.not_caught(name, instance.id, f"{type(exc).__name__}: {reason}") from exc
@@ -376,7 +377,7 @@ def _start_with(session: Session, version_, element_id: str, name: str, data: di
             raise message_rules.refusal(name, refused, [declared], [f"{version_.process_id}:{element_id}"], None)
     return runtime._start(
         session, version_, data, sender,
-        lambda wf_, on_step: (workflow.run(wf_, on_step), triggers.deliver_message(wf_, name, data, on_step)),
+        lambda wf_, on_step: (workflow.run(wf_, on_step), waits.deliver_message(wf_, name, data, on_step)),
         start_event=element_id, started_by_message={"name": name, "message_id": message_id})
 
 

@@ -25,7 +25,8 @@ from typing import Callable, Optional
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, history, triggers, workflow
+from engine import clock, history
+from engine.spiff import waits, workflow
 from engine.database import command
 from engine.errors import DefinitionError, EngineError
 from engine.models import HumanTask, Instance, Timer
@@ -51,7 +52,7 @@ def worker_name() -> str:
 # -- keeping rows in step with the engine ----------------------------------------------
 
 def sync(session: Session, instance_id: int, process_id: str, elements: dict, wf) -> None:
-    waiting = {t.engine_task_id: t for t in triggers.waiting_timers(wf)}
+    waiting = {t.engine_task_id: t for t in waits.waiting_timers(wf)}
     memo = workflow.memo(wf)
     rows = memo.get("timers")
     if rows is None:
@@ -212,7 +213,7 @@ def _fire(session: Session, timer_id: int, worker: str, now: datetime) -> tuple[
         session.info.setdefault(FIRED, set()).add(timer_id)
         at = max(now, row.due_at)
         failure = runtime.advance(session, instance, version, wf,
-                                  step=lambda wf_, on_step: triggers.fire_timers(wf_, at, on_step))
+                                  step=lambda wf_, on_step: waits.fire_timers(wf_, at, on_step))
     return True, (instance.id, failure.element_id, failure.message) if failure is not None else None
 
 
@@ -266,18 +267,16 @@ def start_timer_events(elements: dict) -> list[tuple[str, str, str]]:
 
 def next_occurrence(kind: str, text: str, after: datetime) -> Optional[datetime]:
     """The first time after ``after`` (naive UTC) that a start timer is due, or None when it is spent."""
-    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as Spec
-
     aware_after = after.replace(tzinfo=timezone.utc)
     if kind == "timeDate":
-        due = Spec.get_datetime(text)
+        due = waits.iso_datetime(text)
         return _naive(due) if due > aware_after else None
     if kind == "timeDuration":
-        return after + Spec.get_timedelta_from_start(Spec.parse_iso_duration(text), aware_after)
+        return after + waits.iso_duration_from(text, aware_after)
     months = _calendar_months(text)
     if months:
         return _next_by_months(text, months, aware_after)
-    cycles, start, duration = Spec.parse_iso_recurring_interval(text)
+    cycles, start, duration = waits.iso_recurring_interval(text)
     if duration.total_seconds() <= 0:
         return None
     if start <= aware_after:
@@ -302,11 +301,9 @@ def _calendar_months(text: str) -> int:
 
 def _next_by_months(text: str, months: int, after: datetime) -> Optional[datetime]:
     """Calendar stepping: the 31st of each month falls on the month's last day, without drifting."""
-    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition as Spec
-
     repeat, start_text, _ = text.strip().split("/")
     cycles = int(repeat[1:]) if repeat[1:] else -1
-    start = Spec.get_datetime(start_text)
+    start = waits.iso_datetime(start_text)
     step = 0
     while True:
         month_index = start.month - 1 + step * months
@@ -365,7 +362,7 @@ def _fire_start(session: Session, row, now: datetime) -> Optional[tuple]:
     system = runtime.system_actor()
     failures: list = []
     instance_id = runtime.start_for_timer(session, version, system,
-                                          lambda wf_, on_step: triggers.fire_start_timer(wf_, at, on_step),
+                                          lambda wf_, on_step: waits.fire_start_timer(wf_, at, on_step),
                                           row.element_id, failures)
     history.record(session, instance_id, "timer_fired", "system", row.element_id, data={
         "due_at": row.due_at, "fired_at": now, "late_seconds": round((now - row.due_at).total_seconds(), 3),

@@ -27,7 +27,7 @@ reached the data by a path nothing checked.
 
 Where the rule is applied: start and task data (``forms.refuse_unstorable``: 422, messages too),
 scripts (``data_guard.checked_script_engine``: the script task fails), connector
-results (``connectors.call_service``: the service task fails), and before every
+results (``connectors.call``: the service task fails), and before every
 save (``runtime.advance``: what slipped through is cleared, with an open incident).
 """
 from __future__ import annotations

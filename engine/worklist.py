@@ -14,7 +14,8 @@ from typing import Any, Optional
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, forms, history, workflow
+from engine import clock, forms, history
+from engine.spiff import workflow
 from engine.database import command
 from engine.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Definition, HumanTask, Instance, User

@@ -30,7 +30,8 @@ from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 from sqlalchemy import create_engine, text
 
-from engine import clock as engine_clock, definitions, runtime, speedups, users, workflow
+from engine import clock as engine_clock, definitions, runtime, users
+from engine.spiff import speedups, workflow
 from webui import create_app
 
 pytest_plugins = ["e2e_support"]  # the browser fixtures of tests/e2e (a plugin: one conftest only)

@@ -17,7 +17,8 @@ from conftest import DATA, ROOT
 CHILD = textwrap.dedent("""
     import sys
     sys.path.insert(0, {root!r})
-    from engine import runtime, users, workflow
+    from engine import runtime, users
+    from engine.spiff import workflow
     from engine.database import Database
 
     real_dump = workflow.dump_state

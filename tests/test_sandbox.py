@@ -13,9 +13,9 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine import sandbox
+from engine.spiff import scripts as sandbox
 from engine.errors import ScriptError, ScriptTimeoutError
-from engine.sandbox import (SandboxEnvironment, SandboxScriptEngine, check_source,
+from engine.spiff.scripts import (SandboxEnvironment, SandboxScriptEngine, check_source,
                             find_script_error, make_script_engine)
 
 BPMN = """<?xml version="1.0" encoding="UTF-8"?>

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 
 from engine import runtime, script_pool
 from engine.errors import ScriptError, ScriptTimeoutError
-from engine.sandbox import SandboxEnvironment
+from engine.spiff.scripts import SandboxEnvironment
 from engine.script_cost import cheap_calls
 
 TIMEOUT = 0.5

@@ -12,7 +12,8 @@ from SpiffWorkflow.util.task import TaskState
 from SpiffWorkflow.workflow import Workflow
 
 from conftest import DATA
-from engine import bpmn, speedups, workflow
+from engine import bpmn
+from engine.spiff import speedups, workflow
 
 
 def loop_workflow(limit: int) -> BpmnWorkflow:

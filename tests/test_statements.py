@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import bindparam, select, text
 
-from engine import encoding, workflow
+from engine import encoding
+from engine.spiff import workflow
 from engine.database import Database
 from engine.models import HumanTask, Message, Role
 from engine.statements import Statement

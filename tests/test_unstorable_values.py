@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import data_guard, runtime, values, workflow
+from engine import runtime, values
+from engine.spiff import data_guard, workflow
 from engine.connectors import connector
 
 PROCESS = """<?xml version="1.0" encoding="UTF-8"?>

@@ -24,7 +24,8 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import CLOCK_START, DATA, ROOT
-from engine import runtime, users, workflow
+from engine import runtime, users
+from engine.spiff import workflow
 from engine.errors import ConflictError
 from engine.models import HistoryEvent, HumanTask, Instance, Timer
 

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Optional
 
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-
 from engine import clock, values
 from engine.forms import to_json
 
@@ -85,26 +83,24 @@ class running:
 
 
 class ConnectorFailed(Exception):
-    pass
+    """A connector that is unknown, raised, or returned what cannot be stored; the message says which."""
 
 
-def call_service(task, operation_name: str, operation_params: dict, **_ignored) -> str:
-    """Called by the script engine for a service task; returns the result as JSON."""
+def call(operation_name: str, inputs: dict, result_variable: str) -> Any:
+    """Call connector ``operation_name`` with ``inputs`` in the current command's context (the
+    script engine is given this function at start-up); returns the result as JSON text."""
     found = find_connector(operation_name)
     if found is None:
-        raise WorkflowTaskException(f"Unknown connector '{operation_name}'", task=task)
-    inputs = {name: param["value"] for name, param in (operation_params or {}).items()}
+        raise ConnectorFailed(f"Unknown connector '{operation_name}'")
     context = _current.get() or Context(None, None, None)
     try:
         result = found.func(context, **inputs)
     except Exception as exc:
-        raise WorkflowTaskException(f"Connector '{operation_name}' failed: {exc}", task=task,
-                                    exception=ConnectorFailed(str(exc))) from exc
-    variable = getattr(task.task_spec, "result_variable", None) or "result"
-    problem = values.find_value_problem(variable, result)
+        raise ConnectorFailed(f"Connector '{operation_name}' failed: {exc}") from exc
+    problem = values.find_value_problem(result_variable, result)
     if problem is not None:
-        message = (f"Connector '{operation_name}' returned a value that cannot be stored in variable '{variable}': "
-                   f"{problem.describe()}. Change the connector to return plain data (text, numbers, dates, "
-                   "lists, dicts)")
-        raise WorkflowTaskException(message, task=task, exception=ConnectorFailed(message))
+        raise ConnectorFailed(
+            f"Connector '{operation_name}' returned a value that cannot be stored in variable '{result_variable}': "
+            f"{problem.describe()}. Change the connector to return plain data (text, numbers, dates, "
+            "lists, dicts)")
     return json.dumps(to_json(result), ensure_ascii=False)

@@ -21,19 +21,20 @@ from sqlalchemy import bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine import (
-    clock, config, connectors, data_guard, database, definitions, forms, history, incidents, messages, timers, triggers,
-    workflow, worklist,
+    clock, config, connectors, database, definitions, forms, history, incidents, messages, timers, worklist,
 )
+from engine.spiff import data_guard, waits, workflow
 from engine import values as storable
 from engine.database import command
 from engine.errors import (
     ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError,
 )
 from engine.models import Definition, HumanTask, Instance, User
-from engine.sandbox import find_script_error
+from engine.spiff.scripts import find_script_error, use_services
 from engine.statements import Row, Statement
 
 SCRIPT_TIMEOUT = config.script_timeout()
+use_services(connectors.call)  # TODO(issue 11): explicit start-up
 CACHE_SIZE = config.workflow_cache_size()
 _cache: OrderedDict[tuple[str, int], tuple[str, Any]] = OrderedDict()  # least recently saved first
 _cache_lock = threading.Lock()
@@ -258,8 +259,8 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
     the step that failed (recorded as an incident), if one did."""
     elements = version_.elements
 
-    def on_step(task, before, after):
-        history.record_engine_step(session, instance.id, version_.outgoing, task, before, after)
+    def on_step(step):
+        history.record_engine_step(session, instance.id, version_.outgoing, step)
 
     status, failure = "running", None
     try:
@@ -268,12 +269,12 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
             messages.deliver_kept_messages(session, instance.id, wf, on_step, elements)
     except Exception as exc:
         error = _as_engine_error(exc)
-        failed = workflow.failing_task(exc)
-        failure = StepFailure(workflow.element_of(failed) if failed is not None else None, error.message)
+        failed = workflow.failed_step(exc)
+        failure = StepFailure(failed.element_id if failed is not None else None, error.message)
         if failed is not None and failure.element_id not in failure.message:  # say which step failed
-            failure.message = f"Step {data_guard.describe_element(failed)}: {failure.message}"
+            failure.message = f"Step {failed.description}: {failure.message}"
         status = incidents.record_failure(session, instance.id, instance.process_id, failure.element_id,
-                                          str(failed.id) if failed is not None else None, failure.message)
+                                          failed.engine_task_id if failed is not None else None, failure.message)
         session.execute(update(Instance).where(Instance.id == instance.id).values(error=failure.message)
                         .execution_options(synchronize_session=False))
     completed = workflow.is_completed(wf)
@@ -290,7 +291,7 @@ def advance(session: Session, instance: Instance, version_: definitions.Version,
         timers.sync(session, instance.id, instance.process_id, elements, wf)
     if version_.has_messages:
         messages.sync(session, instance.id, wf)
-    thrown = triggers.take_thrown_messages(wf)  # before saving: the outbox must not be stored
+    thrown = waits.take_thrown_messages(wf)  # before saving: the outbox must not be stored
     save_workflow(session, instance, wf, status, forms.to_json(data))
     messages.send_thrown_messages(session, instance.id, thrown)
     if status == "completed":
@@ -345,8 +346,8 @@ def _as_engine_error(exc: BaseException) -> EngineError:
     script_error = find_script_error(exc)
     if script_error is not None:
         return script_error
-    task = workflow.failing_task(exc)
-    where = f"step '{workflow.element_of(task)}'" if task is not None else "a step"
+    failed = workflow.failed_step(exc)
+    where = f"step '{failed.element_id}'" if failed is not None else "a step"
     reason = (getattr(exc, "error_msg", None) or str(exc).split("\n")[0]).strip().rstrip(".")
     return EngineError(f"The process stopped at {where}: {reason}. Fix the cause (data, connector or model), "
                        "then retry the incident.")

@@ -69,8 +69,10 @@ the bare ScriptError, which ``find_script_error`` returns as is.
 from __future__ import annotations
 
 import copy
+from typing import Callable, Optional
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import config, script_pool
@@ -185,11 +187,29 @@ class SandboxScriptEngine(PythonScriptEngine):
     def execute(self, task, script, external_context=None):
         return _linking_cause(super().execute, task, script, external_context)
 
-    def call_service(self, task, **kwargs):
-        """Service tasks call registered connectors (``engine.connectors``), never arbitrary code."""
-        from engine import connectors
+    def call_service(self, task, operation_name: str, operation_params: dict, **_ignored) -> str:
+        """Service tasks call the connectors the engine was given (``use_services``), never arbitrary
+        code; a failing connector fails the task (its incident names the element)."""
+        if _services is None:
+            raise WorkflowTaskException("No connectors were given to the script engine; start the engine with "
+                                        "engine.runtime.start_engine() before running service tasks", task=task)
+        inputs = {name: param["value"] for name, param in (operation_params or {}).items()}
+        variable = getattr(task.task_spec, "result_variable", None) or "result"
+        try:
+            return _services(operation_name, inputs, variable)
+        except Exception as exc:  # noqa: BLE001 - a connector's own failure, whatever its kind
+            raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
 
-        return connectors.call_service(task, **kwargs)
+
+ServiceCall = Callable[[str, dict, str], str]
+_services: Optional[ServiceCall] = None
+
+
+def use_services(call: ServiceCall) -> None:
+    """Give the script engine the function service tasks call: ``call(operation, inputs, result_variable)``
+    returns the result as JSON text or raises (``engine.connectors.call``)."""
+    global _services
+    _services = call
 
 
 def _linking_cause(method, *args):

@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 
 from engine import values
 from engine.errors import ScriptError
-from engine.sandbox import make_script_engine
+from engine.spiff.scripts import make_script_engine
 
 
 def checked_script_engine(timeout: float) -> Any:

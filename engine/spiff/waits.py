@@ -8,7 +8,6 @@ timer sees the time it means.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime as _datetime, timedelta as _timedelta, timezone as _timezone
 from typing import Optional
@@ -23,9 +22,9 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as _clock
-from engine.workflow import Listener, element_of, find_task, run
+from engine.spiff.workflow import Listener, element_of, find_task, run
 
-_firing_at: ContextVar[Optional[_datetime]] = ContextVar("firing_at", default=None)
+_firing_at = _clock.FIRING_AT
 
 
 @contextmanager
@@ -84,6 +83,21 @@ for _kind, _method in ((_spiff_timer.TimeDateEventDefinition, "has_fired"),
                        (_spiff_timer.DurationTimerEventDefinition, "has_fired"),
                        (_spiff_timer.CycleTimerEventDefinition, "cycle_complete")):
     setattr(_kind, _method, _naming_the_task(getattr(_kind, _method)))
+
+
+def iso_datetime(text: str) -> _datetime:
+    """An ISO-8601 date-time as SpiffWorkflow's timers read it (aware)."""
+    return TimerEventDefinition.get_datetime(text)
+
+
+def iso_duration_from(text: str, start: _datetime) -> _timedelta:
+    """The length of ISO-8601 duration ``text`` counted from ``start`` (months are calendar months)."""
+    return TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(text), start)
+
+
+def iso_recurring_interval(text: str) -> tuple[int, _datetime, _timedelta]:
+    """(repetitions or -1, start, interval) of an ISO-8601 cycle ``R[n]/start/duration``."""
+    return TimerEventDefinition.parse_iso_recurring_interval(text)
 
 
 @dataclass

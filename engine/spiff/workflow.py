@@ -32,7 +32,8 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
-from engine import branches, data_guard, encoding, speedups
+from engine import encoding
+from engine.spiff import branches, data_guard, speedups
 from engine.clock import EngineDate, EngineDatetime
 
 DONE = TaskState.COMPLETED | TaskState.CANCELLED  # an ERROR task is not done: it is retried later
@@ -103,7 +104,7 @@ def new_workflow(specs: tuple, data: dict, script_timeout: float = 1.0,
 def _choose_start_event(workflow: BpmnWorkflow, start, start_event: Optional[str]) -> None:
     """With several start events SpiffWorkflow would run them all (a manual start would also
     arm the timer start); keep only the one that started this instance."""
-    from engine.triggers import timers_held
+    from engine.spiff.waits import timers_held
 
     with timers_held():  # choosing must not fire the timer start events it looks at
         start.run()
@@ -283,14 +284,28 @@ def find_task(workflow: BpmnWorkflow, engine_task_id: str):
         return None
 
 
-Listener = Callable[[Any, dict, dict], None]
+@dataclass
+class Step:
+    """A task the engine completed by itself, as the rows above see it: ``targets`` are the element
+    ids a gateway sent the token to; ``data_before``/``data_after`` are a script's data around it
+    (empty for other kinds)."""
+
+    element_id: str
+    kind: str  # the spec's class name: "ExclusiveGateway", "ScriptTask", ...
+    engine_task_id: str
+    targets: list
+    data_before: dict
+    data_after: dict
+
+
+Listener = Callable[[Step], None]
 
 
 def run(workflow: BpmnWorkflow, on_step: Optional[Listener] = None) -> None:
     """Run engine steps until only human work or waiting is left.
 
-    ``on_step(task, data_before, data_after)`` is called for every task the
-    engine completed, so the caller can record gateways and script changes.
+    ``on_step(step)`` is called for every task the engine completed, so the caller can record
+    gateways and script changes.
     """
     before: dict = {}
 
@@ -300,7 +315,10 @@ def run(workflow: BpmnWorkflow, on_step: Optional[Listener] = None) -> None:
 
     def did(task):
         if on_step:
-            on_step(task, before.pop(task.id, {}) or {}, task.data)
+            kind = task_kind(task)
+            on_step(Step(element_of(task), kind, str(task.id),
+                         chosen_targets(task) if "Gateway" in kind else [],
+                         before.pop(task.id, {}) or {}, task.data if "Script" in kind else {}))
 
     workflow.do_engine_steps(will_complete_task=will, did_complete_task=did)
 
@@ -370,9 +388,20 @@ def failed_task_ids(wf: BpmnWorkflow) -> list[str]:
     return [str(t.id) for t in wf.get_tasks(state=TaskState.ERROR)]
 
 
-def failing_task(exc: BaseException):
-    """The Spiff task a run failed on, if the exception says."""
-    return getattr(exc, "task", None)
+@dataclass
+class FailedStep:
+    """The task a run failed on, if the exception says: its element, task id and a readable name."""
+
+    element_id: str
+    engine_task_id: str
+    description: str  # "'id' (name)", as data_guard.describe_element writes it
+
+
+def failed_step(exc: BaseException) -> Optional[FailedStep]:
+    task = getattr(exc, "task", None)
+    if task is None:
+        return None
+    return FailedStep(element_of(task), str(task.id), data_guard.describe_element(task))
 
 
 def retry_failed(wf: BpmnWorkflow, engine_task_id: Optional[str], on_step: Optional[Listener] = None) -> None:

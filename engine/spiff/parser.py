@@ -1,0 +1,38 @@
+"""Turning a checked BPMN document into SpiffWorkflow specs, serialized once per definition version.
+
+``engine.bpmn`` reads and checks the XML (lxml) and calls ``parse_specs`` with the processes to
+run; what SpiffWorkflow's own parser refuses comes back as ``ModelRefused`` with the file, line and
+element it names, for ``engine.bpmn`` to turn into a located deploy error.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from engine.spiff import workflow
+
+
+@dataclass
+class ModelRefused(Exception):
+    """SpiffWorkflow's parser refused the model: where (as far as it says) and why."""
+
+    message: str
+    file_name: Optional[str]
+    line: Optional[int]
+    element_id: Optional[str]
+
+
+def parse_specs(name: str, root, process_ids: list[str]) -> dict[str, str]:
+    """The serialized spec (with its subprocesses' and called processes') of each process in
+    ``process_ids``, parsed from the lxml ``root`` of document ``name``."""
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    try:
+        parser.add_bpmn_xml(root, filename=name)
+        return {process_id: workflow.dump_spec(parser.get_spec(process_id), parser.get_subprocess_specs(process_id))
+                for process_id in process_ids}
+    except ValidationException as exc:
+        raise ModelRefused(str(exc.args[0]) if exc.args else str(exc), exc.file_name or None,
+                           exc.line_number if isinstance(exc.line_number, int) else None, exc.id or None) from exc
