@@ -29,6 +29,7 @@ from sqlalchemy import select, text  # noqa: E402
 from engine import definitions, runtime, users
 from engine.spiff import speedups  # noqa: E402
 from engine.database import Database  # noqa: E402
+runtime.start_engine()  # noqa: E402
 from engine.models import HumanTask, Instance  # noqa: E402
 
 START = {"order_no": "B-1", "buyer": "buyer", "amount": "100.00", "shipping_fee": "10.00",

@@ -38,6 +38,7 @@ from sqlalchemy import func, inspect, select, text  # noqa: E402
 
 from engine import clock, definitions, messages, runtime, timers, users  # noqa: E402
 from engine.database import Database  # noqa: E402
+runtime.start_engine()  # noqa: E402
 from engine.models import HistoryEvent, Instance, Message, Timer  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/liucheng_h"

@@ -1,16 +1,61 @@
-"""The tables of Liucheng (SQLAlchemy 2.0 typed models).
+"""The tables of Liucheng (SQLAlchemy 2.0 typed models), the statuses their rows take, and the
+role groups every rule about users names.
 
-Alembic owns the schema (``engine/migrations``); these classes are its source.
+Alembic owns the schema (``engine/migrations``); these classes are its source. Statuses are
+``StrEnum``s: they are stored as their text and compare equal to it.
 """
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Optional
 
 from sqlalchemy import (
     JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class InstanceStatus(StrEnum):
+    RUNNING = "running"
+    FAILED = "failed"  # an incident is open; the instance waits for it to be retried or resolved
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class TimerStatus(StrEnum):
+    WAITING = "waiting"
+
+
+class MessageStatus(StrEnum):
+    RECEIVING = "receiving"  # stored, being correlated in this transaction
+    DELIVERED = "delivered"
+    STARTED = "started"  # started an instance
+    KEPT = "kept"  # nothing waited for it yet: delivered when something does, until it expires
+    EXPIRED = "expired"
+    DUPLICATE = "duplicate"  # the reply to a message id already received (never stored)
+
+
+class IncidentStatus(StrEnum):
+    RETRYING = "retrying"
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+ADMIN, SUPERVISOR, AUDITOR, INTEGRATOR, DESIGNER = "admin", "supervisor", "auditor", "integrator", "designer"
+MANAGER_ROLES = frozenset({ADMIN, SUPERVISOR})
+"""Manage others' work: unclaim or reassign any task, cancel any instance, retry or resolve incidents."""
+READ_ALL_ROLES = frozenset({ADMIN, AUDITOR, SUPERVISOR})
+"""See every instance, task, incident and history."""
+NON_WORKER_ROLES = frozenset({AUDITOR, INTEGRATOR, DESIGNER})
+"""Roles that never work tasks: a user with only these has no worklist."""
 
 
 class Base(DeclarativeBase):
@@ -43,6 +88,22 @@ class User(Base):
     @property
     def roles(self) -> set[str]:
         return {m.role_id for m in self.memberships}
+
+    @property
+    def manages_work(self) -> bool:
+        """Admin or supervisor (``MANAGER_ROLES``)."""
+        return bool(self.roles & MANAGER_ROLES)
+
+    @property
+    def reads_all(self) -> bool:
+        """Admin, auditor or supervisor (``READ_ALL_ROLES``): sees every instance."""
+        return bool(self.roles & READ_ALL_ROLES)
+
+    @property
+    def read_only(self) -> bool:
+        """An auditor and nothing else: may read, never act."""
+        roles = self.roles
+        return bool(roles) and roles <= {AUDITOR}
 
     def attribute(self, key: str, default: Optional[str] = None) -> Optional[str]:
         for attr in self.attributes:

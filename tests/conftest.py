@@ -32,6 +32,8 @@ from sqlalchemy import create_engine, text
 
 from engine import clock as engine_clock, definitions, runtime, users
 from engine.spiff import speedups, workflow
+
+runtime.start_engine()  # as the web app, the CLI and the worker do at start-up
 from webui import create_app
 
 pytest_plugins = ["e2e_support"]  # the browser fixtures of tests/e2e (a plugin: one conftest only)

@@ -33,7 +33,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
-from engine import users
+from engine import runtime, users
 from engine.config import default_database_url
 from engine.database import Database
 from webui import api, auth, db, security_headers
@@ -81,6 +81,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     if "REMEMBER_COOKIE_SECURE" not in given:
         app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     app.json.ensure_ascii = False  # Chinese names stay readable
+    runtime.start_engine()
     database = Database(app.config["DATABASE_URL"])
     if app.config["AUTO_UPGRADE"]:
         prepare_database(database)

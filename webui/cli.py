@@ -8,7 +8,7 @@ import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from engine import definitions, users
+from engine import definitions, runtime, users
 from engine.config import default_database_url
 from engine.database import Database
 from engine.errors import EngineError
@@ -43,6 +43,7 @@ def _fail(error: EngineError) -> None:
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
     """Liucheng (流程): run the department's BPMN processes."""
+    runtime.start_engine()
     ctx.obj = {"url": database_url}
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from engine import (
     clock, config, connectors, database, definitions, forms, history, incidents, messages, timers, worklist,
 )
+from engine import spiff
 from engine.spiff import data_guard, waits, workflow
 from engine import values as storable
 from engine.database import command
@@ -30,11 +31,17 @@ from engine.errors import (
     ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError,
 )
 from engine.models import Definition, HumanTask, Instance, User
-from engine.spiff.scripts import find_script_error, use_services
+from engine.spiff.scripts import find_script_error
 from engine.statements import Row, Statement
 
 SCRIPT_TIMEOUT = config.script_timeout()
-use_services(connectors.call)  # TODO(issue 11): explicit start-up
+
+
+def start_engine() -> None:
+    """Start-up, once per process before any command: install the SpiffWorkflow adapter (patches,
+    connectors for service tasks). The web app, the CLI, the worker, tests and benchmarks call it."""
+    spiff.install(connectors.call)
+
 CACHE_SIZE = config.workflow_cache_size()
 _cache: OrderedDict[tuple[str, int], tuple[str, Any]] = OrderedDict()  # least recently saved first
 _cache_lock = threading.Lock()
