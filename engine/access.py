@@ -24,11 +24,10 @@ from sqlalchemy.orm import Session
 
 import threading
 
-from engine import worklist
 from engine.errors import NotFoundError, PermissionDeniedError
-from engine.models import Definition, HumanTask, Incident, Instance, User
+from engine.models import Definition, HumanTask, Incident, Instance, InstanceStatus, User
 
-READ_ALL_ROLES = worklist.READ_ALL_ROLES  # admin, auditor, supervisor
+CANCELLABLE = frozenset({InstanceStatus.RUNNING, InstanceStatus.FAILED})
 _lanes_of_definition: dict[tuple[str, str], frozenset[str]] = {}  # (process id, content hash) -> lanes
 _lanes_lock = threading.Lock()
 
@@ -36,7 +35,8 @@ _lanes_lock = threading.Lock()
 # -- instances ---------------------------------------------------------------------------------
 
 def reads_everything(user: User) -> bool:
-    return bool(user.roles & READ_ALL_ROLES)
+    """Admin, auditor or supervisor (``READ_ALL_ROLES``): sees every instance."""
+    return user.reads_all
 
 
 def lanes_of(session: Session, definition_id: int, process_id: str, content_hash: str) -> frozenset[str]:
@@ -95,6 +95,26 @@ def check_may_see_instance(session: Session, user: User, instance_id: int) -> No
         raise PermissionDeniedError(
             f"Instance {instance_id} is not one you started, have a task in or work in a lane of; ask a supervisor, who sees "
             "every instance.")
+
+
+# -- cancelling --------------------------------------------------------------------------------
+
+def is_cancellable(instance: Instance) -> bool:
+    """The instance is running or failed: cancelling it would stop something."""
+    return instance.status in CANCELLABLE
+
+
+def has_cancel_right(instance: Instance, user: User) -> bool:
+    """``user`` is a manager (admin, supervisor) or started the instance; the command refuses anyone
+    else (``PermissionDeniedError``) before it looks at the status (``ConflictError``)."""
+    return user.manages_work or user.username == instance.started_by
+
+
+def may_cancel(instance: Instance, user: User) -> bool:
+    """``user`` may cancel the instance now: it is cancellable, the user acts (has a role and is
+    not a pure auditor) and is a manager or the starter. Pages show the cancel button on this."""
+    return (is_cancellable(instance) and bool(user.roles) and not user.read_only
+            and has_cancel_right(instance, user))
 
 
 # -- incidents ---------------------------------------------------------------------------------
