@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from engine import clock, forms, history
 from engine.spiff import workflow
 from engine.database import command
-from engine.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from engine.models import Definition, HumanTask, Instance, User
+from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
+from engine.models import Definition, HumanTask, Instance, TaskStatus, User
 from engine.statements import Statement
 
 ACTIVE = ("open", "claimed")
@@ -55,7 +55,26 @@ def check_may_work(row: HumanTask, actor: User, verb: str) -> None:
 
 
 def may_read(row: HumanTask, actor: User) -> bool:
-    return bool(actor.roles & READ_ALL_ROLES) or row.role in actor.roles or row.assignee == actor.username
+    return actor.reads_all or row.role in actor.roles or row.assignee == actor.username
+
+
+def may_unclaim(row: HumanTask, actor: User) -> bool:
+    """A claimed task may be given back by the user holding it, a supervisor or an admin (never by
+    a read-only user)."""
+    return (row.status == TaskStatus.CLAIMED and not actor.read_only
+            and (row.assignee == actor.username or actor.manages_work))
+
+
+def abilities(row: HumanTask, actor: User) -> dict[str, bool]:
+    """What ``actor`` may do with the task now: ``claim``, ``unclaim``, ``complete`` (each command
+    checks again)."""
+    try:
+        check_may_work(row, actor, "complete")
+        may_work = not actor.read_only
+    except EngineError:
+        may_work = False
+    return {"claim": may_work and row.status == TaskStatus.OPEN, "unclaim": may_unclaim(row, actor),
+            "complete": may_work}
 
 
 # -- commands ---------------------------------------------------------------------------
@@ -83,7 +102,7 @@ def unclaim(session: Session, task_id: int, actor: User) -> HumanTask:
         row = get_task(session, task_id)
         if row.status != "claimed":
             raise ConflictError(f"Task {task_id} is {row.status}, not claimed.")
-        if row.assignee != actor.username and not actor.roles & {"admin", "supervisor"}:
+        if not may_unclaim(row, actor):
             raise PermissionDeniedError(f"Task {task_id} is claimed by {row.assignee}; only they, a supervisor "
                                         "or an admin may unclaim it.")
         changed = session.execute(

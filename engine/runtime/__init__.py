@@ -392,6 +392,26 @@ def business_key(values: dict) -> Optional[str]:
     return None
 
 
+# -- commands kept in the row modules for now (being moved into this package) ------------
+
+claim_task = worklist.claim
+unclaim_task = worklist.unclaim
+reassign_task = worklist.reassign
+receive_message = messages.receive
+retry_incident = incidents.retry
+resolve_incident = incidents.resolve
+retry_due_incidents = incidents.retry_due
+fire_due_timers = timers.fire_due
+deploy_definitions = definitions.deploy
+deploy_paths = definitions.deploy_paths
+
+
+def expire_kept_messages(session: Session) -> int:
+    """Mark kept messages whose time ran out expired; returns how many."""
+    with command(session):
+        return messages.expire_old(session)
+
+
 def get_instance(session: Session, instance_id: int) -> Instance:
     instance = session.get(Instance, instance_id)
     if instance is None:
