@@ -1,0 +1,104 @@
+"""Process instances as rows: their business keys, the search over the ones a user may see, what one
+instance holds (open tasks, incidents, elements waiting for a timer or message) and its JSON dict.
+
+* ``BUSINESS_KEYS`` and ``business_key_match``: the instance's business key, or one of the key fields
+  of its data, contains a text (the search box of the worklist, the instance list and the audit).
+* ``search``: ``engine.access``'s visible instances filtered by process, status, starter, start
+  date range and business key (not ordered).
+* ``as_dict`` / ``with_open_tasks``: an instance as the API returns it (the only place an instance
+  becomes a dict).
+
+All run on SQLite and PostgreSQL (JSON fields read with ``->>``/``json_extract``).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy.orm import Session
+
+from engine import access, worklist
+from engine.models import (
+    HumanTask, Incident, Instance, MessageSubscription, Timer, TimerStatus, User,
+)
+
+BUSINESS_KEYS = ("order_no", "po_no", "inquiry_no", "merchant")
+"""Data fields that name an instance to people, in order (the first present is its business key)."""
+SUMMARY_FIELDS = ("id", "process_id", "version", "status", "business_key", "data", "started_at", "started_by",
+                  "ended_at", "cancel_reason", "error")
+
+
+# -- searching -----------------------------------------------------------------------------------
+
+def like(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere (``%`` and ``_`` taken literally, escape ``\\``)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def business_key_match(text: str) -> ColumnElement[bool]:
+    """SQL condition on ``Instance``: its business key, or one of the key fields of its data, contains ``text``."""
+    pattern = like(text.strip())
+    conditions = [Instance.business_key.ilike(pattern, escape="\\")]
+    conditions += [Instance.data[key].as_string().ilike(pattern, escape="\\") for key in BUSINESS_KEYS]
+    return or_(*conditions)
+
+
+def search(session: Session, user: User, process_id: Optional[str] = None, status: Optional[str] = None,
+           started_by: Optional[str] = None, since: Optional[datetime] = None, until: Optional[datetime] = None,
+           text: Optional[str] = None) -> Select:
+    """``select(Instance)`` of the instances ``user`` may see, filtered (not ordered)."""
+    query = access.visible_instances(session, user)
+    if process_id:
+        query = query.where(Instance.process_id == process_id)
+    if status:
+        query = query.where(Instance.status == status)
+    if started_by:
+        query = query.where(Instance.started_by == started_by.strip())
+    if since:
+        query = query.where(Instance.started_at >= since)
+    if until:
+        query = query.where(Instance.started_at < until)
+    if text and text.strip():
+        query = query.where(business_key_match(text))
+    return query
+
+
+# -- what one instance holds -------------------------------------------------------------------------
+
+def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
+    """The instance's open or claimed tasks, oldest first."""
+    return list(session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance_id, HumanTask.status.in_(worklist.ACTIVE)).order_by(HumanTask.id)))
+
+
+def incidents_of(session: Session, instance_id: int) -> list[Incident]:
+    """The instance's incidents, newest first."""
+    return list(session.scalars(select(Incident).where(Incident.instance_id == instance_id)
+                                .order_by(Incident.id.desc())))
+
+
+def waiting_elements(session: Session, instance_id: int) -> set[str]:
+    """Elements waiting for a timer or a message (active in the diagram)."""
+    timers = session.scalars(select(Timer.element_id).where(Timer.instance_id == instance_id,
+                                                            Timer.status == TimerStatus.WAITING))
+    subscriptions = session.scalars(select(MessageSubscription.element_id)
+                                    .where(MessageSubscription.instance_id == instance_id))
+    return set(timers) | set(subscriptions)
+
+
+# -- as JSON ---------------------------------------------------------------------------------------------
+
+def as_dict(instance: Instance) -> dict[str, Any]:
+    """The instance's row (times ISO 8601, naive UTC)."""
+    result = {name: getattr(instance, name) for name in SUMMARY_FIELDS}
+    for name in ("started_at", "ended_at"):
+        result[name] = result[name].isoformat() if result[name] is not None else None
+    return result
+
+
+def with_open_tasks(session: Session, instance: Instance) -> dict[str, Any]:
+    """The instance's row with its open (or claimed) tasks and their forms."""
+    tasks = [worklist.as_dict(row, worklist.task_form(session, row)) for row in open_tasks(session, instance.id)]
+    return {**as_dict(instance), "open_tasks": tasks}
