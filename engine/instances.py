@@ -5,8 +5,8 @@ instance holds (open tasks, incidents, elements waiting for a timer or message) 
   of its data, contains a text (the search box of the worklist, the instance list and the audit).
 * ``search``: ``engine.access``'s visible instances filtered by process, status, starter, start
   date range and business key (not ordered).
-* ``as_dict`` / ``with_open_tasks``: an instance as the API returns it (the only place an instance
-  becomes a dict).
+* ``as_dict``: an instance's row as the API returns it (the only place an instance becomes a dict;
+  the API adds its open tasks, each ``engine.worklist.as_dict``).
 
 All run on SQLite and PostgreSQL (JSON fields read with ``->>``/``json_extract``).
 """
@@ -18,13 +18,14 @@ from typing import Any, Optional
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
-from engine import access, worklist
+from engine import access
 from engine.models import (
-    HumanTask, Incident, Instance, MessageSubscription, Timer, TimerStatus, User,
+    HumanTask, Incident, Instance, MessageSubscription, TaskStatus, Timer, TimerStatus, User,
 )
 
 BUSINESS_KEYS = ("order_no", "po_no", "inquiry_no", "merchant")
 """Data fields that name an instance to people, in order (the first present is its business key)."""
+ACTIVE_TASK = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 SUMMARY_FIELDS = ("id", "process_id", "version", "status", "business_key", "data", "started_at", "started_by",
                   "ended_at", "cancel_reason", "error")
 
@@ -70,7 +71,7 @@ def search(session: Session, user: User, process_id: Optional[str] = None, statu
 def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
     """The instance's open or claimed tasks, oldest first."""
     return list(session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == instance_id, HumanTask.status.in_(worklist.ACTIVE)).order_by(HumanTask.id)))
+        HumanTask.instance_id == instance_id, HumanTask.status.in_(ACTIVE_TASK)).order_by(HumanTask.id)))
 
 
 def incidents_of(session: Session, instance_id: int) -> list[Incident]:
@@ -97,8 +98,3 @@ def as_dict(instance: Instance) -> dict[str, Any]:
         result[name] = result[name].isoformat() if result[name] is not None else None
     return result
 
-
-def with_open_tasks(session: Session, instance: Instance) -> dict[str, Any]:
-    """The instance's row with its open (or claimed) tasks and their forms."""
-    tasks = [worklist.as_dict(row, worklist.task_form(session, row)) for row in open_tasks(session, instance.id)]
-    return {**as_dict(instance), "open_tasks": tasks}
