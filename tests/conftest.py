@@ -31,7 +31,7 @@ from SpiffWorkflow.util.task import TaskIterator, TaskState
 from sqlalchemy import create_engine, text
 
 from engine import clock as engine_clock, definitions, runtime, users
-from engine.spiff import speedups, workflow
+from engine.spiff import speedups, state as spiff_state, tasks as spiff_tasks
 
 runtime.start_engine()  # as the web app, the CLI and the worker do at start-up
 from webui import create_app
@@ -80,7 +80,7 @@ def reset_engine_cache():
     runtime.forget()
 
 
-WALK_QUERIES = [{}, {"state": TaskState.READY}, {"state": workflow._FRONT}, {"state": TaskState.WAITING}, {"state": TaskState.NOT_FINISHED_MASK},
+WALK_QUERIES = [{}, {"state": TaskState.READY}, {"state": spiff_tasks.FRONT}, {"state": TaskState.WAITING}, {"state": TaskState.NOT_FINISHED_MASK},
                 {"state": TaskState.FINISHED_MASK}, {"state": TaskState.READY, "manual": True},
                 {"state": TaskState.READY, "manual": False}, {"state": TaskState.DEFINITE_MASK, "skip_subprocesses": True},
                 {"spec_class": UserTask}, {"spec_name": "Start"}, {"state": TaskState.DEFINITE_MASK, "lane": "warehouse"}]
@@ -90,12 +90,12 @@ WALK_QUERIES = [{}, {"state": TaskState.READY}, {"state": workflow._FRONT}, {"st
 def state_written_as_spiff_would(monkeypatch):
     """Every task tree the suite stores must equal SpiffWorkflow's own serialization of it, and
     be walked as SpiffWorkflow's iterators walk it (the engine has faster versions of both)."""
-    fast = workflow._tasks_dict
+    fast = spiff_state._tasks_dict
 
     def checked(wf, registry):
         written = fast(wf, registry)
         expected = {str(k): registry.convert(t) for k, t in wf.tasks.items()}
-        assert written == expected, "engine.workflow._tasks_dict differs from SpiffWorkflow's TaskConverter"
+        assert written == expected, "engine.spiff.state._tasks_dict differs from SpiffWorkflow's TaskConverter"
         for query in WALK_QUERIES:
             for tree in [wf, *wf.subprocesses.values()]:
                 assert [t.id for t in speedups.walk(tree.task_tree, **query)] == [
@@ -109,7 +109,7 @@ def state_written_as_spiff_would(monkeypatch):
                 "speedups.walk differs when it starts inside the tree"
         return written
 
-    monkeypatch.setattr(workflow, "_tasks_dict", checked)
+    monkeypatch.setattr(spiff_state, "_tasks_dict", checked)
 
 
 # -- database and app -------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ def deploy(app):
     def run(*paths: Path | str, actor: str = "system") -> list[definitions.Deployed]:
         chosen = [Path(p) for p in paths] or [ROOT / "processes", ROOT / "forms"]
         with database.session() as session:
-            return definitions.deploy_paths(session, chosen, actor)
+            return runtime.deploy_paths(session, chosen, actor)
     return run
 
 
@@ -205,7 +205,7 @@ def scenario_only(client, make_user, auth, clock, app):
         else:
             paths = [ROOT / "processes", ROOT / "forms"]
         with app.extensions["liucheng_db"].session() as session:
-            definitions.deploy_paths(session, paths)
+            runtime.deploy_paths(session, paths)
         return Scenario(client, make_user, auth, clock, app.extensions["liucheng_db"])
     return make
 

@@ -1,4 +1,4 @@
-"""engine/speedups.py: SpiffWorkflow's tree walks and log records, cheaper and with the same results.
+"""engine/spiff/speedups.py: SpiffWorkflow's tree walks and log records, cheaper and with the same results.
 (Every test of the suite also compares ``walk`` with SpiffWorkflow's iterators: see conftest.py.)"""
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from SpiffWorkflow.util.task import TaskState
 from SpiffWorkflow.workflow import Workflow
 
 from conftest import DATA
-from engine import bpmn
-from engine.spiff import speedups, workflow
+from engine import bpmn, spiff
+from engine.spiff import speedups
 
 
 def loop_workflow(limit: int) -> BpmnWorkflow:
     """bench-style loop (user task, counting script, gateway) in memory, never pruned."""
     (model,) = bpmn.read_document("loop.bpmn", (DATA / "loop.bpmn").read_bytes(), {}, {"warehouse", "supervisor"})
-    specs = workflow.load_spec(f"test-speedups:{model.content_hash({})}", model.spec_json)
-    wf = workflow.new_workflow(specs, {"rounds": 0, "limit": limit})
+    specs = spiff.load_spec(f"test-speedups:{model.content_hash({})}", model.spec_json)
+    wf = spiff.new_workflow(specs, {"rounds": 0, "limit": limit})
     wf.do_engine_steps()
     return wf
 

@@ -4,15 +4,27 @@ Code outside this package uses the names below as ``spiff.<name>`` (``from engin
 they take and return workflows as opaque objects and plain dataclasses (``ReadyTask``,
 ``WaitingTimer``, ``WaitingMessage``, ``Step``, ``FailedStep``, ``Unstorable``, ``ModelRefused``).
 
-Modules: ``workflow`` (state serialization, pruning, the steps), ``waits`` (what a workflow
-waits on: timers and messages, firing and delivering), ``branches`` (parallel branches' data),
-``speedups`` (cheaper tree walks), ``data_guard`` (scripts held to the storable-data rule),
-``scripts`` (the sandboxed script engine), ``parser`` (BPMN documents to serialized specs).
+Modules:
+
+* ``parser``: BPMN documents to serialized specs (``ModelRefused`` when SpiffWorkflow refuses one);
+* ``state``: specs and instance state serialized, restored, migrated across serializer versions;
+* ``pruning``: finished history cut from the task trees after every command;
+* ``tasks``: what a workflow holds now (ready user tasks, process data, failed tasks, row notes);
+* ``steps``: running on, completing, cancelling, retrying (``Step``, ``FailedStep``);
+* ``waits``: what a workflow waits on (timers, messages), firing and delivering;
+* ``branches``: parallel branches' data where they meet;
+* ``data_guard``: scripts held to the storable-data rule, unstorable data contained;
+* ``scripts``: the sandboxed script engine, given the connectors service tasks call;
+* ``speedups``: cheaper tree walks and log records;
+* ``patches``: every change to SpiffWorkflow's code, checked and installed by ``install``;
+* ``workflow``: the old module path of state/pruning/tasks/steps, kept until every caller uses
+  ``spiff.<name>``.
 """
 
-from engine.spiff import scripts
+from engine.spiff import patches, scripts
 from engine.spiff.data_guard import Unstorable, checked_script_engine, contain, describe_element
 from engine.spiff.parser import ModelRefused, parse_specs
+from engine.spiff.patches import SpiffWorkflowChanged
 from engine.spiff.scripts import (SandboxEnvironment, SandboxScriptEngine, ServiceCall, check_source,
                                   find_script_error, make_script_engine)
 from engine.spiff.speedups import stock, walk
@@ -20,13 +32,15 @@ from engine.spiff.waits import (WaitingMessage, WaitingTimer, catch_message, cat
                                 fire_start_timer, fire_timers, firing_at, iso_datetime, iso_duration_from,
                                 iso_recurring_interval, take_thrown_messages, timers_held, waiting_messages,
                                 waiting_timers)
-from engine.spiff.workflow import (SERIALIZER, FailedStep, Listener, ReadyTask, Step, cancel, complete,
-                                   dump_spec, dump_state, failed_step, failed_task_ids, find_task, is_completed,
-                                   load_spec, load_state, memo, new_workflow, process_data, prune,
-                                   ready_user_tasks, retry_failed, run)
+from engine.spiff.pruning import prune
+from engine.spiff.state import (SERIALIZER, StateVersionError, dump_spec, dump_state, load_spec, load_state,
+                                new_workflow)
+from engine.spiff.steps import FailedStep, Listener, Step, cancel, complete, failed_step, retry_failed, run
+from engine.spiff.tasks import (ReadyTask, failed_task_ids, find_task, is_completed, memo, process_data,
+                                ready_user_tasks)
 
 __all__ = [
-    "install", "ServiceCall",
+    "install", "ServiceCall", "SpiffWorkflowChanged", "StateVersionError",
     # dataclasses that leave the adapter
     "ReadyTask", "WaitingTimer", "WaitingMessage", "Step", "FailedStep", "Unstorable", "ModelRefused", "Listener",
     # specs and state
@@ -48,6 +62,9 @@ __all__ = [
 
 
 def install(services: ServiceCall) -> None:
-    """Make SpiffWorkflow the engine's: give the script engine the connectors service tasks call.
-    Called once at engine start-up (``engine.runtime.start_engine``); calling it again is harmless."""
+    """Make SpiffWorkflow the engine's: check and install the patches (``patches``; refuses with
+    ``SpiffWorkflowChanged`` on a SpiffWorkflow they were not written for) and give the script engine
+    the connectors service tasks call. Called once at engine start-up (``engine.runtime.start_engine``);
+    calling it again is harmless. Importing the package changes nothing in SpiffWorkflow."""
+    patches.install()
     scripts.use_services(services)

@@ -5,9 +5,10 @@ copies each branch's whole data over the others, so the last branch to arrive
 overwrote what the others had changed with its stale copies. Here a join's data
 is the data at the split plus each branch's own changes, in the order the branches
 arrived (as in Camunda, where branches share one set of variables: of two
-branches changing the same value, the later change wins). Installed on
-SpiffWorkflow's ``UnstructuredJoin`` (parallel and inclusive gateways) when the
-engine is imported; the process end join keeps SpiffWorkflow's merge.
+branches changing the same value, the later change wins). ``join_branches`` is
+installed on SpiffWorkflow's ``UnstructuredJoin`` (parallel and inclusive gateways)
+by ``engine.spiff.patches`` at engine start-up; the process end join keeps
+SpiffWorkflow's merge.
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def merge(tasks: list) -> Optional[dict]:
     return merged
 
 
-def _join_branches(spec, my_task) -> bool:
+def join_branches(spec, my_task) -> bool:
     """``_run_hook`` of SpiffWorkflow's parallel and inclusive joins, merging the branches' changes
     (SpiffWorkflow copies each branch's whole data in turn, so the last branch to arrive overwrote
     what the others changed with its own stale copies). The process end join keeps Spiff's merge."""
@@ -79,5 +80,4 @@ def _join_branches(spec, my_task) -> bool:
     return True
 
 
-_spiff_join_run_hook = UnstructuredJoin._run_hook
-UnstructuredJoin._run_hook = _join_branches
+_spiff_join_run_hook = UnstructuredJoin.__dict__["_run_hook"]  # SpiffWorkflow's (nothing is installed at import)

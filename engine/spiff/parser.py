@@ -12,7 +12,7 @@ from typing import Optional
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine.spiff import workflow
+from engine.spiff.state import dump_spec
 
 
 @dataclass
@@ -31,7 +31,7 @@ def parse_specs(name: str, root, process_ids: list[str]) -> dict[str, str]:
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(root, filename=name)
-        return {process_id: workflow.dump_spec(parser.get_spec(process_id), parser.get_subprocess_specs(process_id))
+        return {process_id: dump_spec(parser.get_spec(process_id), parser.get_subprocess_specs(process_id))
                 for process_id in process_ids}
     except ValidationException as exc:
         raise ModelRefused(str(exc.args[0]) if exc.args else str(exc), exc.file_name or None,

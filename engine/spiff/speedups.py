@@ -10,19 +10,21 @@ it does:
   below tasks in a state the query cannot reach) with a plain stack. It has no depth limit:
   SpiffWorkflow's iterator silently stops at depth 1000 (see SPIFF_NOTES.md), which the
   engine's pruning keeps trees far from anyway.
-* **Log records nobody reads.** Every state change builds a dict of log extras, and every
-  workflow start and end lists all its tasks for its log record, even when the log level
-  drops the record. Here they are built only when the record will be emitted.
+* **Log records nobody reads.** Every state change builds a dict of log extras (and a dict
+  of all state names to name its new state), and every workflow start and end lists all its
+  tasks for its log record, even when the log level drops the record. Here the extras are
+  built only when the record will be emitted, and a state's name is remembered
+  (``patches`` wraps ``TaskState.get_name`` in a cache).
 
 Queries the fast walk does not cover (``end_at_spec``, ``updated_ts``, ``catches_event``,
-breadth first, a task filter object) go to SpiffWorkflow's own iterator. Installed when
-the engine is imported; the suite compares ``walk`` with SpiffWorkflow's iterators in
+breadth first, a task filter object) go to SpiffWorkflow's own iterator. This module only
+defines the replacements; ``engine.spiff.patches`` installs them at engine start-up (after
+checking the originals). The suite compares ``walk`` with SpiffWorkflow's iterators in
 every test (``tests/conftest.py``).
 """
 from __future__ import annotations
 
 import logging
-import time
 from contextlib import contextmanager
 
 from SpiffWorkflow import task as spiff_task
@@ -68,7 +70,7 @@ def walk(first, state: int = ANY, manual=None, spec_name=None, spec_class=None, 
             yield task
 
 
-# -- installed on SpiffWorkflow ------------------------------------------------------------
+# -- installed on SpiffWorkflow by engine.spiff.patches ------------------------------------------------------------
 
 def _get_tasks_iterator(self, first_task=None, **kwargs):
     if kwargs.keys() <= _FAST_QUERY:
@@ -95,19 +97,6 @@ _task_log_extras = Task.collect_log_extras
 _workflow_log_extras = Workflow.collect_log_extras
 
 
-def _set_state(self, value: int) -> None:
-    if value != self._state:
-        now = time.time()
-        elapsed = now - self.last_state_change
-        self.last_state_change = now
-        self._state = value
-        if _task_log.isEnabledFor(logging.INFO):
-            _task_log.info(f"State changed to {TaskState.get_name(value)}",
-                           extra=self.collect_log_extras({"elapsed": elapsed}))
-    elif _task_log.isEnabledFor(logging.DEBUG):
-        _task_log.debug(f"State set to {TaskState.get_name(value)}", extra=self.collect_log_extras())
-
-
 def _task_extras(self, dct=None) -> dict:
     if not (_task_log.isEnabledFor(logging.INFO) or _data_log.isEnabledFor(logging.INFO)):
         return dict(dct or {})
@@ -120,27 +109,22 @@ def _workflow_extras(self, dct=None) -> dict:
     return _workflow_log_extras(self, dct)
 
 
-_INSTALLED = [(BpmnBaseWorkflow, "get_tasks_iterator", _get_tasks_iterator),
-              (Workflow, "update_waiting_tasks", _update_waiting_tasks), (Workflow, "is_completed", _is_completed),
-              (Task, "_set_state", _set_state), (Task, "collect_log_extras", _task_extras),
-              (Workflow, "collect_log_extras", _workflow_extras)]
-_STOCK = [(owner, name, owner.__dict__[name]) for owner, name, _ in _INSTALLED]
-
-
-def install() -> None:
-    for owner, name, function in _INSTALLED:
-        setattr(owner, name, function)
+# SpiffWorkflow's own functions at these points, taken when this module is imported (``patches.install``
+# replaces them later, at start-up): ``stock`` puts them back for a block.
+_POINTS = [(BpmnBaseWorkflow, "get_tasks_iterator"), (Workflow, "update_waiting_tasks"), (Workflow, "is_completed"),
+           (Task, "collect_log_extras"), (Workflow, "collect_log_extras"), (TaskState, "get_name")]
+_STOCK = [(owner, name, owner.__dict__[name]) for owner, name in _POINTS]
 
 
 @contextmanager
 def stock():
-    """SpiffWorkflow as released, for as long as the block runs (the benchmark's reference)."""
+    """SpiffWorkflow as released at the speedups' points, for as long as the block runs (the
+    benchmark's reference); what was installed before is back afterwards."""
+    current = [(owner, name, owner.__dict__[name]) for owner, name in _POINTS]
     for owner, name, function in _STOCK:
         setattr(owner, name, function)
     try:
         yield
     finally:
-        install()
-
-
-install()
+        for owner, name, function in current:
+            setattr(owner, name, function)

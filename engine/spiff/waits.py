@@ -3,7 +3,10 @@ firing or delivering it.
 
 SpiffWorkflow's timers read ``datetime.now``; the engine answers with its own
 clock (``engine.clock``), so a frozen test clock or a worker firing an overdue
-timer sees the time it means.
+timer sees the time it means. That, the bound on timer durations
+(``bounded_months``) and timers that fail naming their task (``naming_the_task``)
+are installed on SpiffWorkflow's timer module by ``engine.spiff.patches`` at
+engine start-up, not here.
 """
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime as _datetime, timedelta as _timedelta, timezone as _timezone
 from typing import Optional
 
-from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _BaseMessage
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -22,7 +24,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as _clock
-from engine.spiff.workflow import Listener, element_of, find_task, run
+from engine.spiff.steps import Listener, run
+from engine.spiff.tasks import element_of, find_task
 
 _firing_at = _clock.FIRING_AT
 
@@ -42,12 +45,10 @@ def firing_at() -> Optional[_datetime]:
     return _firing_at.get()
 
 
-_spiff_timer.datetime = _clock.EngineDatetime  # SpiffWorkflow's timers read the engine clock
-
 MAX_TIMER_MONTHS = 12 * 10_000  # datetimes end in the year 9999: a longer duration cannot be scheduled
 
 
-def _bounded_months(add_months):
+def bounded_months(add_months):
     """SpiffWorkflow adds up a duration's months one at a time (``P99999999999Y``: hours of work for
     the web process or the worker); a duration beyond the calendar fails at once instead."""
     def bounded(parsed_duration, *args, **kwargs):
@@ -59,11 +60,7 @@ def _bounded_months(add_months):
     return staticmethod(bounded)
 
 
-TimerEventDefinition.get_timedelta_from_start = _bounded_months(TimerEventDefinition.get_timedelta_from_start)
-TimerEventDefinition.get_timedelta_from_end = _bounded_months(TimerEventDefinition.get_timedelta_from_end)
-
-
-def _naming_the_task(check):
+def naming_the_task(check):
     """A timer whose text cannot be scheduled fails with the task it belongs to (its incident names the
     element) instead of a bare ValueError."""
     def checked(self, my_task, *args, **kwargs):
@@ -77,12 +74,6 @@ def _naming_the_task(check):
                 "date, duration or cycle within the calendar (e.g. PT24H, P7D), then retry the incident",
                 task=my_task, exception=exc) from exc
     return checked
-
-
-for _kind, _method in ((_spiff_timer.TimeDateEventDefinition, "has_fired"),
-                       (_spiff_timer.DurationTimerEventDefinition, "has_fired"),
-                       (_spiff_timer.CycleTimerEventDefinition, "cycle_complete")):
-    setattr(_kind, _method, _naming_the_task(getattr(_kind, _method)))
 
 
 def iso_datetime(text: str) -> _datetime:
