@@ -7,6 +7,9 @@ tasklists: the warehouse follows a refund before its parcel reaches them), and
 those that have, or had, a human task for one of their roles, assigned to them
 or offered to them by name.
 
+Messages received are listed to admins, auditors, supervisors and integrators
+(``MESSAGE_READERS``), to no one else.
+
 Incidents follow their instance. An incident of an instance the user may not
 see is answered as if it did not exist (``NotFoundError``), so its id reveals
 nothing; an instance the user may not read is refused (``PermissionDeniedError``),
@@ -25,8 +28,11 @@ from sqlalchemy.orm import Session
 import threading
 
 from engine.errors import NotFoundError, PermissionDeniedError
-from engine.models import Definition, HumanTask, Incident, Instance, InstanceStatus, User
+from engine.models import (
+    ADMIN, DESIGNER, INTEGRATOR, READ_ALL_ROLES, Definition, HumanTask, Incident, Instance, InstanceStatus, Message, User,
+)
 
+MESSAGE_READERS = READ_ALL_ROLES | {INTEGRATOR}
 CANCELLABLE = frozenset({InstanceStatus.RUNNING, InstanceStatus.FAILED})
 _lanes_of_definition: dict[tuple[str, str], frozenset[str]] = {}  # (process id, content hash) -> lanes
 _lanes_lock = threading.Lock()
@@ -156,3 +162,31 @@ def get_visible_incident(session: Session, user: User, incident_id: int) -> Inci
         raise NotFoundError(f"Incident {incident_id} does not exist, or it belongs to an instance you may not "
                             "see; check the number in your list of incidents.")
     return incident
+
+
+# -- messages ----------------------------------------------------------------------------------
+
+def check_may_list_messages(user: User) -> None:
+    """``PermissionDeniedError`` unless ``user`` is one of ``MESSAGE_READERS``."""
+    if not user.roles & MESSAGE_READERS:
+        raise PermissionDeniedError("Only admins, auditors, supervisors and integrators may list messages.")
+
+
+def list_messages(session: Session, user: User, name: Optional[str] = None, status: Optional[str] = None,
+                  limit: int = 100, offset: int = 0) -> list[Message]:
+    """The messages received, newest first, optionally of one name or status (``user`` must be one of
+    ``MESSAGE_READERS``)."""
+    check_may_list_messages(user)
+    query = select(Message).order_by(Message.id.desc())
+    if name:
+        query = query.where(Message.name == name)
+    if status:
+        query = query.where(Message.status == status)
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+# -- deploying ---------------------------------------------------------------------------------
+
+def may_deploy(user: User) -> bool:
+    """Admins and designers deploy definitions (the API and the definitions pages ask this)."""
+    return bool(user.roles & {ADMIN, DESIGNER})

@@ -6,19 +6,24 @@ statement just before the session commits, so an event exists exactly when the
 change it describes was committed, and a step costs one insert, not one per event.
 ``record_engine_step`` turns what the engine did by itself (gateways taken, data a
 script changed) into events.
+
+Reading: ``events_of`` (one instance's, oldest first), ``search`` (across instances, the
+auditors' search), and an event as JSON: ``as_dict`` (the API) and ``export_row`` (the
+auditors' CSV/JSON exports, with the instance's process and business key) — the only
+places an event becomes a dict.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import event, select
+from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session
 
-from engine import clock, database, values
-from engine.spiff.workflow import Step
+from engine import clock, database, instances, values
 from engine.forms import to_json
-from engine.models import HistoryEvent
+from engine.models import HistoryEvent, Instance
+from engine.spiff import Step
 from engine.statements import Statement
 
 EVENT_TYPES = frozenset({  # every type ``record`` is called with (a test keeps the list complete)
@@ -80,10 +85,46 @@ def events_of(session: Session, instance_id: int) -> list[HistoryEvent]:
         select(HistoryEvent).where(HistoryEvent.instance_id == instance_id).order_by(HistoryEvent.id)))
 
 
+def search(actor: Optional[str] = None, since: Optional[datetime] = None, until: Optional[datetime] = None,
+           process_id: Optional[str] = None, event_type: Optional[str] = None, instance_id: Optional[int] = None,
+           text: Optional[str] = None) -> Select:
+    """``select(HistoryEvent, Instance)`` across instances, filtered, oldest first (for those who read
+    every instance: the caller checks that)."""
+    query = select(HistoryEvent, Instance).join(Instance, Instance.id == HistoryEvent.instance_id)
+    if actor:  # people's events are indexed (ix_history_events_person), the engine's are not
+        actor = actor.strip()
+        query = query.where(HistoryEvent.actor == actor)
+        if actor != "system":
+            query = query.where(HistoryEvent.actor != "system")
+    if since:
+        query = query.where(HistoryEvent.at >= since)
+    if until:
+        query = query.where(HistoryEvent.at < until)
+    if process_id:
+        query = query.where(Instance.process_id == process_id)
+    if event_type:
+        query = query.where(HistoryEvent.type == event_type)
+    if instance_id is not None:
+        query = query.where(HistoryEvent.instance_id == instance_id)
+    if text and text.strip():
+        query = query.where(instances.business_key_match(text))
+    return query.order_by(HistoryEvent.at, HistoryEvent.id)
+
+
 def as_dict(event_row: HistoryEvent) -> dict[str, Any]:
+    """The event as the API returns it (``at`` ISO 8601, naive UTC)."""
     return {"id": event_row.id, "instance_id": event_row.instance_id, "type": event_row.type,
             "actor": event_row.actor, "at": event_row.at.isoformat(), "element_id": event_row.element_id,
             "task_id": event_row.task_id, "data": event_row.data}
+
+
+def export_row(event_row: HistoryEvent, process_id: str = "", business_key: Optional[str] = None) -> dict[str, Any]:
+    """The event as an export row, with its instance's process and business key (JSON-safe; ``at``
+    ISO 8601 UTC with ``Z``)."""
+    return {"id": event_row.id, "instance_id": event_row.instance_id, "process_id": process_id,
+            "business_key": business_key, "at": event_row.at.isoformat() + "Z", "type": event_row.type,
+            "actor": event_row.actor, "element_id": event_row.element_id, "task_id": event_row.task_id,
+            "data": event_row.data or {}}
 
 
 def record_engine_step(session: Session, instance_id: int, outgoing: dict, step: Step) -> None:

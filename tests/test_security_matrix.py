@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import DATA, ROOT, basic_auth
-from engine import incidents, runtime, users, worklist
+from engine import incidents, runtime, users
 from engine.database import command
 from engine.models import ApiToken, Definition, HumanTask, Incident, Instance, Message
 from web_support import FORMS, REFUND, START_DATA, browser_as, web  # noqa: F401 (fixtures)
@@ -202,7 +202,7 @@ def cancel_instance(world: World, name: Optional[str]) -> Call:
 def claimed_by_other_supervisor(world: World, name: Optional[str]) -> Call:
     task_id = world.fresh_task()
     with world.database.session() as session:
-        worklist.claim(session, task_id, users.get_user(session, OTHER_SUPERVISOR))
+        runtime.claim_task(session, task_id, users.get_user(session, OTHER_SUPERVISOR))
     return Call({"task_id": task_id}, done=task_is(world, task_id, "open"))
 
 

@@ -78,7 +78,7 @@ def test_search_across_instances_by_user_date_process_and_type(clock, refund_wor
 
 
 def test_csv_cells_never_run_as_spreadsheet_formulas(refund_world, browser_as, web):
-    from webui.views_audit import cell
+    from webui.pages.audit import cell
 
     assert cell("=1+1") == "'=1+1" and cell("@SUM(A1)") == "'@SUM(A1)" and cell("普通") == "普通"
     assert cell({"a": "=x"}).startswith("{") and cell(None) == "" and cell(7) == "7"

@@ -14,7 +14,7 @@ from web_support import (  # noqa: F401 (fixtures)
 from webui import diagram
 
 from conftest import ROOT
-from webui.views_history import highlight_of
+from webui.pages.history import highlight_of
 
 SVG = "{http://www.w3.org/2000/svg}"
 TINY = """<?xml version="1.0" encoding="UTF-8"?>{doctype}

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
-from engine import worklist
+from engine import runtime, worklist
 from engine.database import HeldSession
 from engine.models import ApiToken, Definition, HumanTask, Instance, Message
 from web_support import (  # noqa: F401 (fixtures)
@@ -357,7 +357,7 @@ def test_driver_errors_raised_past_sqlalchemy_are_503_or_400_never_500(web, refu
         raise raised
 
     monkeypatch.setattr(worklist, "list_tasks", fail)
-    monkeypatch.setattr(worklist, "claim", fail)
+    monkeypatch.setattr(runtime, "claim_task", fail)
     client = web.test_client()
     assert_json_error(client.get(f"{API}/tasks", headers=auth("zhuguan")), status, code)
     assert_json_error(client.post(f"{API}/tasks/{refund_world.task_id}/claim", headers=auth("zhuguan")), status, code)

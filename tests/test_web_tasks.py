@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from engine import definitions, runtime, users
+from engine import runtime, users
 from engine.models import Instance
 from web_support import browser_as, open_task, refund_world, text, web  # noqa: F401 (fixtures)
 
@@ -57,7 +57,7 @@ GOOD = {"note": "好的", "story": "一路顺利\n第二行", "qty": "3", "price
 def start_form_task(web, deploy_user="cangku") -> tuple[int, int]:
     database = web.extensions["liucheng_db"]
     with database.session() as session:
-        definitions.deploy(session, {"web_form.bpmn": BPMN.encode()}, {"web_everything": FORM})
+        runtime.deploy_definitions(session, {"web_form.bpmn": BPMN.encode()}, {"web_everything": FORM})
         instance = runtime.start_instance(session, "web_form", {"order_no": "F-9"}, users.get_user(session, deploy_user))
         return instance.id, open_task(web, instance.id).id
 

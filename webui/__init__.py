@@ -13,7 +13,12 @@ password is remembered, default 300), ``MAX_CONTENT_LENGTH`` (uploads, 16 MB).
 Every response carries the browser-hardening headers of ``security_headers``;
 every request's input follows ``strict_input`` (no NUL, 64-bit numbers in URLs).
 
-The web pages (``views_*`` blueprints) sign users in with Flask-Login, check a
+The package: ``api/`` (the JSON REST API, one blueprint per noun), ``pages/`` (the HTML pages,
+one blueprint per noun), and what both use: ``db`` (a session per request), ``http_status`` (the
+one EngineError → HTTP status map), ``strict_input``, ``security_headers``, ``diagram`` (BPMN
+as SVG); ``cli`` (the ``liucheng`` command) and ``demo`` (demo data).
+
+The web pages (``webui.pages``) sign users in with Flask-Login, check a
 CSRF token on every form post (Flask-WTF; the ``/api/v1`` blueprint is exempt:
 it authenticates every request with Basic or bearer credentials, never a
 cookie, whose session is not even opened there) and speak Chinese by default, English on request (Flask-Babel). The
@@ -28,26 +33,22 @@ import secrets
 from datetime import timedelta
 from typing import Any, Mapping, Optional
 
-from flask import Flask, request
+from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import Babel
-from flask_wtf.csrf import CSRFProtect
 
 from engine import runtime, users
 from engine.config import default_database_url
 from engine.database import Database
-from webui import api, auth, db, security_headers
+from webui import api, db, pages, security_headers
+from webui.http_status import is_api_path
 from webui.strict_input import WholeNumberConverter
-
-LANGUAGES = ("zh", "en")
-csrf = CSRFProtect()
 
 
 class PageSessions(SecureCookieSessionInterface):
     """The session cookie is the pages' alone: an API request gets an empty, unsaved session."""
 
     def open_session(self, app: Flask, request):
-        if request.path == "/api" or request.path.startswith("/api/"):
+        if is_api_path(request.path):
             return self.null_session_class()
         return super().open_session(app, request)
 
@@ -87,33 +88,9 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
         prepare_database(database)
     db.init_app(app, database)
     security_headers.init_app(app)
-    auth.init_app(app)
     api.init_app(app)
-    init_web(app)
+    pages.init_app(app, api.api.name)
     return app
-
-
-def init_web(app: Flask) -> None:
-    """The web pages: sign-in, CSRF, languages, error pages and the ``views_*`` blueprints."""
-    from webui import (views_admin, views_audit, views_auth, views_common, views_errors, views_incidents,
-                       views_instances, views_tasks, views_users, views_worklist)
-
-    csrf.init_app(app)
-
-    @app.before_request
-    def check_csrf() -> None:
-        if not app.config.get("WTF_CSRF_ENABLED", True) or request.endpoint is None:
-            return
-        if request.blueprints and request.blueprints[-1] == api.api.name:
-            return  # the API takes no cookies, so no cross-site request can act for a user
-        csrf.protect()
-
-    Babel(app, locale_selector=views_common.select_locale, timezone_selector=lambda: "Asia/Shanghai")
-    views_common.init_app(app)
-    views_errors.init_app(app)
-    for module in (views_auth, views_worklist, views_tasks, views_instances, views_audit, views_admin,
-                   views_users, views_incidents):
-        app.register_blueprint(module.bp)
 
 
 def prepare_database(database: Database) -> None:

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from engine import definitions, runtime, users
+from engine import clock, runtime, scheduler, users
 from engine.config import default_database_url
 from engine.database import Database
 from engine.errors import EngineError
+from webui import create_app, demo as demo_data
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATHS = (ROOT / "processes", ROOT / "forms")
@@ -68,7 +70,7 @@ def deploy(obj, paths: tuple[Path, ...]) -> None:
     database = _ready(obj["url"])
     with database.session() as session:
         try:
-            results = definitions.deploy_paths(session, list(paths) or list(DEFAULT_PATHS))
+            results = runtime.deploy_paths(session, list(paths) or list(DEFAULT_PATHS))
         except EngineError as error:
             _fail(error)
     for result in results:
@@ -176,12 +178,10 @@ def serve(obj, host: str, port: int) -> None:
 @click.pass_obj
 def demo(obj, port: int) -> None:
     """Deploy processes/, create one user per role, and serve on 127.0.0.1."""
-    from webui import demo as demo_data
-
     database = _ready(obj["url"])
     with database.session() as session:
         try:
-            definitions.deploy_paths(session, list(DEFAULT_PATHS))
+            runtime.deploy_paths(session, list(DEFAULT_PATHS))
         except EngineError as error:
             _fail(error)
         created = demo_data.create_users(session)
@@ -205,8 +205,6 @@ def worker(obj, once: bool, interval: float, now_text: str | None) -> None:
 
     A timer or retry that fails is rolled back and reported; the others still run, and the exit
     status stays 0 (failed steps are incidents: see the incidents list)."""
-    from engine import clock, scheduler
-
     database = _ready(obj["url"])
     if now_text:
         if not once:
@@ -224,8 +222,6 @@ def worker(obj, once: bool, interval: float, now_text: str | None) -> None:
 
 
 def _parse_time(text: str):
-    from datetime import datetime, timezone
-
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -278,11 +274,7 @@ def _shown(url: str) -> str:
 
 
 def _serve(url: str, host: str, port: int) -> None:
-    from waitress import serve as waitress_serve
-
-    from webui import create_app
-
-    from engine import scheduler
+    from waitress import serve as waitress_serve  # only when serving
 
     app = create_app({"DATABASE_URL": url})
     background = scheduler.start_background(app.extensions["liucheng_db"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import runtime, users, worklist
+from engine import runtime, users
 from engine.models import HumanTask
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -54,7 +54,7 @@ def test_an_auditor_exports_the_history_of_an_instance(app, deploy, make_user, s
             users.get_user(session, "kefu"))
         task = session.query(HumanTask).filter_by(instance_id=instance.id, status="open").one()
         boss = users.get_user(session, "zhuguan")
-        worklist.claim(session, task.id, boss)
+        runtime.claim_task(session, task.id, boss)
         runtime.complete_task(session, task.id, {"approved": True, "approval_comment": "同意"}, boss)
 
     page = sign_in("shenji")

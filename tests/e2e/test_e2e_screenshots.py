@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import runtime, users, worklist
+from engine import runtime, users
 from engine.models import HumanTask
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -49,12 +49,12 @@ def sample_data(app, make_user) -> None:
             for element_id, data in steps:
                 task = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                                HumanTask.element_id == element_id)).one()
-                worklist.claim(session, task.id, by_role[task.role])
+                runtime.claim_task(session, task.id, by_role[task.role])
                 runtime.complete_task(session, task.id, data, by_role[task.role])
             if claim:
                 task = session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                                HumanTask.status == "open")).one()
-                worklist.claim(session, task.id, people["kefu"])
+                runtime.claim_task(session, task.id, people["kefu"])
 
 
 def test_screenshots_of_the_main_pages(app, deploy, make_user, sign_in, shots):

@@ -6,7 +6,8 @@ It comes as JSON (``{"files": {name: XML}, "forms": {name: form}}``) or as one
 raw BPMN document (``application/xml``, a type no cross-site form can send);
 not as multipart/form-data, which any web page could post. The XML is served
 as a download (``application/octet-stream``, attachment), never as a document
-the browser would render in the app's origin.
+the browser would render in the app's origin. A definition becomes JSON through
+``engine.definitions.as_dict``, a deployed file through ``Deployed.as_dict``.
 """
 from __future__ import annotations
 
@@ -15,18 +16,18 @@ from pathlib import Path
 
 from flask import Blueprint, Response, request
 
-from engine import definitions
-from engine.errors import PermissionDeniedError, ValidationError
+from engine import access, definitions, runtime
 from engine import forms as forms_module
-from webui.api_openapi import documented
-from webui.auth import current_user
-from webui.db import get_session
-from webui.schemas import (
+from engine.errors import PermissionDeniedError, ValidationError
+from webui.api.credentials import current_user
+from webui.api.openapi import documented
+from webui.api.schemas import (
     DefinitionQuerySchema, DefinitionSchema, DeployedSchema, DeploySchema, UploadQuerySchema, VersionQuerySchema,
-    dump, load_json, load_query,
+    load_json, load_query,
 )
+from webui.db import get_session
 
-definitions_bp = Blueprint("definitions", __name__)
+bp = Blueprint("definitions", __name__)
 XML_TYPES = ("application/xml", "text/xml")
 UPLOAD_BODY = {"required": True, "content": {
     "application/json": {"schema": "Deploy"},
@@ -35,26 +36,26 @@ UPLOAD_BODY = {"required": True, "content": {
 XML_CONTENT = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
 
 
-@definitions_bp.get("/definitions")
+@bp.get("/definitions")
 @documented("List deployed definitions, every version, newest first per process", "definitions",
             query=DefinitionQuerySchema, response=DefinitionSchema, many=True, errors=(400, 401))
 def list_definitions():
     process_id = load_query(DefinitionQuerySchema()).get("process_id")
     rows = [row for row in definitions.list_definitions(get_session())
             if process_id is None or row.process_id == process_id]
-    return dump(DefinitionSchema(many=True), [definitions.as_dict(row) for row in rows])
+    return [definitions.as_dict(row) for row in rows]
 
 
-@definitions_bp.get("/definitions/<process_id>")
+@bp.get("/definitions/<process_id>")
 @documented("One definition: the latest version, or ?version=", "definitions", query=VersionQuerySchema,
             response=DefinitionSchema)
 def get_definition(process_id: str):
     version = load_query(VersionQuerySchema()).get("version")
     row = definitions.get_definition(get_session(), process_id, version)
-    return dump(DefinitionSchema(), definitions.as_dict(row))
+    return definitions.as_dict(row)
 
 
-@definitions_bp.get("/definitions/<process_id>/xml")
+@bp.get("/definitions/<process_id>/xml")
 @documented("The BPMN XML of a definition (latest, or ?version=), e.g. to draw the diagram", "definitions",
             query=VersionQuerySchema, response_content=XML_CONTENT)
 def definition_xml(process_id: str):
@@ -70,17 +71,17 @@ def download(content: str, filename: str) -> Response:
     return response
 
 
-@definitions_bp.post("/definitions")
+@bp.post("/definitions")
 @documented("Deploy BPMN files and forms (admins and designers); all or nothing", "definitions",
             query=UploadQuerySchema, request_body=UPLOAD_BODY, response=DeployedSchema, many=True, status=201,
             errors=(400, 401, 403, 422))
 def deploy_definitions():
     actor = current_user()
-    if not actor.roles & {"admin", "designer"}:
+    if not access.may_deploy(actor):
         raise PermissionDeniedError("Only an admin or a designer may deploy definitions.")
     documents, forms = uploaded_files()
-    deployed = definitions.deploy(get_session(), documents, forms, actor.username)
-    return dump(DeployedSchema(many=True), [d.as_dict() for d in deployed]), 201
+    deployed = runtime.deploy_definitions(get_session(), documents, forms, actor.username)
+    return [d.as_dict() for d in deployed], 201
 
 
 # -- reading the upload -----------------------------------------------------------------------
@@ -111,5 +112,3 @@ def named(files: dict, field: str, content) -> dict[str, bytes]:
                                   {field: [f"Duplicate file name {name}."]})
         result[name] = content(value)
     return result
-
-

@@ -1,4 +1,4 @@
-"""The OpenAPI 3 document of the API, generated from the routes and their schemas.
+"""The OpenAPI 3 document of the API, generated from the routes and their schemas, and its route.
 
 Every API view carries a ``Doc`` (set with ``@documented``): summary, request
 body, query and response schemas, status and error codes (415 is added to every
@@ -16,7 +16,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app, jsonify
 from werkzeug.routing import Rule
 
-from webui import schemas
+from webui.api import schemas
 
 API_PREFIX = "/api/v1"
 CACHE_KEY = "liucheng_openapi"
@@ -126,10 +126,10 @@ def responses(doc: Doc, method: str) -> dict:
 
 # -- the route ----------------------------------------------------------------------------------
 
-openapi = Blueprint("openapi", __name__)
+bp = Blueprint("openapi", __name__)
 
 
-@openapi.get("/openapi.json")
+@bp.get("/openapi.json")
 @documented("This OpenAPI document", "meta", public=True, errors=(),
             response_content={"application/json": {"schema": {"type": "object"}}})
 def openapi_document():

@@ -18,11 +18,16 @@ from marshmallow import Schema, fields, validate
 from marshmallow.exceptions import ValidationError as MarshmallowError
 
 from engine.errors import ValidationError
+from engine.models import IncidentStatus, InstanceStatus, MessageStatus, TaskStatus
 from webui.strict_input import ID_MAX, INT_MAX, INT_MIN, parse_json
 
-INSTANCE_STATUSES = ("running", "completed", "cancelled", "failed")
-TASK_STATUSES = ("open", "claimed", "completed", "cancelled")
+INSTANCE_STATUSES = tuple(str(s) for s in (InstanceStatus.RUNNING, InstanceStatus.COMPLETED, InstanceStatus.CANCELLED,
+                                             InstanceStatus.FAILED))
+TASK_STATUSES = tuple(str(s) for s in TaskStatus)  # open, claimed, completed, cancelled
 TASK_SCOPES = ("mine", "claimable", "all")
+INCIDENT_STATUSES = tuple(str(s) for s in IncidentStatus)  # retrying, open, resolved
+LISTED_MESSAGE_STATUSES = tuple(str(s) for s in (MessageStatus.DELIVERED, MessageStatus.STARTED, MessageStatus.KEPT,
+                                                 MessageStatus.EXPIRED))
 MAX_PAGE = 500
 
 
@@ -233,13 +238,13 @@ class ResolveIncidentSchema(Schema):
 
 
 class IncidentQuerySchema(PageSchema):
-    status = fields.String(validate=validate.OneOf(("retrying", "open", "resolved")))
+    status = fields.String(validate=validate.OneOf(INCIDENT_STATUSES))
     instance_id = _id()
 
 
 class MessageQuerySchema(PageSchema):
     name = fields.String()
-    status = fields.String(validate=validate.OneOf(("delivered", "started", "kept", "expired")))
+    status = fields.String(validate=validate.OneOf(LISTED_MESSAGE_STATUSES))
 
 
 class DefinitionQuerySchema(Schema):

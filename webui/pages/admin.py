@@ -12,14 +12,15 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from engine import definitions
+from engine import definitions, runtime
 from engine.errors import DefinitionError, ValidationError
 from engine.forms import read_forms
 from engine.models import Definition, Instance
 from webui import diagram
 from webui.db import get_session
+from webui.pages.display import DIAGRAM_SCALE, role_name
+from webui.pages.signed_in import DESIGN_ROLES, actor, page
 from webui.strict_input import ID_MAX
-from webui.views_common import DESIGN_ROLES, DIAGRAM_SCALE, actor, page, role_name
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 FORM_SUFFIXES = (".json",)
@@ -67,7 +68,7 @@ def upload():
             raise ValidationError(_("Upload .bpmn files and .json forms only (not %(names)s).", names=", ".join(other)))
         if not documents:
             raise ValidationError(_("Choose at least one BPMN file (.bpmn) to deploy."))
-        deployed = definitions.deploy(get_session(), documents, read_forms(form_files), actor().username)
+        deployed = runtime.deploy_definitions(get_session(), documents, read_forms(form_files), actor().username)
     except DefinitionError as exc:
         problems = [with_source(p, {**documents, **form_files}) for p in exc.details.get("problems", [])]
         if not problems:

@@ -1,4 +1,7 @@
-"""Auditors: every instance read-only, its timeline, a search across instances, CSV and JSON exports."""
+"""Auditors: every instance read-only, its timeline, a search across instances, CSV and JSON exports.
+
+The search is ``engine.history.search``; an exported event is ``engine.history.export_row``.
+"""
 from __future__ import annotations
 
 import csv
@@ -10,11 +13,11 @@ from flask import Blueprint, Response, abort, render_template, request
 from sqlalchemy import Select, select
 
 from engine import history, runtime
-from engine.models import Definition, HistoryEvent, Instance
+from engine.models import Definition, HistoryEvent, Instance, User
 from webui.db import get_session
-from webui.views_common import AUDIT_ROLES, local_day_bounds, page, pager, parse_day
-from webui.views_history import Labels, entries, event_label, plain
-from webui.views_queries import count, event_query, event_types, process_ids, usernames
+from webui.pages.display import count, local_day_bounds, pager, parse_day, process_names
+from webui.pages.history import Labels, entries, event_label
+from webui.pages.signed_in import AUDIT_ROLES, page
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE = 50
@@ -35,7 +38,7 @@ def search_query() -> Select:
     args = request.args
     since, until = local_day_bounds(parse_day(args.get("from")), parse_day(args.get("to")))
     instance_id = args.get("instance")
-    return event_query(args.get("user") or None, since, until, args.get("process") or None,
+    return history.search(args.get("user") or None, since, until, args.get("process") or None,
                        args.get("type") or None, instance_number(instance_id),
                        (args.get("q") or "")[:100])
 
@@ -51,8 +54,8 @@ def index():
     definitions = {d.id: d for d in session.scalars(select(Definition).where(Definition.id.in_(wanted)))}
     labelled = [(event, instance, Labels(definitions.get(instance.definition_id))) for event, instance in rows]
     results = [(entries([event], labels)[0], instance) for event, instance, labels in labelled]
-    return render_template("audit/index.html", results=results, pages=pages, processes=process_ids(session),
-                           types=event_types(session), users=usernames(session), event_label=event_label)
+    return render_template("audit/index.html", results=results, pages=pages, processes=sorted(process_names(session)),
+                           types=sorted(history.EVENT_TYPES), users=usernames(), event_label=event_label)
 
 
 @bp.get("/export.<fmt>")
@@ -82,10 +85,15 @@ def export_instance(instance_id: int, fmt: str):
     return export(((event, instance) for event in events), fmt, f"liucheng-instance-{instance_id}-history")
 
 
+def usernames() -> list[str]:
+    """Every user name, for the search's "who" choices."""
+    return list(get_session().scalars(select(User.username).order_by(User.username)))
+
+
 # -- exports -----------------------------------------------------------------------------------------
 
 def export(rows: Iterable[tuple[HistoryEvent, Instance]], fmt: str, name: str) -> Response:
-    items = [plain(event, instance.process_id, instance.business_key) for event, instance in rows]
+    items = [history.export_row(event, instance.process_id, instance.business_key) for event, instance in rows]
     if fmt == "json":
         body = json.dumps(items, ensure_ascii=False, indent=1)
         mimetype = "application/json"

@@ -17,8 +17,10 @@ from wtforms.validators import DataRequired, Length
 
 from engine import logins, users
 from engine.errors import AuthenticationError, TooManyRequestsError
+from engine.models import DESIGNER
 from webui.db import get_session
-from webui.views_common import ADMIN_ROLES, AUDIT_ROLES, LANGUAGES, SignedIn, page, safe_next
+from webui.pages.display import LANGUAGES, safe_next
+from webui.pages.signed_in import ADMIN_ROLES, AUDIT_ROLES, SignedIn, page
 
 bp = Blueprint("auth", __name__)
 
@@ -37,7 +39,7 @@ def home_url() -> str:
         return url_for("audit.index")
     if current_user.has(*ADMIN_ROLES):
         return url_for("worklist.index")
-    if current_user.has("designer"):
+    if current_user.has(DESIGNER):
         return url_for("admin.definitions_list")
     return url_for("instances.index")
 

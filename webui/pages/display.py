@@ -1,116 +1,33 @@
-"""What every web page shares: the signed-in user, role checks, languages, safe redirects, paging.
+"""What every page shows alike: languages, labels and times in the page's language, safe redirects,
+paging, and the menu the signed-in user's roles open (Jinja filters and globals).
 
-Roles decide every page (not only the menu): ``page(*roles)`` lets a signed-in
-user with one of ``roles`` in (any signed-in user when none are given);
-``changes=True`` also refuses a user who is only an auditor (auditors read
-everything and change nothing, as in the API). Error pages are in ``views_errors``.
+Who is signed in and the role check of every page are in ``signed_in``; error pages in ``errors``.
 """
 from __future__ import annotations
 
-import functools
 import json
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Callable, Optional
-from urllib.parse import urlsplit
+from typing import Any, Optional
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Flask, abort, request, session
-from flask_babel import format_datetime, get_locale, gettext as _, lazy_gettext as _l
-from flask_login import LoginManager, UserMixin, current_user
+from flask import Flask, g, request, session
+from flask_babel import format_datetime, get_locale, gettext as _
+from flask_login import current_user
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from engine import users
-from engine.models import User
+from engine.models import Definition
 from webui.db import get_session
+from webui.pages.signed_in import ADMIN_ROLES, AUDIT_ROLES, DESIGN_ROLES, INCIDENT_ROLES, login_manager
 
 LANGUAGES = ("zh", "en")
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 20
 DIAGRAM_SCALE = 0.8  # diagrams are drawn at 80 % of their modelled size (readable, scrollable)
-WORKER_EXCLUDED = {"auditor", "integrator", "designer"}
-AUDIT_ROLES = ("auditor", "admin")
-ADMIN_ROLES = ("admin",)
-DESIGN_ROLES = ("admin", "designer")  # upload and browse definitions
-INCIDENT_ROLES = ("admin", "supervisor")
-login_manager = LoginManager()
-login_manager.login_view = "auth.login"
-login_manager.login_message = _l("Please sign in to see this page.")
-login_manager.session_protection = "basic"
-
-
-class SignedIn(UserMixin):
-    """The engine's ``User`` as Flask-Login needs it; the id changes with the password."""
-
-    def __init__(self, user: User):
-        self.user = user
-
-    def get_id(self) -> str:
-        return f"{self.user.id}:{self.user.password_hash[-16:]}"
-
-    @property
-    def is_active(self) -> bool:
-        return bool(self.user.active)
-
-    @property
-    def username(self) -> str:
-        return self.user.username
-
-    @property
-    def display_name(self) -> str:
-        return self.user.display_name or self.user.username
-
-    @property
-    def roles(self) -> set[str]:
-        return self.user.roles
-
-    def has(self, *roles: str) -> bool:
-        return bool(self.user.roles & set(roles))
-
-    @property
-    def is_pure_auditor(self) -> bool:
-        return bool(self.roles) and self.roles <= {"auditor"}
-
-    @property
-    def works(self) -> bool:
-        """Has a role that receives tasks or starts processes (anything but auditor/integrator only)."""
-        return bool(self.roles - WORKER_EXCLUDED)
-
-
-@login_manager.user_loader
-def load_user(user_id: str) -> Optional[SignedIn]:
-    number, _sep, fingerprint = user_id.partition(":")
-    if not (number.isascii() and number.isdigit()):
-        return None
-    user = get_session().get(User, int(number))
-    if user is None or not user.active or user.password_hash[-16:] != fingerprint:
-        return None
-    return SignedIn(user)
-
-
-def actor() -> User:
-    """The engine user behind the signed-in web user."""
-    return current_user.user
-
-
-def page(*roles: str, changes: bool = False, works: bool = False) -> Callable:
-    """Decorate a view: signed in, with one of ``roles`` (if given); ``changes`` refuses pure auditors;
-    ``works`` needs a role that does work (not only auditor or integrator)."""
-
-    def decorate(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return login_manager.unauthorized()
-            if roles and not current_user.has(*roles):
-                abort(403)
-            if (changes and current_user.is_pure_auditor) or (works and not current_user.works):
-                abort(403)
-            return view(*args, **kwargs)
-
-        wrapped.page_roles = roles
-        return wrapped
-    return decorate
 
 
 # -- languages and display helpers --------------------------------------------------------
@@ -227,15 +144,17 @@ def url_with(**changes: Any) -> str:
             args.pop(key, None)
         else:
             args[key] = str(value)
-    from urllib.parse import urlencode
     return request.path + ("?" + urlencode(args) if args else "")
 
 
-def init_app(app: Flask) -> None:
-    from webui.views_history import event_label, status_label
+def count(db: Session, query: Select) -> int:
+    """How many rows ``query`` finds (for the pager)."""
+    return db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
 
+
+def init_app(app: Flask) -> None:
+    """Sign-in, and the helpers above as Jinja globals and filters; the menu on every page."""
     login_manager.init_app(app)
-    app.jinja_env.filters.update(status_label=status_label, event_label=event_label)
     app.jinja_env.globals.update(localized=localized, role_name=role_name, when=when, as_text=as_text,
                                  url_with=url_with, lang=lang, LANGUAGES=LANGUAGES, current_page=current_page)
     app.jinja_env.filters.update(when=when, as_text=as_text, localized=localized, role_name=role_name)
@@ -247,12 +166,16 @@ def init_app(app: Flask) -> None:
 
 def process_name(process_id: str) -> str:
     """The name of a deployed process (its id when unknown), read once per request."""
-    from flask import g
-    from webui.views_queries import process_names
-
     if "process_names" not in g:
         g.process_names = process_names(get_session())
     return g.process_names.get(process_id, process_id)
+
+
+def process_names(db: Session) -> dict[str, str]:
+    """``{process id: name}`` of the deployed processes (the newest version's name; names only, not
+    the versions' documents)."""
+    rows = db.execute(select(Definition.process_id, Definition.name).order_by(Definition.version))
+    return {process_id: name or process_id for process_id, name in rows}
 
 
 def menu() -> list[tuple[str, str, bool]]:

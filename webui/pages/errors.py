@@ -1,6 +1,6 @@
 """Error pages: every failure looks like the app, in the user's language (JSON under ``/api``).
 
-Engine refusals by class (403, 404, 409, 400, 422), HTTP errors, an expired
+Engine refusals by class (``webui.http_status``: 403, 404, 409, 400, 422), HTTP errors, an expired
 form (400), a malformed request — a NUL character in the address, query, form
 or credentials (``strict_input``) — 400, a value the database cannot store 400,
 and an unreachable database 503 with ``Retry-After``, rendered without reading
@@ -14,20 +14,16 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import (
-    ConflictError, EngineError, FormValidationError, NotFoundError, PermissionDeniedError, ValidationError,
-)
-from webui.api import engine_error as api_engine_error, http_error_outside_views
+from engine.errors import EngineError, ValidationError
+from webui.api.errors import engine_error as api_engine_error, http_error_outside_views
 from webui.db import RETRY_AFTER_SECONDS, failure_of
+from webui.http_status import is_api_path, status_of
+from webui.pages.signed_in import login_manager
 from webui.strict_input import refusal_of_request
-from webui.views_common import login_manager
-
-STATUS_OF_ERROR = {PermissionDeniedError: 403, NotFoundError: 404, ConflictError: 409, ValidationError: 400,
-                   FormValidationError: 422}
 
 
 def is_api_request() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
+    return is_api_path(request.path)
 
 
 def error_page(status: int, message: str = ""):
@@ -117,5 +113,4 @@ def init_app(app: Flask) -> None:
     def engine_error(exc: EngineError):
         if is_api_request():  # before any API blueprint matched (e.g. an unknown /api/ address)
             return api_engine_error(exc)
-        status = next((code for cls, code in STATUS_OF_ERROR.items() if isinstance(exc, cls)), 422)
-        return error_page(status, exc.message)
+        return error_page(status_of(exc), exc.message)

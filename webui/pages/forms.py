@@ -17,7 +17,7 @@ from typing import Any, Optional
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from webui.views_common import as_text, localized
+from webui.pages.display import as_text, localized
 
 INPUT_TYPES = {"str": "text", "int": "number", "decimal": "number", "date": "date", "datetime": "datetime-local"}
 BLANK_ROWS = 2

@@ -1,7 +1,8 @@
 """History events as people read them: who, when, what, on which step, data before and after.
 
-Used by the task page, the instance page and the auditors' timeline; the
-exports (CSV/JSON) write the same rows in plain form.
+Used by the task page, the instance page and the auditors' timeline (the exports write
+``engine.history.export_row``); and ``highlight_of``: what an instance's diagram marks done,
+active and failed, read from its history.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from engine.models import Definition, HistoryEvent
 from webui.diagram import Highlight
-from webui.views_common import as_text, localized, role_name
+from webui.pages.display import as_text, localized, role_name
 
 EVENT_LABELS = {
     "instance_started": _l("Instance started"), "instance_completed": _l("Instance completed"),

@@ -10,18 +10,20 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import access, incidents
+from engine import access, runtime
 from engine.errors import EngineError
+from engine.models import IncidentStatus
 from webui.db import get_session
-from webui.views_common import INCIDENT_ROLES, actor, page, pager, safe_next
+from webui.pages.display import pager, safe_next
+from webui.pages.signed_in import INCIDENT_ROLES, actor, page
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
-STATUSES = ("open", "retrying", "resolved")
+STATUSES = (IncidentStatus.OPEN, IncidentStatus.RETRYING, IncidentStatus.RESOLVED)
 
 
 def may_manage() -> bool:
-    """Retry and resolve: supervisors and admins (``engine.incidents.MANAGES``)."""
-    return bool(actor().roles & set(INCIDENT_ROLES))
+    """Retry and resolve: supervisors and admins (``User.manages_work``)."""
+    return actor().manages_work
 
 
 def visible_or_404(incident_id: int):
@@ -35,7 +37,7 @@ def visible_or_404(incident_id: int):
 @page()
 def index():
     session = get_session()
-    status = request.args.get("status", "open")
+    status = request.args.get("status", IncidentStatus.OPEN)
     status = status if status in STATUSES else None
     counts = access.count_incidents(session, actor())
     pages = pager(counts.get(status, 0) if status else sum(counts.values()))
@@ -57,11 +59,11 @@ def retry(incident_id: int):
     session = get_session()
     try:
         access.get_visible_incident(session, actor(), incident_id)
-        incident = incidents.retry(session, incident_id, actor())
+        incident = runtime.retry_incident(session, incident_id, actor())
     except EngineError as exc:
         flash(exc.message, "error")
     else:
-        if incident.status == "resolved":
+        if incident.status == IncidentStatus.RESOLVED:
             flash(_("Incident %(id)s: the step ran and the instance goes on.", id=incident_id), "success")
         else:
             flash(_("Incident %(id)s: the step failed again: %(message)s", id=incident_id,
@@ -75,7 +77,7 @@ def resolve(incident_id: int):
     session = get_session()
     try:
         access.get_visible_incident(session, actor(), incident_id)
-        incidents.resolve(session, incident_id, request.form.get("comment", ""), actor())
+        runtime.resolve_incident(session, incident_id, request.form.get("comment", ""), actor())
     except EngineError as exc:
         flash(exc.message, "error")
     else:

@@ -1,6 +1,8 @@
 """Starting processes, the list of instances and an instance's page (data, tasks, history, diagram).
 
-Who may see an instance is ``engine.access``'s rule (403 otherwise).
+Who may see and who may cancel an instance is ``engine.access``'s rule (403 otherwise); the
+search is ``engine.instances.search``; what the instance holds (open tasks, incidents, waiting
+elements) is ``engine.instances``'s.
 """
 from __future__ import annotations
 
@@ -9,20 +11,18 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from engine import access, definitions, history, runtime
+from engine import access, definitions, history, instances, runtime
 from engine.errors import EngineError, FormValidationError, PermissionDeniedError
-from engine.models import Definition, Instance
+from engine.models import Definition, IncidentStatus, Instance
 from webui import diagram
+from webui.api.schemas import INSTANCE_STATUSES
 from webui.db import get_session
-from webui.schemas import INSTANCE_STATUSES
-from webui.views_common import (
-    DIAGRAM_SCALE, actor, local_day_bounds, page, pager, parse_day, role_name,
-)
-from webui.views_formdata import field_errors, fields, parse
-from webui.views_history import Labels, entries, highlight_of
-from webui.views_queries import (
-    count, incidents_of, instance_query, open_tasks, process_ids, waiting_elements,
-)
+from webui.pages.display import DIAGRAM_SCALE, count, local_day_bounds, pager, parse_day, process_names, role_name
+from webui.pages.forms import field_errors, fields, parse
+from webui.pages.history import Labels, entries, highlight_of
+from webui.pages.signed_in import actor, page
+
+UNRESOLVED = (IncidentStatus.OPEN, IncidentStatus.RETRYING)
 
 bp = Blueprint("instances", __name__)
 
@@ -82,11 +82,11 @@ def index():
     first, last = parse_day(args.get("from")), parse_day(args.get("to"))
     since, until = local_day_bounds(first, last)
     status = args.get("status") if args.get("status") in INSTANCE_STATUSES else None
-    query = instance_query(actor(), args.get("process") or None, status, args.get("started_by") or None,
-                           since, until, (args.get("q") or "")[:100])
+    query = instances.search(session, actor(), args.get("process") or None, status, args.get("started_by") or None,
+                             since, until, (args.get("q") or "")[:100])
     pages = pager(count(session, query))
     rows = list(session.scalars(query.order_by(Instance.id.desc()).limit(pages.size).offset(pages.offset)))
-    return render_template("instances/index.html", rows=rows, pages=pages, processes=process_ids(session),
+    return render_template("instances/index.html", rows=rows, pages=pages, processes=sorted(process_names(session)),
                            statuses=INSTANCE_STATUSES, status=status, first=first, last=last)
 
 
@@ -104,10 +104,10 @@ def panels(session: Session, instance: Instance) -> dict:
     definition = session.get(Definition, instance.definition_id)
     labels = Labels(definition)
     events = history.events_of(session, instance.id)
-    tasks = open_tasks(session, instance.id)
-    incidents = incidents_of(session, instance.id)
-    failed = {i.element_id for i in incidents if i.status in ("open", "retrying") and i.element_id}
-    active = {t.element_id for t in tasks} | waiting_elements(session, instance.id)
+    tasks = instances.open_tasks(session, instance.id)
+    incidents = instances.incidents_of(session, instance.id)
+    failed = {i.element_id for i in incidents if i.status in UNRESOLVED and i.element_id}
+    active = {t.element_id for t in tasks} | instances.waiting_elements(session, instance.id)
     marks = highlight_of(definition.elements or {}, events, active, failed, instance.status)
     try:
         svg = Markup(diagram.render(definition.bpmn_xml, marks, role_name, definition.name, DIAGRAM_SCALE))
@@ -127,10 +127,7 @@ def panels(session: Session, instance: Instance) -> dict:
 def detail(instance_id: int):
     session = get_session()
     instance = readable(session, instance_id)
-    user = actor()
-    may_cancel = (instance.status in ("running", "failed") and not (user.roles <= {"auditor"})
-                  and (user.roles & {"admin", "supervisor"} or user.username == instance.started_by))
-    return render_template("instances/detail.html", instance=instance, may_cancel=may_cancel,
+    return render_template("instances/detail.html", instance=instance, may_cancel=access.may_cancel(instance, actor()),
                            **panels(session, instance))
 
 

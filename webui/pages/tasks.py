@@ -1,4 +1,7 @@
-"""A task's page: its form, the instance's key data, history and diagram; claim, unclaim, complete."""
+"""A task's page: its form, the instance's key data, history and diagram; claim, unclaim, complete.
+
+What the user may do with the task is ``engine.worklist.abilities``; the commands are ``engine.runtime``'s.
+"""
 from __future__ import annotations
 
 from typing import Optional
@@ -8,11 +11,12 @@ from flask_babel import gettext as _
 
 from engine import runtime, worklist
 from engine.errors import EngineError, FormValidationError
-from engine.models import Definition, HumanTask, Instance, User
+from engine.models import Definition, HumanTask, Instance
 from webui.db import get_session
-from webui.views_common import actor, page, safe_next
-from webui.views_formdata import field_errors, fields, parse
-from webui.views_instances import panels
+from webui.pages.display import safe_next
+from webui.pages.forms import field_errors, fields, parse
+from webui.pages.instances import panels
+from webui.pages.signed_in import actor, page
 
 bp = Blueprint("tasks", __name__)
 
@@ -22,22 +26,6 @@ def readable_task(task_id: int) -> HumanTask:
     if not worklist.may_read(row, actor()):
         abort(403)
     return row
-
-
-def abilities(row: HumanTask, user: User) -> dict[str, bool]:
-    """What the user may do with the task now (the engine checks again on every command)."""
-    auditor_only = bool(user.roles) and user.roles <= {"auditor"}
-    try:
-        worklist.check_may_work(row, user, "complete")
-        may_work = not auditor_only
-    except EngineError:
-        may_work = False
-    return {
-        "claim": may_work and row.status == "open",
-        "unclaim": row.status == "claimed" and not auditor_only
-        and (row.assignee == user.username or bool(user.roles & {"admin", "supervisor"})),
-        "complete": may_work,
-    }
 
 
 def task_form(row: HumanTask) -> Optional[dict]:
@@ -55,7 +43,7 @@ def render_task(row: HumanTask, submitted=None, errors=None, message=None, statu
     form = info["definition"].forms.get(row.form_key) if row.form_key else None
     return render_template("tasks/task.html", task=row, instance=instance, form=form,
                            inputs=fields(form, instance.data or {}, submitted, errors), errors=errors or {},
-                           message=message, can=abilities(row, actor()), **info), status
+                           message=message, can=worklist.abilities(row, actor()), **info), status
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -88,7 +76,7 @@ def complete(task_id: int):
 def claim(task_id: int):
     readable_task(task_id)
     try:
-        row = worklist.claim(get_session(), task_id, actor())
+        row = runtime.claim_task(get_session(), task_id, actor())
     except EngineError as exc:
         flash(exc.message, "error")
     else:
@@ -101,7 +89,7 @@ def claim(task_id: int):
 def unclaim(task_id: int):
     readable_task(task_id)
     try:
-        row = worklist.unclaim(get_session(), task_id, actor())
+        row = runtime.unclaim_task(get_session(), task_id, actor())
     except EngineError as exc:
         flash(exc.message, "error")
     else:

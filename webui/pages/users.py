@@ -15,9 +15,9 @@ from werkzeug.security import generate_password_hash
 
 from engine import users
 from engine.errors import EngineError
-from engine.models import Membership, Role, User
+from engine.models import ADMIN, Membership, Role, User
 from webui.db import get_session
-from webui.views_common import ADMIN_ROLES, actor, page
+from webui.pages.signed_in import ADMIN_ROLES, actor, page
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
 ATTRIBUTE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
@@ -104,7 +104,7 @@ def update(username: str):
         errors["attributes"] = _("Write one key=value per line (not: %(lines)s).", lines="; ".join(bad))
     if password and len(password) < 4:
         errors["password"] = _("A password needs at least 4 characters.")
-    if user.id == actor().id and ("admin" not in roles or not active):
+    if user.id == actor().id and (ADMIN not in roles or not active):
         errors["roles"] = _("You cannot remove your own admin role or deactivate yourself.")
     if errors:
         return render_template("users/edit.html", user=user, roles=all_roles(), errors=errors,
