@@ -40,7 +40,7 @@ def test_the_walk_goes_past_depth_1000_where_spiffworkflows_iterator_stops():
     assert [t.task_spec.bpmn_id for t in ready] == ["Task_work"]
     assert ready[0].depth > 1000
     stock = list(BpmnTaskIterator(wf.task_tree, state=TaskState.READY, manual=True))
-    assert stock == []  # SpiffWorkflow's own iterator no longer sees it (SPIFF_NOTES.md's trap)
+    assert stock == []  # SpiffWorkflow's own iterator stops at depth 1000: it no longer sees it
     assert not wf.is_completed() and wf.data.get("rounds") is None
 
 

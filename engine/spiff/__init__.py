@@ -16,9 +16,7 @@ Modules:
 * ``data_guard``: scripts held to the storable-data rule, unstorable data contained;
 * ``scripts``: the sandboxed script engine, given the connectors service tasks call;
 * ``speedups``: cheaper tree walks and log records;
-* ``patches``: every change to SpiffWorkflow's code, checked and installed by ``install``;
-* ``workflow``: the old module path of state/pruning/tasks/steps, kept until every caller uses
-  ``spiff.<name>``.
+* ``patches``: every change to SpiffWorkflow's code, checked and installed by ``install``.
 """
 
 from engine.spiff import patches, scripts

@@ -9,8 +9,9 @@ a replacement written for other code would silently do the wrong thing. ``tests/
 pins the hashes.
 
 Why each patch exists (SpiffWorkflow 3.2 has no extension point for any of them: ``Task`` and
-``BpmnSubWorkflow`` are created by SpiffWorkflow itself, so a subclass would not reach subprocesses or
-restored tasks; the timer specs read the module's ``datetime`` directly):
+``BpmnSubWorkflow`` are created by SpiffWorkflow itself, so a ``BpmnWorkflow`` subclass would not reach
+subprocesses or tasks; the timer specs read the module's ``datetime`` directly). Only wrappers and
+replacements of another design remain; none copies SpiffWorkflow's code:
 
 * ``BpmnBaseWorkflow.get_tasks_iterator``, ``Workflow.update_waiting_tasks``, ``Workflow.is_completed``
   (``speedups``): the task-tree walks, with a plain stack instead of ``TaskIterator``: the same tasks in
@@ -22,6 +23,9 @@ restored tasks; the timer specs read the module's ``datetime`` directly):
   replaces an earlier copy of ``Task._set_state``: no patch repeats SpiffWorkflow's code any more.
 * ``UnstructuredJoin._run_hook`` (``branches``): parallel and inclusive joins merge each branch's
   changes instead of copying each branch's whole data over the others (the end join keeps Spiff's).
+  Not a gateway subclass (``OVERRIDE_PARSER_CLASSES`` and a converter registered under Spiff's
+  typename): ``InclusiveGateway._run_hook`` calls ``UnstructuredJoin._run_hook`` by its class, so a
+  subclass would need a copy of that method.
 * ``timer.datetime`` (the timer module's name, ``engine.clock.EngineDatetime``): timers read the
   engine's clock (a frozen test clock, a worker firing an overdue timer at the time it was due).
 * ``TimerEventDefinition.get_timedelta_from_start``/``_end`` (``waits.bounded_months``, wrappers):

@@ -8,7 +8,7 @@ it does:
   object per query and re-walks parents to count depth. ``walk`` visits the same tasks in
   the same order (depth first, a subprocess's tasks before the task's children, no descent
   below tasks in a state the query cannot reach) with a plain stack. It has no depth limit:
-  SpiffWorkflow's iterator silently stops at depth 1000 (see SPIFF_NOTES.md), which the
+  SpiffWorkflow's iterator silently stops at depth 1000 (a deeper task is never visited), which the
   engine's pruning keeps trees far from anyway.
 * **Log records nobody reads.** Every state change builds a dict of log extras (and a dict
   of all state names to name its new state), and every workflow start and end lists all its
