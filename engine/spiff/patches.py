@@ -69,7 +69,9 @@ class Patch:
 
     @property
     def key(self) -> str:
-        return f"{self.owner.__name__}.{self.name}" if inspect.isclass(self.owner) else f"{self.owner.__name__.rsplit('.', 1)[-1]}:{self.name}"
+        if inspect.isclass(self.owner):
+            return f"{self.owner.__name__}.{self.name}"
+        return f"{self.owner.__name__.rsplit('.', 1)[-1]}:{self.name}"  # a module's name: "timer:datetime"
 
     def current(self) -> Any:
         return self.owner.__dict__[self.name]
