@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine import definitions, runtime, users
 from engine.errors import EngineError
-from engine.models import HumanTask, Instance
+from engine.models import HumanTask, Instance, TaskStatus
 
 DEMO_ATTRIBUTES = {"pm": {"categories": "家电,数码"}}
 
@@ -75,7 +75,7 @@ def create_sample_instances(session: Session) -> int:
 def complete_as_role(session: Session, instance_id: int, element_id: str, values: dict) -> None:
     task = session.scalar(select(HumanTask).where(HumanTask.instance_id == instance_id,
                                                   HumanTask.element_id == element_id,
-                                                  HumanTask.status == "open"))
+                                                  HumanTask.status == TaskStatus.OPEN))
     if task is None:
         return
     actor = users.get_user(session, task.assignee or task.role)

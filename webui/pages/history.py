@@ -11,7 +11,7 @@ from typing import Any, Iterable, Optional
 
 from flask_babel import lazy_gettext as _l
 
-from engine.models import Definition, HistoryEvent
+from engine.models import Definition, HistoryEvent, IncidentStatus, InstanceStatus, TaskStatus
 from webui.diagram import Highlight
 from webui.pages.display import as_text, localized, role_name
 
@@ -28,9 +28,11 @@ EVENT_LABELS = {
     "timer_cancelled": _l("Timer cancelled"), "message_correlated": _l("Message received"),
     "message_sent": _l("Message sent"),
 }
-STATUS_LABELS = {
-    "running": _l("running"), "completed": _l("completed"), "cancelled": _l("cancelled"), "failed": _l("failed"),
-    "open": _l("open"), "claimed": _l("claimed"), "retrying": _l("retrying"), "resolved": _l("resolved"),
+STATUS_LABELS = {  # instances', tasks' and incidents' statuses (completed, cancelled and open are shared)
+    InstanceStatus.RUNNING: _l("running"), InstanceStatus.COMPLETED: _l("completed"),
+    InstanceStatus.CANCELLED: _l("cancelled"), InstanceStatus.FAILED: _l("failed"),
+    TaskStatus.OPEN: _l("open"), TaskStatus.CLAIMED: _l("claimed"),
+    IncidentStatus.RETRYING: _l("retrying"), IncidentStatus.RESOLVED: _l("resolved"),
 }
 
 
@@ -162,7 +164,7 @@ def highlight_of(elements: dict, events: Iterable, active: set[str], failed: set
                 forward.add(target)
                 queue.append(target)
     evidence = done | active | failed
-    if status == "completed":
+    if status == InstanceStatus.COMPLETED:
         evidence |= {n for n in forward if nodes.get(n, {}).get("type") == "endEvent"}
     backward, queue = set(evidence), list(evidence)
     while queue:

@@ -1,16 +1,15 @@
 """The worklist page: my tasks and the tasks my roles may claim, with counts, filters, sorting and pages.
 
-The tabs, filters and sorting are ``worklist_search``'s (moving to ``engine.worklist``).
+The tabs, filters and sorting are ``engine.worklist``'s search.
 """
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
-from engine import clock
+from engine import clock, worklist
 from engine.models import Definition
 from webui.db import get_session
-from webui.pages import worklist_search
 from webui.pages.display import count, pager
 from webui.pages.signed_in import actor, page
 
@@ -30,18 +29,18 @@ def index():
     due = request.args.get("due") if request.args.get("due") in DUE_FILTERS else None
     search = (request.args.get("q") or "").strip()[:100]
     sort = request.args.get("sort") if request.args.get("sort") in SORTS else "due"
-    counts = {name: count(session, worklist_search.search(user, name)) for name in TABS}
-    overdue = {name: count(session, worklist_search.search(user, name, due="overdue")) for name in TABS}
-    query = worklist_search.search(user, tab, process_id, due, search)
+    counts = {name: count(session, worklist.search(user, name)) for name in TABS}
+    overdue = {name: count(session, worklist.search(user, name, due="overdue")) for name in TABS}
+    query = worklist.search(user, tab, process_id, due, search)
     pages = pager(count(session, query))
-    rows = session.execute(worklist_search.ordered(query, sort).limit(pages.size).offset(pages.offset)).all()
+    rows = session.execute(worklist.ordered(query, sort).limit(pages.size).offset(pages.offset)).all()
     quick = quick_tasks(session, rows)
     session.commit()
     now = clock.now()
     return render_template(
         "worklist/index.html", tab=tab, rows=rows, counts=counts, overdue=overdue, pages=pages, quick=quick,
-        processes=worklist_search.processes_with_tasks(session, user), process_id=process_id, due=due, search=search,
-        sort=sort, now=now, soon=now + worklist_search.DUE_SOON)
+        processes=worklist.processes_with_tasks(session, user), process_id=process_id, due=due, search=search,
+        sort=sort, now=now, soon=now + worklist.DUE_SOON)
 
 
 def quick_tasks(session, rows) -> set[int]:
