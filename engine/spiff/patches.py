@@ -167,7 +167,11 @@ def check(version: str | None = None) -> None:
         expected = recorded.get(patch.key)
         if (version, patch.key, expected) in _verified:
             continue
-        found = source_hash(patch)
+        try:
+            found = source_hash(patch)
+        except (OSError, TypeError) as exc:  # installed without its .py files: nothing to compare
+            raise SpiffWorkflowChanged(f"SpiffWorkflow {version}: the source of {patch.key} cannot be read "
+                                       f"({exc}); install SpiffWorkflow with its source files") from exc
         if found != expected:
             raise SpiffWorkflowChanged(
                 f"SpiffWorkflow {version}: {patch.key} is not the function engine/spiff/patches.py was written for "
