@@ -4,7 +4,7 @@
    complete of each task) on SQLite and, if reachable, PostgreSQL; raw in-memory
    SpiffWorkflow as released on the same model and path in the same run as the
    reference; and, for comparison, in-memory SpiffWorkflow with the speedups the
-   engine installs on it (engine/speedups.py).
+   engine installs on it (engine/spiff/speedups.py).
 2. The cost of one step at loop rounds 10, 100 and 1000 of bench/loop.bpmn, and
    that the loop still ends correctly past round 250 (SpiffWorkflow's depth trap).
 
@@ -26,8 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select, text  # noqa: E402
 
-from engine import definitions, runtime, users
-from engine.spiff import speedups  # noqa: E402
+from engine import runtime, spiff, users  # noqa: E402
 from engine.database import Database  # noqa: E402
 runtime.start_engine()  # noqa: E402
 from engine.models import HumanTask, Instance  # noqa: E402
@@ -55,8 +54,8 @@ def setup_database(url: str) -> tuple[Database, dict]:
         users.ensure_roles(session)
         actor = users.add_user(session, "bench", "bench-pw", ROLES + ["admin"])
         session.commit()
-        definitions.deploy_paths(session, [ROOT / "processes" / "refund.bpmn", ROOT / "forms"])
-        definitions.deploy_paths(session, [ROOT / "bench" / "loop.bpmn"])
+        runtime.deploy_paths(session, [ROOT / "processes" / "refund.bpmn", ROOT / "forms"])
+        runtime.deploy_paths(session, [ROOT / "bench" / "loop.bpmn"])
     return database, {"actor": actor}
 
 
@@ -151,7 +150,7 @@ def spiff_run(stock: bool = True):
             wf.do_engine_steps()
 
     def batch(count: int) -> float:
-        with speedups.stock() if stock else nullcontext():
+        with spiff.stock() if stock else nullcontext():
             began = time.perf_counter()
             for _ in range(count):
                 one()

@@ -27,7 +27,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine.spiff.scripts import SandboxEnvironment, make_script_engine  # noqa: E402
+from engine.spiff import SandboxEnvironment, make_script_engine  # noqa: E402
 from engine.script_cost import cheap_calls  # noqa: E402
 from engine.script_policy import SANDBOX_BUILTINS, compile_source, run_code  # noqa: E402
 

@@ -1,10 +1,10 @@
 """Timer and message benchmark on PostgreSQL (issue 3): prints figures, asserts nothing.
 
 1. N due timers (default 10,000: interrupting boundary timers on a user task, one per
-   instance) fired by one and then by two worker *processes* (``timers.fire_due`` in a
+   instance) fired by one and then by two worker *processes* (``runtime.fire_due_timers`` in a
    loop, each with its own frozen clock at the fire time): timers per second, and
    duplicates counted from history (must be 0).
-2. Message delivery throughput through ``engine.messages.receive``: M instances wait for
+2. Message delivery throughput through ``engine.runtime.receive_message``: M instances wait for
    ``order_cancelled``, each gets one message correlated by its ``order_no``.
 
 Instances are made by starting one through the engine and copying its rows (instance,
@@ -62,7 +62,7 @@ def fresh_database(url: str, *bpmn: Path) -> tuple[Database, object]:
         users.ensure_roles(session)
         users.add_user(session, "bench", "bench-password", ["admin", "integrator"])
         session.commit()
-        definitions.deploy_paths(session, list(bpmn))
+        runtime.deploy_paths(session, list(bpmn))
     with database.session() as session:
         actor = users.find_user(session, "bench")
         _ = actor.roles
@@ -126,7 +126,7 @@ def worker_main(url: str, name: str, at: str, limit: int, budget: float) -> None
     deadline = time.monotonic() + (budget if budget > 0 else 1800)
     while time.monotonic() < deadline:
         try:
-            count = timers.fire_due(database, name, now=at_, limit=limit)
+            count = runtime.fire_due_timers(database, name, now=at_, limit=limit)
         except Exception as exc:  # noqa: BLE001 - counted and reported
             errors.append(f"{type(exc).__name__}: {exc}"[:300])
             count = 0
@@ -205,7 +205,7 @@ def bench_messages(url: str, count: int, label: str) -> dict:
     with database.session() as session:
         for n in range(count):
             try:
-                reply = messages.receive(session, "order_cancelled", {"order_no": f"M{n:06d}"}, {"reason": "bench"},
+                reply = runtime.receive_message(session, "order_cancelled", {"order_no": f"M{n:06d}"}, {"reason": "bench"},
                                          f"bench-{n}", actor)
                 statuses[reply["status"]] = statuses.get(reply["status"], 0) + 1
             except Exception as exc:  # noqa: BLE001 - reported

@@ -14,8 +14,7 @@ from typing import Any, Optional
 
 from lxml import etree
 
-from engine import message_rules, xml_encoding
-from engine.spiff import parser as spiff_parser
+from engine import connectors, message_rules, spiff, xml_encoding
 from engine.errors import DefinitionError, ScriptError
 from engine.script_policy import check_source
 
@@ -95,9 +94,9 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
     fail(problems)
     _quote_timer_expressions(root)
     try:
-        specs = spiff_parser.parse_specs(name, root, [process.get("id") for process in executable])
+        specs = spiff.parse_specs(name, root, [process.get("id") for process in executable])
         models = [_model(name, content, specs[process.get("id")], process) for process in executable]
-    except spiff_parser.ModelRefused as exc:
+    except spiff.ModelRefused as exc:
         fail([_from_refusal(name, exc, root)])
     except DefinitionError:
         raise
@@ -250,9 +249,6 @@ def _check_script(where, node) -> list[Problem]:
 
 
 def _check_service(where, node) -> list[Problem]:
-    from engine import connectors
-
-    connectors.load_builtin()
     operator = node.find(f".//{SPIFF}serviceTaskOperator")
     registered = ", ".join(sorted(connectors.REGISTRY))
     if operator is None:

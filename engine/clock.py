@@ -84,7 +84,7 @@ class EngineDatetime(datetime):
 
 
 FIRING_AT: ContextVar[Optional[datetime]] = ContextVar("firing_at", default=None)
-"""The time a timer is being fired at (may be later than it was due), while ``engine.spiff.waits`` fires it:
+"""The time a timer is being fired at (may be later than it was due), while ``engine.spiff`` fires it:
 what ``EngineDatetime.now()`` answers then."""
 
 

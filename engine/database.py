@@ -14,6 +14,8 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
+from alembic import command as alembic_command
+from alembic.config import Config
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -150,20 +152,16 @@ class Database:
 
     def upgrade(self) -> None:
         """Bring the schema to the newest Alembic revision."""
-        from alembic import command
-
         with self.engine.begin() as connection:
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            alembic_command.upgrade(config, "head")
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def alembic_config(url: str):
-    from alembic.config import Config
-
+def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

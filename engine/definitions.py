@@ -1,4 +1,8 @@
-"""Deploying BPMN definitions: all or nothing, one version per content change."""
+"""Deployed definitions: checking and storing versions (one per content change), reading them.
+
+The deployment command (one transaction, then the kept messages it starts) is
+``engine.runtime.deployments``; ``Version`` is what running instances need of a version, cached.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -12,7 +16,6 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine import bpmn, clock, forms as form_files, timers
-from engine.database import command
 from engine.errors import DefinitionError, NotFoundError
 from engine.models import Definition
 from engine.statements import Statement
@@ -52,36 +55,22 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
     return bpmn_files, form_paths
 
 
-def deploy_paths(session: Session, paths: Iterable[Path], actor: str = "system") -> list[Deployed]:
-    bpmn_files, form_paths = collect_files(paths)
-    if not bpmn_files:
-        raise DefinitionError("No BPMN file found: give .bpmn files or a directory holding them.",
-                              {"problems": []})
-    documents = {str(p): p.read_bytes() for p in bpmn_files}
-    return deploy(session, documents, form_files.load_forms(form_paths), actor)
+def store_all(session: Session, documents: dict[str, bytes], forms: dict[str, dict],
+              actor: str = "system") -> list[Deployed]:
+    """Check every document, then store the changed processes (in the caller's transaction)."""
+    known_forms = {**stored_forms(session), **forms}
+    models = read_all(documents, known_forms, role_ids(session))
+    return [store(session, model, known_forms, actor) for model in models]
 
 
-def deploy(session: Session, documents: dict[str, bytes], forms: dict[str, dict],
-           actor: str = "system") -> list[Deployed]:
-    """Check every document, then store the changed processes in one transaction."""
-    with command(session):
-        known_forms = {**stored_forms(session), **forms}
-        models = read_all(documents, known_forms, role_ids(session))
-        results = [store(session, model, known_forms, actor) for model in models]
-        start_with_kept_messages(session, [r for r in results if r.created])
-    return results
-
-
-def start_with_kept_messages(session: Session, deployed: list[Deployed]) -> None:
-    """New versions with message start events start with the messages kept for them."""
-    from engine import messages
-
+def versions_of(session: Session, deployed: list[Deployed]) -> list[Version]:
+    """The ``Version`` of each deployed process version."""
     versions = []
     for item in deployed:
         row = session.scalar(select(Definition).where(Definition.process_id == item.process_id,
                                                       Definition.version == item.version))
         versions.append(version_of(session, row.id, row.content_hash))
-    messages.start_kept(session, versions)
+    return versions
 
 
 _parsed: dict[tuple, list[bpmn.ProcessModel]] = {}
@@ -232,6 +221,14 @@ def version_of(session: Session, definition_id: int, content_hash: str) -> Versi
                          row.start_form, row.spec_json)
         _versions[key] = cached
     return cached
+
+
+def version_by_id(session: Session, definition_id: int) -> Version:
+    """The cached ``Version`` of the definition with id ``definition_id``."""
+    row = session.get(Definition, definition_id)
+    if row is None:
+        raise NotFoundError(f"Definition {definition_id} does not exist.")
+    return version_of(session, row.id, row.content_hash)
 
 
 def as_dict(definition: Definition) -> dict:

@@ -1,29 +1,25 @@
-"""Incidents: a failing service task or script is retried with back-off, then opened.
+"""Incident rows: a failing service task or script is retried with back-off, then opened.
 
 While retries remain the instance stays ``running`` and the worker retries the
 failed step when ``next_retry_at`` comes. When they are used up the incident is
 ``open``, the instance ``failed``, and a person retries it (after fixing the
-cause) or resolves it with a comment. Users see the message, never a traceback.
+cause) or resolves it with a comment (the commands are ``engine.runtime.recovery``). Users see
+the message, never a traceback.
 """
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, history
-from engine.spiff import workflow
-from engine.database import command
-from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
-from engine.models import Incident, User
-
-log = logging.getLogger("liucheng.worker")
+from engine import clock, history, spiff
+from engine.errors import NotFoundError
+from engine.models import Incident, IncidentStatus, InstanceStatus
 MAX_ATTEMPTS = 3
 BACKOFF = (timedelta(seconds=30), timedelta(minutes=5))  # before attempt 2, 3
-MANAGES = {"admin", "supervisor"}
+UNSETTLED = (IncidentStatus.RETRYING, IncidentStatus.OPEN)
 
 
 def record_failure(session: Session, instance_id: int, process_id: str, element_id: Optional[str],
@@ -33,105 +29,54 @@ def record_failure(session: Session, instance_id: int, process_id: str, element_
     now = clock.now()
     incident = session.scalar(select(Incident).where(
         Incident.instance_id == instance_id, Incident.engine_task_id == engine_task_id,
-        Incident.status.in_(("retrying", "open"))))
+        Incident.status.in_(UNSETTLED)))
     if incident is None:
         incident = Incident(instance_id=instance_id, process_id=process_id, element_id=element_id,
-                            engine_task_id=engine_task_id, message=message, attempts=0, status="retrying",
+                            engine_task_id=engine_task_id, message=message, attempts=0, status=IncidentStatus.RETRYING,
                             created_at=now, updated_at=now)
         session.add(incident)
     incident.attempts += 1
     incident.message, incident.updated_at = message, now
     if retries and incident.attempts < MAX_ATTEMPTS:
-        incident.status = "retrying"
+        incident.status = IncidentStatus.RETRYING
         incident.next_retry_at = now + BACKOFF[min(incident.attempts - 1, len(BACKOFF) - 1)]
         session.flush()
         history.record(session, instance_id, "step_failed", "system", element_id,
                        data={"error": message, "attempt": incident.attempts, "retry_at": incident.next_retry_at})
-        return "running"
-    incident.status, incident.next_retry_at = "open", None
+        return InstanceStatus.RUNNING
+    incident.status, incident.next_retry_at = IncidentStatus.OPEN, None
     session.flush()
     history.record(session, instance_id, "incident_opened", "system", element_id,
                    data={"incident_id": incident.id, "error": message, "attempts": incident.attempts})
     history.record(session, instance_id, "instance_failed", "system", element_id, data={"error": message})
-    return "failed"
+    return InstanceStatus.FAILED
 
 
 def close_succeeded(session: Session, instance_id: int, wf) -> None:
     """Incidents whose step no longer fails are resolved by the run that got past them."""
-    failing = set(workflow.failed_task_ids(wf))
+    failing = set(spiff.failed_task_ids(wf))
     for incident in session.scalars(select(Incident).where(Incident.instance_id == instance_id,
-                                                           Incident.status.in_(("retrying", "open")))):
+                                                           Incident.status.in_(UNSETTLED))):
         if incident.engine_task_id not in failing:
-            incident.status, incident.resolved_at, incident.resolved_by = "resolved", clock.now(), "system"
+            incident.status, incident.resolved_at, incident.resolved_by = IncidentStatus.RESOLVED, clock.now(), "system"
             incident.next_retry_at = None
             history.record(session, instance_id, "incident_resolved", "system", incident.element_id,
                            data={"incident_id": incident.id, "by": "retry"})
 
 
-# -- retrying ------------------------------------------------------------------------------
+# -- rows the recovery commands (engine.runtime.recovery) read and write -----------------------
 
-def retry(session: Session, incident_id: int, actor: Optional[User] = None) -> Incident:
-    """Run the failed step again (a person's retry, or the worker's when it is due)."""
-    from engine import runtime
-
-    with command(session):
-        incident = get_incident(session, incident_id)
-        if actor is not None and not actor.roles & MANAGES:
-            raise PermissionDeniedError("Only a supervisor or an admin may retry incidents.")
-        if incident.status not in ("retrying", "open"):
-            raise ConflictError(f"Incident {incident_id} is {incident.status}; nothing to retry.")
-        instance, version = runtime.lock_instance(session, incident.instance_id)
-        wf = runtime.load_workflow(session, instance, version)
-        history.record(session, instance.id, "incident_retried", actor.username if actor else "system",
-                       incident.element_id, data={"incident_id": incident.id, "attempt": incident.attempts + 1})
-        if actor is not None and incident.status == "open":
-            incident.attempts = MAX_ATTEMPTS - 1  # one more attempt; failing again reopens it
-        runtime.advance(session, instance, version, wf,
-                        step=lambda wf_, on_step: workflow.retry_failed(wf_, incident.engine_task_id, on_step))
-        close_succeeded(session, instance.id, wf)
-    session.refresh(incident)
-    return incident
+def due_for_retry(session: Session, now: datetime) -> list[tuple[int, int, Optional[str]]]:
+    """(id, instance id, element id) of the incidents whose back-off time came."""
+    return [tuple(row) for row in session.execute(select(Incident.id, Incident.instance_id, Incident.element_id)
+                                                  .where(Incident.status == IncidentStatus.RETRYING,
+                                                         Incident.next_retry_at <= now))]
 
 
-def retry_due(database, now: Optional[datetime] = None, on_failure: Optional[Callable] = None) -> int:
-    """Retry the incidents whose back-off time came, each in its own transaction: one whose retry
-    raises is rolled back, logged and reported to ``on_failure(what, instance id, element id,
-    message)``, and the others are still retried. A step failing again is counted, not reported."""
-    now = now or clock.now()
-    with database.session() as session:
-        due = list(session.execute(select(Incident.id, Incident.instance_id, Incident.element_id).where(
-            Incident.status == "retrying", Incident.next_retry_at <= now)))
-        session.rollback()
-        for incident_id, instance_id, element_id in due:
-            try:
-                retry(session, incident_id)
-            except Exception as exc:
-                message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
-                log.error("incident %s could not be retried: %s", incident_id, message,
-                          exc_info=not isinstance(exc, EngineError))
-                if on_failure is not None:
-                    on_failure(f"incident {incident_id} (retry)", instance_id, element_id, message)
-    return len(due)
-
-
-def resolve(session: Session, incident_id: int, comment: str, actor: User) -> Incident:
-    """Close an incident handled outside the engine; the instance stays as it is."""
-    comment = (comment or "").strip()
-    if not comment:
-        raise ValidationError("Say how the incident was resolved.", {"comment": ["Required."]})
-    if not actor.roles & MANAGES:
-        raise PermissionDeniedError("Only a supervisor or an admin may resolve incidents.")
-    with command(session):
-        incident = get_incident(session, incident_id)
-        if incident.status == "resolved":
-            raise ConflictError(f"Incident {incident_id} is already resolved.")
-        session.execute(update(Incident).where(Incident.id == incident_id).values(
-            status="resolved", resolved_at=clock.now(), resolved_by=actor.username, comment=comment,
-            next_retry_at=None).execution_options(synchronize_session=False))
-        history.record(session, incident.instance_id, "incident_resolved", actor.username, incident.element_id,
-                       data={"incident_id": incident_id, "comment": comment})
-    session.refresh(incident)
-    return incident
+def mark_resolved(session: Session, incident_id: int, username: str, comment: str) -> None:
+    session.execute(update(Incident).where(Incident.id == incident_id).values(
+        status=IncidentStatus.RESOLVED, resolved_at=clock.now(), resolved_by=username, comment=comment,
+        next_retry_at=None).execution_options(synchronize_session=False))
 
 
 # -- reading -----------------------------------------------------------------------------------

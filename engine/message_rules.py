@@ -29,14 +29,14 @@ from __future__ import annotations
 import re
 from typing import Iterable, Optional
 
-from engine.spiff import waits
+from engine import spiff
 from engine.errors import MessageRefusedError, PermissionDeniedError
-from engine.models import Message, User
+from engine.models import ADMIN, INTEGRATOR, Message, User
 
 CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 CATCHING_TAGS = {"startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask"}
-SENDER_ROLES = frozenset({"integrator", "admin"})
+SENDER_ROLES = frozenset({INTEGRATOR, ADMIN})
 _SAME_NAME = re.compile(r"^\s*(\$\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\})?\s*$")
 
 
@@ -130,7 +130,7 @@ def check_catchable(wf, version_, instance_id: int, name: str, data: dict, catch
     names = refused(data, declarations)
     if names:
         raise refusal(name, names, declarations, [f"{version_.process_id}:{e}" for e in catching], instance_id)
-    problem = waits.catch_problem(wf, name, data)
+    problem = spiff.catch_problem(wf, name, data)
     if problem:
         raise not_caught(name, instance_id, problem)
 
@@ -141,7 +141,7 @@ def accepts_kept(wf, message: Message, elements: dict, element_id: str) -> bool:
         return True
     declared_here = elements.get("nodes", {}).get(element_id, {}).get("message_variables")
     return not refused(message.data or {}, [declared_here]) and \
-        waits.catch_problem(wf, message.name, dict(message.data or {})) is None
+        spiff.catch_problem(wf, message.name, dict(message.data or {})) is None
 
 
 def refusal(name: str, names: list[str], declarations: list, where: list[str],

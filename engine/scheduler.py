@@ -1,4 +1,4 @@
-"""APScheduler ticks that fire due timers (``liucheng worker``, or in-process in ``serve``).
+"""APScheduler ticks that run the engine's timed commands (``liucheng worker``, or in-process in ``serve``).
 
 Each scheduler has its own in-memory job store (APScheduler job stores must not
 be shared); what makes several workers safe is the lease on timer rows, not the
@@ -15,8 +15,8 @@ from typing import Callable, Optional
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from engine import incidents, messages, timers
-from engine.database import Database, command
+from engine import runtime
+from engine.database import Database
 from engine.errors import EngineError
 
 log = logging.getLogger("liucheng.worker")
@@ -46,8 +46,8 @@ def tick(database: Database, worker: str | None = None, failures: Optional[list[
     def failed(what: str, instance_id: Optional[int], element_id: Optional[str], message: str) -> None:
         found.append(Failure(what, instance_id, element_id, message))
 
-    fired = _guarded("firing timers", failed, lambda: timers.fire_due(database, worker, on_failure=failed)) or 0
-    _guarded("retrying incidents", failed, lambda: incidents.retry_due(database, on_failure=failed))
+    fired = _guarded("firing timers", failed, lambda: runtime.fire_due_timers(database, worker, on_failure=failed)) or 0
+    _guarded("retrying incidents", failed, lambda: runtime.retry_due_incidents(database, on_failure=failed))
     _guarded("expiring kept messages", failed, lambda: _expire_messages(database))
     if fired:
         log.info("fired %d timer(s)", fired)
@@ -55,8 +55,8 @@ def tick(database: Database, worker: str | None = None, failures: Optional[list[
 
 
 def _expire_messages(database: Database) -> None:
-    with database.session() as session, command(session):
-        messages.expire_old(session)
+    with database.session() as session:
+        runtime.expire_kept_messages(session)
 
 
 def _guarded(what: str, failed: Callable, run: Callable):
@@ -70,7 +70,7 @@ def _guarded(what: str, failed: Callable, run: Callable):
 
 
 def _add_job(scheduler, database: Database, interval: float) -> None:
-    worker = timers.worker_name()
+    worker = runtime.worker_name()
     scheduler.add_job(tick, "interval", seconds=interval, args=[database, worker], id="fire-timers",
                       max_instances=1, coalesce=True, misfire_grace_time=None)
 

@@ -1,59 +1,41 @@
-"""Timers and deadlines: rows with a due time, fired exactly once by leased workers.
+"""Timer rows: what an instance waits for with a due time, leases, and timer start events.
 
-After every command ``sync`` makes the instance's timer rows match the timers
-the engine waits for (in the same transaction as the state that created them)
-and sets each human task's ``due_at`` to its earliest attached timer.
-``fire_due`` claims due rows with a lease (``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL, a conditional update on SQLite) and fires each in its own
-transaction under the instance lock; a worker that dies loses its lease after
-``LEASE`` and another fires the timer, once. A timer whose firing raises (its
-transaction is rolled back) is logged and reported to ``on_failure``, keeps its
-lease until it runs out (then it is tried again) and never stops the others; a
-step that fails inside a firing is an incident, and reported too.
+After every step ``sync`` makes the instance's timer rows match the timers the workflow waits
+for (in the same transaction as the state that created them) and sets each human task's
+``due_at`` to its earliest attached timer. ``lease_due`` leases due rows to a worker (``FOR
+UPDATE SKIP LOCKED`` on PostgreSQL, a conditional update on SQLite) for ``LEASE``; firing them is
+the command ``engine.runtime.firing``. Timer start events of a deployed version get a row each
+(``schedule_start_timers``), re-armed after each firing for the next occurrence.
 """
 from __future__ import annotations
 
 import calendar
-import logging
-import os
 import re
-import socket
-import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Optional
+from typing import Optional
 
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, history
-from engine.spiff import waits, workflow
-from engine.database import command
-from engine.errors import DefinitionError, EngineError
-from engine.models import HumanTask, Instance, Timer
-
-log = logging.getLogger("liucheng.worker")
-OnFailure = Callable[[str, Optional[int], Optional[str], str], None]  # (what, instance id, element id, message)
+from engine import clock, history, spiff
+from engine.errors import DefinitionError
+from engine.models import HumanTask, Instance, InstanceStatus, TaskStatus, Timer, TimerStatus
 
 LEASE = timedelta(seconds=60)
-MAX_BATCHES = 200  # one tick fires at most MAX_BATCHES × limit timers; the next tick goes on
 _TIMERS = Timer.__table__
 _TASKS = HumanTask.__table__
 _INSTANCES = Instance.__table__
 _WAITING_ROWS = select(_TIMERS.c.id, _TIMERS.c.engine_task_id, _TIMERS.c.element_id, _TIMERS.c.due_at,
                        _TIMERS.c.attached_to).where(_TIMERS.c.instance_id == bindparam("iid"),
-                                                    _TIMERS.c.status == "waiting")
+                                                    _TIMERS.c.status == TimerStatus.WAITING)
 FIRED = "liucheng_fired_timers"
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 # -- keeping rows in step with the engine ----------------------------------------------
 
 def sync(session: Session, instance_id: int, process_id: str, elements: dict, wf) -> None:
-    waiting = {t.engine_task_id: t for t in waits.waiting_timers(wf)}
-    memo = workflow.memo(wf)
+    waiting = {t.engine_task_id: t for t in spiff.waiting_timers(wf)}
+    memo = spiff.memo(wf)
     rows = memo.get("timers")
     if rows is None:
         rows = {r.engine_task_id: (r.id, r.element_id, r.due_at)
@@ -80,7 +62,7 @@ def sync(session: Session, instance_id: int, process_id: str, elements: dict, wf
         row_id = session.connection().execute(_TIMERS.insert().returning(_TIMERS.c.id), {
             "instance_id": instance_id, "process_id": process_id, "element_id": timer.element_id,
             "engine_task_id": engine_task_id, "kind": kind, "attached_to": node.get("attached_to"),
-            "due_at": timer.due_at, "status": "waiting", "created_at": now}).scalar_one()
+            "due_at": timer.due_at, "status": TimerStatus.WAITING, "created_at": now}).scalar_one()
         rows[engine_task_id] = (row_id, timer.element_id, timer.due_at)
         history.record(session, instance_id, "timer_scheduled", "system", timer.element_id,
                        data={"due_at": timer.due_at, "kind": kind})
@@ -119,7 +101,7 @@ def _set_due_dates(session, instance_id: int, waiting, nodes: dict, memo: dict) 
     current = memo.get("due")
     if current is None:
         current = {r.id: r.due_at for r in session.connection().execute(select(_TASKS.c.id, _TASKS.c.due_at).where(
-            _TASKS.c.instance_id == instance_id, _TASKS.c.status.in_(("open", "claimed"))))}
+            _TASKS.c.instance_id == instance_id, _TASKS.c.status.in_((TaskStatus.OPEN, TaskStatus.CLAIMED))))}
     tasks = memo.get("tasks")
     if tasks is None:
         return
@@ -140,117 +122,63 @@ def remove_all(session: Session, instance_id: int, actor: str = "system") -> Non
     connection.execute(delete(_TIMERS).where(_TIMERS.c.instance_id == instance_id))
 
 
-# -- claiming and firing -----------------------------------------------------------------
+# -- leases and the rows a firing reads ------------------------------------------------------
 
-def claim_due(session: Session, worker: str, now: Optional[datetime] = None, limit: int = 100) -> list[int]:
-    """Lease up to ``limit`` due timers to ``worker``; returns their ids (committed)."""
-    now = now or clock.now()
+def lease_due(session: Session, worker: str, now: datetime, limit: int = 100) -> list[int]:
+    """Lease up to ``limit`` due timers to ``worker`` in the caller's transaction; returns their ids."""
     free = or_(_TIMERS.c.locked_until.is_(None), _TIMERS.c.locked_until < now)
-    failed = select(_INSTANCES.c.id).where(_INSTANCES.c.status == "failed")
-    due = (select(_TIMERS.c.id).where(_TIMERS.c.status == "waiting", _TIMERS.c.due_at <= now, free,
+    failed = select(_INSTANCES.c.id).where(_INSTANCES.c.status == InstanceStatus.FAILED)
+    due = (select(_TIMERS.c.id).where(_TIMERS.c.status == TimerStatus.WAITING, _TIMERS.c.due_at <= now, free,
                                       or_(_TIMERS.c.instance_id.is_(None), _TIMERS.c.instance_id.not_in(failed)))
            .order_by(_TIMERS.c.due_at).limit(limit))
-    with command(session):
-        connection = session.connection()
-        if connection.dialect.name == "postgresql":
-            ids = list(connection.execute(due.with_for_update(skip_locked=True)).scalars())
-            if ids:
-                connection.execute(update(_TIMERS).where(_TIMERS.c.id.in_(ids))
-                                   .values(locked_by=worker, locked_until=now + LEASE))
-        else:
-            ids = []
-            for timer_id in connection.execute(due).scalars().all():
-                won = connection.execute(update(_TIMERS).where(_TIMERS.c.id == timer_id, free)
-                                         .values(locked_by=worker, locked_until=now + LEASE)).rowcount
-                if won == 1:
-                    ids.append(timer_id)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        ids = list(connection.execute(due.with_for_update(skip_locked=True)).scalars())
+        if ids:
+            connection.execute(update(_TIMERS).where(_TIMERS.c.id.in_(ids))
+                               .values(locked_by=worker, locked_until=now + LEASE))
+        return ids
+    ids = []
+    for timer_id in connection.execute(due).scalars().all():
+        won = connection.execute(update(_TIMERS).where(_TIMERS.c.id == timer_id, free)
+                                 .values(locked_by=worker, locked_until=now + LEASE)).rowcount
+        if won == 1:
+            ids.append(timer_id)
     return ids
 
 
-def fire(session: Session, timer_id: int, worker: str, now: Optional[datetime] = None,
-         on_failure: Optional[OnFailure] = None) -> bool:
-    """Fire one leased timer in its own transaction; False if it is gone or no longer ours.
-    A step failing after it fired (an incident) is reported to ``on_failure``."""
-    try:
-        fired, failure = _fire(session, timer_id, worker, now or clock.now())
-    finally:
-        session.info.pop(FIRED, None)
-    if failure is not None and on_failure is not None:
-        on_failure(f"timer {timer_id} (fired; its step failed)", failure[0], failure[1], failure[2])
-    return fired
+def head(session: Session, timer_id: int):
+    """The timer's instance id, kind and element id (no lock), or None when it is gone."""
+    return session.execute(select(_TIMERS.c.instance_id, _TIMERS.c.kind, _TIMERS.c.element_id)
+                           .where(_TIMERS.c.id == timer_id)).first()
 
 
-def _fire(session: Session, timer_id: int, worker: str, now: datetime) -> tuple[bool, Optional[tuple]]:
-    """(fired, (instance id, element id, message) of a step that failed after it fired, or None)."""
-    from engine import runtime
-
-    with command(session):
-        head = session.execute(select(_TIMERS.c.instance_id, _TIMERS.c.kind).where(_TIMERS.c.id == timer_id)).first()
-        if head is None:
-            return False, None
-        if head.kind == "start" and head.instance_id is None:
-            row = session.execute(select(_TIMERS).where(_TIMERS.c.id == timer_id).with_for_update()).first()
-            if row is None or row.status != "waiting" or row.locked_by != worker or row.due_at > now:
-                return False, None
-            return True, _fire_start(session, row, now)
-        instance_id = head.instance_id
-        instance, version = runtime.lock_instance(session, instance_id)
-        row = session.execute(select(_TIMERS).where(_TIMERS.c.id == timer_id).with_for_update()).first()
-        if row is None or row.status != "waiting" or row.locked_by != worker or row.due_at > now:
-            return False, None
-        if instance.status == "failed":  # fires once the incident is retried; keep it, unleased
-            session.execute(update(_TIMERS).where(_TIMERS.c.id == timer_id).values(locked_by=None, locked_until=None))
-            return False, None
-        if instance.status != "running":
-            session.execute(delete(_TIMERS).where(_TIMERS.c.id == timer_id))
-            history.record(session, instance.id, "timer_cancelled", "system", row.element_id,
-                           data={"due_at": row.due_at, "reason": f"instance {instance.status}"})
-            return False, None
-        wf = runtime.load_workflow(session, instance, version)
-        late = (now - row.due_at).total_seconds()
-        history.record(session, instance.id, "timer_fired", "system", row.element_id,
-                       data={"due_at": row.due_at, "fired_at": now, "late_seconds": round(late, 3)})
-        session.info.setdefault(FIRED, set()).add(timer_id)
-        at = max(now, row.due_at)
-        failure = runtime.advance(session, instance, version, wf,
-                                  step=lambda wf_, on_step: waits.fire_timers(wf_, at, on_step))
-    return True, (instance.id, failure.element_id, failure.message) if failure is not None else None
+def locked_row(session: Session, timer_id: int):
+    """The whole timer row, locked for this transaction, or None."""
+    return session.execute(select(_TIMERS).where(_TIMERS.c.id == timer_id).with_for_update()).first()
 
 
-def fire_due(database, worker: Optional[str] = None, now: Optional[datetime] = None, limit: int = 100,
-             on_failure: Optional[OnFailure] = None) -> int:
-    """Claim and fire what is due now; returns how many timers fired. Each timer fires in its own
-    transaction: one that raises is rolled back, logged and reported, and the others still fire."""
-    worker = worker or worker_name()
-    fired = 0
-    with database.session() as session:
-        for _ in range(MAX_BATCHES):
-            claimed = claim_due(session, worker, now, limit)
-            for timer_id in claimed:
-                try:
-                    if fire(session, timer_id, worker, now, on_failure):
-                        fired += 1
-                except Exception as exc:  # rolled back by its command; the lease runs out, then it is tried again
-                    _report_failure(session, timer_id, exc, on_failure)
-            if len(claimed) < limit:
-                break
-    return fired
+def release(session: Session, timer_id: int) -> None:
+    """Keep the timer but give up its lease (its instance waits for an incident)."""
+    session.execute(update(_TIMERS).where(_TIMERS.c.id == timer_id).values(locked_by=None, locked_until=None))
 
 
-def _report_failure(session: Session, timer_id: int, exc: Exception, on_failure: Optional[OnFailure]) -> None:
-    message = exc.message if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
-    log.error("timer %s could not be fired: %s", timer_id, message, exc_info=not isinstance(exc, EngineError))
-    instance_id = element_id = None
-    try:
-        with command(session):
-            found = session.execute(select(_TIMERS.c.instance_id, _TIMERS.c.element_id)
-                                    .where(_TIMERS.c.id == timer_id)).first()
-        if found is not None:
-            instance_id, element_id = found
-    except Exception:  # the database itself may be what failed: report what is known
-        log.warning("timer %s: its row could not be read to report the failure", timer_id, exc_info=True)
-    if on_failure is not None:
-        on_failure(f"timer {timer_id}", instance_id, element_id, message)
+def drop(session: Session, row, reason: str) -> None:
+    """Delete a timer that will never fire, with its history."""
+    session.execute(delete(_TIMERS).where(_TIMERS.c.id == row.id))
+    history.record(session, row.instance_id, "timer_cancelled", "system", row.element_id,
+                   data={"due_at": row.due_at, "reason": reason})
+
+
+def rearm_start(session: Session, row, now: datetime) -> None:
+    """A fired start timer waits for its next occurrence, or goes when it has none."""
+    kind, text_ = (row.expression or ":").split(":", 1)
+    following = next_occurrence(kind, text_, max(now, row.due_at))
+    if following is None:
+        session.execute(delete(_TIMERS).where(_TIMERS.c.id == row.id))
+    else:
+        session.execute(update(_TIMERS).where(_TIMERS.c.id == row.id).values(
+            due_at=following, locked_by=None, locked_until=None))
 
 
 # -- timer start events: a new instance per tick ----------------------------------------------
@@ -269,14 +197,14 @@ def next_occurrence(kind: str, text: str, after: datetime) -> Optional[datetime]
     """The first time after ``after`` (naive UTC) that a start timer is due, or None when it is spent."""
     aware_after = after.replace(tzinfo=timezone.utc)
     if kind == "timeDate":
-        due = waits.iso_datetime(text)
+        due = spiff.iso_datetime(text)
         return _naive(due) if due > aware_after else None
     if kind == "timeDuration":
-        return after + waits.iso_duration_from(text, aware_after)
+        return after + spiff.iso_duration_from(text, aware_after)
     months = _calendar_months(text)
     if months:
         return _next_by_months(text, months, aware_after)
-    cycles, start, duration = waits.iso_recurring_interval(text)
+    cycles, start, duration = spiff.iso_recurring_interval(text)
     if duration.total_seconds() <= 0:
         return None
     if start <= aware_after:
@@ -303,7 +231,7 @@ def _next_by_months(text: str, months: int, after: datetime) -> Optional[datetim
     """Calendar stepping: the 31st of each month falls on the month's last day, without drifting."""
     repeat, start_text, _ = text.strip().split("/")
     cycles = int(repeat[1:]) if repeat[1:] else -1
-    start = waits.iso_datetime(start_text)
+    start = spiff.iso_datetime(start_text)
     step = 0
     while True:
         month_index = start.month - 1 + step * months
@@ -330,7 +258,7 @@ def schedule_start_timers(session: Session, definition_id: int, process_id: str,
         if due is not None:
             connection.execute(_TIMERS.insert(), {
                 "definition_id": definition_id, "process_id": process_id, "element_id": element_id,
-                "kind": "start", "expression": f"{kind}:{text_}", "due_at": due, "status": "waiting",
+                "kind": "start", "expression": f"{kind}:{text_}", "due_at": due, "status": TimerStatus.WAITING,
                 "created_at": now})
 
 
@@ -349,29 +277,3 @@ def _schedulable(process_id: str, element_id: str, kind: str, text_: str, now: d
         raise DefinitionError(f"Cannot deploy {process_id}: [{element_id}] {message}",
                               {"problems": [{"file": None, "line": None, "element_id": element_id,
                                              "message": message}]}) from None
-
-
-def _fire_start(session: Session, row, now: datetime) -> Optional[tuple]:
-    """Start one instance for a due start timer, then re-arm the row for the next tick; returns
-    (instance id, element id, message) of a step of the new instance that failed, or None."""
-    from engine import definitions, runtime
-
-    row_def = session.get(definitions.Definition, row.definition_id)
-    version = definitions.version_of(session, row_def.id, row_def.content_hash)
-    at = max(now, row.due_at)
-    system = runtime.system_actor()
-    failures: list = []
-    instance_id = runtime.start_for_timer(session, version, system,
-                                          lambda wf_, on_step: waits.fire_start_timer(wf_, at, on_step),
-                                          row.element_id, failures)
-    history.record(session, instance_id, "timer_fired", "system", row.element_id, data={
-        "due_at": row.due_at, "fired_at": now, "late_seconds": round((now - row.due_at).total_seconds(), 3),
-        "kind": "start"})
-    kind, text_ = (row.expression or ":").split(":", 1)
-    following = next_occurrence(kind, text_, max(now, row.due_at))
-    if following is None:
-        session.execute(delete(_TIMERS).where(_TIMERS.c.id == row.id))
-    else:
-        session.execute(update(_TIMERS).where(_TIMERS.c.id == row.id).values(
-            due_at=following, locked_by=None, locked_until=None))
-    return (instance_id, failures[0].element_id, failures[0].message) if failures else None

@@ -1,30 +1,29 @@
-"""Human tasks: who sees them, who may claim, complete and reassign them.
+"""Human task rows: who sees them, who may claim, complete and unclaim them, and their updates.
 
 A row exists for every user task that became ready. It goes to the **role** of
 its lane; a model may route it to one named user from the process data with
 ``camunda:assignee="${pm}"`` (then only that user may work on it). Claims are
-conditional updates, so of two users claiming at once exactly one wins.
+conditional updates, so of two users claiming at once exactly one wins. The commands
+(complete, claim, unclaim, reassign) are ``engine.runtime.tasks``.
 """
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, forms, history
-from engine.spiff import workflow
-from engine.database import command
+from engine import clock, forms, history, instances
+from engine import spiff
 from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Definition, HumanTask, Instance, TaskStatus, User
 from engine.statements import Statement
 
-ACTIVE = ("open", "claimed")
-STATUSES = ("open", "claimed", "completed", "cancelled")
+ACTIVE = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+STATUSES = tuple(TaskStatus)
 SCOPES = ("mine", "claimable", "all")
-READ_ALL_ROLES = {"admin", "auditor", "supervisor"}
 EXPRESSION = re.compile(r"^\s*[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\s*$")
 
 
@@ -46,7 +45,7 @@ def check_may_work(row: HumanTask, actor: User, verb: str) -> None:
     if row.status not in ACTIVE:
         raise ConflictError(f"Task {row.id} is already {row.status}; it cannot be {verb}d.")
     if row.assignee and row.assignee != actor.username:
-        if row.status == "claimed":
+        if row.status == TaskStatus.CLAIMED:
             raise ConflictError(f"Task {row.id} is claimed by {row.assignee}; ask them to unclaim it or a "
                                 "supervisor to reassign it.")
         raise PermissionDeniedError(f"Task {row.id} is assigned to {row.assignee} only.")
@@ -77,84 +76,60 @@ def abilities(row: HumanTask, actor: User) -> dict[str, bool]:
             "complete": may_work}
 
 
-# -- commands ---------------------------------------------------------------------------
+# -- row updates (the commands are engine.runtime.tasks) ----------------------------------
 
-def claim(session: Session, task_id: int, actor: User) -> HumanTask:
-    with command(session):
-        row = get_task(session, task_id)
-        check_may_work(row, actor, "claim")
-        if row.status == "claimed":
-            raise ConflictError(f"Task {task_id} is already claimed by you.")
-        changed = session.execute(
-            update(HumanTask).where(HumanTask.id == task_id, HumanTask.status == "open",
-                                    or_(HumanTask.assignee.is_(None), HumanTask.assignee == actor.username))
-            .values(status="claimed", assignee=actor.username, claimed_at=clock.now())
-            .execution_options(synchronize_session=False)).rowcount
-        if changed != 1:
-            raise ConflictError(f"Task {task_id} was claimed or completed by someone else just now.")
-        history.record(session, row.instance_id, "task_claimed", actor.username, row.element_id, row.id)
-    session.refresh(row)
-    return row
+def mark_claimed(session: Session, row: HumanTask, username: str) -> None:
+    """Claim an open row for ``username``; a ConflictError if someone else got it first."""
+    _changed(session, row.id, update(HumanTask).where(
+        HumanTask.id == row.id, HumanTask.status == TaskStatus.OPEN,
+        or_(HumanTask.assignee.is_(None), HumanTask.assignee == username))
+        .values(status=TaskStatus.CLAIMED, assignee=username, claimed_at=clock.now()),
+        f"Task {row.id} was claimed or completed by someone else just now.")
 
 
-def unclaim(session: Session, task_id: int, actor: User) -> HumanTask:
-    with command(session):
-        row = get_task(session, task_id)
-        if row.status != "claimed":
-            raise ConflictError(f"Task {task_id} is {row.status}, not claimed.")
-        if not may_unclaim(row, actor):
-            raise PermissionDeniedError(f"Task {task_id} is claimed by {row.assignee}; only they, a supervisor "
-                                        "or an admin may unclaim it.")
-        changed = session.execute(
-            update(HumanTask).where(HumanTask.id == task_id, HumanTask.status == "claimed",
-                                    HumanTask.assignee == row.assignee)
-            .values(status="open", assignee=row.candidate_user, claimed_at=None)
-            .execution_options(synchronize_session=False)).rowcount
-        if changed != 1:
-            raise ConflictError(f"Task {task_id} changed just now; reload it.")
-        history.record(session, row.instance_id, "task_unclaimed", actor.username, row.element_id, row.id,
-                       {"previous_assignee": row.assignee})
-    session.refresh(row)
-    return row
+def mark_unclaimed(session: Session, row: HumanTask) -> None:
+    """Give a claimed row back to its role (or the user it was routed to)."""
+    _changed(session, row.id, update(HumanTask).where(
+        HumanTask.id == row.id, HumanTask.status == TaskStatus.CLAIMED, HumanTask.assignee == row.assignee)
+        .values(status=TaskStatus.OPEN, assignee=row.candidate_user, claimed_at=None),
+        f"Task {row.id} changed just now; reload it.")
 
 
-def reassign(session: Session, task_id: int, username: str, actor: User) -> HumanTask:
-    from engine.users import find_user
+def mark_reassigned(session: Session, row: HumanTask, username: str) -> None:
+    """Give an active row to ``username`` (claimed by them)."""
+    _changed(session, row.id, update(HumanTask).where(
+        HumanTask.id == row.id, HumanTask.status.in_(ACTIVE),
+        HumanTask.assignee.is_(row.assignee) if row.assignee is None else HumanTask.assignee == row.assignee)
+        .values(status=TaskStatus.CLAIMED, assignee=username, claimed_at=clock.now(),
+                candidate_user=username if row.candidate_user else None),
+        f"Task {row.id} changed just now; reload it.")
 
-    with command(session):
-        row = get_task(session, task_id)
-        if not actor.roles & {"admin", "supervisor"}:
-            raise PermissionDeniedError("Only a supervisor or an admin may reassign tasks.")
-        if row.status not in ACTIVE:
-            raise ConflictError(f"Task {task_id} is {row.status}; only open or claimed tasks can be reassigned.")
-        target = find_user(session, username or "")
-        if target is None or not target.active:
-            raise ValidationError(f"User '{username}' does not exist.", {"user": ["Unknown user."]})
-        if row.role not in target.roles:
-            raise ValidationError(f"{username} does not have role '{row.role}'; give them the role first.",
-                                  {"user": [f"Not a member of {row.role}."]})
-        changed = session.execute(
-            update(HumanTask).where(HumanTask.id == task_id, HumanTask.status.in_(ACTIVE),
-                                    HumanTask.assignee.is_(row.assignee) if row.assignee is None
-                                    else HumanTask.assignee == row.assignee)
-            .values(status="claimed", assignee=target.username, claimed_at=clock.now(),
-                    candidate_user=target.username if row.candidate_user else None)
-            .execution_options(synchronize_session=False)).rowcount
-        if changed != 1:
-            raise ConflictError(f"Task {task_id} changed just now; reload it.")
-        history.record(session, row.instance_id, "task_reassigned", actor.username, row.element_id, row.id,
-                       {"from": row.assignee, "to": target.username})
-    session.refresh(row)
-    return row
+
+def _changed(session: Session, task_id: int, statement, conflict: str) -> None:
+    if session.execute(statement.execution_options(synchronize_session=False)).rowcount != 1:
+        raise ConflictError(conflict)
+
+
+_FINISH = Statement(update(HumanTask.__table__).where(
+    HumanTask.__table__.c.id == bindparam("tid"),
+    or_(HumanTask.__table__.c.status == TaskStatus.OPEN, HumanTask.__table__.c.status == TaskStatus.CLAIMED),
+    or_(HumanTask.__table__.c.assignee.is_(None), HumanTask.__table__.c.assignee == bindparam("user")))
+    .values(status=TaskStatus.COMPLETED, completed_at=bindparam("now"), completed_by=bindparam("user"),
+            assignee=func.coalesce(HumanTask.__table__.c.assignee, bindparam("user"))))
+
+
+def mark_completed(session: Session, task_id: int, username: str, now: datetime) -> bool:
+    """Complete an active row by ``username``; False if someone else completed or claimed it."""
+    return _FINISH.rowcount(session, {"tid": task_id, "now": now, "user": username}) == 1
 
 
 # -- keeping rows in step with the engine -------------------------------------------------
 
 _TASKS = HumanTask.__table__
 _ACTIVE_ROWS = Statement(select(_TASKS.c.id, _TASKS.c.engine_task_id, _TASKS.c.element_id).where(
-    _TASKS.c.instance_id == bindparam("iid"), or_(_TASKS.c.status == "open", _TASKS.c.status == "claimed")))
+    _TASKS.c.instance_id == bindparam("iid"), or_(_TASKS.c.status == TaskStatus.OPEN, _TASKS.c.status == TaskStatus.CLAIMED)))
 _CANCEL = Statement(update(_TASKS).where(_TASKS.c.id == bindparam("tid"))
-                    .values(status="cancelled", completed_at=bindparam("now")))
+                    .values(status=TaskStatus.CANCELLED, completed_at=bindparam("now")))
 _CREATE = Statement(insert(_TASKS).returning(_TASKS.c.id), columns=(
     "instance_id", "process_id", "engine_task_id", "element_id", "name", "role", "form_key", "status", "assignee",
     "candidate_user", "created_at"))
@@ -162,8 +137,8 @@ _CREATE = Statement(insert(_TASKS).returning(_TASKS.c.id), columns=(
 
 def sync_tasks(session: Session, instance: Instance, version, wf, completed_task: Optional[str] = None) -> None:
     """Create rows for newly ready user tasks; cancel rows whose task went away."""
-    ready = {t.engine_task_id: t for t in workflow.ready_user_tasks(wf)}
-    memo = workflow.memo(wf)
+    ready = {t.engine_task_id: t for t in spiff.ready_user_tasks(wf)}
+    memo = spiff.memo(wf)
     known = memo.get("tasks")
     if known is None:
         known = {r.engine_task_id: (r.id, r.element_id)
@@ -185,7 +160,7 @@ def sync_tasks(session: Session, instance: Instance, version, wf, completed_task
         task_id = _CREATE.scalar(session, {
             "instance_id": instance.id, "process_id": instance.process_id, "engine_task_id": engine_task_id,
             "element_id": task.element_id, "name": task.name, "role": task.lane or node.get("lane") or "",
-            "form_key": node.get("form_key"), "status": "open", "assignee": candidate,
+            "form_key": node.get("form_key"), "status": TaskStatus.OPEN, "assignee": candidate,
             "candidate_user": candidate, "created_at": now})
         known[engine_task_id] = (task_id, task.element_id)
         history.record(session, instance.id, "task_created", "system", task.element_id, task_id,
@@ -225,10 +200,10 @@ def list_tasks(session: Session, actor: User, scope: str = "mine", process_id: O
     if scope == "mine":
         query = query.where(HumanTask.assignee == actor.username, HumanTask.status.in_(ACTIVE))
     elif scope == "claimable":
-        query = query.where(HumanTask.status == "open", HumanTask.assignee.is_(None),
+        query = query.where(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee.is_(None),
                             HumanTask.role.in_(actor.roles))
     else:
-        if not actor.roles & READ_ALL_ROLES:
+        if not actor.reads_all:
             query = query.where(or_(HumanTask.role.in_(actor.roles), HumanTask.assignee == actor.username))
         query = query.where(HumanTask.status == status) if status else query.where(HumanTask.status.in_(ACTIVE))
     if process_id:
@@ -241,6 +216,50 @@ def list_tasks(session: Session, actor: User, scope: str = "mine", process_id: O
         query = query.where(and_(HumanTask.due_at.is_not(None), HumanTask.due_at < clock.now()))
     query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
     return list(session.scalars(query.limit(min(max(limit, 1), 500)).offset(max(offset, 0))))
+
+
+DUE_SOON = timedelta(hours=24)
+
+
+def search(actor: User, tab: str, process_id: Optional[str] = None, due: Optional[str] = None,
+           text: Optional[str] = None) -> Select:
+    """``select(HumanTask, Instance)`` of the worklist tab ``mine`` (assigned to ``actor``, active) or
+    ``claimable`` (open, unassigned, of one of their roles), filtered by process, due (``overdue``:
+    past due; ``soon``: due within ``DUE_SOON``) and business key text (not yet ordered)."""
+    query = select(HumanTask, Instance).join(Instance, Instance.id == HumanTask.instance_id)
+    if tab == "claimable":
+        query = query.where(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee.is_(None),
+                            HumanTask.role.in_(actor.roles))
+    else:
+        query = query.where(HumanTask.assignee == actor.username, HumanTask.status.in_(ACTIVE))
+    if process_id:
+        query = query.where(HumanTask.process_id == process_id)
+    now = clock.now()
+    if due == "overdue":
+        query = query.where(HumanTask.due_at.is_not(None), HumanTask.due_at < now)
+    elif due == "soon":
+        query = query.where(HumanTask.due_at.is_not(None), HumanTask.due_at >= now,
+                            HumanTask.due_at < now + DUE_SOON)
+    if text and text.strip():
+        query = query.where(instances.business_key_match(text))
+    return query
+
+
+def ordered(query: Select, sort: str) -> Select:
+    """``query`` by due date (``due``, no date last), latest due first (``-due``) or newest (``created``)."""
+    if sort == "-due":
+        return query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at.desc(), HumanTask.id.desc())
+    if sort == "created":
+        return query.order_by(HumanTask.created_at.desc(), HumanTask.id.desc())
+    return query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+
+
+def processes_with_tasks(session: Session, actor: User) -> list[str]:
+    """Processes that have active tasks for ``actor`` (assigned, or unassigned of their roles)."""
+    mine = or_(HumanTask.assignee == actor.username,
+               and_(HumanTask.assignee.is_(None), HumanTask.role.in_(actor.roles)))
+    return sorted(session.scalars(select(HumanTask.process_id).distinct()
+                                  .where(HumanTask.status.in_(ACTIVE), mine)))
 
 
 def task_form(session: Session, row: HumanTask) -> Optional[dict]:

@@ -18,10 +18,10 @@ CHILD = textwrap.dedent("""
     import sys
     sys.path.insert(0, {root!r})
     from engine import runtime, users
-    from engine.spiff import workflow
+    from engine import spiff
     from engine.database import Database
 
-    real_dump = workflow.dump_state
+    real_dump = spiff.dump_state
 
     def dump_and_hang(wf):
         text = real_dump(wf)
@@ -29,7 +29,7 @@ CHILD = textwrap.dedent("""
         sys.stdin.read()                      # wait here until the parent kills us
         return text
 
-    workflow.dump_state = dump_and_hang
+    spiff.dump_state = dump_and_hang
     database = Database({url!r})
     with database.session() as session:
         runtime.complete_task(session, {task_id}, {{"checked_qty": 3, "condition": "good"}},

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import definitions
+from engine import definitions, runtime
 from engine.errors import DefinitionError
 
 SHARED = [Path(os.environ["LIUCHENG_SHARED"])] if os.environ.get("LIUCHENG_SHARED") else []
@@ -24,7 +24,7 @@ def test_corpus_is_present():
 @pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(CORPUS)) for p in FILES])
 def test_file_deploys_or_is_rejected_clearly(path, db_session):
     try:
-        deployed = definitions.deploy_paths(db_session, [path])
+        deployed = runtime.deploy_paths(db_session, [path])
     except DefinitionError as error:
         problems = error.details["problems"]
         assert problems, "a rejection lists its problems"
@@ -35,5 +35,5 @@ def test_file_deploys_or_is_rejected_clearly(path, db_session):
         assert definitions.list_definitions(db_session) == []  # nothing half-deployed
     else:
         assert deployed and all(d.version == 1 for d in deployed)
-        again = definitions.deploy_paths(db_session, [path])
+        again = runtime.deploy_paths(db_session, [path])
         assert [d.created for d in again] == [False] * len(again)

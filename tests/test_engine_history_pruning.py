@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, text
 
 from engine import runtime, users
+from engine.runtime import workflows
 from engine.models import HumanTask, Instance
 
 from conftest import DATA
@@ -57,12 +58,12 @@ def test_loop_survives_reloading_from_the_database(db_session, deploy, make_user
 def test_the_workflow_cache_keeps_only_the_latest_running_instances(db_session, deploy, make_user, monkeypatch):
     """Memory stays bounded: at most CACHE_SIZE running instances are kept, ended ones never;
     an instance that fell out of the cache carries on from the database."""
-    monkeypatch.setattr(runtime, "CACHE_SIZE", 2)
+    monkeypatch.setattr(workflows, "CACHE_SIZE", 2)
     deploy(DATA / "loop.bpmn")
     make_user("wang", "warehouse")
     wang = users.get_user(db_session, "wang")
     ids = [runtime.start_instance(db_session, "bench_loop", {"rounds": 0, "limit": 2}, wang).id for _ in range(3)]
-    assert sorted(key[1] for key in runtime._cache) == ids[1:]  # the oldest went first
+    assert sorted(key[1] for key in workflows._cache) == ids[1:]  # the oldest went first
 
     def finish(instance_id):
         for _ in range(2):
@@ -71,9 +72,9 @@ def test_the_workflow_cache_keeps_only_the_latest_running_instances(db_session, 
             runtime.complete_task(db_session, task_id, {}, wang)
 
     finish(ids[0])  # read back from the database; kept again while running, which pushes ids[1] out
-    assert len(runtime._cache) <= 2 and ids[0] not in {key[1] for key in runtime._cache}  # ended: not kept
+    assert len(workflows._cache) <= 2 and ids[0] not in {key[1] for key in workflows._cache}  # ended: not kept
     finish(ids[2])
-    assert runtime._cache == {}
+    assert workflows._cache == {}
     finish(ids[1])
     db_session.expire_all()
     assert [(db_session.get(Instance, i).status, db_session.get(Instance, i).data["rounds"]) for i in ids] == [

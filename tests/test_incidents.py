@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from conftest import DATA
 from engine import incidents, runtime, scheduler
+from engine.runtime import workflows
 from engine.connectors import connector
 from engine.errors import DefinitionError
 from engine.models import Timer
@@ -284,7 +285,7 @@ def test_a_script_that_raises_becomes_an_incident(api, deploy, people, clock, st
 
 def test_a_script_that_loops_forever_is_stopped_and_becomes_an_incident(api, deploy, people, clock, start,
                                                                      monkeypatch):
-    monkeypatch.setattr(runtime, "SCRIPT_TIMEOUT", 0.2)
+    monkeypatch.setattr(workflows, "SCRIPT_TIMEOUT", 0.2)
     deploy(DATA / "incidents_script_loop.bpmn")
     started = start("incidents_script_loop", {})
     assert started["status"] == "running" and started["open_tasks"] == []

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import delete, select, text
 from werkzeug.security import generate_password_hash
 
-from engine import definitions, users
+from engine import definitions, runtime, users
 from engine.errors import DefinitionError, ValidationError
 from engine.models import HistoryEvent, Incident, Instance, Membership, Message, MessageSubscription, User
 
@@ -122,7 +122,7 @@ def deploy_models(database, tmp_path, people, clock):
             path.write_text(MODELS[name](), encoding="utf-8")
             paths.append(path)
         with database.session() as session:
-            return definitions.deploy_paths(session, paths)
+            return runtime.deploy_paths(session, paths)
     return run
 
 
@@ -323,7 +323,7 @@ def test_a_declaration_that_renames_is_a_deploy_error(database, tmp_path, people
                           "${courier_no}</camunda:outputParameter><camunda:outputParameter name=\"bad name\"/>"
                           "</camunda:inputOutput></bpmn:extensionElements>"), encoding="utf-8")
     with database.session() as session, pytest.raises(DefinitionError) as refused:
-        definitions.deploy_paths(session, [path])
+        runtime.deploy_paths(session, [path])
     messages = [p["message"] for p in refused.value.details["problems"]]
     assert any("tracking_no" in m and "${tracking_no}" in m for m in messages)
     assert any("'bad name' is not a variable name" in m for m in messages)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from conftest import DATA
 from engine import messages, runtime, scheduler
+from engine.runtime import deliveries
 from engine.errors import ValidationError
 from engine.models import HistoryEvent, HumanTask, Instance, Message, MessageSubscription
 
@@ -196,7 +197,7 @@ def test_a_kept_message_expires_and_is_not_delivered_later(api, start, clock, da
 
 def test_a_kept_message_past_its_expiry_is_not_delivered_even_before_the_worker_ran(api, start, clock, database):
     with database.session() as session:
-        reply = messages.receive(session, "parcel_returned", {"order_no": "R-7"}, {}, "short-1",
+        reply = runtime.receive_message(session, "parcel_returned", {"order_no": "R-7"}, {}, "short-1",
                                  runtime.system_actor(), keep_for=timedelta(hours=1))
     assert reply["status"] == "kept"
     clock.advance(hours=1)
@@ -278,7 +279,7 @@ def test_a_message_without_a_name_or_with_a_bad_correlation_is_400(api, start):
     for name, correlation, data in [(None, {}, {}), ("  ", {}, {}), ("order_cancelled", "A1", {}),
                                     ("order_cancelled", {}, "x")]:
         with pytest.raises(ValidationError):
-            messages.receive(None, name, correlation, data, None, runtime.system_actor())
+            runtime.receive_message(None, name, correlation, data, None, runtime.system_actor())
 
 
 def test_auditors_may_read_messages_but_not_send_them(api, start, database):
@@ -365,7 +366,7 @@ def test_the_same_message_id_sent_twice_at_once_gives_one_kept_and_one_duplicate
     def receive():
         try:
             with database.session() as session:
-                replies.append(messages.receive(session, "parcel_returned", {"order_no": "D-1"}, {}, "same-id", shop))
+                replies.append(runtime.receive_message(session, "parcel_returned", {"order_no": "D-1"}, {}, "same-id", shop))
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(f"{type(exc).__name__}: {exc}"[:200])
 
@@ -431,13 +432,13 @@ def test_a_kept_message_whose_start_fails_stays_kept_and_the_deployment_goes_on(
                                                                                monkeypatch):
     deploy(DATA / "messages_wait.bpmn", DATA / "forms")
     send(api, "return_requested", {"order_no": "L-5"}, message_id="late-5", expect=202)
-    real_start = messages._start_with
+    real_start = deliveries.start_with
 
     def start_then_fail(session, *args):
         real_start(session, *args)  # the instance, its task and its history are written...
         raise RuntimeError("the start broke")  # ...and then undone
 
-    monkeypatch.setattr(messages, "_start_with", start_then_fail)
+    monkeypatch.setattr(deliveries, "start_with", start_then_fail)
     (deployed,) = deploy(DATA / "messages_start.bpmn", DATA / "forms")
     assert deployed.created and deployed.process_id == "messages_start"
 

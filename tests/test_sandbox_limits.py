@@ -15,8 +15,9 @@ import pytest
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 
 from engine import runtime, script_pool
+from engine.runtime import workflows
 from engine.errors import ScriptError, ScriptTimeoutError
-from engine.spiff.scripts import SandboxEnvironment
+from engine.spiff import SandboxEnvironment
 from engine.script_cost import cheap_calls
 
 TIMEOUT = 0.5
@@ -347,7 +348,7 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 ])
 def test_completing_a_task_before_a_heavy_script_opens_an_incident(api, deploy, make_user, clock, tmp_path,
                                                                    monkeypatch, script, words):
-    monkeypatch.setattr(runtime, "SCRIPT_TIMEOUT", TIMEOUT)
+    monkeypatch.setattr(workflows, "SCRIPT_TIMEOUT", TIMEOUT)
     for name, role in [("wang", "warehouse"), ("root", "admin")]:
         make_user(name, role)
     path = tmp_path / "sandbox_limits.bpmn"

@@ -8,8 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import bindparam, select, text
 
-from engine import encoding
-from engine.spiff import workflow
+from engine import encoding, spiff
 from engine.database import Database
 from engine.models import HumanTask, Message, Role
 from engine.statements import Statement
@@ -95,10 +94,10 @@ def test_encoding_writes_what_the_standard_library_writes():
 
 
 def test_state_encoding_keeps_spiff_types():
-    default = encoding.registry_default(workflow.SERIALIZER.registry)
+    default = encoding.registry_default(spiff.SERIALIZER.registry)
     text_ = encoding.dumps({"d": date(2026, 11, 2), "t": datetime(2026, 11, 2, 9, 0), "m": Decimal("1.10"),
                             "s": {1}}, default)
-    restored = workflow.SERIALIZER.registry.restore(json.loads(text_))
+    restored = spiff.SERIALIZER.registry.restore(json.loads(text_))
     assert restored == {"d": date(2026, 11, 2), "t": datetime(2026, 11, 2, 9, 0), "m": Decimal("1.10"), "s": [1]}
 
 

@@ -2,7 +2,7 @@
 timer start events, and the worker's exactly-once firing with leases.
 
 No test sleeps: the ``clock`` fixture is moved and the worker is run by hand
-(``scheduler.tick`` / ``timers.fire_due``).
+(``scheduler.tick`` / ``runtime.fire_due_timers``).
 """
 from __future__ import annotations
 
@@ -438,7 +438,7 @@ def test_repeated_ticks_never_fire_a_timer_twice(api, deploy, start, clock, data
     for _ in range(3):
         assert scheduler.tick(database, "worker-a") == 0
         assert scheduler.tick(database, "worker-b") == 0
-        assert timers.fire_due(database, "worker-c", clock.now() + timedelta(hours=1)) == 0
+        assert runtime.fire_due_timers(database, "worker-c", clock.now() + timedelta(hours=1)) == 0
     for iid in ids:
         assert count_events(database, "timer_fired", iid) == 1
         assert set(open_tasks(api, iid)) == {"Task_escalate"}
@@ -451,18 +451,18 @@ def test_a_lease_held_by_a_dead_worker_expires_and_another_worker_fires_once(api
     iid = start("timers_interrupting")["id"]
     clock.advance(hours=24)
     with database.session() as session:
-        (claimed,) = timers.claim_due(session, "worker-a")  # worker A claims and dies before firing
+        (claimed,) = runtime.claim_due_timers(session, "worker-a")  # worker A claims and dies before firing
     (row,) = timer_rows(database, iid)
     assert row.id == claimed and row.locked_by == "worker-a" and row.locked_until == clock.now() + timers.LEASE
 
-    assert timers.fire_due(database, "worker-b") == 0  # leased: B leaves it alone
+    assert runtime.fire_due_timers(database, "worker-b") == 0  # leased: B leaves it alone
     clock.advance(seconds=timers.LEASE.total_seconds() - 1)
-    assert timers.fire_due(database, "worker-b") == 0
+    assert runtime.fire_due_timers(database, "worker-b") == 0
     clock.advance(seconds=2)
-    assert timers.fire_due(database, "worker-b") == 1
-    assert timers.fire_due(database, "worker-b") == 0
+    assert runtime.fire_due_timers(database, "worker-b") == 1
+    assert runtime.fire_due_timers(database, "worker-b") == 0
     with database.session() as session:  # A comes back and tries to fire its old lease: nothing happens
-        assert timers.fire(session, claimed, "worker-a") is False
+        assert runtime.fire_timer(session, claimed, "worker-a") is False
     assert count_events(database, "timer_fired", iid) == 1
     assert set(open_tasks(api, iid)) == {"Task_escalate"}
     fired = history(api, iid, "timer_fired")[0]
@@ -474,11 +474,11 @@ def test_a_timer_claimed_by_one_worker_is_fired_by_it_not_by_another(api, deploy
     iid = start("timers_interrupting")["id"]
     clock.advance(hours=24)
     with database.session() as session:
-        (claimed,) = timers.claim_due(session, "worker-a")
-        assert timers.claim_due(session, "worker-b") == []
-        assert timers.fire(session, claimed, "worker-b") is False
-        assert timers.fire(session, claimed, "worker-a") is True
-        assert timers.fire(session, claimed, "worker-a") is False
+        (claimed,) = runtime.claim_due_timers(session, "worker-a")
+        assert runtime.claim_due_timers(session, "worker-b") == []
+        assert runtime.fire_timer(session, claimed, "worker-b") is False
+        assert runtime.fire_timer(session, claimed, "worker-a") is True
+        assert runtime.fire_timer(session, claimed, "worker-a") is False
     assert count_events(database, "timer_fired", iid) == 1
 
 
@@ -487,10 +487,10 @@ def test_a_timer_whose_task_was_completed_after_the_claim_does_not_fire(api, dep
     iid = start("timers_interrupting")["id"]
     clock.advance(hours=24)
     with database.session() as session:
-        (claimed,) = timers.claim_due(session, "worker-a")
+        (claimed,) = runtime.claim_due_timers(session, "worker-a")
     complete(api, open_tasks(api, iid)["Task_review"], "wang")  # the user wins the race
     with database.session() as session:
-        assert timers.fire(session, claimed, "worker-a") is False
+        assert runtime.fire_timer(session, claimed, "worker-a") is False
     view = instance(api, iid)
     assert view["status"] == "completed"
     assert count_events(database, "timer_fired", iid) == 0

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import runtime, values
-from engine.spiff import data_guard, workflow
+from engine import runtime, spiff, values
+from engine.spiff import data_guard
 from engine.connectors import connector
 
 PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
@@ -282,12 +282,12 @@ def test_a_value_that_slipped_past_the_checks_is_contained_and_the_completion_ke
 @pytest.mark.parametrize("bad", [b"raw", {1, 2}, float("inf"), 10 ** 30])
 def test_a_bad_value_injected_into_task_data_is_contained_on_the_element_that_holds_it(
         api, model, run_to_step, monkeypatch, bad):
-    complete = workflow.complete
+    complete = spiff.complete
 
     def injecting(wf, engine_task_id, data):  # as if the form had let it through
         complete(wf, engine_task_id, {**data, "injected": bad})
 
-    monkeypatch.setattr(workflow, "complete", injecting)
+    monkeypatch.setattr(spiff, "complete", injecting)
     model(script_step("count = 1"))
     view, task = run_to_step()
     (incident,) = incidents_of(api, view["id"])
@@ -298,10 +298,10 @@ def test_a_bad_value_injected_into_task_data_is_contained_on_the_element_that_ho
 
 def test_state_that_cannot_be_saved_is_contained_too(api, model, run_to_step, monkeypatch):
     """A value only the state holds (not the process data) is found when saving the state fails."""
-    complete = workflow.complete
-    monkeypatch.setattr(workflow, "complete",
+    complete = spiff.complete
+    monkeypatch.setattr(spiff, "complete",
                         lambda wf, engine_task_id, data: complete(wf, engine_task_id, {**data, "blob": b"raw"}))
-    monkeypatch.setattr(workflow, "process_data", lambda wf, completed=None: {"shown": True})
+    monkeypatch.setattr(spiff, "process_data", lambda wf, completed=None: {"shown": True})
     model(script_step("count = 1"))
     view, task = run_to_step()
     (incident,) = incidents_of(api, view["id"])

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from engine import incidents, messages, runtime, scheduler, timers
+from engine.runtime import firing, recovery, workflows
 from engine.models import Timer
 from webui.cli import main
 
@@ -101,7 +102,7 @@ def waiting(deploy, make_user, clock, api, tmp_path):
 @pytest.fixture
 def escaping(monkeypatch, waiting):
     """The 'escape' instance's timer raises outside the engine run; the start timer's start raises."""
-    load = runtime.load_workflow
+    load = workflows.load_workflow
 
     def failing_load(session, instance, version):
         if instance.id == waiting["escape"]:
@@ -111,8 +112,8 @@ def escaping(monkeypatch, waiting):
     def failing_start(*args, **kwargs):
         raise RuntimeError("simulated start failure")
 
-    monkeypatch.setattr(runtime, "load_workflow", failing_load)
-    monkeypatch.setattr(runtime, "start_for_timer", failing_start)
+    monkeypatch.setattr(workflows, "load_workflow", failing_load)
+    monkeypatch.setattr(firing, "start_for_timer", failing_start)
     return waiting
 
 
@@ -179,14 +180,14 @@ def test_a_failed_timer_fires_on_a_later_tick_once_its_cause_is_gone(api, databa
 
 
 def test_a_database_error_in_one_timer_is_rolled_back_and_the_others_fire(api, database, waiting, monkeypatch):
-    load = runtime.load_workflow
+    load = workflows.load_workflow
 
     def broken_sql(session, instance, version):
         if instance.id == waiting["escape"]:
             session.execute(text("SELECT no_such_column FROM no_such_table"))
         return load(session, instance, version)
 
-    monkeypatch.setattr(runtime, "load_workflow", broken_sql)
+    monkeypatch.setattr(workflows, "load_workflow", broken_sql)
     failures: list = []
     assert scheduler.tick(database, failures=failures) == 4  # three waiting timers and the start timer
     assert [f.instance_id for f in failures if f.what.startswith("timer") and "fired" not in f.what] == \
@@ -203,8 +204,8 @@ def test_a_tick_never_raises_even_when_every_part_of_it_fails(database, monkeypa
     def boom(*args, **kwargs):
         raise RuntimeError("database unreachable")
 
-    monkeypatch.setattr(timers, "fire_due", boom)
-    monkeypatch.setattr(incidents, "retry_due", boom)
+    monkeypatch.setattr(runtime, "fire_due_timers", boom)
+    monkeypatch.setattr(runtime, "retry_due_incidents", boom)
     monkeypatch.setattr(messages, "expire_old", boom)
     failures: list = []
     assert scheduler.tick(database, failures=failures) == 0
@@ -217,21 +218,21 @@ def test_one_incident_retry_that_raises_does_not_stop_the_others(api, database, 
     scheduler.tick(database)
     (incident,) = api("get", f"/incidents?instance_id={waiting['generator']}", "root").json
     assert incident["status"] == "retrying"
-    retry = incidents.retry
+    retry = recovery.retry_incident
     tried = []
 
     def failing_retry(session, incident_id, actor=None):
         tried.append(incident_id)
         raise RuntimeError("simulated retry failure")
 
-    monkeypatch.setattr(incidents, "retry", failing_retry)
+    monkeypatch.setattr(recovery, "retry_incident", failing_retry)
     clock.advance(seconds=incidents.BACKOFF[0].total_seconds())
     failures: list = []
     scheduler.tick(database, failures=failures)
     assert tried == [incident["id"]]
     assert [(f.what, f.instance_id, f.element_id) for f in failures] == [
         (f"incident {incident['id']} (retry)", waiting["generator"], "Script_after")]
-    monkeypatch.setattr(incidents, "retry", retry)
+    monkeypatch.setattr(recovery, "retry_incident", retry)
     scheduler.tick(database)
     after = api("get", f"/incidents/{incident['id']}", "root").json
     assert after["attempts"] == 2  # retried by the next tick

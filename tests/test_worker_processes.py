@@ -24,8 +24,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import CLOCK_START, DATA, ROOT
-from engine import runtime, users
-from engine.spiff import workflow
+from engine import runtime, spiff, users
 from engine.errors import ConflictError
 from engine.models import HistoryEvent, HumanTask, Instance, Timer
 
@@ -45,7 +44,7 @@ WORKER = r"""
 import json, sys, time
 from datetime import datetime
 from sqlalchemy import func, select
-from engine import clock, timers
+from engine import clock, runtime, timers
 from engine.database import Database
 from engine.models import Timer
 
@@ -62,7 +61,7 @@ deadline = time.monotonic() + 90
 while time.monotonic() < deadline:
     rounds += 1
     try:
-        count = timers.fire_due(database, name, now=at, limit=2)
+        count = runtime.fire_due_timers(database, name, now=at, limit=2)
     except Exception as exc:
         errors.append(f"{type(exc).__name__}: {exc}")
         count = 0
@@ -170,7 +169,7 @@ def test_three_worker_processes_fire_every_timer_once_while_users_complete_tasks
                 assert (statuses[iid], open_rows[iid], escalations[iid]) == ("running", 1, 1), iid
             instance, version = runtime.lock_instance(session, iid)
             wf = runtime.load_workflow(session, instance, version)
-            ready = sorted(t.element_id for t in workflow.ready_user_tasks(wf))
+            ready = sorted(t.element_id for t in spiff.ready_user_tasks(wf))
             assert ready == ([] if iid in won else ["Task_escalate"]), (iid, ready)
             session.rollback()
         late = session.scalars(select(HistoryEvent.data).where(HistoryEvent.type == "timer_fired")).all()

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
 
-import engine.connectors as package
-from engine.connectors import connector
+from engine.connectors.registry import connector
+
+NOT_CONNECTORS = {"builtin", "registry"}
 
 
 def _import_all() -> None:
-    for module in pkgutil.iter_modules(package.__path__):
-        if module.name != "builtin":
+    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if module.name not in NOT_CONNECTORS:
             importlib.import_module(f"engine.connectors.{module.name}")
 
 

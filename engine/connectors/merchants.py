@@ -24,10 +24,12 @@ from typing import Any, Iterable, Optional
 
 from sqlalchemy import select
 
-from engine.connectors import connector
+from engine.connectors.registry import connector
+from engine.models import Instance, InstanceStatus
+from engine.users import find_user, users_with_role
 
 PROCESS_ID = "pm_onboarding"
-ACTIVE_STATUSES = ("running", "completed")
+ACTIVE_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.COMPLETED)
 PM_ROLE = "pm"
 CATEGORY_SEPARATORS = re.compile(r"[,，、;；]")
 
@@ -50,8 +52,6 @@ def categories_of(user) -> list[str]:
 
 def active_merchant_counts(session, usernames: Iterable[str]) -> dict[str, int]:
     """Active merchants (see the module docstring) of each of ``usernames``."""
-    from engine.models import Instance
-
     counts = {name: 0 for name in usernames}
     if not counts or session is None:
         return counts
@@ -66,8 +66,6 @@ def active_merchant_counts(session, usernames: Iterable[str]) -> dict[str, int]:
 
 
 def pms_of_category(session, category: str) -> list:
-    from engine.users import users_with_role
-
     wanted = (category or "").strip()
     if not wanted or session is None:
         return []
@@ -93,8 +91,6 @@ def propose(context, category: str = "") -> str:
 def assignment_problems(session, pm: Optional[str], category: str, pm_proposed: str,
                         qualifications_checked: Any, assignment_note: Optional[str]) -> list[str]:
     """What is wrong with sp_dispatch's assignment (empty list: nothing)."""
-    from engine.users import find_user
-
     problems: list[str] = []
     username = (pm or "").strip()
     user = find_user(session, username) if username and session is not None else None

@@ -55,7 +55,7 @@ from sqlalchemy import CheckConstraint, DateTime, Integer, String, UniqueConstra
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine import clock
-from engine.connectors import connector
+from engine.connectors.registry import connector
 from engine.models import Base
 
 REASONS = ("receipt", "shipment", "stocktake")

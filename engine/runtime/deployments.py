@@ -1,0 +1,77 @@
+"""Deploying definitions: all or nothing, one version per content change, then the kept messages.
+
+The checks and rows are ``engine.definitions`` (parse, check, store a version, schedule its timer
+start events); this command adds what a deployment starts: processes deployed after messages for
+their message start events were kept start with them now, oldest message first, as they would
+have had they been deployed when the messages arrived.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from sqlalchemy.orm import Session
+
+from engine import database, definitions, forms, history, message_rules, messages, users
+from engine.database import command
+from engine.errors import DefinitionError
+from engine.models import Message
+from engine.runtime import deliveries, starts, workflows
+
+
+def deploy_paths(session: Session, paths: Iterable[Path], actor: str = "system") -> list[definitions.Deployed]:
+    """Deploy the BPMN and form files named by ``paths`` (files or directories)."""
+    bpmn_files, form_paths = definitions.collect_files(paths)
+    if not bpmn_files:
+        raise DefinitionError("No BPMN file found: give .bpmn files or a directory holding them.",
+                              {"problems": []})
+    documents = {str(p): p.read_bytes() for p in bpmn_files}
+    return deploy_definitions(session, documents, forms.load_forms(form_paths), actor)
+
+
+def deploy_definitions(session: Session, documents: dict[str, bytes], forms_: dict[str, dict],
+                       actor: str = "system") -> list[definitions.Deployed]:
+    """Check every document, then store the changed processes in one transaction."""
+    with command(session):
+        results = definitions.store_all(session, documents, forms_, actor)
+        start_kept(session, definitions.versions_of(session, [r for r in results if r.created]))
+    return results
+
+
+def start_kept(session: Session, versions: list[definitions.Version]) -> list[int]:
+    """New versions with message start events start with the messages kept for them (a message
+    starts every such process). A message whose start fails stays kept; the deployment goes on."""
+    targets = [(version, messages.message_starts(version)) for version in versions]
+    names = sorted({name for _, by_name in targets for name in by_name})
+    if not names:
+        return []
+    database.serialize(session, "message-starts")  # a message arriving meanwhile waits, then sees the versions
+    messages.expire_old(session)
+    started = []
+    for message in messages.kept_by_name(session, names):
+        started += _start_from_kept(session, message, [(v, by_name[message.name])
+                                                       for v, by_name in targets if message.name in by_name])
+    return started
+
+
+def _start_from_kept(session: Session, message: Message, targets: list) -> list[int]:
+    """Start each target with one kept message, in a savepoint: if any start fails, none is kept."""
+    sender = starts.system_actor() if message.sender == "system" else users.find_user(session, message.sender)
+    if sender is None or not (message_rules.is_engine(sender) or sender.active):
+        return []  # a removed or disabled sender starts nothing: the message stays kept
+    data = {**(message.correlation or {}), **(message.data or {})}
+    undo = history.queue_mark(session), workflows.pending_mark(session)
+    try:
+        with session.begin_nested():
+            if not messages.take_for_start(session, message):  # an instance took it meanwhile
+                return []
+            produced = [deliveries.start_with(session, version, element_id, message.name, data, sender,
+                                              message.message_id) for version, element_id in targets]
+            deliveries.settle_all(session, produced)
+            instance_ids = [instance_id for instance_id, _ in produced]
+            messages.set_instances(session, message, instance_ids)
+    except Exception:  # noqa: BLE001 - this message stays kept (a later deployment or instance may take it)
+        history.queue_reset(session, undo[0])
+        workflows.pending_reset(session, undo[1])
+        return []
+    return instance_ids
