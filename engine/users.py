@@ -14,11 +14,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from engine import clock
 from engine.database import command
 from engine.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
-from engine.models import ApiToken, Membership, Role, User, UserAttribute
+from engine.models import (ADMIN, AUDITOR, DESIGNER, INTEGRATOR, SUPERVISOR, ApiToken, Membership, Role, User,
+                           UserAttribute)
 
-# The roles of PROCEDURES.md plus the two the product adds.
+# The roles of the procedures (docs/procedures.md) plus those the product adds.
 ROLES = {
-    "supervisor": ("部门主管", "Supervisor"),
+    SUPERVISOR: ("部门主管", "Supervisor"),
     "store_manager": ("店长", "Store manager"),
     "presales_cs": ("售前客服", "Pre-sales service"),
     "aftersales_cs": ("售后客服", "After-sales service"),
@@ -33,10 +34,10 @@ ROLES = {
     "pm": ("PM 商户服务经理", "Merchant PM"),
     "operations": ("运营部", "Operations"),
     "brand_ops": ("品牌运营部", "Brand operations"),
-    "admin": ("管理员", "Administrator"),
-    "designer": ("流程设计", "Process designer"),
-    "auditor": ("审计", "Auditor"),
-    "integrator": ("集成系统", "Integration (shop platform, couriers)"),
+    ADMIN: ("管理员", "Administrator"),
+    DESIGNER: ("流程设计", "Process designer"),
+    AUDITOR: ("审计", "Auditor"),
+    INTEGRATOR: ("集成系统", "Integration (shop platform, couriers)"),
 }
 PASSWORD_METHOD = "pbkdf2:sha256:120000"
 RESERVED_NAMES = {"system"}  # the actor of what the engine does by itself (timers, send tasks)
@@ -187,7 +188,7 @@ def tokens_of(session: Session, user: User) -> list[ApiToken]:
 def get_token(session: Session, token_id: int, caller: Optional[User] = None) -> ApiToken:
     """Token ``token_id``; with ``caller``, only one of the caller's own unless the caller is an admin."""
     row = session.get(ApiToken, token_id) if 0 < token_id < 2 ** 31 else None  # an INTEGER column
-    if row is None or (caller is not None and row.user_id != caller.id and "admin" not in caller.roles):
+    if row is None or (caller is not None and row.user_id != caller.id and ADMIN not in caller.roles):
         raise NotFoundError(f"You have no token {token_id}; list yours with GET /api/v1/tokens "
                             f"(or `liucheng user tokens NAME`).")
     return row

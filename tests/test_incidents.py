@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import DATA
-from engine import incidents, runtime, scheduler
+from engine import incidents, scheduler
 from engine.runtime import workflows
 from engine.connectors import connector
 from engine.errors import DefinitionError

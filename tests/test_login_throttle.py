@@ -1,8 +1,8 @@
 """Passwords cannot be guessed: failed sign-ins are recorded, too many lock the name or the address (429 with
 Retry-After, API and web), the lock lifts after the window, and an unknown user costs as long as a known one.
 
-The 429 assertions on the API need webui/api.py to map ``TooManyRequestsError`` to 429 with a ``Retry-After``
-header (see the auth helper's report); the web sign-in page answers 429 on its own.
+On the API, ``TooManyRequestsError`` is 429 (webui/http_status.py) with a ``Retry-After`` header
+(webui/api/errors.py); the web sign-in page answers 429 on its own.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def wrong(name):
 
 
 def assert_too_many(response, retry_after):
-    """429 with Retry-After and the JSON error shape (needs the webui/api.py change of the report)."""
+    """429 with Retry-After and the JSON error shape (webui/http_status.py, webui/api/errors.py)."""
     assert response.status_code == 429, response.get_data(as_text=True)
     assert response.json["error"] == "too_many_requests" and "try again in" in response.json["message"]
     assert response.json["details"] == {"retry_after": retry_after}

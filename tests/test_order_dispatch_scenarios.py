@@ -483,7 +483,7 @@ def test_cutoff_notice_still_open_when_the_order_is_cancelled(scenario):
     assert data["waybill_no"] == ""
 
 
-# -- contract-only clients: only the data contract names of PROCEDURES.md ----------------------------------
+# -- contract-only clients: only the data contract names of docs/procedures.md ----------------------------------
 # A client that knows only the contract starts with the contract's start fields, completes the two decision
 # tasks with scan_matches / buyer_confirmed and every other task with {}; the handover keeps the generated
 # waybill number WB-<order_no> when none is entered.

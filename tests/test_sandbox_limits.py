@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 
-from engine import runtime, script_pool
+from engine import script_pool
 from engine.runtime import workflows
 from engine.errors import ScriptError, ScriptTimeoutError
 from engine.spiff import SandboxEnvironment

@@ -25,6 +25,7 @@ from engine.runtime.steps import Advanced
 
 MAX_CHAIN = 200  # messages thrown in answer to thrown messages, at most, in one command
 Produced = list[tuple[int, Advanced]]  # (instance id, what advancing it did) in the order it happened
+SEND, SENT, COMPLETION = "send", "sent", "completion"  # the kinds of work settling does
 
 
 def receive_message(session: Session, name: str, correlation: Any, data: Any, message_id: Optional[str],
@@ -153,16 +154,16 @@ def settle_all(session: Session, produced: Produced) -> None:
     _push(work, produced, 0)
     while work:
         item = work.pop()
-        if item[0] == "send":
+        if item[0] == SEND:
             _, instance_id, name, payload, depth = item
             if depth > MAX_CHAIN:
                 raise EngineError(f"Messages thrown in answer to messages went {MAX_CHAIN} deep without coming to "
                                   "rest; check the processes that send them to each other.")
             correlation = {key: payload[key] for key in starts.BUSINESS_KEYS if key in payload}
             reply, more = receive(session, name, correlation, payload, uuid.uuid4().hex, starts.system_actor())
-            work.append(("sent", instance_id, name, payload, reply))
+            work.append((SENT, instance_id, name, payload, reply))
             _push(work, more, depth + 1)
-        elif item[0] == "sent":
+        elif item[0] == SENT:
             _, instance_id, name, payload, reply = item
             history.record(session, instance_id, "message_sent", "system",
                            data={"name": name, "payload": payload, "status": reply["status"],
@@ -176,9 +177,9 @@ def _push(work: list, produced: Produced, depth: int) -> None:
     """Queue what instances did so that the first of them is taken first."""
     for instance_id, advanced in reversed(produced):
         if advanced.completed is not None:
-            work.append(("completed", instance_id, advanced.completed))
+            work.append((COMPLETION, instance_id, advanced.completed))
         for name, payload in reversed(advanced.thrown):
-            work.append(("send", instance_id, name, payload, depth))
+            work.append((SEND, instance_id, name, payload, depth))
 
 
 def expire_kept_messages(session: Session) -> int:
