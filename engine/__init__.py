@@ -9,6 +9,8 @@ Scheduler
 Commands
     ``runtime/``        the commands (start, complete, claim, cancel, deliver a message, fire a timer,
                         retry an incident, deploy): the only package that advances a workflow.
+                        Its modules, top first: ``tasks``, ``instances``, ``firing``, ``recovery``,
+                        ``deployments``; ``deliveries``; ``starts``; ``steps``; ``workflows``.
 Rows (one noun each: its table rows, queries and rules; none imports ``runtime``)
     ``worklist``        human task rows: who sees them, who may claim, complete, unclaim; the search.
     ``instances``       instance rows: business keys, the search over those a user may see, one as JSON.
@@ -23,7 +25,7 @@ Rows (one noun each: its table rows, queries and rules; none imports ``runtime``
     ``users``           users, roles, memberships, attributes, API tokens.
     ``logins``          failed sign-ins and lockouts.
     ``access``          who may see (and cancel) which instance.
-    ``connectors/``     the callables service tasks call, registered by name (stock ledger, merchants).
+    ``connectors/``     the callables service tasks call: ``registry`` (by name), ``stock``, ``merchants``.
 SpiffWorkflow adapter
     ``spiff/``          the only package that imports SpiffWorkflow: specs and state, pruning, steps,
                         waits, the script engine, the checked patches.
