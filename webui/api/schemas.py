@@ -5,8 +5,12 @@ marshmallow's complaints into ``engine.errors.ValidationError`` (HTTP 400, the
 offending fields in ``details``); bodies are parsed by ``strict_input.parse_json``
 (no NaN, 64-bit integers, no NUL or lone surrogates, 64 levels at most), and
 every integer of a body or query string is a ``WholeNumber`` (``1.5`` is refused,
-not cut to 1; 64 bits). ``dump`` writes a response body. The same classes feed
-the OpenAPI document.
+not cut to 1; 64 bits). The same classes feed the OpenAPI document.
+
+Responses: an entity (task, instance, definition, deployed file, incident, message, history
+event) becomes JSON in the engine only (its row module's ``as_dict``); the response schemas here
+describe that JSON for the OpenAPI document. ``dump`` writes the two bodies the engine has no
+dict of: a bearer token and the reply to a message.
 """
 from __future__ import annotations
 
