@@ -42,11 +42,11 @@ def complete_task(session: Session, task_id: int, data: Any, actor: User) -> Row
         version = definitions.version_of(session, row.definition_id, row.content_hash)
         values = forms.refuse_unstorable(forms.validate(version.form(row.form_key), data if data is not None else {}))
         wf = workflows.load_workflow(session, instance, version)
-        engine_task = spiff.find_task(wf, row.engine_task_id)
-        if engine_task is None:
+        task_data = spiff.task_data(wf, row.engine_task_id)
+        if task_data is None:
             raise ConflictError(f"Task {task_id} is no longer waiting in its instance; reload the worklist.")
-        values = {k: v for k, v in values.items() if v is not None or engine_task.data.get(k) is None}
-        before = {k: engine_task.data.get(k) for k in values}
+        values = {k: v for k, v in values.items() if v is not None or task_data.get(k) is None}
+        before = {k: task_data.get(k) for k in values}
         now = clock.now()
         if not worklist.mark_completed(session, row.id, actor.username, now):
             raise ConflictError(f"Task {task_id} was completed or claimed by someone else just now; reload it.")

@@ -34,7 +34,7 @@ from engine.spiff.pruning import prune
 from engine.spiff.state import (SERIALIZER, StateVersionError, dump_spec, dump_state, load_spec, load_state,
                                 new_workflow)
 from engine.spiff.steps import FailedStep, Listener, Step, cancel, complete, failed_step, retry_failed, run
-from engine.spiff.tasks import (ReadyTask, failed_task_ids, find_task, is_completed, memo, process_data,
+from engine.spiff.tasks import (ReadyTask, failed_task_ids, is_completed, memo, process_data, task_data,
                                 ready_user_tasks)
 
 __all__ = [
@@ -46,7 +46,7 @@ __all__ = [
     "memo",
     # the steps
     "run", "complete", "cancel", "retry_failed", "is_completed", "process_data", "ready_user_tasks",
-    "find_task", "failed_task_ids", "failed_step",
+    "task_data", "failed_task_ids", "failed_step",
     # waits
     "waiting_timers", "waiting_messages", "fire_timers", "fire_start_timer", "deliver_message",
     "catch_message", "catch_problem", "take_thrown_messages", "timers_held", "firing_at",

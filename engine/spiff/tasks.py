@@ -44,6 +44,13 @@ def find_task(workflow: BpmnWorkflow, engine_task_id: str):
         return None
 
 
+def task_data(workflow: BpmnWorkflow, engine_task_id: str) -> Optional[dict]:
+    """The data of task ``engine_task_id`` (the workflow's own dict: read it, do not change it), or None
+    when the workflow has no such task any more."""
+    task = find_task(workflow, engine_task_id)
+    return task.data if task is not None else None
+
+
 def is_completed(workflow: BpmnWorkflow) -> bool:
     return workflow.is_completed()
 
