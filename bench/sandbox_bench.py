@@ -1,7 +1,7 @@
 """Sandbox benchmark: prints figures, asserts nothing.
 
 1. Cost of one evaluation (µs): a cheap condition and script in-process (no tracer, as
-   ``engine.sandbox`` runs them now), the same with the tracer (how every source ran
+   ``engine.spiff.scripts`` runs them now), the same with the tracer (how every source ran
    before the worker pool), and sources that go to a sandbox worker process, with task
    data of 20 and of 2000 fields.
 2. Cost per step of a small workflow (script task, then an exclusive gateway) run by

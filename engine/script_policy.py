@@ -5,7 +5,7 @@ name or attribute starting with ``_``) and run with a whitelist of builtins; ``*
 ``**``, ``<<`` and ``range`` are size-checked, and ``run_code`` stops the code after
 ``timeout`` seconds with a ``sys.settrace`` tracer. This module imports neither
 SpiffWorkflow nor the database: the sandbox worker process (``engine.script_worker``)
-runs code with it as well as the web process (``engine.sandbox``).
+runs code with it as well as the web process (``engine.spiff.scripts``).
 """
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
-"""Every public BPMN file of ../shared/conformance either deploys or is rejected
-with problems that name the file, the element or line, and what to do."""
+"""Every public BPMN file of the conformance corpus either deploys or is rejected with problems that
+name the file, the element or line, and what to do.
+
+The corpus (139 BPMN files from Camunda, Flowable, the MIWG test suite and others, each under its own
+licence) is kept beside the checkout, in ``$LIUCHENG_SHARED/conformance`` or ``../shared/conformance``;
+docs/spiffworkflow.md ("Real models from other tools") says what it holds. Without it these tests skip."""
 from __future__ import annotations
 
 import os

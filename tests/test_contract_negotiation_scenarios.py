@@ -244,7 +244,7 @@ def test_three_hundred_rounds_end_signed(scenario):
 
 
 # -- contract-only clients ----------------------------------------------------------------------------------
-# A client that knows only the data contract (PROCEDURES §4) walks the process: the quote and the signatures
+# A client that knows only the data contract (docs/procedures.md §4) walks the process: the quote and the signatures
 # take {} (no contract field), the reviews take only accept_quote / agree, a proposal only terms.
 
 CONTRACT_START = {key: START[key] for key in ("inquiry_no", "purchaser", "supplier", "goods")}

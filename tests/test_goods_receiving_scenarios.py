@@ -1,4 +1,4 @@
-"""Scenario tests of goods receiving (PROCEDURES §1, process ``goods_receiving``): one test per path.
+"""Scenario tests of goods receiving (docs/procedures.md §1, process ``goods_receiving``): one test per path.
 
 Each test walks a purchase order through the public REST API (one user per role), then asserts the
 contract outcome exactly (``accepted_lines``, ``settled_amount``, ``outcome``), the stock ledger balances
@@ -292,7 +292,7 @@ def test_start_form_refuses_an_order_without_lines(scenario):
 
 
 # -- contract-only clients ------------------------------------------------------------------------------------
-# A client that knows only the data contract of PROCEDURES §1: the contract start fields, then at each task
+# A client that knows only the data contract of docs/procedures.md §1: the contract start fields, then at each task
 # only that step's contract decision (all_match, resolution) or {}. Without checked_lines the ordered
 # quantities count as arrived; without a damage report nothing is deducted.
 

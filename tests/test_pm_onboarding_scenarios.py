@@ -1,4 +1,4 @@
-"""PM onboarding 商户入驻 / PM 辅导 (processes/pm_onboarding.bpmn, PROCEDURES §5): one test per path.
+"""PM onboarding 商户入驻 / PM 辅导 (processes/pm_onboarding.bpmn, docs/procedures.md §5): one test per path.
 
 Paths: proposal of the least-loaded PM, tie by username, sp_dispatch override, no PM for the category,
 an invalid assignment sent back, the shop not yet online (follow-up loop), operations reject then approve,
@@ -455,7 +455,7 @@ def test_two_issues_open_at_the_end_keep_the_outcome(scenario):
 
 
 # -- contract-only clients ------------------------------------------------------------------------------------
-# A client that knows only the data contract (PROCEDURES §5) must be able to walk the whole process: every
+# A client that knows only the data contract (docs/procedures.md §5) must be able to walk the whole process: every
 # other field is optional (qualifications_checked defaults to all six, pm to the proposal, shop_online to true).
 
 CONTRACT_START = {"merchant": "M-C1", "company": "格力电器有限公司", "brand": "格力", "category": "家电",

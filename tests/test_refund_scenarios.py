@@ -1,4 +1,4 @@
-"""Scenario tests of the refund procedure (PROCEDURES §3, process ``refund``): one test per path.
+"""Scenario tests of the refund procedure (docs/procedures.md §3, process ``refund``): one test per path.
 
 Every test walks the process through the public REST API with one user per role (the ``scenario``
 driver claims each task as a member of the task's role), then asserts
@@ -701,7 +701,7 @@ def test_non_member_of_the_role_gets_403(scenario):
 
 
 # -- contract-only clients -------------------------------------------------------------------------------
-# A client that knows only the data contract of PROCEDURES §3: the start fields, and at each task only the
+# A client that knows only the data contract of docs/procedures.md §3: the start fields, and at each task only the
 # contract decision that belongs to that step (or nothing). Every other form field is optional.
 
 CONTRACT_START = ("order_no", "buyer", "amount", "shipping_fee", "free_shipping", "goods_received", "quality_issue",

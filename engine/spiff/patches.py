@@ -161,7 +161,7 @@ def check(version: str | None = None) -> None:
     if recorded is None:
         raise SpiffWorkflowChanged(
             f"SpiffWorkflow {version} is installed, but the engine's patches were checked only against "
-            f"{', '.join(sorted(RECORDED))}: install SpiffWorkflow=={max(RECORDED)} (requirements.txt), or review "
+            f"{', '.join(sorted(RECORDED))}: install SpiffWorkflow=={max(RECORDED)} (setup.cfg pins SpiffWorkflow>=3.2,<3.3), or review "
             f"engine/spiff/patches.py for {version} and record its hashes")
     for patch in PATCHES:
         expected = recorded.get(patch.key)

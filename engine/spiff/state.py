@@ -204,7 +204,7 @@ def migrated(state: dict, specs: tuple) -> dict:
         raise StateVersionError(
             f"The instance's state was written by SpiffWorkflow serializer version {version}; the installed "
             f"SpiffWorkflow reads {SERIALIZER.VERSION} and migrates only {', '.join(sorted(MIGRATIONS))}: install "
-            "the SpiffWorkflow version that wrote it (requirements.txt of the release that ran the instance)")
+            "the SpiffWorkflow version that wrote it (the SpiffWorkflow of the release that ran the instance)")
     spec, subprocess_specs = specs
     registry = SERIALIZER.registry
     whole = {**state, VERSION_KEY: version, "spec": registry.convert(spec),
