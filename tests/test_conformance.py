@@ -3,7 +3,7 @@ name the file, the element or line, and what to do.
 
 The corpus (139 BPMN files from Camunda, Flowable, the MIWG test suite and others, each under its own
 licence) is kept beside the checkout, in ``$LIUCHENG_SHARED/conformance`` or ``../shared/conformance``;
-docs/spiffworkflow.md ("Real models from other tools") says what it holds. Without it these tests skip."""
+docs/spiffworkflow.md ("Real models from other tools") says what it holds. ``test_corpus_is_present`` fails when it cannot be found."""
 from __future__ import annotations
 
 import os
