@@ -8,7 +8,8 @@ those that have, or had, a human task for one of their roles, assigned to them
 or offered to them by name.
 
 Messages received are listed to admins, auditors, supervisors and integrators
-(``MESSAGE_READERS``), to no one else.
+(``MESSAGE_READERS``), to no one else. Admins and designers (``DEPLOYERS``) deploy
+definitions. Who may cancel an instance: ``may_cancel``.
 
 Incidents follow their instance. An incident of an instance the user may not
 see is answered as if it did not exist (``NotFoundError``), so its id reveals
@@ -29,10 +30,13 @@ import threading
 
 from engine.errors import NotFoundError, PermissionDeniedError
 from engine.models import (
-    ADMIN, DESIGNER, INTEGRATOR, READ_ALL_ROLES, Definition, HumanTask, Incident, Instance, InstanceStatus, Message, User,
+    ADMIN, DESIGNER, INTEGRATOR, READ_ALL_ROLES, Definition, HumanTask, Incident, Instance, InstanceStatus, Message,
+    User,
 )
 
 MESSAGE_READERS = READ_ALL_ROLES | {INTEGRATOR}
+DEPLOYERS = frozenset({ADMIN, DESIGNER})
+"""Deploy definitions (the API) and browse them with their diagrams (the definitions pages)."""
 CANCELLABLE = frozenset({InstanceStatus.RUNNING, InstanceStatus.FAILED})
 _lanes_of_definition: dict[tuple[str, str], frozenset[str]] = {}  # (process id, content hash) -> lanes
 _lanes_lock = threading.Lock()
@@ -188,5 +192,11 @@ def list_messages(session: Session, user: User, name: Optional[str] = None, stat
 # -- deploying ---------------------------------------------------------------------------------
 
 def may_deploy(user: User) -> bool:
-    """Admins and designers deploy definitions (the API and the definitions pages ask this)."""
-    return bool(user.roles & {ADMIN, DESIGNER})
+    """Admins and designers deploy definitions (``DEPLOYERS``; the definitions pages open to them)."""
+    return bool(user.roles & DEPLOYERS)
+
+
+def check_may_deploy(user: User) -> None:
+    """``PermissionDeniedError`` unless ``user`` is one of ``DEPLOYERS``."""
+    if not may_deploy(user):
+        raise PermissionDeniedError("Only an admin or a designer may deploy definitions.")

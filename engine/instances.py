@@ -3,8 +3,9 @@ instance holds (open tasks, incidents, elements waiting for a timer or message) 
 
 * ``BUSINESS_KEYS`` and ``business_key_match``: the instance's business key, or one of the key fields
   of its data, contains a text (the search box of the worklist, the instance list and the audit).
+* ``STATUSES``: an instance's statuses in the order the API and the pages list them.
 * ``search``: ``engine.access``'s visible instances filtered by process, status, starter, start
-  date range and business key (not ordered).
+  date range and business key (not ordered); ``count_by_definition``: instances per definition version.
 * ``as_dict``: an instance's row as the API returns it (the only place an instance becomes a dict;
   the API adds its open tasks, each ``engine.worklist.as_dict``).
 
@@ -15,16 +16,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import access
 from engine.models import (
-    HumanTask, Incident, Instance, MessageSubscription, TaskStatus, Timer, TimerStatus, User,
+    HumanTask, Incident, Instance, InstanceStatus, MessageSubscription, TaskStatus, Timer, TimerStatus, User,
 )
 
 BUSINESS_KEYS = ("order_no", "po_no", "inquiry_no", "merchant")
 """Data fields that name an instance to people, in order (the first present is its business key)."""
+STATUSES = (InstanceStatus.RUNNING, InstanceStatus.COMPLETED, InstanceStatus.CANCELLED, InstanceStatus.FAILED)
+"""An instance's statuses, in the order the API's schema and the pages' filters list them."""
 ACTIVE_TASK = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 SUMMARY_FIELDS = ("id", "process_id", "version", "status", "business_key", "data", "started_at", "started_by",
                   "ended_at", "cancel_reason", "error")
@@ -66,6 +69,13 @@ def search(session: Session, user: User, process_id: Optional[str] = None, statu
     return query
 
 
+def count_by_definition(session: Session) -> dict[int, int]:
+    """``{definition id: number of instances}`` of every version that has instances (all users' instances:
+    for designers' definition pages)."""
+    rows = session.execute(select(Instance.definition_id, func.count()).group_by(Instance.definition_id))
+    return {definition_id: number for definition_id, number in rows}
+
+
 # -- what one instance holds -------------------------------------------------------------------------
 
 def open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
@@ -97,4 +107,3 @@ def as_dict(instance: Instance) -> dict[str, Any]:
     for name in ("started_at", "ended_at"):
         result[name] = result[name].isoformat() if result[name] is not None else None
     return result
-

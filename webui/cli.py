@@ -1,4 +1,4 @@
-"""The ``liucheng`` command: database, deploy, users, demo and serve."""
+"""The ``liucheng`` command: database, deploy, users and their tokens, serve, demo and the worker."""
 from __future__ import annotations
 
 import sys

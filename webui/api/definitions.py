@@ -18,7 +18,7 @@ from flask import Blueprint, Response, request
 
 from engine import access, definitions, runtime
 from engine import forms as forms_module
-from engine.errors import PermissionDeniedError, ValidationError
+from engine.errors import ValidationError
 from webui.api.credentials import current_user
 from webui.api.openapi import documented
 from webui.api.schemas import (
@@ -77,8 +77,7 @@ def download(content: str, filename: str) -> Response:
             errors=(400, 401, 403, 422))
 def deploy_definitions():
     actor = current_user()
-    if not access.may_deploy(actor):
-        raise PermissionDeniedError("Only an admin or a designer may deploy definitions.")
+    access.check_may_deploy(actor)
     documents, forms = uploaded_files()
     deployed = runtime.deploy_definitions(get_session(), documents, forms, actor.username)
     return [d.as_dict() for d in deployed], 201

@@ -38,7 +38,7 @@ def send_message():
             query=MessageQuerySchema, response=MessageSchema, many=True, errors=(400, 401, 403))
 def list_messages():
     user = current_user()
-    access.check_may_list_messages(user)
+    access.check_may_list_messages(user)  # before reading the query: a refused caller learns 403, not 400
     query = load_query(MessageQuerySchema())
     rows = access.list_messages(get_session(), user, query.get("name"), query.get("status"), query["limit"],
                                 query["offset"])

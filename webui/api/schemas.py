@@ -21,14 +21,14 @@ from flask import request
 from marshmallow import Schema, fields, validate
 from marshmallow.exceptions import ValidationError as MarshmallowError
 
+from engine import instances, worklist
 from engine.errors import ValidationError
-from engine.models import IncidentStatus, InstanceStatus, MessageStatus, TaskStatus
+from engine.models import IncidentStatus, MessageStatus, TaskStatus
 from webui.strict_input import ID_MAX, INT_MAX, INT_MIN, parse_json
 
-INSTANCE_STATUSES = tuple(str(s) for s in (InstanceStatus.RUNNING, InstanceStatus.COMPLETED, InstanceStatus.CANCELLED,
-                                             InstanceStatus.FAILED))
+INSTANCE_STATUSES = tuple(str(s) for s in instances.STATUSES)  # running, completed, cancelled, failed
 TASK_STATUSES = tuple(str(s) for s in TaskStatus)  # open, claimed, completed, cancelled
-TASK_SCOPES = ("mine", "claimable", "all")
+TASK_SCOPES = worklist.SCOPES  # mine, claimable, all
 INCIDENT_STATUSES = tuple(str(s) for s in IncidentStatus)  # retrying, open, resolved
 LISTED_MESSAGE_STATUSES = tuple(str(s) for s in (MessageStatus.DELIVERED, MessageStatus.STARTED, MessageStatus.KEPT,
                                                  MessageStatus.EXPIRED))

@@ -10,14 +10,14 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import func, select
 
-from engine import definitions, runtime
+from engine import definitions, instances, runtime
 from engine.errors import DefinitionError, ValidationError
 from engine.forms import read_forms
-from engine.models import Definition, Instance
+from engine.models import Definition
 from webui import diagram
 from webui.db import get_session
+from webui.http_status import UNPROCESSABLE
 from webui.pages.display import DIAGRAM_SCALE, role_name
 from webui.pages.signed_in import DESIGN_ROLES, actor, page
 from webui.strict_input import ID_MAX
@@ -36,8 +36,7 @@ def grouped() -> dict[str, list[Definition]]:
 
 
 def instance_counts() -> dict[int, int]:
-    rows = get_session().execute(select(Instance.definition_id, func.count()).group_by(Instance.definition_id))
-    return {definition_id: number for definition_id, number in rows}
+    return instances.count_by_definition(get_session())
 
 
 @bp.get("/definitions")
@@ -84,8 +83,9 @@ def upload():
                 flash(_("%(process)s is unchanged (version %(version)s).", process=item.process_id,
                         version=item.version), "info")
         return redirect(url_for("admin.definitions_list"))
+    # the upload form again with its problems: whatever the refusal, the upload could not be processed
     return render_template("admin/definitions.html", grouped=grouped(), counts=instance_counts(),
-                           problems=problems, uploaded=sorted(documents) + sorted(form_files)), 422
+                           problems=problems, uploaded=sorted(documents) + sorted(form_files)), UNPROCESSABLE
 
 
 def with_source(problem: dict, files: dict[str, bytes]) -> dict:

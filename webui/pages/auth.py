@@ -19,6 +19,7 @@ from engine import logins, users
 from engine.errors import AuthenticationError, TooManyRequestsError
 from engine.models import DESIGNER
 from webui.db import get_session
+from webui.http_status import status_of
 from webui.pages.display import LANGUAGES, safe_next
 from webui.pages.signed_in import ADMIN_ROLES, AUDIT_ROLES, SignedIn, page
 
@@ -62,10 +63,10 @@ def login():
             user = users.authenticate(db, username, form.password.data)
         except TooManyRequestsError as exc:
             retry_after = exc.details["retry_after"]
-            error, status, headers = _too_many_attempts(retry_after), 429, {"Retry-After": str(retry_after)}
-        except AuthenticationError:
+            error, status, headers = _too_many_attempts(retry_after), status_of(exc), {"Retry-After": str(retry_after)}
+        except AuthenticationError as exc:
             logins.record_failure(db, username, address, logins.Channel.WEB)
-            error, status = _("Wrong username or password."), 401
+            error, status = _("Wrong username or password."), status_of(exc)
         else:
             lang = session.get("lang")
             session.clear()  # a fresh session for the signed-in user

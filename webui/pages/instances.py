@@ -15,7 +15,6 @@ from engine import access, definitions, history, instances, runtime
 from engine.errors import EngineError, FormValidationError, PermissionDeniedError
 from engine.models import Definition, IncidentStatus, Instance
 from webui import diagram
-from webui.api.schemas import INSTANCE_STATUSES
 from webui.db import get_session
 from webui.pages.display import DIAGRAM_SCALE, count, local_day_bounds, pager, parse_day, process_names, role_name
 from webui.pages.forms import field_errors, fields, parse
@@ -23,6 +22,7 @@ from webui.pages.history import Labels, entries, highlight_of
 from webui.pages.signed_in import actor, page
 
 UNRESOLVED = (IncidentStatus.OPEN, IncidentStatus.RETRYING)
+STATUSES = tuple(str(status) for status in instances.STATUSES)  # the list's status filter
 
 bp = Blueprint("instances", __name__)
 
@@ -67,7 +67,7 @@ def start(process_id: str):
             flash(_("Started %(process)s #%(id)s %(key)s.", process=row.name or row.process_id, id=instance.id,
                     key=instance.business_key or ""), "success")
             return redirect(url_for("instances.detail", instance_id=instance.id))
-    status = 422 if errors else 200
+    status = 422 if errors else 200  # the form again, its inputs marked
     return render_template("instances/start.html", definition=row, form=form, message=message, errors=errors,
                            inputs=fields(form, {}, submitted, errors)), status
 
@@ -81,13 +81,13 @@ def index():
     args = request.args
     first, last = parse_day(args.get("from")), parse_day(args.get("to"))
     since, until = local_day_bounds(first, last)
-    status = args.get("status") if args.get("status") in INSTANCE_STATUSES else None
+    status = args.get("status") if args.get("status") in STATUSES else None
     query = instances.search(session, actor(), args.get("process") or None, status, args.get("started_by") or None,
                              since, until, (args.get("q") or "")[:100])
     pages = pager(count(session, query))
     rows = list(session.scalars(query.order_by(Instance.id.desc()).limit(pages.size).offset(pages.offset)))
     return render_template("instances/index.html", rows=rows, pages=pages, processes=sorted(process_names(session)),
-                           statuses=INSTANCE_STATUSES, status=status, first=first, last=last)
+                           statuses=STATUSES, status=status, first=first, last=last)
 
 
 # -- one instance -----------------------------------------------------------------------------------

@@ -15,12 +15,13 @@ from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user
 
-from engine.models import ADMIN, AUDITOR, DESIGNER, MANAGER_ROLES, NON_WORKER_ROLES, User
+from engine import access
+from engine.models import ADMIN, AUDITOR, MANAGER_ROLES, NON_WORKER_ROLES, User
 from webui.db import get_session
 
 AUDIT_ROLES = (AUDITOR, ADMIN)
 ADMIN_ROLES = (ADMIN,)
-DESIGN_ROLES = (ADMIN, DESIGNER)  # upload and browse definitions
+DESIGN_ROLES = tuple(sorted(access.DEPLOYERS))  # upload and browse definitions: admin, designer
 INCIDENT_ROLES = tuple(sorted(MANAGER_ROLES))  # retry and resolve incidents: admin, supervisor
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"

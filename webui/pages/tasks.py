@@ -4,15 +4,17 @@ What the user may do with the task is ``engine.worklist.abilities``; the command
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 from flask_babel import gettext as _
 
 from engine import runtime, worklist
 from engine.errors import EngineError, FormValidationError
 from engine.models import Definition, HumanTask, Instance
 from webui.db import get_session
+from webui.http_status import status_of
 from webui.pages.display import safe_next
 from webui.pages.forms import field_errors, fields, parse
 from webui.pages.instances import panels
@@ -63,7 +65,7 @@ def complete(task_id: int):
     except FormValidationError as exc:
         session.rollback()
         return render_task(row, request.form, field_errors(exc.details, form),
-                           _("Correct the marked fields and submit again."), 422)
+                           _("Correct the marked fields and submit again."), status_of(exc))
     except EngineError as exc:
         flash(exc.message, "error")
         return redirect(url_for("tasks.task", task_id=task_id))
@@ -74,24 +76,25 @@ def complete(task_id: int):
 @bp.post("/tasks/<int:task_id>/claim")
 @page(changes=True)
 def claim(task_id: int):
-    readable_task(task_id)
-    try:
-        row = runtime.claim_task(get_session(), task_id, actor())
-    except EngineError as exc:
-        flash(exc.message, "error")
-    else:
-        flash(_("You claimed “%(name)s”.", name=row.name or row.element_id), "success")
-    return redirect(safe_next(request.form.get("next"), url_for("tasks.task", task_id=task_id)))
+    return change_claim(task_id, runtime.claim_task,
+                        lambda row: _("You claimed “%(name)s”.", name=row.name or row.element_id))
 
 
 @bp.post("/tasks/<int:task_id>/unclaim")
 @page(changes=True)
 def unclaim(task_id: int):
+    return change_claim(task_id, runtime.unclaim_task,
+                        lambda row: _("“%(name)s” is back in the role's queue.", name=row.name or row.element_id))
+
+
+def change_claim(task_id: int, command: Callable[..., HumanTask], done: Callable[[HumanTask], str]) -> Response:
+    """Claim or unclaim (``command``) a task the user may read; flash ``done(task)`` or the engine's refusal,
+    and go back to the page the form names (else the task's)."""
     readable_task(task_id)
     try:
-        row = runtime.unclaim_task(get_session(), task_id, actor())
+        row = command(get_session(), task_id, actor())
     except EngineError as exc:
         flash(exc.message, "error")
     else:
-        flash(_("“%(name)s” is back in the role's queue.", name=row.name or row.element_id), "success")
+        flash(done(row), "success")
     return redirect(safe_next(request.form.get("next"), url_for("tasks.task", task_id=task_id)))
