@@ -71,7 +71,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
         REMEMBER_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=12 * 3600,
-        WTF_CSRF_CHECK_DEFAULT=False,  # checked by ``check_csrf`` below, which skips the API
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked by ``webui.pages``' ``check_csrf``, which skips the API
     )
     if test_config is not None:
         app.config.from_mapping(test_config)

@@ -4,7 +4,7 @@ Reading follows the instance (``engine.access``): admins, auditors and
 supervisors see every incident, other users those of the instances they may
 see. An incident of an instance the caller may not see answers 404, for reading
 and for retry/resolve alike. Retrying and resolving stay with supervisors and
-admins (``engine.incidents``), and auditors change nothing (``webui.api``). An incident
+admins (``engine.runtime``'s commands), and auditors change nothing (``webui.api``). An incident
 becomes JSON through ``engine.incidents.as_dict``.
 """
 from __future__ import annotations

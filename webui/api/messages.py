@@ -1,8 +1,8 @@
 """Messages from integrators (shop platform, couriers) over the API: only ``integrator`` and ``admin``
 users may send (403 otherwise); data a catching event does not declare, or a message the instance
-cannot catch, is refused with 422 and changes nothing (see ``engine.messages``). Who may list the
-messages received is ``engine.access``'s rule; a message becomes JSON through
-``engine.messages.as_dict``.
+cannot catch, is refused with 422 and changes nothing (the rules are ``engine.message_rules``', the
+delivery ``engine.runtime.receive_message``). Who may list the messages received is ``engine.access``'s
+rule; a message becomes JSON through ``engine.messages.as_dict``.
 """
 from __future__ import annotations
 
