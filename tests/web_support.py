@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import runtime, users
+from engine import instances, runtime, users
 from engine.models import HumanTask
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +62,7 @@ def start_refund(app, username: str, **changes) -> int:
 def open_task(app, instance_id: int) -> HumanTask:
     with app.extensions["liucheng_db"].session() as session:
         return session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
-                                                       HumanTask.status.in_(("open", "claimed")))).one()
+                                                       HumanTask.status.in_(instances.ACTIVE_TASK))).one()
 
 
 @pytest.fixture
