@@ -188,5 +188,14 @@ def _address_space() -> int:
         return 0
 
 
+def main() -> None:
+    """Serve requests until the web process closes the pipe; a worker whose web process went away
+    before it could answer (it stopped, or gave up waiting and replaced this worker) exits quietly."""
+    try:
+        _Worker().serve()
+    except BrokenPipeError:
+        os._exit(0)  # not sys.exit: flushing the unwritable answer again at exit would print the error anyway
+
+
 if __name__ == "__main__":
-    _Worker().serve()
+    main()

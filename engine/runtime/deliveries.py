@@ -3,20 +3,21 @@ or starting the processes it starts, and delivering what instances throw, until 
 
 Who may send a message and what it may set are the rules of ``engine.message_rules``; the rows
 (stored messages, kept ones, subscriptions) are ``engine.messages``. Messages thrown by send
-tasks and throw events are received as from the trusted sender ``system``; ``settle`` delivers
-them in a loop, depth first: the messages an instance threw while taking one message are
-delivered before the next message thrown before it.
+tasks and throw events are received as from the trusted sender ``system``. Settling is depth
+first, as a recursion would do it, but with a stack of generators (``_run``): an instance that
+takes a message has its own thrown messages delivered (and all they lead to) before the next
+instance takes that message, and before the next message thrown before it goes out.
 """
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any, Optional
+from typing import Any, Generator, Optional
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import clock, database, definitions, forms, history, message_rules, messages, spiff
+from engine import clock, database, definitions, forms, history, instances, message_rules, messages, spiff
 from engine.database import command
 from engine.errors import EngineError, PermissionDeniedError
 from engine.models import InstanceStatus, Message, MessageStatus, User
@@ -24,8 +25,7 @@ from engine.runtime import starts, steps, workflows
 from engine.runtime.steps import Advanced
 
 MAX_CHAIN = 200  # messages thrown in answer to thrown messages, at most, in one command
-Produced = list[tuple[int, Advanced]]  # (instance id, what advancing it did) in the order it happened
-SEND, SENT, COMPLETION = "send", "sent", "completion"  # the kinds of work settling does
+Work = Generator[Any, Any, Any]  # a piece of settling: yields the pieces to do first, is sent their results
 
 
 def receive_message(session: Session, name: str, correlation: Any, data: Any, message_id: Optional[str],
@@ -35,15 +35,49 @@ def receive_message(session: Session, name: str, correlation: Any, data: Any, me
     name, correlation, data = messages.checked(name, correlation, data)
     message_id = str(message_id) if message_id else uuid.uuid4().hex
     with command(session):
-        reply, produced = receive(session, name, correlation, data, message_id, sender, keep_for)
-        settle_all(session, produced)
-        return reply
+        return _run(_receiving(session, name, correlation, data, message_id, sender, keep_for, depth=0))
 
 
-def receive(session: Session, name: str, correlation: dict, data: dict, message_id: str, sender: User,
-            keep_for: Optional[timedelta] = None) -> tuple[dict, Produced]:
-    """``receive_message`` inside the open command: the reply, and what the instances it reached
-    or started did (for the caller to settle)."""
+def settle(session: Session, instance_id: int, advanced: Advanced) -> None:
+    """Deliver the messages one instance threw (and all they lead to), then record its completion."""
+    _run(_settling(session, instance_id, advanced, depth=0))
+
+
+def _run(work: Work) -> Any:
+    """Do ``work``, and first the work it yields (depth first), with a stack instead of recursion;
+    returns what ``work`` returns. Each piece is sent the result of the piece it yielded."""
+    stack, result = [work], None
+    while stack:
+        try:
+            stack.append(stack[-1].send(result))
+            result = None
+        except StopIteration as done:
+            stack.pop()
+            result = done.value
+    return result
+
+
+def _settling(session: Session, instance_id: int, advanced: Advanced, depth: int) -> Work:
+    """Deliver one instance's thrown messages in the order thrown, each with all it leads to, then
+    record its completion: its ``message_sent`` events come before its ``instance_completed``."""
+    for name, payload in advanced.thrown:
+        if depth > MAX_CHAIN:
+            raise EngineError(f"Messages thrown in answer to messages went {MAX_CHAIN} deep without coming to "
+                              "rest; check the processes that send them to each other.")
+        correlation = {key: payload[key] for key in instances.BUSINESS_KEYS if key in payload}
+        reply = yield _receiving(session, name, correlation, payload, uuid.uuid4().hex, starts.system_actor(),
+                                 None, depth + 1)
+        history.record(session, instance_id, "message_sent", "system",
+                       data={"name": name, "payload": payload, "status": reply["status"],
+                             "instance_ids": reply["instance_ids"]})
+    if advanced.completed is not None:
+        history.record(session, instance_id, "instance_completed", "system", data={"data": advanced.completed})
+
+
+def _receiving(session: Session, name: str, correlation: dict, data: dict, message_id: str, sender: User,
+               keep_for: Optional[timedelta], depth: int) -> Work:
+    """Store one message and deliver it to every instance waiting for it (each settled before the
+    next takes it), or start the processes it starts, or keep it; returns the reply."""
     now = clock.now()
     record = Message(message_id=message_id, name=name, correlation=forms.to_json(correlation),
                      data=forms.to_json(data), status=MessageStatus.RECEIVING, instance_ids=[], received_at=now,
@@ -52,31 +86,26 @@ def receive(session: Session, name: str, correlation: dict, data: dict, message_
         with session.begin_nested():  # the unique message_id: a concurrent twin waits here, then fails
             session.add(record)
     except IntegrityError:
-        return messages.duplicate(session, messages.stored(session, sender, message_id), message_id, sender), []
+        return messages.duplicate(session, messages.stored(session, sender, message_id), message_id, sender)
     messages.expire_old(session)
-    instance_ids, status, produced = _deliver_to_waiting(session, name, correlation, data, message_id, sender)
+    instance_ids = []
+    for instance_id in messages.waiting_instances(session, name, correlation):
+        advanced = deliver(session, instance_id, name, data, sender, message_id)
+        if advanced is not None:
+            instance_ids.append(instance_id)
+            yield _settling(session, instance_id, advanced, depth)
+    status = MessageStatus.DELIVERED if instance_ids else None
     if status is None:
         database.serialize(session, "message-starts")  # a deployment scanning kept messages waits, or we see it
-        produced = start_by_message(session, name, {**correlation, **data}, sender, message_id)
-        if produced:
-            instance_ids, status = [instance_id for instance_id, _ in produced], MessageStatus.STARTED
+        instance_ids = yield _starting(session, name, {**correlation, **data}, sender, message_id, depth)
+        if instance_ids:
+            status = MessageStatus.STARTED
         elif not message_rules.is_engine(sender):
             messages.check_keepable(session, name, data)
     record.status, record.instance_ids = status or MessageStatus.KEPT, instance_ids
     record.expires_at = None if status else now + (keep_for or messages.keep_time())
     session.flush()
-    return {"message_id": message_id, "status": status or MessageStatus.KEPT, "instance_ids": instance_ids}, produced
-
-
-def _deliver_to_waiting(session: Session, name: str, correlation: dict, data: dict, message_id: str,
-                        sender: User) -> tuple[list[int], Optional[str], Produced]:
-    instance_ids, produced = [], []
-    for instance_id in messages.waiting_instances(session, name, correlation):
-        advanced = deliver(session, instance_id, name, data, sender, message_id)
-        if advanced is not None:
-            instance_ids.append(instance_id)
-            produced.append((instance_id, advanced))
-    return instance_ids, MessageStatus.DELIVERED if instance_ids else None, produced
+    return {"message_id": message_id, "status": status or MessageStatus.KEPT, "instance_ids": instance_ids}
 
 
 def deliver(session: Session, instance_id: int, name: str, data: dict, sender: User,
@@ -107,10 +136,10 @@ def deliver(session: Session, instance_id: int, name: str, data: dict, sender: U
     return steps.advance(session, instance, version, wf)  # later steps fail as incidents, as always
 
 
-def start_by_message(session: Session, name: str, data: dict, sender: User,
-                     message_id: Optional[str] = None) -> Produced:
+def _starting(session: Session, name: str, data: dict, sender: User, message_id: Optional[str],
+              depth: int) -> Work:
     """Start (the latest version of) every process with a top-level message start event ``name``
-    that ``sender`` may start."""
+    that ``sender`` may start, each settled before the next starts; returns their instance ids."""
     started = []
     for version in messages.latest_versions(session):
         element_id = messages.message_starts(version).get(name)
@@ -121,13 +150,16 @@ def start_by_message(session: Session, name: str, data: dict, sender: User,
                 starts.check_may_start(version, sender)
             except PermissionDeniedError:
                 continue
-        started.append(start_with(session, version, element_id, name, data, sender, message_id))
+        instance_id, advanced = start_with(session, version, element_id, name, data, sender, message_id)
+        started.append(instance_id)
+        yield _settling(session, instance_id, advanced, depth)
     return started
 
 
 def start_with(session: Session, version: definitions.Version, element_id: str, name: str, data: dict,
                sender: User, message_id: Optional[str]) -> tuple[int, Advanced]:
-    """Start ``version`` at its message start event ``element_id`` with the message's data."""
+    """Start ``version`` at its message start event ``element_id`` with the message's data (to be
+    settled by the caller)."""
     if not message_rules.is_engine(sender):
         starts.check_may_start(version, sender)
         declared = version.elements["nodes"][element_id].get("message_variables")
@@ -138,48 +170,6 @@ def start_with(session: Session, version: definitions.Version, element_id: str, 
         session, version, data, sender,
         lambda wf_, on_step: (spiff.run(wf_, on_step), spiff.deliver_message(wf_, name, data, on_step)),
         start_event=element_id, started_by_message={"name": name, "message_id": message_id})
-
-
-# -- settling what advancing left ------------------------------------------------------------------
-
-def settle(session: Session, instance_id: int, advanced: Advanced) -> None:
-    """Deliver the messages one instance threw (and all they lead to), then record its completion."""
-    settle_all(session, [(instance_id, advanced)])
-
-
-def settle_all(session: Session, produced: Produced) -> None:
-    """Deliver thrown messages in a loop, depth first as they were thrown; each instance's
-    ``message_sent`` events come before its ``instance_completed``."""
-    work: list[tuple] = []
-    _push(work, produced, 0)
-    while work:
-        item = work.pop()
-        if item[0] == SEND:
-            _, instance_id, name, payload, depth = item
-            if depth > MAX_CHAIN:
-                raise EngineError(f"Messages thrown in answer to messages went {MAX_CHAIN} deep without coming to "
-                                  "rest; check the processes that send them to each other.")
-            correlation = {key: payload[key] for key in starts.BUSINESS_KEYS if key in payload}
-            reply, more = receive(session, name, correlation, payload, uuid.uuid4().hex, starts.system_actor())
-            work.append((SENT, instance_id, name, payload, reply))
-            _push(work, more, depth + 1)
-        elif item[0] == SENT:
-            _, instance_id, name, payload, reply = item
-            history.record(session, instance_id, "message_sent", "system",
-                           data={"name": name, "payload": payload, "status": reply["status"],
-                                 "instance_ids": reply["instance_ids"]})
-        else:
-            _, instance_id, data = item
-            history.record(session, instance_id, "instance_completed", "system", data={"data": data})
-
-
-def _push(work: list, produced: Produced, depth: int) -> None:
-    """Queue what instances did so that the first of them is taken first."""
-    for instance_id, advanced in reversed(produced):
-        if advanced.completed is not None:
-            work.append((COMPLETION, instance_id, advanced.completed))
-        for name, payload in reversed(advanced.thrown):
-            work.append((SEND, instance_id, name, payload, depth))
 
 
 def expire_kept_messages(session: Session) -> int:

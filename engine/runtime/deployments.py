@@ -65,10 +65,12 @@ def _start_from_kept(session: Session, message: Message, targets: list) -> list[
         with session.begin_nested():
             if not messages.take_for_start(session, message):  # an instance took it meanwhile
                 return []
-            produced = [deliveries.start_with(session, version, element_id, message.name, data, sender,
-                                              message.message_id) for version, element_id in targets]
-            deliveries.settle_all(session, produced)
-            instance_ids = [instance_id for instance_id, _ in produced]
+            instance_ids = []
+            for version, element_id in targets:  # each settled before the next starts
+                instance_id, advanced = deliveries.start_with(session, version, element_id, message.name, data,
+                                                              sender, message.message_id)
+                deliveries.settle(session, instance_id, advanced)
+                instance_ids.append(instance_id)
             messages.set_instances(session, message, instance_ids)
     except Exception:  # noqa: BLE001 - this message stays kept (a later deployment or instance may take it)
         history.queue_reset(session, undo[0])

@@ -18,7 +18,6 @@ from engine.runtime.steps import Advanced, Step
 from engine.runtime.workflows import Locked
 from engine.statements import Statement
 
-BUSINESS_KEYS = instances.BUSINESS_KEYS
 _INSTANCES = Instance.__table__
 _NEW_INSTANCE = ("definition_id", "process_id", "version", "status", "data", "state", "etag", "revision",
                  "business_key", "started_at", "started_by")
@@ -66,7 +65,7 @@ def start_values(version: definitions.Version, data: Any) -> dict:
 
 def business_key(values: dict) -> Optional[str]:
     """The first business key among the values (an order, PO or inquiry number, a merchant)."""
-    for key in BUSINESS_KEYS:
+    for key in instances.BUSINESS_KEYS:
         if values.get(key):
             return str(values[key])[:256]  # the column's width; the data keeps the whole value
     return None
