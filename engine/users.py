@@ -1,7 +1,9 @@
-"""Users, roles, memberships, attributes and API tokens."""
+"""Users, roles, memberships, attributes and API tokens: creating and changing users (the rules a
+username, a password and an admin's own account follow), signing in, and the tokens integrations use."""
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -40,6 +42,10 @@ ROLES = {
     INTEGRATOR: ("集成系统", "Integration (shop platform, couriers)"),
 }
 PASSWORD_METHOD = "pbkdf2:sha256:120000"
+MIN_PASSWORD = 4
+PASSWORD_TOO_SHORT = f"A password needs at least {MIN_PASSWORD} characters."
+NOT_YOURSELF = "You cannot remove your own admin role or deactivate yourself."
+ATTRIBUTE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 RESERVED_NAMES = {"system"}  # the actor of what the engine does by itself (timers, send tasks)
 
 
@@ -74,8 +80,8 @@ def add_user(session: Session, username: str, password: str, roles: Iterable[str
         raise ValidationError("A username is 1-64 characters without spaces.")
     if username.lower() in RESERVED_NAMES:
         raise ValidationError(f"'{username}' is the engine's own name in the history; pick another username.")
-    if not password or len(password) < 4:
-        raise ValidationError("A password needs at least 4 characters.")
+    if not password or len(password) < MIN_PASSWORD:
+        raise ValidationError(PASSWORD_TOO_SHORT)
     known = role_ids(session)
     roles = list(dict.fromkeys(roles))
     unknown = [r for r in roles if r not in known]
@@ -89,6 +95,61 @@ def add_user(session: Session, username: str, password: str, roles: Iterable[str
     user.attributes = [UserAttribute(key=k, value=v) for k, v in (attributes or {}).items()]
     session.add(user)
     session.flush()
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    """Every user, by username."""
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def usernames(session: Session) -> list[str]:
+    return list(session.scalars(select(User.username).order_by(User.username)))
+
+
+def list_roles(session: Session) -> list[Role]:
+    return list(session.scalars(select(Role).order_by(Role.id)))
+
+
+def update_problems(session: Session, user: User, actor: User, roles: Iterable[str], attributes: dict[str, str],
+                    password: str, active: bool) -> dict[str, str]:
+    """What is wrong with changing ``user`` so, by field (``roles``, ``attributes``, ``password``); empty if
+    nothing. An admin cannot take away their own admin role or deactivate themselves."""
+    problems: dict[str, str] = {}
+    roles = list(roles)
+    unknown = [r for r in roles if r not in role_ids(session)]
+    if unknown:
+        problems["roles"] = f"Unknown roles: {', '.join(unknown)}"
+    bad_keys = [key for key in attributes if not ATTRIBUTE_KEY.match(key)]
+    if bad_keys:
+        problems["attributes"] = f"Attribute names are letters, digits, '_', '.' or '-' (not: {', '.join(bad_keys)})."
+    if password and len(password) < MIN_PASSWORD:
+        problems["password"] = PASSWORD_TOO_SHORT
+    if user.id == actor.id and (ADMIN not in roles or not active):
+        problems["roles"] = NOT_YOURSELF
+    return problems
+
+
+def update_user(session: Session, username: str, actor: User, roles: Iterable[str], attributes: dict[str, str],
+                password: str = "", active: bool = True, display_name: str = "") -> User:
+    """An admin's change of a user: display name, roles, attributes (exactly these), a new password
+    (empty: kept) and whether the account is active. Refused as a whole with ``ValidationError``
+    (details: the problem of each field, ``update_problems``)."""
+    roles = list(dict.fromkeys(roles))
+    with command(session):
+        user = get_user(session, username)
+        problems = update_problems(session, user, actor, roles, attributes, password, active)
+        if problems:
+            raise ValidationError(" ".join(problems.values()), {field: [text] for field, text in problems.items()})
+        user.display_name = display_name.strip()[:128] or user.username
+        user.active = active
+        user.memberships = [m for m in user.memberships if m.role_id in roles] + [
+            Membership(role_id=r) for r in roles if r not in user.roles]
+        user.attributes = [a for a in user.attributes if a.key in attributes]
+        for key, value in attributes.items():
+            set_attribute(session, user, key, value)
+        if password:
+            user.password_hash = generate_password_hash(password, PASSWORD_METHOD)
     return user
 
 
