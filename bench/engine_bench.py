@@ -29,7 +29,7 @@ from sqlalchemy import select, text  # noqa: E402
 from engine import runtime, spiff, users  # noqa: E402
 from engine.database import Database  # noqa: E402
 runtime.start_engine()  # noqa: E402
-from engine.models import HumanTask, Instance  # noqa: E402
+from engine.models import HumanTask, Instance, InstanceStatus, TaskStatus  # noqa: E402
 
 START = {"order_no": "B-1", "buyer": "buyer", "amount": "100.00", "shipping_fee": "10.00",
          "free_shipping": False, "goods_received": False, "quality_issue": False,
@@ -92,7 +92,7 @@ def run_refund(session, actor, reader: Reader) -> None:
         if row is None:
             break
         runtime.complete_task(session, row[0], answers[row[1]].pop(0), actor)
-    assert reader.one(Reader.STATUS, instance_id) == ("completed",)
+    assert reader.one(Reader.STATUS, instance_id) == (InstanceStatus.COMPLETED,)
 
 
 class EngineRun:
@@ -169,7 +169,7 @@ def loop_step_costs(url: str, rounds: int) -> dict[int, float]:
         instance = runtime.start_instance(session, "bench_loop", {"rounds": 0, "limit": rounds}, actor)
         for round_no in range(1, rounds + 1):
             task_id = session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
-                                                                HumanTask.status == "open"))
+                                                                HumanTask.status == TaskStatus.OPEN))
             began = time.perf_counter()
             runtime.complete_task(session, task_id, {}, actor)
             cost = (time.perf_counter() - began) * 1000
@@ -177,7 +177,7 @@ def loop_step_costs(url: str, rounds: int) -> dict[int, float]:
                 if abs(round_no - probe) < 5:
                     samples[probe].append(cost)
         final = session.get(Instance, instance.id, populate_existing=True)
-        assert final.status == "completed" and final.data["rounds"] == rounds, (final.status, final.data)
+        assert final.status == InstanceStatus.COMPLETED and final.data["rounds"] == rounds, (final.status, final.data)
     database.dispose()
     print(f"  loop of {rounds} rounds ended correctly: status completed, rounds={rounds}")
     return {r: statistics.median(v) for r, v in sorted(samples.items())}

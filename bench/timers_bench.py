@@ -39,7 +39,9 @@ from sqlalchemy import func, inspect, select, text  # noqa: E402
 from engine import clock, definitions, messages, runtime, timers, users  # noqa: E402
 from engine.database import Database  # noqa: E402
 runtime.start_engine()  # noqa: E402
-from engine.models import HistoryEvent, Instance, Message, Timer  # noqa: E402
+from engine.models import (  # noqa: E402
+    HistoryEvent, Instance, InstanceStatus, Message, MessageStatus, Timer, TimerStatus,
+)
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/liucheng_h"
 DATA = ROOT / "tests" / "data"
@@ -117,7 +119,7 @@ def worker_main(url: str, name: str, at: str, limit: int, budget: float) -> None
     at_ = datetime.fromisoformat(at)
     clock.set_clock(clock.FrozenClock(at_))
     database = Database(url)
-    due = select(func.count()).select_from(Timer).where(Timer.status == "waiting", Timer.due_at <= at_)
+    due = select(func.count()).select_from(Timer).where(Timer.status == TimerStatus.WAITING, Timer.due_at <= at_)
     with database.session() as session:
         session.scalar(due)
     print("ready", flush=True)
@@ -182,7 +184,7 @@ def bench_timers(url: str, count: int, workers: int, limit: int, budget: float) 
         fired_instances = session.scalar(select(func.count(func.distinct(HistoryEvent.instance_id)))
                                          .where(HistoryEvent.type == "timer_fired"))
         left = session.scalar(select(func.count()).select_from(Timer))
-        escalated = session.scalar(select(func.count()).select_from(Instance).where(Instance.status == "running"))
+        escalated = session.scalar(select(func.count()).select_from(Instance).where(Instance.status == InstanceStatus.RUNNING))
     database.dispose()
     result = {"workers": workers, "due": due, "seconds": seconds, "per_second": fired_events / seconds,
               "fired_events": fired_events, "duplicates": fired_events - fired_instances, "left": left,
@@ -215,7 +217,7 @@ def bench_messages(url: str, count: int, label: str) -> dict:
                     break
     seconds = time.perf_counter() - started
     with database.session() as session:
-        delivered = session.scalar(select(func.count()).select_from(Message).where(Message.status == "delivered"))
+        delivered = session.scalar(select(func.count()).select_from(Message).where(Message.status == MessageStatus.DELIVERED))
         correlated = session.scalar(select(func.count()).select_from(HistoryEvent)
                                     .where(HistoryEvent.type == "message_correlated"))
     database.dispose()

@@ -31,12 +31,11 @@ from typing import Iterable, Optional
 
 from engine import spiff
 from engine.errors import MessageRefusedError, PermissionDeniedError
-from engine.models import ADMIN, INTEGRATOR, Message, User
+from engine.models import INTEGRATION_ROLES, Message, User
 
 CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 CATCHING_TAGS = {"startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask"}
-SENDER_ROLES = frozenset({INTEGRATOR, ADMIN})
 _SAME_NAME = re.compile(r"^\s*(\$\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\})?\s*$")
 
 
@@ -116,7 +115,7 @@ def check_may_send(sender: User) -> None:
     if sender.username == "system":  # kept messages are told apart by the sender's name: the engine's is trusted
         raise PermissionDeniedError("The account name 'system' is the engine's own: messages cannot be sent with "
                                     "an account of that name. Send it with an integrator account of another name.")
-    if sender.roles & SENDER_ROLES:
+    if sender.roles & INTEGRATION_ROLES:
         return
     raise PermissionDeniedError("Only integrators and admins may send messages: send it with an integrator's "
                                 "account or token (an admin can give your account the integrator role).")

@@ -56,6 +56,8 @@ READ_ALL_ROLES = frozenset({ADMIN, AUDITOR, SUPERVISOR})
 """See every instance, task, incident and history."""
 NON_WORKER_ROLES = frozenset({AUDITOR, INTEGRATOR, DESIGNER})
 """Roles that never work tasks: a user with only these has no worklist."""
+INTEGRATION_ROLES = frozenset({ADMIN, INTEGRATOR})
+"""Speak for other systems: start any process (whatever its lanes) and send messages."""
 
 
 class Base(DeclarativeBase):
@@ -191,7 +193,7 @@ class Instance(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(128))
     version: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[str] = mapped_column(String(16), default=InstanceStatus.RUNNING)
     business_key: Mapped[Optional[str]] = mapped_column(String(256), nullable=True, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(Text, default="", deferred=True)
@@ -227,7 +229,7 @@ class HumanTask(Base):
     name: Mapped[str] = mapped_column(String(256), default="")
     role: Mapped[str] = mapped_column(String(64))
     form_key: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.OPEN)
     assignee: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
     candidate_user: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
@@ -277,7 +279,7 @@ class Timer(Base):
     attached_to: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
     expression: Mapped[Optional[str]] = mapped_column(String(256), nullable=True)
     due_at: Mapped[datetime] = mapped_column(DateTime)
-    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    status: Mapped[str] = mapped_column(String(16), default=TimerStatus.WAITING)
     locked_by: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
     locked_until: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
@@ -327,7 +329,7 @@ class Incident(Base):
     engine_task_id: Mapped[Optional[str]] = mapped_column(String(36), nullable=True)
     message: Mapped[str] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str] = mapped_column(String(16), default="retrying")
+    status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.RETRYING)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     next_retry_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)

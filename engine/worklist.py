@@ -80,7 +80,7 @@ def abilities(row: HumanTask, actor: User) -> dict[str, bool]:
 
 def mark_claimed(session: Session, row: HumanTask, username: str) -> None:
     """Claim an open row for ``username``; a ConflictError if someone else got it first."""
-    _changed(session, row.id, update(HumanTask).where(
+    _changed(session, update(HumanTask).where(
         HumanTask.id == row.id, HumanTask.status == TaskStatus.OPEN,
         or_(HumanTask.assignee.is_(None), HumanTask.assignee == username))
         .values(status=TaskStatus.CLAIMED, assignee=username, claimed_at=clock.now()),
@@ -89,7 +89,7 @@ def mark_claimed(session: Session, row: HumanTask, username: str) -> None:
 
 def mark_unclaimed(session: Session, row: HumanTask) -> None:
     """Give a claimed row back to its role (or the user it was routed to)."""
-    _changed(session, row.id, update(HumanTask).where(
+    _changed(session, update(HumanTask).where(
         HumanTask.id == row.id, HumanTask.status == TaskStatus.CLAIMED, HumanTask.assignee == row.assignee)
         .values(status=TaskStatus.OPEN, assignee=row.candidate_user, claimed_at=None),
         f"Task {row.id} changed just now; reload it.")
@@ -97,7 +97,7 @@ def mark_unclaimed(session: Session, row: HumanTask) -> None:
 
 def mark_reassigned(session: Session, row: HumanTask, username: str) -> None:
     """Give an active row to ``username`` (claimed by them)."""
-    _changed(session, row.id, update(HumanTask).where(
+    _changed(session, update(HumanTask).where(
         HumanTask.id == row.id, HumanTask.status.in_(ACTIVE),
         HumanTask.assignee.is_(row.assignee) if row.assignee is None else HumanTask.assignee == row.assignee)
         .values(status=TaskStatus.CLAIMED, assignee=username, claimed_at=clock.now(),
@@ -105,7 +105,7 @@ def mark_reassigned(session: Session, row: HumanTask, username: str) -> None:
         f"Task {row.id} changed just now; reload it.")
 
 
-def _changed(session: Session, task_id: int, statement, conflict: str) -> None:
+def _changed(session: Session, statement, conflict: str) -> None:
     if session.execute(statement.execution_options(synchronize_session=False)).rowcount != 1:
         raise ConflictError(conflict)
 

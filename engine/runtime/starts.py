@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock, definitions, forms, history, instances, spiff
 from engine.errors import PermissionDeniedError, ValidationError
-from engine.models import ADMIN, INTEGRATOR, Instance, InstanceStatus, User
+from engine.models import INTEGRATION_ROLES, Instance, InstanceStatus, User
 from engine.runtime import steps, workflows
 from engine.runtime.steps import Advanced, Step
 from engine.runtime.workflows import Locked
@@ -43,9 +43,9 @@ def begin(session: Session, version: definitions.Version, values: dict, actor: U
 
 
 def check_may_start(definition: definitions.Version, actor: User) -> None:
-    """Admins and integrators start any process; others need a role of one of its lanes."""
+    """Admins and integrators (``INTEGRATION_ROLES``) start any process; others need a role of one of its lanes."""
     roles = actor.roles
-    if ADMIN in roles or INTEGRATOR in roles:
+    if roles & INTEGRATION_ROLES:
         return
     lanes = {n.get("lane") for n in definition.elements.get("nodes", {}).values() if n.get("lane")}
     if not roles & lanes:
