@@ -20,9 +20,11 @@ Rows (one noun each: its table rows, queries and rules; none imports ``runtime``
     ``incidents``       incident rows: retries with back-off, then open.
     ``history``         the append-only audit trail of each instance.
     ``definitions``     deployed definitions: checking and storing versions, reading them.
-    ``bpmn``            reading BPMN documents: parse, validate, describe.
+    ``bpmn/``           reading BPMN documents: ``document`` (one document into process models),
+                        ``checks`` (the engine's checks of the elements), ``elements`` (what it records
+                        of each element).
     ``forms``           JSON field lists as marshmallow schemas; the data a form lets through.
-    ``users``           users, roles, memberships, attributes, API tokens.
+    ``users``           users, roles, memberships, attributes (creating and changing them), API tokens.
     ``logins``          failed sign-ins and lockouts.
     ``access``          who may see (and cancel) which instance.
     ``connectors/``     the callables service tasks call: ``registry`` (by name), ``stock``, ``merchants``.

@@ -1,0 +1,177 @@
+"""The engine's own checks of a BPMN document before SpiffWorkflow parses it: reserved ids, lanes that
+are roles, forms that exist, expressions and scripts the sandbox allows, timers, connectors and
+their inputs, called processes, what message catch events declare. Each finding is a ``Problem``
+(file, line, element, what to do); ``fail`` raises them together as one ``DefinitionError``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from lxml import etree
+
+from engine import connectors, message_rules
+from engine.bpmn.elements import CAMUNDA, FLOW_NODE_TAGS, NS, lane_of_nodes
+from engine.errors import DefinitionError, ScriptError
+from engine.script_policy import check_source
+
+SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
+RESERVED_IDS = {"Start", "End", "Root"}
+HUMAN_TAGS = {"userTask", "manualTask"}
+ISO_TIME = re.compile(r"^\s*(R\d*/)?(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
+                      r"|\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:?\d\d)?)(/.*)?\s*$")
+JUEL = re.compile(r"^\s*[$#]\{")
+
+
+@dataclass
+class Problem:
+    file: str
+    line: Optional[int]
+    element_id: Optional[str]
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "element_id": self.element_id, "message": self.message}
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        what = f" [{self.element_id}]" if self.element_id else ""
+        return f"{where}{what}: {self.message}"
+
+
+def fail(problems: list[Problem]) -> None:
+    if problems:
+        summary = "; ".join(str(p) for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise DefinitionError(f"Cannot deploy: {summary}{more}",
+                              {"problems": [p.as_dict() for p in problems]})
+
+
+def check_elements(name, root, processes, forms, roles) -> list[Problem]:
+    problems: list[Problem] = []
+    process_ids = {p.get("id") for p in root.findall("bpmn:process", NS)}
+    for process in processes:
+        lanes = lane_of_nodes(process)
+        for node in process.iter():
+            if not isinstance(node.tag, str):
+                continue
+            tag = etree.QName(node).localname
+            node_id = node.get("id")
+            where = (name, node.sourceline, node_id)
+            if tag in FLOW_NODE_TAGS and node_id in RESERVED_IDS:
+                problems.append(Problem(*where, f"The id '{node_id}' is reserved by the engine; rename the "
+                                        f"element (e.g. '{tag}_{node_id.lower()}')."))
+            if tag in HUMAN_TAGS:
+                problems += _check_human_task(where, node, lanes, forms, roles)
+            if tag == "startEvent" and node.get(CAMUNDA + "formKey"):
+                problems += _check_form_key(where, node.get(CAMUNDA + "formKey"), forms)
+            if tag == "conditionExpression" or (tag in ("timeDuration", "timeDate", "timeCycle")):
+                problems += _check_expression(name, node, tag)
+            if tag == "scriptTask":
+                problems += _check_script(where, node)
+            if tag in message_rules.CATCHING_TAGS and message_rules.catches_messages(node, tag):
+                problems += [Problem(*where, text) for text in message_rules.declaration_problems(node)]
+            if tag == "serviceTask":
+                problems += _check_service(where, node)
+            if tag == "callActivity" and node.get("calledElement") not in process_ids:
+                problems.append(Problem(*where, f"This call activity calls process "
+                                        f"'{node.get('calledElement') or ''}', which is not in this file: put the "
+                                        "called process in the same BPMN file or correct calledElement."))
+    return problems
+
+
+def _check_human_task(where, node, lanes, forms, roles) -> list[Problem]:
+    problems = []
+    lane = lanes.get(where[2])
+    if lane is None:
+        problems.append(Problem(*where, "This user task is in no lane: put it in a lane whose name is the "
+                                "role that does the work (one of: " + ", ".join(sorted(roles)) + ")."))
+    elif lane not in roles:
+        problems.append(Problem(*where, f"Lane '{lane}' is not a known role: rename the lane to one of "
+                                + ", ".join(sorted(roles)) + " (or add the role first)."))
+    form_key = node.get(CAMUNDA + "formKey")
+    if form_key:
+        problems += _check_form_key(where, form_key, forms)
+    return problems
+
+
+def _check_form_key(where, form_key: str, forms) -> list[Problem]:
+    if form_key in forms:
+        return []
+    return [Problem(*where, f"Form '{form_key}' does not exist: add forms/{form_key}.json or correct "
+                    "camunda:formKey.")]
+
+
+def _check_expression(name, node, tag) -> list[Problem]:
+    text = (node.text or "").strip()
+    owner = node.getparent()
+    while owner is not None and owner.get("id") is None:
+        owner = owner.getparent()
+    where = (name, node.sourceline, owner.get("id") if owner is not None else None)
+    if not text:
+        return [Problem(*where, f"Empty {tag}: write a Python expression (e.g. `amount > 100`) or, for a "
+                        "timer, an ISO-8601 duration such as PT24H.")]
+    if JUEL.match(text):
+        return [Problem(*where, f"'{text}' is JUEL/EL; Liucheng evaluates Python expressions: write it as "
+                        f"`{python_from_juel(text)}`.")]
+    if tag != "conditionExpression" and ISO_TIME.match(text):
+        return []
+    try:
+        check_source(text, "eval")
+    except ScriptError as exc:
+        if tag != "conditionExpression":
+            return [Problem(*where, f"Timer '{text}' is neither ISO-8601 (PT24H, 2026-12-01T14:00:00, R/P1D) "
+                            "nor a Python expression giving one; write it in one of those forms.")]
+        return [Problem(*where, f"Expression '{text}' is not allowed: {exc.message}")]
+    return []
+
+
+def python_from_juel(text: str) -> str:
+    """A best-effort Python spelling of a JUEL expression, for the error message."""
+    body = re.sub(r"^\s*[$#]\{(.*)\}\s*$", r"\1", text, flags=re.S).strip()
+    body = body.replace("&&", " and ").replace("||", " or ").replace("!=", "\0")
+    body = re.sub(r"!\s*", "not ", body).replace("\0", "!=")
+    return re.sub(r"\s+", " ", body.replace("'", '"')).strip()
+
+
+def _check_script(where, node) -> list[Problem]:
+    fmt = (node.get("scriptFormat") or "python").lower()
+    if fmt not in ("python", "py", "python3"):
+        return [Problem(*where, f"Script format '{fmt}' is not supported: rewrite the script in Python and "
+                        "set scriptFormat=\"python\".")]
+    script = node.find("bpmn:script", NS)
+    source = (script.text or "") if script is not None else ""
+    try:
+        check_source(source, "exec")
+    except ScriptError as exc:
+        return [Problem(*where, f"Script is not allowed: {exc.message}")]
+    return []
+
+
+def _check_service(where, node) -> list[Problem]:
+    operator = node.find(f".//{SPIFF}serviceTaskOperator")
+    registered = ", ".join(sorted(connectors.REGISTRY))
+    if operator is None:
+        return [Problem(*where, "A service task must name a connector: add <spiffworkflow:serviceTaskOperator "
+                        f"id=\"<connector>\"> in its extensionElements (registered: {registered}).")]
+    found = connectors.find_connector(operator.get("id") or "")
+    if found is None:
+        return [Problem(*where, f"Unknown connector '{operator.get('id')}': use one of {registered} "
+                        "or register it in engine/connectors.")]
+    problems = []
+    given = {}
+    for parameter in operator.iter(f"{SPIFF}parameter"):
+        given[parameter.get("id")] = parameter.get("value") or ""
+    for missing in sorted(set(found.inputs) - set(given)):
+        problems.append(Problem(*where, f"Connector '{found.name}' needs input '{missing}': add "
+                                f"<spiffworkflow:parameter id=\"{missing}\" type=\"any\" value=\"<expression>\"/>."))
+    for unknown in sorted(set(given) - set(found.inputs)):
+        problems.append(Problem(*where, f"Connector '{found.name}' has no input '{unknown}'; its inputs are "
+                                f"{', '.join(found.inputs) or 'none'}."))
+    for name, value in given.items():
+        try:
+            check_source(value, "eval")
+        except ScriptError as exc:
+            problems.append(Problem(*where, f"Input '{name}' = '{value}' is not a valid expression: {exc.message}"))
+    return problems

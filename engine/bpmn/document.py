@@ -1,0 +1,127 @@
+"""Reading one BPMN document: parse it safely, check it (``engine.bpmn.checks``), have SpiffWorkflow
+turn each executable process into a spec (``spiff.parse_specs``) and describe its elements
+(``engine.bpmn.elements``), giving one ``ProcessModel`` per executable process. Nothing here
+touches the database.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from lxml import etree
+
+from engine import spiff, xml_encoding
+from engine.bpmn.checks import ISO_TIME, Problem, check_elements, fail
+from engine.bpmn.elements import NS, called_processes, describe_elements
+from engine.errors import DefinitionError
+
+@dataclass
+class ProcessModel:
+    """One executable process of a document, ready to store as a definition version."""
+
+    process_id: str
+    name: str
+    source_name: str
+    xml: str
+    spec_json: str
+    elements: dict[str, Any]
+    start_form: Optional[str]
+    form_keys: set[str] = field(default_factory=set)
+
+    def content_hash(self, forms: dict[str, dict]) -> str:
+        digest = hashlib.sha256(self.xml.encode("utf-8"))
+        used = {key: forms[key] for key in sorted(self.form_keys) if key in forms}
+        digest.update(json.dumps(used, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+        return digest.hexdigest()
+
+
+def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[str]) -> list[ProcessModel]:
+    """Parse and check one BPMN document; raise ``DefinitionError`` listing every problem."""
+    try:
+        content = xml_encoding.utf8_document(content)
+    except xml_encoding.EncodingError as exc:
+        fail([Problem(name, exc.line, None, exc.message)])
+    root = _parse_xml(name, content)
+    executable = _executable_processes(name, root)
+    problems = check_elements(name, root, executable + called_processes(root, executable), forms, roles)
+    fail(problems)
+    _quote_timer_expressions(root)
+    try:
+        specs = spiff.parse_specs(name, root, [process.get("id") for process in executable])
+        models = [_model(name, content, specs[process.get("id")], process) for process in executable]
+    except spiff.ModelRefused as exc:
+        fail([_from_refusal(name, exc, root)])
+    except DefinitionError:
+        raise
+    except Exception as exc:  # SpiffWorkflow raises raw KeyError/TypeError on some models
+        fail([Problem(name, None, None, f"SpiffWorkflow cannot read this model ({type(exc).__name__}: {exc}). "
+                      "Simplify the construct it names or remove it, then deploy again.")])
+    return models
+
+
+def _parse_xml(name: str, content: bytes):
+    try:
+        return etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True,
+                                                        remove_comments=True, huge_tree=False))
+    except etree.XMLSyntaxError as exc:
+        fail([Problem(name, exc.lineno, None, f"Not well-formed XML: {exc.msg}. Fix the XML syntax "
+                      "(export the diagram again from the modeler).")])
+    raise AssertionError  # pragma: no cover
+
+
+def _executable_processes(name: str, root) -> list:
+    if etree.QName(root).localname != "definitions" or etree.QName(root).namespace != NS["bpmn"]:
+        fail([Problem(name, root.sourceline, None, "Not a BPMN 2.0 document: the root element must be "
+                      "bpmn:definitions in the namespace http://www.omg.org/spec/BPMN/20100524/MODEL.")])
+    processes = root.findall("bpmn:process", NS)
+    executable = [p for p in processes if p.get("isExecutable", "false").lower() == "true"]
+    if not executable:
+        fail([Problem(name, (processes[0].sourceline if processes else root.sourceline),
+                      processes[0].get("id") if processes else None,
+                      "No executable process: set isExecutable=\"true\" on the process to run "
+                      "(Camunda Modeler: the 'Executable' checkbox of the process).")])
+    return executable
+
+
+def _quote_timer_expressions(root) -> None:
+    """Camunda writes timers as plain ISO text; SpiffWorkflow wants a Python string literal."""
+    for tag in ("timeDuration", "timeDate", "timeCycle"):
+        for node in root.iter("{%s}%s" % (NS["bpmn"], tag)):
+            text = (node.text or "").strip()
+            if ISO_TIME.match(text):
+                node.text = json.dumps(text)
+
+
+def _from_refusal(name: str, exc, root) -> Problem:
+    line = exc.line
+    if line is None and exc.element_id:
+        found = root.xpath("//*[@id=$id]", id=exc.element_id)
+        line = found[0].sourceline if found else None
+    message = exc.message
+    hint = ""
+    if "serviceTaskOperator" in message or "Service Task" in message:
+        hint = " Service tasks must name a registered connector."
+    elif "XSD" in message or "Element" in message or "attribute" in message:
+        hint = " Fix the element so the file validates against the BPMN 2.0 schema."
+    else:
+        hint = " Correct the element and deploy again."
+    return Problem(exc.file_name or name, line, exc.element_id or None, message.rstrip(".") + "." + hint)
+
+
+def _model(name: str, content: bytes, spec_json: str, process) -> ProcessModel:
+    process_id = process.get("id")
+    elements = describe_elements(process)
+    for called in called_processes(process.getroottree().getroot(), [process]):
+        more = describe_elements(called)
+        for node in more["nodes"].values():
+            node["in_subprocess"] = True
+        elements["nodes"] = {**more["nodes"], **elements["nodes"]}
+        elements["flows"] = {**more["flows"], **elements["flows"]}
+    start_form = next((e["form_key"] for e in elements["nodes"].values()
+                       if e["type"] == "startEvent" and e.get("form_key") and not e.get("in_subprocess")), None)
+    form_keys = {e["form_key"] for e in elements["nodes"].values() if e.get("form_key")}
+    return ProcessModel(process_id=process_id, name=process.get("name") or process_id, source_name=name,
+                        xml=content.decode("utf-8"), spec_json=spec_json,
+                        elements=elements, start_form=start_form, form_keys=form_keys)

@@ -1,0 +1,104 @@
+"""What the engine knows of a process's elements without asking SpiffWorkflow: ``describe_elements``
+(type, name, lane, form, assignee, messages, timers, subprocess of each flow node; the sequence
+flows), each node's lane, and the processes its call activities call.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from lxml import etree
+
+from engine import message_rules
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "camunda": "http://camunda.org/schema/1.0/bpmn",
+    "xsi": "http://www.w3.org/2001/XMLSchema-instance",
+}
+CAMUNDA = "{%s}" % NS["camunda"]
+FLOW_NODE_TAGS = {
+    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+    "businessRuleTask", "callActivity", "subProcess", "transaction", "exclusiveGateway",
+    "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway",
+}
+
+
+def lane_of_nodes(process) -> dict[str, str]:
+    """Lane name of every flow node; nodes inside a subprocess take the subprocess's lane."""
+    lanes = {}
+    for lane in process.iter("{%s}lane" % NS["bpmn"]):
+        for ref in lane.findall("bpmn:flowNodeRef", NS):
+            lanes[(ref.text or "").strip()] = lane.get("name") or ""
+    for node in process.iter():
+        if isinstance(node.tag, str) and node.get("id") not in lanes:
+            parent = node.getparent()
+            while parent is not None and parent is not process:
+                if parent.get("id") in lanes and etree.QName(parent).localname in ("subProcess", "transaction"):
+                    lanes[node.get("id")] = lanes[parent.get("id")]
+                    break
+                parent = parent.getparent()
+    return lanes
+
+
+def called_processes(root, processes: list) -> list:
+    """The (possibly non-executable) processes that call activities of ``processes`` call, transitively."""
+    by_id = {p.get("id"): p for p in root.findall("bpmn:process", NS)}
+    seen = {p.get("id") for p in processes}
+    found, stack = [], list(processes)
+    while stack:
+        for call in stack.pop().iter("{%s}callActivity" % NS["bpmn"]):
+            target = by_id.get(call.get("calledElement"))
+            if target is not None and target.get("id") not in seen:
+                seen.add(target.get("id"))
+                found.append(target)
+                stack.append(target)
+    return found
+
+
+def _enclosing_subprocess(node, process) -> Optional[str]:
+    parent = node.getparent()
+    while parent is not None and parent is not process:
+        if etree.QName(parent).localname in ("subProcess", "transaction"):
+            return parent.get("id")
+        parent = parent.getparent()
+    return None
+
+
+def _message_names(node, tag: str, message_names: dict) -> list[str]:
+    refs = [d.get("messageRef") for d in node.findall("bpmn:messageEventDefinition", NS)]
+    if tag == "receiveTask" and node.get("messageRef"):
+        refs.append(node.get("messageRef"))
+    return [message_names.get(ref, ref) for ref in refs]
+
+
+def describe_elements(process) -> dict[str, Any]:
+    """What the engine needs to know of each element without asking SpiffWorkflow."""
+    lanes = lane_of_nodes(process)
+    root = process.getroottree().getroot()
+    message_names = {m.get("id"): m.get("name") or m.get("id") for m in root.findall("bpmn:message", NS)}
+    nodes, flows = {}, {}
+    for node in process.iter():
+        if not isinstance(node.tag, str):
+            continue
+        tag = etree.QName(node).localname
+        node_id = node.get("id")
+        if tag in FLOW_NODE_TAGS:
+            nodes[node_id] = {
+                "type": tag, "name": node.get("name") or "", "lane": lanes.get(node_id),
+                "form_key": node.get(CAMUNDA + "formKey"), "assignee": node.get(CAMUNDA + "assignee"),
+                "line": node.sourceline, "attached_to": node.get("attachedToRef"),
+                "in_subprocess": etree.QName(node.getparent()).localname in ("subProcess", "transaction"),
+                "parent": _enclosing_subprocess(node, process),
+                "messages": _message_names(node, tag, message_names),
+                "timers": [{"kind": etree.QName(t).localname, "text": (t.text or "").strip()}
+                           for d in node.findall("bpmn:timerEventDefinition", NS) for t in d
+                           if isinstance(t.tag, str)],
+                "interrupting": node.get("cancelActivity", "true") == "true",
+            }
+            if message_rules.catches_messages(node, tag):
+                nodes[node_id]["message_variables"] = message_rules.declared(node)
+        elif tag == "sequenceFlow":
+            flows[node_id] = {"source": node.get("sourceRef"), "target": node.get("targetRef"),
+                              "name": node.get("name") or ""}
+    return {"nodes": nodes, "flows": flows}
