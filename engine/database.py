@@ -138,10 +138,6 @@ class Database:
         self.engine = make_engine(url, echo=echo)
         self.sessions = partial(HeldSession, self.engine)
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     @contextmanager
     def session(self) -> Iterator[Session]:
         session = self.sessions()

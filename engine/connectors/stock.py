@@ -58,12 +58,9 @@ from engine import clock
 from engine.connectors.registry import connector
 from engine.models import Base
 
-REASONS = ("receipt", "shipment", "stocktake")
 MAX_QTY = 10_000_000
-
-
-
 ALLOW_NEGATIVE = os.environ.get("LIUCHENG_STOCK_ALLOW_NEGATIVE", "1") != "0"
+
 
 class StockMovement(Base):
     """One signed change of one SKU's stock (receipt +, shipment −, stocktake ±/0)."""

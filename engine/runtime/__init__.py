@@ -25,10 +25,10 @@ from engine.runtime.deployments import deploy_definitions, deploy_paths
 from engine.runtime.firing import claim_due_timers, fire_due_timers, fire_timer, worker_name
 from engine.runtime.instances import cancel_instance, get_instance, start_instance
 from engine.runtime.recovery import resolve_incident, retry_due_incidents, retry_incident
-from engine.runtime.starts import business_key, check_may_start, start_values, system_actor
-from engine.runtime.steps import Advanced, advance
+from engine.runtime.starts import check_may_start, system_actor
+from engine.runtime.steps import advance
 from engine.runtime.tasks import claim_task, complete_task, reassign_task, unclaim_task
-from engine.runtime.workflows import StepFailure, forget, load_workflow, lock_instance, save_workflow
+from engine.runtime.workflows import forget, load_workflow, lock_instance
 
 __all__ = [
     "start_engine",
@@ -37,9 +37,9 @@ __all__ = [
     "receive_message", "expire_kept_messages", "fire_due_timers", "claim_due_timers", "fire_timer",
     "retry_incident", "retry_due_incidents", "resolve_incident", "deploy_definitions", "deploy_paths",
     # reading and helpers the callers of commands use
-    "get_instance", "check_may_start", "start_values", "business_key", "system_actor", "worker_name",
+    "get_instance", "check_may_start", "system_actor", "worker_name",
     # inside commands (tests and benchmarks)
-    "advance", "Advanced", "StepFailure", "lock_instance", "load_workflow", "save_workflow", "forget",
+    "advance", "lock_instance", "load_workflow", "forget",
 ]
 
 
