@@ -8,7 +8,8 @@ package. Modules, bottom to top:
   cannot be stored;
 * ``steps``: ``advance``, running a step and writing what it changed (returns the messages thrown);
 * ``starts``: who may start a process, start values, a new instance's first run;
-* ``deliveries``: receiving messages, delivering them and what instances throw (a loop);
+* ``deliveries``: receiving messages, delivering them and what instances throw (depth first, with
+  a stack of generators instead of recursion);
 * ``tasks``: complete, claim, unclaim, reassign a human task;
 * ``instances``: start and cancel an instance;
 * ``firing``: firing due timers and timer start events;
