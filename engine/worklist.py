@@ -21,7 +21,7 @@ from engine.errors import ConflictError, EngineError, NotFoundError, PermissionD
 from engine.models import Definition, HumanTask, Instance, TaskStatus, User
 from engine.statements import Statement
 
-ACTIVE = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+ACTIVE = instances.ACTIVE_TASK  # open or claimed
 STATUSES = tuple(TaskStatus)
 SCOPES = ("mine", "claimable", "all")
 EXPRESSION = re.compile(r"^\s*[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\s*$")
