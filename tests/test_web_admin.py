@@ -98,6 +98,18 @@ def test_admins_create_and_edit_users_roles_and_attributes(web, make_user, brows
     assert client.get("/admin/users/nobody").status_code == 404
 
 
+def test_a_refused_user_change_shows_every_problem_and_changes_nothing(web, make_user, browser_as):
+    make_user("guanli", "admin")
+    make_user("pm_wang", "pm")
+    client = browser_as("guanli")
+    refused = client.post("/admin/users/pm_wang", data={"display_name": "王", "active": "on", "roles": ["finance"],
+                                                       "attributes": "not a pair", "password": "abc"})
+    page = text(refused)
+    assert refused.status_code == 422 and "密码至少需要 4 个字符" in page and "每行写一个" in page
+    with web.extensions["liucheng_db"].session() as session:
+        assert users.get_user(session, "pm_wang").roles == {"pm"}
+
+
 def test_incidents_are_listed_retried_and_resolved(web, deploy, make_user, browser_as, monkeypatch, clock):
     monkeypatch.setattr(incidents, "MAX_ATTEMPTS", 1)
     deploy(DATA / "incidents_script_error.bpmn")

@@ -12,8 +12,8 @@ from typing import Iterable, Optional
 from flask import Blueprint, Response, abort, render_template, request
 from sqlalchemy import Select, select
 
-from engine import history, runtime
-from engine.models import Definition, HistoryEvent, Instance, User
+from engine import history, runtime, users
+from engine.models import Definition, HistoryEvent, Instance
 from webui.db import get_session
 from webui.pages.display import count, local_day_bounds, pager, parse_day, process_names
 from webui.pages.history import Labels, entries, event_label
@@ -55,7 +55,7 @@ def index():
     labelled = [(event, instance, Labels(definitions.get(instance.definition_id))) for event, instance in rows]
     results = [(entries([event], labels)[0], instance) for event, instance, labels in labelled]
     return render_template("audit/index.html", results=results, pages=pages, processes=sorted(process_names(session)),
-                           types=sorted(history.EVENT_TYPES), users=usernames(), event_label=event_label)
+                           types=sorted(history.EVENT_TYPES), users=users.usernames(session), event_label=event_label)
 
 
 @bp.get("/export.<fmt>")
@@ -83,11 +83,6 @@ def export_instance(instance_id: int, fmt: str):
     instance = runtime.get_instance(session, instance_id)
     events = history.events_of(session, instance_id)
     return export(((event, instance) for event in events), fmt, f"liucheng-instance-{instance_id}-history")
-
-
-def usernames() -> list[str]:
-    """Every user name, for the search's "who" choices."""
-    return list(get_session().scalars(select(User.username).order_by(User.username)))
 
 
 # -- exports -----------------------------------------------------------------------------------------

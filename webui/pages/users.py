@@ -1,30 +1,29 @@
 """Admins: users, their roles and attributes (e.g. a PM's categories), passwords and deactivation.
 
-The engine offers ``users.add_user`` and ``users.set_attribute``; changing
-roles, removing attributes, resetting a password and deactivating are written
-here on the same models (the engine has no such commands yet).
+The page reads the form (roles ticked, ``key=value`` attribute lines) and asks the engine:
+``users.add_user`` creates, ``users.update_problems`` says what is wrong with a change (shown per
+field, all at once) and ``users.update_user`` makes it.
 """
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from sqlalchemy import select
-from werkzeug.security import generate_password_hash
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from engine import users
 from engine.errors import EngineError
-from engine.models import ADMIN, Membership, Role, User
+from engine.models import Role, User
 from webui.db import get_session
 from webui.pages.signed_in import ADMIN_ROLES, actor, page
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
-ATTRIBUTE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+PROBLEM_TEXTS = {  # the engine's problems with a change, in the reader's language
+    users.PASSWORD_TOO_SHORT: _l("A password needs at least 4 characters."),
+    users.NOT_YOURSELF: _l("You cannot remove your own admin role or deactivate yourself."),
+}
 
 
 def all_roles() -> list[Role]:
-    return list(get_session().scalars(select(Role).order_by(Role.id)))
+    return users.list_roles(get_session())
 
 
 def parse_attributes(text: str) -> tuple[dict[str, str], list[str]]:
@@ -35,7 +34,7 @@ def parse_attributes(text: str) -> tuple[dict[str, str], list[str]]:
             continue
         key, sep, value = line.partition("=")
         key = key.strip()
-        if not sep or not ATTRIBUTE_KEY.match(key):
+        if not sep or not users.ATTRIBUTE_KEY.match(key):
             bad.append(line.strip())
         else:
             result[key] = value.strip()
@@ -54,7 +53,7 @@ def chosen_roles(errors: dict) -> list[str]:
 @bp.get("/")
 @page(*ADMIN_ROLES)
 def index():
-    rows = list(get_session().scalars(select(User).order_by(User.username)))
+    rows = users.list_users(get_session())
     return render_template("users/index.html", rows=rows, roles=all_roles(), errors={}, values={})
 
 
@@ -78,7 +77,7 @@ def create():
         else:
             flash(_("User %(name)s created.", name=user.username), "success")
             return redirect(url_for("users.index"))
-    rows = list(session.scalars(select(User).order_by(User.username)))
+    rows = users.list_users(session)
     return render_template("users/index.html", rows=rows, roles=all_roles(), errors=errors,
                            values=request.form), 422
 
@@ -102,23 +101,13 @@ def update(username: str):
     password = request.form.get("password", "")
     if bad:
         errors["attributes"] = _("Write one key=value per line (not: %(lines)s).", lines="; ".join(bad))
-    if password and len(password) < 4:
-        errors["password"] = _("A password needs at least 4 characters.")
-    if user.id == actor().id and (ADMIN not in roles or not active):
-        errors["roles"] = _("You cannot remove your own admin role or deactivate yourself.")
+    problems = users.update_problems(session, user, actor(), roles, attributes, password, active)
+    errors.update({field: str(PROBLEM_TEXTS.get(text, text)) for field, text in problems.items()})
     if errors:
         return render_template("users/edit.html", user=user, roles=all_roles(), errors=errors,
                                values=request.form), 422
-    user.display_name = request.form.get("display_name", "").strip()[:128] or user.username
-    user.active = active
-    user.memberships = [m for m in user.memberships if m.role_id in roles] + [
-        Membership(role_id=r) for r in roles if r not in user.roles]
-    user.attributes = [a for a in user.attributes if a.key in attributes]
-    for key, value in attributes.items():
-        users.set_attribute(session, user, key, value)
-    if password:
-        user.password_hash = generate_password_hash(password, users.PASSWORD_METHOD)
-    session.commit()
+    user = users.update_user(session, username, actor(), roles, attributes, password, active,
+                             request.form.get("display_name", ""))
     flash(_("User %(name)s saved.", name=user.username), "success")
     return redirect(url_for("users.edit", username=user.username))
 
