@@ -127,10 +127,10 @@ def spiff_run(stock: bool = True):
     from lxml import etree
     from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
-    from engine.bpmn import _quote_timer_expressions
+    from engine.bpmn.document import quote_timer_expressions
 
     root = etree.fromstring((ROOT / "processes" / "refund.bpmn").read_bytes())
-    _quote_timer_expressions(root)
+    quote_timer_expressions(root)
     parser = SpiffBpmnParser(validator=VALIDATOR)
     parser.add_bpmn_xml(root, "refund.bpmn")
     spec, subprocesses = parser.get_spec("refund"), parser.get_subprocess_specs("refund")

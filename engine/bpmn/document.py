@@ -47,7 +47,7 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
     executable = _executable_processes(name, root)
     problems = check_elements(name, root, executable + called_processes(root, executable), forms, roles)
     fail(problems)
-    _quote_timer_expressions(root)
+    quote_timer_expressions(root)
     try:
         specs = spiff.parse_specs(name, root, [process.get("id") for process in executable])
         models = [_model(name, content, specs[process.get("id")], process) for process in executable]
@@ -85,7 +85,7 @@ def _executable_processes(name: str, root) -> list:
     return executable
 
 
-def _quote_timer_expressions(root) -> None:
+def quote_timer_expressions(root) -> None:
     """Camunda writes timers as plain ISO text; SpiffWorkflow wants a Python string literal."""
     for tag in ("timeDuration", "timeDate", "timeCycle"):
         for node in root.iter("{%s}%s" % (NS["bpmn"], tag)):
