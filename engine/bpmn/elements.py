@@ -1,6 +1,7 @@
 """What the engine knows of a process's elements without asking SpiffWorkflow: ``describe_elements``
 (type, name, lane, form, assignee, messages, timers, subprocess of each flow node; the sequence
-flows), each node's lane, and the processes its call activities call.
+flows), each node's lane, and the processes its call activities call. Vendor attributes (form key,
+assignee) are read through ``engine.bpmn.extensions``: ``camunda:``, ``flowable:`` and ``activiti:`` alike.
 """
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from typing import Any, Optional
 from lxml import etree
 
 from engine import message_rules
+from engine.bpmn import extensions
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "camunda": "http://camunda.org/schema/1.0/bpmn",
     "xsi": "http://www.w3.org/2001/XMLSchema-instance",
 }
-CAMUNDA = "{%s}" % NS["camunda"]
+CAMUNDA = "{%s}" % NS["camunda"]  # Camunda 7 only; read vendor attributes through engine.bpmn.extensions
 FLOW_NODE_TAGS = {
     "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
     "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
@@ -86,7 +88,7 @@ def describe_elements(process) -> dict[str, Any]:
         if tag in FLOW_NODE_TAGS:
             nodes[node_id] = {
                 "type": tag, "name": node.get("name") or "", "lane": lanes.get(node_id),
-                "form_key": node.get(CAMUNDA + "formKey"), "assignee": node.get(CAMUNDA + "assignee"),
+                "form_key": extensions.attribute(node, "formKey"), "assignee": extensions.attribute(node, "assignee"),
                 "line": node.sourceline, "attached_to": node.get("attachedToRef"),
                 "in_subprocess": etree.QName(node.getparent()).localname in ("subProcess", "transaction"),
                 "parent": _enclosing_subprocess(node, process),
