@@ -3,7 +3,10 @@ name the file, the element or line, and what to do.
 
 The corpus (139 BPMN files from Camunda, Flowable, the MIWG test suite and others, each under its own
 licence) is kept beside the checkout, in ``$LIUCHENG_SHARED/conformance`` or ``../shared/conformance``;
-docs/spiffworkflow.md ("Real models from other tools") says what it holds. ``test_corpus_is_present`` fails when it cannot be found."""
+docs/spiffworkflow.md ("Real models from other tools") says what it holds. ``test_corpus_is_present`` fails when it cannot be found.
+
+Of the files meant to run (tests/conformance_report.py), at least as many deploy as docs/conformance.md records:
+the figure only goes up (raise it there, with ``python3 tests/conformance_report.py --write``, when it does)."""
 from __future__ import annotations
 
 import os
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance_report import measure, meant_to_run, recorded_figure
 from engine import definitions, runtime
 from engine.errors import DefinitionError
 
@@ -41,3 +45,13 @@ def test_file_deploys_or_is_rejected_clearly(path, db_session):
         assert deployed and all(d.version == 1 for d in deployed)
         again = runtime.deploy_paths(db_session, [path])
         assert [d.created for d in again] == [False] * len(again)
+
+
+def test_no_fewer_files_meant_to_run_deploy_than_docs_conformance_records(db_session):
+    files = meant_to_run(CORPUS)
+    results = measure(lambda path: runtime.deploy_paths(db_session, [path]), files)
+    deployed = sorted(path.name for path, problems in results.items() if not problems)
+    recorded, of = recorded_figure()
+    assert len(files) == of, f"the corpus has {len(files)} files meant to run; docs/conformance.md says {of}"
+    assert len(deployed) >= recorded, (f"only {len(deployed)} of {of} files meant to run deploy; "
+                                       f"docs/conformance.md records {recorded}: {deployed}")

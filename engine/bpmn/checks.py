@@ -12,7 +12,8 @@ from typing import Optional
 from lxml import etree
 
 from engine import connectors, message_rules
-from engine.bpmn.elements import CAMUNDA, FLOW_NODE_TAGS, NS, lane_of_nodes
+from engine.bpmn import extensions
+from engine.bpmn.elements import FLOW_NODE_TAGS, NS, lane_of_nodes
 from engine.errors import DefinitionError, ScriptError
 from engine.script_policy import check_source
 
@@ -64,8 +65,8 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
                                         f"element (e.g. '{tag}_{node_id.lower()}')."))
             if tag in HUMAN_TAGS:
                 problems += _check_human_task(where, node, lanes, forms, roles)
-            if tag == "startEvent" and node.get(CAMUNDA + "formKey"):
-                problems += _check_form_key(where, node.get(CAMUNDA + "formKey"), forms)
+            if tag == "startEvent" and extensions.start_event(node)["form_key"]:
+                problems += _check_form_key(where, node, forms)
             if tag == "conditionExpression" or (tag in ("timeDuration", "timeDate", "timeCycle")):
                 problems += _check_expression(name, node, tag)
             if tag == "scriptTask":
@@ -90,17 +91,23 @@ def _check_human_task(where, node, lanes, forms, roles) -> list[Problem]:
     elif lane not in roles:
         problems.append(Problem(*where, f"Lane '{lane}' is not a known role: rename the lane to one of "
                                 + ", ".join(sorted(roles)) + " (or add the role first)."))
-    form_key = node.get(CAMUNDA + "formKey")
-    if form_key:
-        problems += _check_form_key(where, form_key, forms)
+    if extensions.attribute(node, "formKey"):
+        problems += _check_form_key(where, node, forms)
     return problems
 
 
-def _check_form_key(where, form_key: str, forms) -> list[Problem]:
+def _check_form_key(where, node, forms) -> list[Problem]:
+    """The form key (``camunda:``/``flowable:``/``activiti:formKey``) names a Liucheng JSON form."""
+    form_key, written = extensions.attribute(node, "formKey"), extensions.qualified(node, "formKey")
+    if form_key.strip().lower().startswith("embedded:"):
+        key = re.sub(r"\.html?$", "", form_key.strip().rsplit("/", 1)[-1].rsplit(":", 1)[-1]) or "<key>"
+        return [Problem(*where, f"{written}=\"{form_key}\" is an embedded HTML form, which Liucheng does not "
+                        "show (it would run the form's own HTML and JavaScript): describe its fields as a "
+                        f"Liucheng JSON form, forms/{key}.json, and set {written}=\"{key}\".")]
     if form_key in forms:
         return []
     return [Problem(*where, f"Form '{form_key}' does not exist: add forms/{form_key}.json or correct "
-                    "camunda:formKey.")]
+                    f"{written}.")]
 
 
 def _check_expression(name, node, tag) -> list[Problem]:
@@ -137,11 +144,18 @@ def python_from_juel(text: str) -> str:
 
 def _check_script(where, node) -> list[Problem]:
     fmt = (node.get("scriptFormat") or "python").lower()
+    label = f"Script task '{node.get('name') or where[2]}'"
     if fmt not in ("python", "py", "python3"):
-        return [Problem(*where, f"Script format '{fmt}' is not supported: rewrite the script in Python and "
+        return [Problem(*where, f"Script format '{fmt}' is not supported: {label} is written in {fmt}; "
+                        "Liucheng runs Python scripts only. Rewrite the script in Python and "
                         "set scriptFormat=\"python\".")]
     script = node.find("bpmn:script", NS)
     source = (script.text or "") if script is not None else ""
+    resource = extensions.script_task(node)["resource"]
+    if resource and not source.strip():
+        return [Problem(*where, f"{label} loads its script from {extensions.qualified(node, 'resource')}="
+                        f"\"{resource}\", which Liucheng does not read: put the Python script inline, in "
+                        "<bpmn:script>.")]
     try:
         check_source(source, "exec")
     except ScriptError as exc:
