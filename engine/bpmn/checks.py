@@ -11,7 +11,7 @@ from typing import Optional
 
 from lxml import etree
 
-from engine import connectors, message_rules
+from engine import connectors, juel, message_rules
 from engine.bpmn import extensions
 from engine.bpmn.elements import FLOW_NODE_TAGS, NS, lane_of_nodes
 from engine.errors import DefinitionError, ScriptError
@@ -119,9 +119,17 @@ def _check_expression(name, node, tag) -> list[Problem]:
     if not text:
         return [Problem(*where, f"Empty {tag}: write a Python expression (e.g. `amount > 100`) or, for a "
                         "timer, an ISO-8601 duration such as PT24H.")]
-    if JUEL.match(text):
-        return [Problem(*where, f"'{text}' is JUEL/EL; Liucheng evaluates Python expressions: write it as "
-                        f"`{python_from_juel(text)}`.")]
+    if juel.is_juel(text):
+        if tag != "conditionExpression" and any(etree.QName(up).localname == "startEvent"
+                                                for up in node.iterancestors()):
+            return [Problem(*where, f"Timer '{text}' of a start event is JUEL, but a start event has no "
+                            "variables yet: write it as ISO-8601 text (e.g. R/PT1H, PT24H, "
+                            "2026-12-01T14:00:00).")]
+        try:
+            text = python_from_juel(text)
+        except juel.JuelError as exc:
+            return [Problem(*where, f"Expression '{text}' is outside the JUEL subset Liucheng translates: "
+                            f"{exc.message}.")]
     if tag != "conditionExpression" and ISO_TIME.match(text):
         return []
     try:
@@ -135,11 +143,9 @@ def _check_expression(name, node, tag) -> list[Problem]:
 
 
 def python_from_juel(text: str) -> str:
-    """A best-effort Python spelling of a JUEL expression, for the error message."""
-    body = re.sub(r"^\s*[$#]\{(.*)\}\s*$", r"\1", text, flags=re.S).strip()
-    body = body.replace("&&", " and ").replace("||", " or ").replace("!=", "\0")
-    body = re.sub(r"!\s*", "not ", body).replace("\0", "!=")
-    return re.sub(r"\s+", " ", body.replace("'", '"')).strip()
+    """The Python expression the sandbox evaluates for a JUEL text (``${…}``/``#{…}``, composite text
+    allowed); raises ``juel.JuelError`` (with the column) for what is outside the subset."""
+    return juel.to_python(text.strip())
 
 
 def _check_script(where, node) -> list[Problem]:

@@ -1,7 +1,8 @@
 """Reading one BPMN document: parse it safely, check it (``engine.bpmn.checks``), have SpiffWorkflow
 turn each executable process into a spec (``spiff.parse_specs``) and describe its elements
 (``engine.bpmn.elements``), giving one ``ProcessModel`` per executable process. Nothing here
-touches the database.
+touches the database. JUEL conditions and timers are translated to Python in the tree before
+SpiffWorkflow reads it (``translate_juel``); the stored XML stays as the designer wrote it.
 """
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from typing import Any, Optional
 
 from lxml import etree
 
-from engine import spiff, xml_encoding
-from engine.bpmn.checks import ISO_TIME, Problem, check_elements, fail
+from engine import juel, spiff, xml_encoding
+from engine.bpmn.checks import ISO_TIME, Problem, check_elements, fail, python_from_juel
 from engine.bpmn.elements import NS, called_processes, describe_elements
 from engine.errors import DefinitionError
+
+EXPRESSION_TAGS = ("conditionExpression", "timeDuration", "timeDate", "timeCycle")
+
 
 @dataclass
 class ProcessModel:
@@ -47,6 +51,7 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
     executable = _executable_processes(name, root)
     problems = check_elements(name, root, executable + called_processes(root, executable), forms, roles)
     fail(problems)
+    translate_juel(root)
     quote_timer_expressions(root)
     try:
         specs = spiff.parse_specs(name, root, [process.get("id") for process in executable])
@@ -83,6 +88,19 @@ def _executable_processes(name: str, root) -> list:
                       "No executable process: set isExecutable=\"true\" on the process to run "
                       "(Camunda Modeler: the 'Executable' checkbox of the process).")])
     return executable
+
+
+def translate_juel(root) -> None:
+    """Replace each JUEL (``${…}``/``#{…}``) condition and timer by the Python the sandbox evaluates;
+    ``check_elements`` has already refused what is outside the subset."""
+    for tag in EXPRESSION_TAGS:
+        for node in root.iter("{%s}%s" % (NS["bpmn"], tag)):
+            written = node.text or ""
+            try:
+                if juel.is_juel(written):  # the comment shows the designer's JUEL in run-time errors
+                    node.text = f"{python_from_juel(written)}  # JUEL: {' '.join(written.split())}"
+            except juel.JuelError:
+                pass  # in a process that is never run (not executable, not called): left as written
 
 
 def quote_timer_expressions(root) -> None:
