@@ -41,7 +41,6 @@ KINDS = [
     ("user task in no lane", r"is in no lane"),
     ("lane not named after a role", r"is not a known role"),
     ("service task without a Liucheng connector", r"must name a connector|serviceTaskOperator|Unknown connector"),
-    ("JUEL/EL expression", r"is JUEL/EL"),
     ("JUEL outside the subset Liucheng translates", r"outside the JUEL subset"),
     ("call activity calls a process in another file", r"which is not in this file"),
     ("embedded: HTML form", r"embedded:"),

@@ -22,7 +22,6 @@ RESERVED_IDS = {"Start", "End", "Root"}
 HUMAN_TAGS = {"userTask", "manualTask"}
 ISO_TIME = re.compile(r"^\s*(R\d*/)?(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
                       r"|\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:?\d\d)?)(/.*)?\s*$")
-JUEL = re.compile(r"^\s*[$#]\{")
 
 
 @dataclass

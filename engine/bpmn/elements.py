@@ -17,7 +17,6 @@ NS = {
     "camunda": "http://camunda.org/schema/1.0/bpmn",
     "xsi": "http://www.w3.org/2001/XMLSchema-instance",
 }
-CAMUNDA = "{%s}" % NS["camunda"]  # Camunda 7 only; read vendor attributes through engine.bpmn.extensions
 FLOW_NODE_TAGS = {
     "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
     "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
