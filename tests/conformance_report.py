@@ -49,7 +49,6 @@ KINDS = [
     ("script or expression outside the sandbox", r"is not allowed|not a valid expression"),
     ("timer neither ISO-8601 nor Python", r"^Timer |Empty time"),
     ("empty condition", r"^Empty conditionExpression"),
-    ("reserved id (Start, End, Root)", r"is reserved by the engine"),
     ("message catch event without declared variables", r"inputOutput|declares"),
     ("SpiffWorkflow cannot read the model", r"SpiffWorkflow cannot read"),
     ("task with several outgoing flows (SpiffWorkflow)", r"Multiple outgoing flows"),

@@ -1,7 +1,8 @@
-"""The engine's own checks of a BPMN document before SpiffWorkflow parses it: reserved ids, lanes that
+"""The engine's own checks of a BPMN document before SpiffWorkflow parses it: lanes that
 are roles, forms that exist, expressions and scripts the sandbox allows, timers, connectors and
-their inputs, called processes, what message catch events declare. Each finding is a ``Problem``
-(file, line, element, what to do); ``fail`` raises them together as one ``DefinitionError``.
+their inputs, called processes, what message catch events declare, compensation (refused). Each
+finding is a ``Problem`` (file, line, element, what to do); ``fail`` raises them together as one
+``DefinitionError``.
 """
 from __future__ import annotations
 
@@ -13,12 +14,11 @@ from lxml import etree
 
 from engine import connectors, juel, message_rules
 from engine.bpmn import extensions
-from engine.bpmn.elements import FLOW_NODE_TAGS, NS, lane_of_nodes
+from engine.bpmn.elements import NS, lane_of_nodes
 from engine.errors import DefinitionError, ScriptError
 from engine.script_policy import check_source
 
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
-RESERVED_IDS = {"Start", "End", "Root"}
 HUMAN_TAGS = {"userTask", "manualTask"}
 ISO_TIME = re.compile(r"^\s*(R\d*/)?(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
                       r"|\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:?\d\d)?)(/.*)?\s*$")
@@ -59,9 +59,6 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
             tag = etree.QName(node).localname
             node_id = node.get("id")
             where = (name, node.sourceline, node_id)
-            if tag in FLOW_NODE_TAGS and node_id in RESERVED_IDS:
-                problems.append(Problem(*where, f"The id '{node_id}' is reserved by the engine; rename the "
-                                        f"element (e.g. '{tag}_{node_id.lower()}')."))
             if tag in HUMAN_TAGS:
                 problems += _check_human_task(where, node, lanes, forms, roles)
             if tag == "startEvent" and extensions.start_event(node)["form_key"]:
@@ -70,6 +67,8 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
                 problems += _check_expression(name, node, tag)
             if tag == "scriptTask":
                 problems += _check_script(where, node)
+            if tag == "compensateEventDefinition":
+                problems.append(_compensation(name, node))
             if tag in message_rules.CATCHING_TAGS and message_rules.catches_messages(node, tag):
                 problems += [Problem(*where, text) for text in message_rules.declaration_problems(node)]
             if tag == "serviceTask":
@@ -145,6 +144,15 @@ def python_from_juel(text: str) -> str:
     """The Python expression the sandbox evaluates for a JUEL text (``${…}``/``#{…}``, composite text
     allowed); raises ``juel.JuelError`` (with the column) for what is outside the subset."""
     return juel.to_python(text.strip())
+
+
+def _compensation(name, node) -> Problem:
+    event = node.getparent()
+    kind = {"boundaryEvent": "compensation boundary event", "startEvent": "compensation event subprocess"}.get(
+        etree.QName(event).localname, "compensation throw event")
+    return Problem(name, event.sourceline, event.get("id"), f"This {kind} cannot run: the engine (SpiffWorkflow "
+                   "3.2) does not support compensation. Remove it and model the undo work as an explicit path "
+                   "(e.g. an error boundary event or a gateway leading to the undo task).")
 
 
 def _check_script(where, node) -> list[Problem]:

@@ -2,7 +2,8 @@
 turn each executable process into a spec (``spiff.parse_specs``) and describe its elements
 (``engine.bpmn.elements``), giving one ``ProcessModel`` per executable process. Nothing here
 touches the database. JUEL conditions and timers are translated to Python in the tree before
-SpiffWorkflow reads it (``translate_juel``); the stored XML stays as the designer wrote it.
+SpiffWorkflow reads it (``translate_juel``), and structure Camunda accepts is rewritten for it
+(``engine.bpmn.structure``); the stored XML stays as the designer wrote it.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from lxml import etree
 
 from engine import juel, spiff, xml_encoding
 from engine.bpmn.checks import ISO_TIME, Problem, check_elements, fail, python_from_juel
+from engine.bpmn import structure
 from engine.bpmn.elements import NS, called_processes, describe_elements
 from engine.errors import DefinitionError
 
@@ -51,6 +53,7 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
     executable = _executable_processes(name, root)
     problems = check_elements(name, root, executable + called_processes(root, executable), forms, roles)
     fail(problems)
+    structure.normalize(root)
     translate_juel(root)
     quote_timer_expressions(root)
     try:

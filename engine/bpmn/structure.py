@@ -1,0 +1,171 @@
+"""Structure Camunda 7 accepts and SpiffWorkflow does not, rewritten in the lxml tree before
+SpiffWorkflow parses it (the stored XML stays as the designer wrote it):
+
+- an ``errorRef`` to an error not declared in the file means the error whose code is that text
+  (a ``bpmn:error`` is declared for it);
+- data stores (not executable) are dropped with the data associations to and from them;
+- a sequence flow without an id gets a stable one (``Flow_<source>_<target>``, numbered if repeated);
+- an element whose id is one SpiffWorkflow keeps for itself (``Start``, ``End``, ``Root``) is renamed
+  ``<id>_`` with every reference to it;
+- a task with several unconditioned outgoing flows splits in parallel (Camunda semantics): a parallel
+  gateway ``<task>_split`` is put between the task and those flows;
+- a process or subprocess without a start event starts at each activity without an incoming flow
+  (an implicit start event ``<container>_implicit_start`` is added), as the BPMN spec and Camunda do;
+  an empty subprocess (a collapsed one drawn without content) ends as soon as it starts;
+- an activity without an outgoing flow ends its path: an implicit end event ``<id>_implicit_end`` is
+  added after it (without it SpiffWorkflow would finish the path but drop the data it wrote, where
+  Camunda keeps process variables); a subprocess without an end event thus ends with its last path.
+"""
+from __future__ import annotations
+
+from lxml import etree
+
+from engine.bpmn.elements import NS
+
+BPMN = "{%s}" % NS["bpmn"]
+RESERVED_IDS = ("Start", "End", "Root")
+REFERENCE_ATTRIBUTES = ("sourceRef", "targetRef", "attachedToRef", "default", "bpmnElement", "activityRef")
+ACTIVITY_TAGS = {"task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+                 "businessRuleTask", "callActivity", "subProcess", "transaction"}
+STARTABLE_TAGS = ACTIVITY_TAGS | {"exclusiveGateway", "parallelGateway", "inclusiveGateway",
+                                  "eventBasedGateway", "intermediateCatchEvent", "intermediateThrowEvent",
+                                  "endEvent"}
+
+
+def normalize(root) -> None:
+    """Rewrite ``root`` (a ``bpmn:definitions`` tree) so SpiffWorkflow reads what Camunda accepts."""
+    name_flows(root)
+    rename_reserved(root)
+    declare_errors(root)
+    drop_data_stores(root)
+    for container in _containers(root):
+        split_in_parallel(container)
+        add_implicit_start(container)
+        add_implicit_ends(container)
+
+
+def _containers(root) -> list:
+    return [node for node in root.iter(BPMN + "process", BPMN + "subProcess", BPMN + "transaction")
+            if node.get("triggeredByEvent", "false").lower() != "true"]
+
+
+def declare_errors(root) -> None:
+    """An ``errorRef`` naming no declared error means the error with that code (as Camunda reads it)."""
+    declared = {node.get("id") for node in root.iter(BPMN + "error")}
+    first_process = root.find(BPMN + "process")
+    for definition in list(root.iter(BPMN + "errorEventDefinition")):
+        ref = definition.get("errorRef")
+        if ref and ref not in declared:
+            first_process.addprevious(etree.Element(BPMN + "error", id=ref, name=ref, errorCode=ref))
+            declared.add(ref)
+
+
+def drop_data_stores(root) -> None:
+    """Data stores are documentation for the engine (as in Camunda): their references and the data
+    associations to or from them are removed; data objects stay (SpiffWorkflow runs them)."""
+    stores = {node.get("id") for node in root.iter(BPMN + "dataStoreReference", BPMN + "dataStore")}
+    if not stores:
+        return
+    for association in list(root.iter(BPMN + "dataInputAssociation", BPMN + "dataOutputAssociation")):
+        refs = {(ref.text or "").strip() for ref in association
+                if isinstance(ref.tag, str) and etree.QName(ref).localname in ("sourceRef", "targetRef")}
+        if refs & stores:
+            association.getparent().remove(association)
+    for node in list(root.iter(BPMN + "dataStoreReference", BPMN + "dataStore")):
+        node.getparent().remove(node)
+
+
+def name_flows(root) -> None:
+    taken = {node.get("id") for node in root.iter() if isinstance(node.tag, str) and node.get("id")}
+    for flow in root.iter(BPMN + "sequenceFlow"):
+        if flow.get("id"):
+            continue
+        base = f"Flow_{flow.get('sourceRef', '')}_{flow.get('targetRef', '')}"
+        flow_id, number = base, 1
+        while flow_id in taken:
+            number += 1
+            flow_id = f"{base}_{number}"
+        flow.set("id", flow_id)
+        taken.add(flow_id)
+
+
+def rename_reserved(root) -> None:
+    renamed = {}
+    for node in root.iter():
+        if isinstance(node.tag, str) and node.get("id") in RESERVED_IDS:
+            renamed[node.get("id")] = node.get("id") + "_"
+            node.set("id", renamed[node.get("id")])
+    if not renamed:
+        return
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        for attribute in REFERENCE_ATTRIBUTES:
+            if node.get(attribute) in renamed:
+                node.set(attribute, renamed[node.get(attribute)])
+        if etree.QName(node).localname in ("incoming", "outgoing", "flowNodeRef") and \
+                (node.text or "").strip() in renamed:
+            node.text = renamed[node.text.strip()]
+
+
+def _flows(container) -> list:
+    return container.findall(BPMN + "sequenceFlow")
+
+
+def split_in_parallel(container) -> None:
+    for node in [child for child in container if isinstance(child.tag, str)]:
+        node_id = node.get("id")
+        if etree.QName(node).localname not in ACTIVITY_TAGS:
+            continue
+        outgoing = [f for f in _flows(container) if f.get("sourceRef") == node_id
+                    and f.find(BPMN + "conditionExpression") is None]
+        if len(outgoing) < 2:
+            continue
+        gateway_id = f"{node_id}_split"
+        _place(container, etree.Element(BPMN + "parallelGateway", id=gateway_id))
+        _place(container, etree.Element(BPMN + "sequenceFlow", id=f"{gateway_id}_in", sourceRef=node_id,
+                                        targetRef=gateway_id))
+        for flow in outgoing:
+            flow.set("sourceRef", gateway_id)
+
+
+def add_implicit_start(container) -> None:
+    children = [node for node in container if isinstance(node.tag, str)]
+    if any(etree.QName(node).localname == "startEvent" for node in children):
+        return
+    targets = {flow.get("targetRef") for flow in _flows(container)}
+    first = [node for node in children if etree.QName(node).localname in STARTABLE_TAGS
+             and node.get("id") not in targets and node.get("isForCompensation", "false").lower() != "true"
+             and node.get("triggeredByEvent", "false").lower() != "true"]
+    start_id = f"{container.get('id')}_implicit_start"
+    if not first and any(etree.QName(node).localname in STARTABLE_TAGS for node in children):
+        return
+    _place(container, etree.Element(BPMN + "startEvent", id=start_id))
+    if not first:  # an empty (sub)process: it ends as soon as it starts
+        first = [etree.Element(BPMN + "endEvent", id=f"{container.get('id')}_implicit_end")]
+        _place(container, first[0])
+    for node in first:
+        _place(container, etree.Element(BPMN + "sequenceFlow", id=f"{start_id}_{node.get('id')}",
+                                        sourceRef=start_id, targetRef=node.get("id")))
+
+
+def add_implicit_ends(container) -> None:
+    sources = {flow.get("sourceRef") for flow in _flows(container)}
+    last = [node for node in container if isinstance(node.tag, str)
+            and etree.QName(node).localname in STARTABLE_TAGS - {"endEvent"} and node.get("id") not in sources
+            and node.get("isForCompensation", "false").lower() != "true"
+            and node.get("triggeredByEvent", "false").lower() != "true"]
+    for node in last:
+        end_id = f"{node.get('id')}_implicit_end"
+        _place(container, etree.Element(BPMN + "endEvent", id=end_id))
+        _place(container, etree.Element(BPMN + "sequenceFlow", id=f"{end_id}_in", sourceRef=node.get("id"),
+                                        targetRef=end_id))
+
+
+def _place(container, element) -> None:
+    """Put ``element`` after the container's last flow element, where the BPMN schema allows it
+    (SpiffWorkflow reads sequenceFlow sourceRef/targetRef, not incoming/outgoing)."""
+    flow_elements = [i for i, node in enumerate(container) if isinstance(node.tag, str)
+                     and etree.QName(node).localname in STARTABLE_TAGS | {"sequenceFlow", "startEvent",
+                                                                          "boundaryEvent"}]
+    container.insert(flow_elements[-1] + 1 if flow_elements else len(container), element)
