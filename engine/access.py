@@ -23,15 +23,16 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 import threading
 
+from engine import juel
 from engine.errors import NotFoundError, PermissionDeniedError
 from engine.models import (
     ADMIN, DESIGNER, INTEGRATOR, READ_ALL_ROLES, Definition, HumanTask, Incident, Instance, InstanceStatus, Message,
-    User,
+    TaskCandidate, User,
 )
 
 MESSAGE_READERS = READ_ALL_ROLES | {INTEGRATOR}
@@ -50,12 +51,15 @@ def reads_everything(user: User) -> bool:
 
 
 def lanes_of(session: Session, definition_id: int, process_id: str, content_hash: str) -> frozenset[str]:
-    """The lane names (role ids) of one stored definition version, read once per process and content."""
+    """The lane names (role ids) of one stored definition version and the literal candidate groups and
+    default roles of its user tasks, read once per process and content."""
     key = (process_id, content_hash)  # unique among versions, and the same in every database
     lanes = _lanes_of_definition.get(key)
     if lanes is None:
         elements = session.scalar(select(Definition.elements).where(Definition.id == definition_id)) or {}
-        lanes = frozenset(n["lane"] for n in elements.get("nodes", {}).values() if n.get("lane"))
+        nodes = elements.get("nodes", {}).values()
+        lanes = frozenset({n["lane"] for n in nodes if n.get("lane")}
+                          | {r for n in nodes for r in n.get("roles") or () if not juel.is_juel(r)})
         with _lanes_lock:
             _lanes_of_definition[key] = lanes
     return lanes
@@ -74,7 +78,12 @@ def involves(session: Session, user: User) -> ColumnElement[bool]:
     (had) a task of their roles, for them or offered to them."""
     task_of_user = exists().where(HumanTask.instance_id == Instance.id,
                                   or_(HumanTask.role.in_(user.roles), HumanTask.assignee == user.username,
-                                      HumanTask.candidate_user == user.username))
+                                      HumanTask.candidate_user == user.username,
+                                      exists().where(TaskCandidate.task_id == HumanTask.id,
+                                                     or_(and_(TaskCandidate.kind == "group",
+                                                              TaskCandidate.name.in_(user.roles)),
+                                                         and_(TaskCandidate.kind == "user",
+                                                              TaskCandidate.name == user.username)))))
     conditions = [Instance.started_by == user.username, task_of_user]
     lane_definitions = definitions_with_lanes(session, set(user.roles))
     if lane_definitions:

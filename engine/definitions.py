@@ -1,5 +1,9 @@
 """Deployed definitions: checking and storing versions (one per content change), reading them.
 
+A user task goes to (stored per node as ``roles``): its lane when the lane is named after a role, then its
+candidate groups; a task with none of these, no assignee and no candidate users goes to the deployment's
+default role(s) (``default_role``, ``admin`` unless given), which ``Deployed.defaulted`` reports.
+
 The deployment command (one transaction, then the kept messages it starts) is
 ``engine.runtime.deployments``; ``Version`` is what running instances need of a version, cached.
 """
@@ -30,10 +34,41 @@ class Deployed:
     version: int
     created: bool
     source_name: str
+    defaulted: list = None  # [{"element_id", "name", "roles"}] of the tasks that went to the default role
 
     def as_dict(self) -> dict:
-        return {"process_id": self.process_id, "version": self.version,
-                "status": "created" if self.created else "unchanged", "file": self.source_name}
+        result = {"process_id": self.process_id, "version": self.version,
+                  "status": "created" if self.created else "unchanged", "file": self.source_name}
+        if self.defaulted:  # only when some user task went to the default role
+            result["default_role_tasks"] = list(self.defaulted)
+        return result
+
+
+DEFAULT_ROLE = "admin"
+
+
+def default_roles(text: Optional[str]) -> list[str]:
+    """The roles of a ``default_role`` option (a comma list); ``admin`` when empty."""
+    return [r.strip() for r in (text or DEFAULT_ROLE).split(",") if r.strip()] or [DEFAULT_ROLE]
+
+
+def assign_roles(elements: dict, roles: set[str], defaults: list[str]) -> tuple[dict, list]:
+    """``elements`` with each user task's ``roles`` (lane if a role, then candidate groups, else
+    ``defaults`` when it has no assignee nor candidate users either), and the defaulted tasks."""
+    nodes, defaulted = {}, []
+    for node_id, node in elements.get("nodes", {}).items():
+        if node.get("type") in ("userTask", "manualTask"):
+            node = dict(node)
+            lane = node.get("lane")
+            groups = ([lane] if lane and lane in roles else []) + list(node.get("candidate_groups") or [])
+            if not groups and lane and not (node.get("assignee") or node.get("candidate_users")):
+                groups = [lane]
+            if not groups and not lane and not (node.get("assignee") or node.get("candidate_users")):
+                groups = list(defaults)
+                defaulted.append({"element_id": node_id, "name": node.get("name") or "", "roles": groups})
+            node["roles"] = list(dict.fromkeys(groups))
+        nodes[node_id] = node
+    return {**elements, "nodes": nodes}, defaulted
 
 
 def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
@@ -56,11 +91,20 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
 
 
 def store_all(session: Session, documents: dict[str, bytes], forms: dict[str, dict],
-              actor: str = "system") -> list[Deployed]:
-    """Check every document, then store the changed processes (in the caller's transaction)."""
+              actor: str = "system", default_role: Optional[str] = None) -> list[Deployed]:
+    """Check every document, then store the changed processes (in the caller's transaction); tasks
+    without lane, assignee or candidates go to ``default_role`` (``admin`` when not given)."""
     known_forms = {**stored_forms(session), **forms}
-    models = read_all(documents, known_forms, role_ids(session))
-    return [store(session, model, known_forms, actor) for model in models]
+    roles = role_ids(session)
+    defaults = default_roles(default_role)
+    unknown = [r for r in defaults if r not in roles]
+    if unknown:
+        raise DefinitionError(f"Default role '{unknown[0]}' is not a known role: give one of "
+                              + ", ".join(sorted(roles)) + " (or add the role first).",
+                              {"problems": [{"file": None, "line": None, "element_id": None,
+                                             "message": f"Default role '{unknown[0]}' is not a known role."}]})
+    models = read_all(documents, known_forms, roles)
+    return [store(session, model, known_forms, actor, roles, defaults) for model in models]
 
 
 def versions_of(session: Session, deployed: list[Deployed]) -> list[Version]:
@@ -100,22 +144,27 @@ def read_all(documents: dict[str, bytes], forms: dict[str, dict], roles: set[str
     return models
 
 
-def store(session: Session, model: bpmn.ProcessModel, forms: dict[str, dict], actor: str) -> Deployed:
+def store(session: Session, model: bpmn.ProcessModel, forms: dict[str, dict], actor: str,
+          roles: Optional[set[str]] = None, defaults: Optional[list[str]] = None) -> Deployed:
+    elements, defaulted = assign_roles(model.elements, roles if roles is not None else role_ids(session),
+                                       defaults or [DEFAULT_ROLE])
     content_hash = model.content_hash(forms)
+    if defaulted:  # another default role is another version
+        content_hash = hashlib.sha256((content_hash + json.dumps(defaulted)).encode()).hexdigest()
     existing = session.scalar(select(Definition).where(Definition.process_id == model.process_id,
                                                        Definition.content_hash == content_hash))
     if existing is not None:
-        return Deployed(model.process_id, existing.version, False, model.source_name)
+        return Deployed(model.process_id, existing.version, False, model.source_name, defaulted)
     latest = session.scalar(select(func.max(Definition.version)).where(Definition.process_id == model.process_id))
     definition = Definition(
         process_id=model.process_id, version=(latest or 0) + 1, name=model.name, content_hash=content_hash,
         source_name=Path(model.source_name).name, bpmn_xml=model.xml, spec_json=model.spec_json,
-        elements=model.elements, forms={k: forms[k] for k in sorted(model.form_keys) if k in forms},
+        elements=elements, forms={k: forms[k] for k in sorted(model.form_keys) if k in forms},
         start_form=model.start_form, deployed_at=clock.now(), deployed_by=actor)
     session.add(definition)
     session.flush()
     timers.schedule_start_timers(session, definition.id, definition.process_id, definition.elements)
-    return Deployed(model.process_id, definition.version, True, model.source_name)
+    return Deployed(model.process_id, definition.version, True, model.source_name, defaulted)
 
 
 def stored_forms(session: Session) -> dict[str, dict]:

@@ -241,6 +241,18 @@ class HumanTask(Base):
     instance: Mapped[Instance] = relationship(lazy="raise")
 
 
+class TaskCandidate(Base):
+    """Who else may claim a human task besides its ``role``: every candidate group (a role) and every
+    candidate user, one row each (``kind`` is ``group`` or ``user``)."""
+
+    __tablename__ = "task_candidates"
+    __table_args__ = (Index("ix_task_candidates_kind_name", "kind", "name"),)
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
 class HistoryEvent(Base):
     """Append-only: database triggers refuse UPDATE and DELETE."""
 

@@ -2,7 +2,9 @@
 
 A row exists for every user task that became ready. It goes to the **role** of
 its lane; a model may route it to one named user from the process data with
-``camunda:assignee="${pm}"`` (then only that user may work on it). Claims are
+``camunda:assignee="${pm}"`` (then only that user may work on it), or offer it to more
+candidate groups (roles) and candidate users (``task_candidates`` rows: a candidate user may
+claim without the role); ``role`` stays the first of the groups. Claims are
 conditional updates, so of two users claiming at once exactly one wins. The commands
 (complete, claim, unclaim, reassign) are ``engine.runtime.tasks``.
 """
@@ -12,13 +14,13 @@ import re
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy.orm import Session, object_session
 
-from engine import clock, forms, history, instances
+from engine import clock, forms, history, instances, juel, script_policy
 from engine import spiff
 from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
-from engine.models import Definition, HumanTask, Instance, TaskStatus, User
+from engine.models import Definition, HumanTask, Instance, TaskCandidate, TaskStatus, User
 from engine.statements import Statement
 
 ACTIVE = instances.ACTIVE_TASK  # open or claimed
@@ -40,7 +42,7 @@ def get_task(session: Session, task_id: int) -> HumanTask:
 
 # -- permissions ----------------------------------------------------------------------
 
-def check_may_work(row: HumanTask, actor: User, verb: str) -> None:
+def check_may_work(row: HumanTask, actor: User, verb: str, session: Optional[Session] = None) -> None:
     """Raise unless ``actor`` may claim/complete ``row`` now (403 not allowed, 409 taken)."""
     if row.status not in ACTIVE:
         raise ConflictError(f"Task {row.id} is already {row.status}; it cannot be {verb}d.")
@@ -49,12 +51,35 @@ def check_may_work(row: HumanTask, actor: User, verb: str) -> None:
             raise ConflictError(f"Task {row.id} is claimed by {row.assignee}; ask them to unclaim it or a "
                                 "supervisor to reassign it.")
         raise PermissionDeniedError(f"Task {row.id} is assigned to {row.assignee} only.")
-    if not row.assignee and row.role not in actor.roles:
+    if not row.assignee and not is_offered(row, actor, session):
         raise PermissionDeniedError(f"Task {row.id} is for role '{row.role}', which you do not have.")
 
 
 def may_read(row: HumanTask, actor: User) -> bool:
-    return actor.reads_all or row.role in actor.roles or row.assignee == actor.username
+    return actor.reads_all or row.assignee == actor.username or is_offered(row, actor)
+
+
+def is_offered(row: HumanTask, actor: User, session: Optional[Session] = None) -> bool:
+    """``actor`` has the task's role or one of its candidate groups, or is one of its candidate users
+    (``row`` is a ``HumanTask`` or a row of its columns read with ``session``)."""
+    if row.role in actor.roles:
+        return True
+    if session is None and isinstance(row, HumanTask):
+        session = object_session(row)
+    return session is not None and bool(session.scalar(select(exists().where(
+        TaskCandidate.task_id == row.id, offered_to(actor)))))
+
+
+def offered_to(actor: User):
+    """SQL condition on ``TaskCandidate``: a row naming one of ``actor``'s roles or ``actor``."""
+    return or_(and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(actor.roles)),
+               and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.username))
+
+
+def offered(actor: User):
+    """SQL condition on ``HumanTask``: of one of ``actor``'s roles, or offered to them as a candidate."""
+    return or_(HumanTask.role.in_(actor.roles),
+               exists().where(TaskCandidate.task_id == HumanTask.id, offered_to(actor)))
 
 
 def may_unclaim(row: HumanTask, actor: User) -> bool:
@@ -157,23 +182,60 @@ def sync_tasks(session: Session, instance: Instance, version, wf, completed_task
             continue
         node = nodes.get(task.element_id, {})
         candidate = _route(node.get("assignee"), task.data)
+        groups = _names(node.get("roles", [task.lane or node.get("lane") or ""]), task.data)
+        users = _names(node.get("candidate_users", []), task.data)
+        role = groups[0] if groups else ""
         task_id = _CREATE.scalar(session, {
             "instance_id": instance.id, "process_id": instance.process_id, "engine_task_id": engine_task_id,
-            "element_id": task.element_id, "name": task.name, "role": task.lane or node.get("lane") or "",
+            "element_id": task.element_id, "name": task.name, "role": role,
             "form_key": node.get("form_key"), "status": TaskStatus.OPEN, "assignee": candidate,
             "candidate_user": candidate, "created_at": now})
+        extra = [("group", g) for g in groups[1:]] + [("user", u) for u in users]
+        if extra:
+            session.execute(insert(TaskCandidate), [{"task_id": task_id, "kind": k, "name": n[:64]} for k, n in extra])
         known[engine_task_id] = (task_id, task.element_id)
-        history.record(session, instance.id, "task_created", "system", task.element_id, task_id,
-                       {"role": task.lane or node.get("lane") or "", "assignee": candidate})
+        details = {"role": role, "assignee": candidate}
+        if extra:
+            details.update(candidate_groups=groups, candidate_users=users)
+        history.record(session, instance.id, "task_created", "system", task.element_id, task_id, details)
 
 
 def _route(expression: Optional[str], data: dict) -> Optional[str]:
-    """The user a task is routed to: ``${var}`` names a process variable, else a literal user name."""
+    """The user a task is routed to: ``${var}`` names a process variable, another JUEL expression is
+    evaluated on the task data in the sandbox, else a literal user name. An expression that fails or
+    gives nothing routes to no one (the task stays with its role and candidates)."""
     if not expression:
         return None
     match = EXPRESSION.match(expression)
-    value = data.get(match.group(1)) if match else expression.strip()
+    if match:
+        value = data.get(match.group(1))
+    elif juel.is_juel(expression):
+        value = _evaluate(expression, data)
+    else:
+        value = expression.strip()
     return str(value) if value else None
+
+
+def _names(items: list[str], data: dict) -> list[str]:
+    """Candidate names: literals as written, expressions evaluated (a list, or a comma string)."""
+    names: list[str] = []
+    for item in items:
+        value = _evaluate(item, data) if juel.is_juel(item) else item
+        values = value if isinstance(value, (list, tuple, set)) else str(value or "").split(",")
+        names += [str(v).strip() for v in values if str(v).strip()]
+    return list(dict.fromkeys(names))
+
+
+def _evaluate(expression: str, data: dict):
+    try:
+        source = juel.to_python(expression)
+        code, errors = script_policy.compile_source(source, "eval")
+        if errors or code is None:
+            return None
+        namespace = {"__builtins__": script_policy.SANDBOX_BUILTINS, **data}
+        return script_policy.run_code(code, namespace, source, "Assignment expression", 1.0)
+    except EngineError:
+        return None
 
 
 def close_open_tasks(session: Session, instance_id: int, status: str, actor: str) -> None:
@@ -201,10 +263,10 @@ def list_tasks(session: Session, actor: User, scope: str = "mine", process_id: O
         query = query.where(HumanTask.assignee == actor.username, HumanTask.status.in_(ACTIVE))
     elif scope == "claimable":
         query = query.where(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee.is_(None),
-                            HumanTask.role.in_(actor.roles))
+                            offered(actor))
     else:
         if not actor.reads_all:
-            query = query.where(or_(HumanTask.role.in_(actor.roles), HumanTask.assignee == actor.username))
+            query = query.where(or_(offered(actor), HumanTask.assignee == actor.username))
         query = query.where(HumanTask.status == status) if status else query.where(HumanTask.status.in_(ACTIVE))
     if process_id:
         query = query.where(HumanTask.process_id == process_id)
@@ -229,7 +291,7 @@ def search(actor: User, tab: str, process_id: Optional[str] = None, due: Optiona
     query = select(HumanTask, Instance).join(Instance, Instance.id == HumanTask.instance_id)
     if tab == "claimable":
         query = query.where(HumanTask.status == TaskStatus.OPEN, HumanTask.assignee.is_(None),
-                            HumanTask.role.in_(actor.roles))
+                            offered(actor))
     else:
         query = query.where(HumanTask.assignee == actor.username, HumanTask.status.in_(ACTIVE))
     if process_id:
@@ -257,7 +319,7 @@ def ordered(query: Select, sort: str) -> Select:
 def processes_with_tasks(session: Session, actor: User) -> list[str]:
     """Processes that have active tasks for ``actor`` (assigned, or unassigned of their roles)."""
     mine = or_(HumanTask.assignee == actor.username,
-               and_(HumanTask.assignee.is_(None), HumanTask.role.in_(actor.roles)))
+               and_(HumanTask.assignee.is_(None), offered(actor)))
     return sorted(session.scalars(select(HumanTask.process_id).distinct()
                                   .where(HumanTask.status.in_(ACTIVE), mine)))
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Optional
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -64,18 +65,23 @@ def db_upgrade(obj) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--default-role", default=None, metavar="ROLES",
+              help="Role(s), comma separated, of user tasks with no lane, assignee or candidates (default: admin).")
 @click.pass_obj
-def deploy(obj, paths: tuple[Path, ...]) -> None:
+def deploy(obj, paths: tuple[Path, ...], default_role: Optional[str]) -> None:
     """Deploy BPMN files and forms (default: processes/ and forms/). All or nothing."""
     database = _ready(obj["url"])
     with database.session() as session:
         try:
-            results = runtime.deploy_paths(session, list(paths) or list(DEFAULT_PATHS))
+            results = runtime.deploy_paths(session, list(paths) or list(DEFAULT_PATHS), default_role=default_role)
         except EngineError as error:
             _fail(error)
     for result in results:
         state = "new version" if result.created else "unchanged"
         click.echo(f"{result.process_id} v{result.version} ({state}) from {result.source_name}")
+        for task in result.defaulted or []:
+            click.echo(f"  user task {task['element_id']} ({task['name']}) has no lane, assignee or candidates: "
+                       f"it goes to role {', '.join(task['roles'])}")
 
 
 @main.group()

@@ -14,7 +14,7 @@ from lxml import etree
 
 from engine import connectors, juel, message_rules
 from engine.bpmn import extensions
-from engine.bpmn.elements import NS, lane_of_nodes
+from engine.bpmn.elements import NS, assignment, lane_of_nodes, split_list
 from engine.errors import DefinitionError, ScriptError
 from engine.script_policy import check_source
 
@@ -81,14 +81,27 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
 
 
 def _check_human_task(where, node, lanes, forms, roles) -> list[Problem]:
+    """Who gets the task: a lane named after a role, an assignee or candidates of its own; with none of
+    them it goes to the deployment's default role. A lane not named after a role needs candidates."""
     problems = []
-    lane = lanes.get(where[2])
-    if lane is None:
-        problems.append(Problem(*where, "This user task is in no lane: put it in a lane whose name is the "
-                                "role that does the work (one of: " + ", ".join(sorted(roles)) + ")."))
-    elif lane not in roles:
+    lane, who = lanes.get(where[2]), assignment(node)
+    own = who["assignee"] or who["candidate_users"] or who["candidate_groups"]
+    if lane is not None and lane not in roles and not own:
         problems.append(Problem(*where, f"Lane '{lane}' is not a known role: rename the lane to one of "
-                                + ", ".join(sorted(roles)) + " (or add the role first)."))
+                                + ", ".join(sorted(roles)) + " (or add the role first), or give the task "
+                                "candidateGroups, candidateUsers or an assignee."))
+    if who["assignee"] and len(split_list(who["assignee"])) > 1:
+        problems.append(Problem(*where, f"The assignee '{who['assignee']}' is a list; a task has one assignee: "
+                                "put these users in candidateUsers instead."))
+    for kind, texts in (("assignee", [who["assignee"] or ""]), ("candidateUsers", who["candidate_users"]),
+                        ("candidateGroups", who["candidate_groups"])):
+        for text in texts:
+            if juel.is_juel(text):
+                try:
+                    juel.to_python(text)
+                except juel.JuelError as error:
+                    problems.append(Problem(*where, f"{kind} '{text}': {error} Write it as ${{variable}} or "
+                                            "another JUEL expression of the supported subset."))
     if extensions.attribute(node, "formKey"):
         problems += _check_form_key(where, node, forms)
     return problems

@@ -1,10 +1,12 @@
 """What the engine knows of a process's elements without asking SpiffWorkflow: ``describe_elements``
-(type, name, lane, form, assignee, messages, timers, subprocess of each flow node; the sequence
-flows), each node's lane, and the processes its call activities call. Vendor attributes (form key,
+(type, name, lane, form, assignee and candidates, messages, timers, subprocess of each flow node; the
+sequence flows), each node's lane, who gets a user task (``assignment``), and the processes its call
+activities call. Vendor attributes (form key,
 assignee) are read through ``engine.bpmn.extensions``: ``camunda:``, ``flowable:`` and ``activiti:`` alike.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 from lxml import etree
@@ -40,6 +42,39 @@ def lane_of_nodes(process) -> dict[str, str]:
                     break
                 parent = parent.getparent()
     return lanes
+
+
+_LIST_ITEM = re.compile(r"(?:[$#]\{[^}]*\}|[^,])+")
+_OWNER = re.compile(r"^\s*(user|group)\s*\(\s*(.*?)\s*\)\s*$")
+
+
+def split_list(value: Optional[str]) -> list[str]:
+    """The items of a comma list; a comma inside ``${…}``/``#{…}`` does not split."""
+    return [item.strip() for item in _LIST_ITEM.findall(value or "") if item.strip()]
+
+
+def _formal_expressions(node, tag: str) -> list[str]:
+    return [(expr.text or "").strip() for performer in node.findall(f"bpmn:{tag}", NS)
+            for expr in performer.iter("{%s}formalExpression" % NS["bpmn"]) if (expr.text or "").strip()]
+
+
+def assignment(node) -> dict:
+    """Who gets a user task as written on it (lanes aside): ``assignee`` (vendor attribute, else
+    ``humanPerformer``), ``candidate_users`` and ``candidate_groups`` (vendor attributes, then
+    ``potentialOwner``: ``user(x)``, ``group(x)``, a bare name being a group as in Camunda 7)."""
+    task = extensions.user_task(node)
+    users = split_list(extensions.attribute(node, "candidateUsers"))
+    groups = split_list(extensions.attribute(node, "candidateGroups"))
+    assignee = (task["assignee"] or "").strip() or None
+    for text in _formal_expressions(node, "humanPerformer"):
+        match = _OWNER.match(text)
+        assignee = assignee or (match.group(2) if match else text)
+    for text in _formal_expressions(node, "potentialOwner"):
+        for item in split_list(text):
+            match = _OWNER.match(item)
+            (users if match and match.group(1) == "user" else groups).append(match.group(2) if match else item)
+    return {"assignee": assignee, "candidate_users": list(dict.fromkeys(users)),
+            "candidate_groups": list(dict.fromkeys(groups))}
 
 
 def called_processes(root, processes: list) -> list:
@@ -97,6 +132,8 @@ def describe_elements(process) -> dict[str, Any]:
                            if isinstance(t.tag, str)],
                 "interrupting": node.get("cancelActivity", "true") == "true",
             }
+            if tag in ("userTask", "manualTask"):
+                nodes[node_id].update(assignment(node))
             if message_rules.catches_messages(node, tag):
                 nodes[node_id]["message_variables"] = message_rules.declared(node)
         elif tag == "sequenceFlow":

@@ -8,7 +8,7 @@ have had they been deployed when the messages arrived.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Optional
 
 from sqlalchemy.orm import Session
 
@@ -19,21 +19,23 @@ from engine.models import Message
 from engine.runtime import deliveries, starts, workflows
 
 
-def deploy_paths(session: Session, paths: Iterable[Path], actor: str = "system") -> list[definitions.Deployed]:
-    """Deploy the BPMN and form files named by ``paths`` (files or directories)."""
+def deploy_paths(session: Session, paths: Iterable[Path], actor: str = "system",
+                 default_role: Optional[str] = None) -> list[definitions.Deployed]:
+    """Deploy the BPMN and form files named by ``paths`` (files or directories); user tasks with no
+    lane, assignee or candidates go to ``default_role`` (a comma list of roles, ``admin`` if None)."""
     bpmn_files, form_paths = definitions.collect_files(paths)
     if not bpmn_files:
         raise DefinitionError("No BPMN file found: give .bpmn files or a directory holding them.",
                               {"problems": []})
     documents = {str(p): p.read_bytes() for p in bpmn_files}
-    return deploy_definitions(session, documents, forms.load_forms(form_paths), actor)
+    return deploy_definitions(session, documents, forms.load_forms(form_paths), actor, default_role)
 
 
 def deploy_definitions(session: Session, documents: dict[str, bytes], forms_: dict[str, dict],
-                       actor: str = "system") -> list[definitions.Deployed]:
+                       actor: str = "system", default_role: Optional[str] = None) -> list[definitions.Deployed]:
     """Check every document, then store the changed processes in one transaction."""
     with command(session):
-        results = definitions.store_all(session, documents, forms_, actor)
+        results = definitions.store_all(session, documents, forms_, actor, default_role)
         start_kept(session, definitions.versions_of(session, [r for r in results if r.created]))
     return results
 

@@ -36,7 +36,7 @@ def complete_task(session: Session, task_id: int, data: Any, actor: User) -> Row
         row = _TASK_LOCKED.first(session, {"tid": task_id})
         if row is None:
             raise NotFoundError(f"Task {task_id} does not exist.")
-        worklist.check_may_work(row, actor, "complete")
+        worklist.check_may_work(row, actor, "complete", session)
         instance = Locked(row.instance_id, row.process_id, row.instance_status, row.instance_etag,
                           row.instance_started_by, row.definition_id)
         version = definitions.version_of(session, row.definition_id, row.content_hash)
@@ -102,7 +102,7 @@ def reassign_task(session: Session, task_id: int, username: str, actor: User) ->
         target = users.find_user(session, username or "")
         if target is None or not target.active:
             raise ValidationError(f"User '{username}' does not exist.", {"user": ["Unknown user."]})
-        if row.role not in target.roles:
+        if not worklist.is_offered(row, target):
             raise ValidationError(f"{username} does not have role '{row.role}'; give them the role first.",
                                   {"user": [f"Not a member of {row.role}."]})
         worklist.mark_reassigned(session, row, target.username)

@@ -12,6 +12,7 @@ the browser would render in the app's origin. A definition becomes JSON through
 from __future__ import annotations
 
 import json
+from typing import Optional
 from pathlib import Path
 
 from flask import Blueprint, Response, request
@@ -78,27 +79,30 @@ def download(content: str, filename: str) -> Response:
 def deploy_definitions():
     actor = current_user()
     access.check_may_deploy(actor)
-    documents, forms = uploaded_files()
-    deployed = runtime.deploy_definitions(get_session(), documents, forms, actor.username)
+    documents, forms, default_role = uploaded_files()
+    deployed = runtime.deploy_definitions(get_session(), documents, forms, actor.username, default_role)
     return [d.as_dict() for d in deployed], 201
 
 
 # -- reading the upload -----------------------------------------------------------------------
 
-def uploaded_files() -> tuple[dict[str, bytes], dict[str, dict]]:
-    """The BPMN documents ``{file name: bytes}`` and the forms ``{form id: form}`` of the request."""
+def uploaded_files() -> tuple[dict[str, bytes], dict[str, dict], Optional[str]]:
+    """The BPMN documents ``{file name: bytes}``, the forms ``{form id: form}`` and the default role
+    (query ``default_role`` of an XML upload, or the JSON body's) of the request."""
     if request.mimetype in XML_TYPES:
-        name = Path(load_query(UploadQuerySchema())["filename"]).name
+        query = load_query(UploadQuerySchema())
+        name, default_role = Path(query["filename"]).name, query["default_role"]
         documents = {name: request.get_data()} if request.get_data().strip() else {}
         forms: dict[str, dict] = {}
     else:
         body = load_json(DeploySchema())
+        default_role = body["default_role"]
         documents = named(body["files"], "files", lambda text: text.encode("utf-8"))
         forms = forms_module.read_forms(named(body["forms"], "forms", lambda form: json.dumps(form).encode()))
     if not documents:
         raise ValidationError("No BPMN file in the request: send at least one in 'files' (JSON) or as the "
                               "application/xml body.", {"files": ["Missing data for required field."]})
-    return documents, forms
+    return documents, forms, default_role
 
 
 def named(files: dict, field: str, content) -> dict[str, bytes]:

@@ -143,6 +143,9 @@ class DeployedSchema(Schema):
     version = fields.Integer()
     status = fields.String(validate=validate.OneOf(("created", "unchanged")))
     file = fields.String()
+    default_role_tasks = fields.List(fields.Dict(), metadata={
+        "description": "User tasks with no lane, assignee or candidates, which went to the default role(s): "
+                       "[{element_id, name, roles}] (left out when there are none)."})
 
 
 # -- request bodies ---------------------------------------------------------------------------
@@ -266,11 +269,15 @@ class DeploySchema(Schema):
     forms = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=255)), values=fields.Dict(),
                         load_default=dict, metadata={
                             "description": "Forms (see forms/README.md): {file name: form}, e.g. {\"refund_start.json\": {…}}."})
+    default_role = fields.String(load_default=None, validate=validate.Length(min=1, max=255), metadata={
+        "description": "Role(s), comma separated, of user tasks with no lane, assignee or candidates (default admin)."})
 
 
 class UploadQuerySchema(Schema):
     filename = fields.String(load_default="upload.bpmn",
                              metadata={"description": "File name of a raw application/xml upload."})
+    default_role = fields.String(load_default=None, validate=validate.Length(min=1, max=255), metadata={
+        "description": "Role(s), comma separated, of user tasks with no lane, assignee or candidates (default admin)."})
 
 
 # -- reading and writing ---------------------------------------------------------------------------
