@@ -35,12 +35,15 @@ class Deployed:
     created: bool
     source_name: str
     defaulted: list = None  # [{"element_id", "name", "roles"}] of the tasks that went to the default role
+    notes: list = None  # [{"file", "line", "element_id", "message"}]: what the designer should know
 
     def as_dict(self) -> dict:
         result = {"process_id": self.process_id, "version": self.version,
                   "status": "created" if self.created else "unchanged", "file": self.source_name}
         if self.defaulted:  # only when some user task went to the default role
             result["default_role_tasks"] = list(self.defaulted)
+        if self.notes:  # only when the designer has something to know
+            result["notes"] = list(self.notes)
         return result
 
 
@@ -154,7 +157,8 @@ def store(session: Session, model: bpmn.ProcessModel, forms: dict[str, dict], ac
     existing = session.scalar(select(Definition).where(Definition.process_id == model.process_id,
                                                        Definition.content_hash == content_hash))
     if existing is not None:
-        return Deployed(model.process_id, existing.version, False, model.source_name, defaulted)
+        return Deployed(model.process_id, existing.version, False, model.source_name, defaulted,
+                        [n.as_dict() for n in model.notes])
     latest = session.scalar(select(func.max(Definition.version)).where(Definition.process_id == model.process_id))
     definition = Definition(
         process_id=model.process_id, version=(latest or 0) + 1, name=model.name, content_hash=content_hash,
@@ -164,7 +168,8 @@ def store(session: Session, model: bpmn.ProcessModel, forms: dict[str, dict], ac
     session.add(definition)
     session.flush()
     timers.schedule_start_timers(session, definition.id, definition.process_id, definition.elements)
-    return Deployed(model.process_id, definition.version, True, model.source_name, defaulted)
+    return Deployed(model.process_id, definition.version, True, model.source_name, defaulted,
+                    [n.as_dict() for n in model.notes])
 
 
 def stored_forms(session: Session) -> dict[str, dict]:

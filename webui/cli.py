@@ -82,6 +82,9 @@ def deploy(obj, paths: tuple[Path, ...], default_role: Optional[str]) -> None:
         for task in result.defaulted or []:
             click.echo(f"  user task {task['element_id']} ({task['name']}) has no lane, assignee or candidates: "
                        f"it goes to role {', '.join(task['roles'])}")
+        for note in result.notes or []:
+            where = f"{note['file']}:{note['line']}" if note.get("line") else note["file"]
+            click.echo(f"  note: {where} [{note.get('element_id') or '-'}] {note['message']}")
 
 
 @main.group()

@@ -2,14 +2,15 @@
 
 ``read_document`` turns one BPMN file into ``ProcessModel``s (one per executable process) or
 raises ``DefinitionError`` whose ``details["problems"]`` each name the file, line, element and
-what to do. Modules: ``document`` (reading one document into process models), ``checks`` (the
+what to do; findings that do not refuse the document are ``Note``s, kept in ``ProcessModel.notes``
+for the deploy reply. Modules: ``document`` (reading one document into process models), ``checks`` (the
 engine's own checks of the elements, and ``Problem``), ``elements`` (what the engine records of
 each element: ``describe_elements``). Nothing here touches the database.
 """
 from __future__ import annotations
 
-from engine.bpmn.checks import Problem, fail
+from engine.bpmn.checks import Note, Problem, fail
 from engine.bpmn.document import ProcessModel, read_document
 from engine.bpmn.elements import describe_elements
 
-__all__ = ["ProcessModel", "Problem", "describe_elements", "fail", "read_document"]
+__all__ = ["Note", "ProcessModel", "Problem", "describe_elements", "fail", "read_document"]

@@ -40,7 +40,19 @@ class Problem:
         return f"{where}{what}: {self.message}"
 
 
+class Note(Problem):
+    """A finding that does not stop the deployment: something of the model is ignored or taken in a way
+    the designer should know (a data store, a form that is not deployed…). The deploy reply lists them
+    under ``notes``; a check returns notes among its problems and ``split_notes`` tells them apart."""
+
+
+def split_notes(found: list[Problem]) -> tuple[list[Problem], list["Note"]]:
+    """The problems that refuse the document, and the notes that only inform."""
+    return [p for p in found if not isinstance(p, Note)], [p for p in found if isinstance(p, Note)]
+
+
 def fail(problems: list[Problem]) -> None:
+    problems = [p for p in problems if not isinstance(p, Note)]
     if problems:
         summary = "; ".join(str(p) for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""

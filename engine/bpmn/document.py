@@ -15,7 +15,7 @@ from typing import Any, Optional
 from lxml import etree
 
 from engine import juel, spiff, xml_encoding
-from engine.bpmn.checks import ISO_TIME, Problem, check_elements, fail, python_from_juel
+from engine.bpmn.checks import ISO_TIME, Note, Problem, check_elements, fail, python_from_juel, split_notes
 from engine.bpmn import structure
 from engine.bpmn.elements import NS, called_processes, describe_elements
 from engine.errors import DefinitionError
@@ -35,6 +35,7 @@ class ProcessModel:
     elements: dict[str, Any]
     start_form: Optional[str]
     form_keys: set[str] = field(default_factory=set)
+    notes: list[Note] = field(default_factory=list)  # what the deploy reply tells the designer
 
     def content_hash(self, forms: dict[str, dict]) -> str:
         digest = hashlib.sha256(self.xml.encode("utf-8"))
@@ -51,7 +52,8 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
         fail([Problem(name, exc.line, None, exc.message)])
     root = _parse_xml(name, content)
     executable = _executable_processes(name, root)
-    problems = check_elements(name, root, executable + called_processes(root, executable), forms, roles)
+    problems, notes = split_notes(check_elements(name, root, executable + called_processes(root, executable),
+                                                 forms, roles))
     fail(problems)
     structure.normalize(root)
     translate_juel(root)
@@ -59,6 +61,8 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
     try:
         specs = spiff.parse_specs(name, root, [process.get("id") for process in executable])
         models = [_model(name, content, specs[process.get("id")], process) for process in executable]
+        for model in models:
+            model.notes = [n for n in notes if _in_process(root, n, model.process_id)]
     except spiff.ModelRefused as exc:
         fail([_from_refusal(name, exc, root)])
     except DefinitionError:
@@ -67,6 +71,15 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
         fail([Problem(name, None, None, f"SpiffWorkflow cannot read this model ({type(exc).__name__}: {exc}). "
                       "Simplify the construct it names or remove it, then deploy again.")])
     return models
+
+
+def _in_process(root, note: Note, process_id: str) -> bool:
+    """Whether a note is about an element of the process (or about the document as a whole)."""
+    if not note.element_id:
+        return True
+    found = root.xpath("//*[@id=$id]", id=note.element_id)
+    owners = [a.get("id") for a in found[0].iterancestors("{%s}process" % NS["bpmn"])] if found else []
+    return not owners or process_id in owners
 
 
 def _parse_xml(name: str, content: bytes):

@@ -146,6 +146,9 @@ class DeployedSchema(Schema):
     default_role_tasks = fields.List(fields.Dict(), metadata={
         "description": "User tasks with no lane, assignee or candidates, which went to the default role(s): "
                        "[{element_id, name, roles}] (left out when there are none)."})
+    notes = fields.List(fields.Dict(), metadata={
+        "description": "What the designer should know but does not refuse the file (an ignored data store, a "
+                       "form that is not deployed…): [{file, line, element_id, message}] (left out when there are none)."})
 
 
 # -- request bodies ---------------------------------------------------------------------------

@@ -82,6 +82,9 @@ def upload():
             else:
                 flash(_("%(process)s is unchanged (version %(version)s).", process=item.process_id,
                         version=item.version), "info")
+            for note in item.notes or []:
+                flash(_("Note on %(file)s, element %(element)s: %(message)s", file=note["file"],
+                        element=note.get("element_id") or "-", message=note["message"]), "info")
         return redirect(url_for("admin.definitions_list"))
     # the upload form again with its problems: whatever the refusal, the upload could not be processed
     return render_template("admin/definitions.html", grouped=grouped(), counts=instance_counts(),
