@@ -1,23 +1,22 @@
 """Human task rows: who sees them, who may claim, complete and unclaim them, and their updates.
 
-A row exists for every user task that became ready. It goes to the **role** of
-its lane; a model may route it to one named user from the process data with
-``camunda:assignee="${pm}"`` (then only that user may work on it), or offer it to more
-candidate groups (roles) and candidate users (``task_candidates`` rows: a candidate user may
-claim without the role); ``role`` stays the first of the groups. Claims are
+A row exists for every user task that became ready. Who it goes to is ``engine.assignment``'s
+rule: its ``role`` (the first candidate group: the lane named after a role, a candidate group or the
+deployment's default role), one named user (the assignee: then only that user may work on it), and
+more candidate groups (roles) and candidate users (``task_candidates`` rows: a candidate user may
+claim without the role); its name is the model's, with ``${…}`` evaluated. Claims are
 conditional updates, so of two users claiming at once exactly one wins. The commands
 (complete, claim, unclaim, reassign) are ``engine.runtime.tasks``.
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from sqlalchemy import Select, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, object_session
 
-from engine import clock, forms, history, instances, juel, script_policy
+from engine import assignment, clock, forms, history, instances
 from engine import spiff
 from engine.errors import ConflictError, EngineError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Definition, HumanTask, Instance, TaskCandidate, TaskStatus, User
@@ -26,7 +25,6 @@ from engine.statements import Statement
 ACTIVE = instances.ACTIVE_TASK  # open or claimed
 STATUSES = tuple(TaskStatus)
 SCOPES = ("mine", "claimable", "all")
-EXPRESSION = re.compile(r"^\s*[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\s*$")
 
 
 def find_task(session: Session, task_id: int) -> Optional[HumanTask]:
@@ -181,61 +179,20 @@ def sync_tasks(session: Session, instance: Instance, version, wf, completed_task
         if engine_task_id in known:
             continue
         node = nodes.get(task.element_id, {})
-        candidate = _route(node.get("assignee"), task.data)
-        groups = _names(node.get("roles", [task.lane or node.get("lane") or ""]), task.data)
-        users = _names(node.get("candidate_users", []), task.data)
-        role = groups[0] if groups else ""
+        routing = assignment.route(node, task.lane, task.data, instance.started_by)
         task_id = _CREATE.scalar(session, {
             "instance_id": instance.id, "process_id": instance.process_id, "engine_task_id": engine_task_id,
-            "element_id": task.element_id, "name": task.name, "role": role,
-            "form_key": node.get("form_key"), "status": TaskStatus.OPEN, "assignee": candidate,
-            "candidate_user": candidate, "created_at": now})
-        extra = [("group", g) for g in groups[1:]] + [("user", u) for u in users]
+            "element_id": task.element_id, "name": assignment.task_name(task.name, task.data),
+            "role": routing.role, "form_key": node.get("form_key"), "status": TaskStatus.OPEN,
+            "assignee": routing.assignee, "candidate_user": routing.assignee, "created_at": now})
+        extra = routing.extra_candidates
         if extra:
             session.execute(insert(TaskCandidate), [{"task_id": task_id, "kind": k, "name": n[:64]} for k, n in extra])
         known[engine_task_id] = (task_id, task.element_id)
-        details = {"role": role, "assignee": candidate}
+        details = {"role": routing.role, "assignee": routing.assignee}
         if extra:
-            details.update(candidate_groups=groups, candidate_users=users)
+            details.update(candidate_groups=routing.groups, candidate_users=routing.users)
         history.record(session, instance.id, "task_created", "system", task.element_id, task_id, details)
-
-
-def _route(expression: Optional[str], data: dict) -> Optional[str]:
-    """The user a task is routed to: ``${var}`` names a process variable, another JUEL expression is
-    evaluated on the task data in the sandbox, else a literal user name. An expression that fails or
-    gives nothing routes to no one (the task stays with its role and candidates)."""
-    if not expression:
-        return None
-    match = EXPRESSION.match(expression)
-    if match:
-        value = data.get(match.group(1))
-    elif juel.is_juel(expression):
-        value = _evaluate(expression, data)
-    else:
-        value = expression.strip()
-    return str(value) if value else None
-
-
-def _names(items: list[str], data: dict) -> list[str]:
-    """Candidate names: literals as written, expressions evaluated (a list, or a comma string)."""
-    names: list[str] = []
-    for item in items:
-        value = _evaluate(item, data) if juel.is_juel(item) else item
-        values = value if isinstance(value, (list, tuple, set)) else str(value or "").split(",")
-        names += [str(v).strip() for v in values if str(v).strip()]
-    return list(dict.fromkeys(names))
-
-
-def _evaluate(expression: str, data: dict):
-    try:
-        source = juel.to_python(expression)
-        code, errors = script_policy.compile_source(source, "eval")
-        if errors or code is None:
-            return None
-        namespace = {"__builtins__": script_policy.SANDBOX_BUILTINS, **data}
-        return script_policy.run_code(code, namespace, source, "Assignment expression", 1.0)
-    except EngineError:
-        return None
 
 
 def close_open_tasks(session: Session, instance_id: int, status: str, actor: str) -> None:
