@@ -348,3 +348,32 @@ class Incident(Base):
     resolved_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
     resolved_by: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
     comment: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+
+
+class ExternalTaskStatus(StrEnum):
+    OPEN = "open"  # waiting for a worker: fetchable when not locked (or its lock expired) and available
+    FAILED = "failed"  # its retries are used up: an incident is open on its element
+
+
+class ExternalTask(Base):
+    """A service task done by an external worker (Camunda's external task): the instance waits at it
+    until a worker that fetched and locked it completes it, reports a failure or a BPMN error."""
+
+    __tablename__ = "external_tasks"
+    __table_args__ = (Index("ix_external_tasks_topic_status", "topic", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(128))
+    element_id: Mapped[str] = mapped_column(String(128))
+    engine_task_id: Mapped[str] = mapped_column(String(36))
+    topic: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default=ExternalTaskStatus.OPEN)
+    worker_id: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
+    lock_expires_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    available_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)  # after a retry timeout
+    retries: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # None until a worker sets it
+    error_message: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    error_details: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -205,8 +205,7 @@ def _check_service(where, node) -> list[Problem]:
     operator = node.find(f".//{SPIFF}serviceTaskOperator")
     registered = ", ".join(sorted(connectors.REGISTRY))
     if operator is None:
-        return [Problem(*where, "A service task must name a connector: add <spiffworkflow:serviceTaskOperator "
-                        f"id=\"<connector>\"> in its extensionElements (registered: {registered}).")]
+        return _check_vendor_service(where, node, registered)
     found = connectors.find_connector(operator.get("id") or "")
     if found is None:
         return [Problem(*where, f"Unknown connector '{operator.get('id')}': use one of {registered} "
@@ -227,3 +226,46 @@ def _check_service(where, node) -> list[Problem]:
         except ScriptError as exc:
             problems.append(Problem(*where, f"Input '{name}' = '{value}' is not a valid expression: {exc.message}"))
     return problems
+
+
+EXTERNAL_TYPES = ("external", "external-worker")
+
+
+def _check_vendor_service(where, node, registered: str) -> list[Problem]:
+    """A Camunda/Flowable service task: an external task needs a topic, an expression must translate, a
+    class or delegate expression must name a registered connector."""
+    found = extensions.service_task(node)
+    if (found["type"] or "").strip() in EXTERNAL_TYPES:
+        if not (found["topic"] or "").strip():
+            return [Problem(*where, f"This external task has no topic: add {extensions.qualified(node, 'topic')}"
+                            "=\"<topic>\" naming what its workers fetch.")]
+        return []
+    if found["expression"] is not None:
+        return _check_service_expression(where, node, found["expression"])
+    delegate = found["class"] or found["delegate_expression"]
+    if delegate is not None:
+        name = delegate.strip()
+        if name[:2] in ("${", "#{") and name.endswith("}"):
+            name = name[2:-1].strip()
+        if connectors.find_connector(name) is None:
+            written = extensions.qualified(node, "class" if found["class"] else "delegateExpression")
+            return [Problem(*where, f"{written}=\"{delegate}\" names Java code, which Liucheng cannot run: make "
+                            "it an external task (camunda:type=\"external\" camunda:topic=\"<topic>\", done by "
+                            f"a worker through the external task API) or register a connector named '{name}' in "
+                            f"engine/connectors (registered: {registered}).")]
+        return []
+    return [Problem(*where, "A service task must name its work: add <spiffworkflow:serviceTaskOperator "
+                    f"id=\"<connector>\"> in its extensionElements (registered: {registered}), or make it an "
+                    "external task (camunda:type=\"external\" camunda:topic=\"<topic>\").")]
+
+
+def _check_service_expression(where, node, text: str) -> list[Problem]:
+    written = extensions.qualified(node, "expression")
+    try:
+        check_source(python_from_juel(text), "eval")
+    except juel.JuelError as exc:
+        return [Problem(*where, f"{written}=\"{text}\" is outside the JUEL subset Liucheng translates: "
+                        f"{exc.message}. Compute the value in a script task, or make this an external task.")]
+    except ScriptError as exc:
+        return [Problem(*where, f"{written}=\"{text}\" is not allowed: {exc.message}")]
+    return []

@@ -10,7 +10,7 @@ from typing import Any, Optional
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from engine import access, definitions, forms, history, messages, spiff, timers, worklist
+from engine import access, definitions, external_tasks, forms, history, messages, spiff, timers, worklist
 from engine.database import command
 from engine.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Instance, InstanceStatus, TaskStatus, User
@@ -49,6 +49,7 @@ def cancel_instance(session: Session, instance_id: int, reason: str, actor: User
         worklist.close_open_tasks(session, instance.id, TaskStatus.CANCELLED, actor.username)
         timers.remove_all(session, instance.id, actor.username)
         messages.remove_all(session, instance.id)
+        external_tasks.remove_all(session, instance.id)
         workflows.save_workflow(session, instance, wf, InstanceStatus.CANCELLED,
                                 forms.to_json(spiff.process_data(wf)))
         session.execute(update(Instance).where(Instance.id == instance.id).values(cancel_reason=reason)

@@ -14,7 +14,8 @@ from typing import Callable, Optional
 
 from sqlalchemy.orm import Session
 
-from engine import connectors, definitions, forms, history, incidents, message_rules, messages, spiff, timers
+from engine import connectors, definitions, external_tasks, forms, history, incidents, message_rules, messages, spiff
+from engine import timers
 from engine import values as storable
 from engine import worklist
 from engine.errors import EngineError
@@ -86,12 +87,14 @@ def _record_failure(session: Session, instance: Locked, exc: Exception) -> tuple
 
 def _sync_rows(session: Session, instance: Locked, version: definitions.Version, wf,
                completed_task: Optional[str]) -> None:
-    """Human tasks, timers and message subscriptions as the workflow now waits."""
+    """Human tasks, timers, message subscriptions and external tasks as the workflow now waits."""
     worklist.sync_tasks(session, instance, version, wf, completed_task)
     if version.has_timers:
         timers.sync(session, instance.id, instance.process_id, version.elements, wf)
     if version.has_messages:
         messages.sync(session, instance.id, wf)
+    if external_tasks.may_wait(version):
+        external_tasks.sync(session, instance.id, instance.process_id, wf)
 
 
 def deliver_kept_messages(session: Session, instance_id: int, wf, on_step, elements: dict) -> None:

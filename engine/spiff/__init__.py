@@ -12,6 +12,7 @@ Modules:
 * ``tasks``: what a workflow holds now (ready user tasks, process data, failed tasks, row notes);
 * ``steps``: running on, completing, cancelling, retrying (``Step``, ``FailedStep``);
 * ``waits``: what a workflow waits on (timers, messages), firing and delivering;
+* ``external``: service tasks the engine does not run itself (external tasks, expressions, delegates);
 * ``branches``: parallel branches' data where they meet;
 * ``data_guard``: scripts held to the storable-data rule, unstorable data contained;
 * ``scripts``: the sandboxed script engine, given the connectors service tasks call;
@@ -21,6 +22,8 @@ Modules:
 
 from engine.spiff import patches, scripts
 from engine.spiff.data_guard import Unstorable, checked_script_engine, contain, describe_element
+from engine.spiff.external import (WaitingExternal, catches_external_error, complete_external, fail_external,
+                                   throw_external_error, waiting_external)
 from engine.spiff.parser import ModelRefused, parse_specs
 from engine.spiff.patches import SpiffWorkflowChanged
 from engine.spiff.scripts import (SandboxEnvironment, SandboxScriptEngine, ServiceCall, check_source,
@@ -51,6 +54,9 @@ __all__ = [
     "waiting_timers", "waiting_messages", "fire_timers", "fire_start_timer", "deliver_message",
     "catch_message", "catch_problem", "take_thrown_messages", "timers_held", "firing_at",
     "iso_datetime", "iso_duration_from", "iso_recurring_interval",
+    # external tasks
+    "WaitingExternal", "waiting_external", "complete_external", "fail_external", "throw_external_error",
+    "catches_external_error",
     # data guard and scripts
     "contain", "checked_script_engine", "describe_element", "find_script_error", "check_source",
     "make_script_engine", "SandboxEnvironment", "SandboxScriptEngine",

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from typing import Optional
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from engine.spiff.external import ServiceParser
 from engine.spiff.state import dump_spec
 
 
@@ -25,10 +27,18 @@ class ModelRefused(Exception):
     element_id: Optional[str]
 
 
+class LiuchengParser(SpiffBpmnParser):
+    """SpiffWorkflow's parser, reading Camunda/Flowable service tasks too (``engine.spiff.external``)."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (ServiceParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][1])}
+
+
 def parse_specs(name: str, root, process_ids: list[str]) -> dict[str, str]:
     """The serialized spec (with its subprocesses' and called processes') of each process in
     ``process_ids``, parsed from the lxml ``root`` of document ``name``."""
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = LiuchengParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(root, filename=name)
         return {process_id: dump_spec(parser.get_spec(process_id), parser.get_subprocess_specs(process_id))

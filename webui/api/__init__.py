@@ -2,8 +2,8 @@
 request goes through before its view.
 
 The routes live in ``instances``, ``tasks``, ``definitions``, ``messages``, ``incidents``,
-``tokens`` and ``openapi``, each a blueprint nested in ``api``, so the hooks here and the JSON
-error handlers of ``webui.api.errors`` apply to all of them.
+``tokens``, ``external_tasks`` and ``openapi``, each a blueprint nested in ``api``, so the hooks here and
+the JSON error handlers of ``webui.api.errors`` apply to all of them.
 
 No other web site can drive the API through a browser: a changing request
 that a browser marks as coming from another site (``Origin``, ``Sec-Fetch-Site``)
@@ -23,7 +23,8 @@ from flask import Blueprint, Flask, current_app, g, request
 
 from engine.errors import PermissionDeniedError, UnsupportedMediaTypeError
 from engine.models import User
-from webui.api import credentials, definitions, errors, incidents, instances, messages, openapi, tasks, tokens
+from webui.api import (credentials, definitions, errors, external_tasks, incidents, instances, messages, openapi, tasks,
+                       tokens)
 from webui.api.credentials import authenticate_request, is_public
 from webui.db import get_session
 from webui.strict_input import parse_json
@@ -34,7 +35,7 @@ READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 AUDITOR_MAY_CHANGE = {"api.tokens.issue_token", "api.tokens.revoke_token"}  # their own credentials only
 
 api = Blueprint("api", __name__, url_prefix=openapi.API_PREFIX)
-for noun in (instances, tasks, definitions, messages, incidents, tokens, openapi):
+for noun in (instances, tasks, definitions, messages, incidents, tokens, external_tasks, openapi):
     api.register_blueprint(noun.bp)
 errors.register(api)
 
