@@ -1,27 +1,27 @@
-"""Forms of forms/README.md as HTML inputs, and the submitted inputs back as form data.
+"""Forms of forms/README.md as the inputs a page draws (macros in ``templates/common/macros.html``).
 
-The page renders ``fields(form, values)`` with the macro in
-``templates/tasks/_form.html``; ``parse(form, request.form)`` builds the data
-the engine validates (empty inputs are left out, so a required field reports
-"required"); ``field_errors`` flattens the engine's ``FormValidationError``
-details onto the input names. Input names: ``amount``, ``address.city``
-(object), ``lines-0-sku`` (list of objects); a list of scalars is a textarea,
-one value per line.
+``fields(form, data, submitted, errors)`` gives one ``Field`` per form field, showing what was submitted
+(after ``form_input.rework``), else the process data, else the field's default. How each is drawn:
+a ``str`` with choices is a select (radio buttons with ``"widget": "radio"``), a list of scalars with
+choices is a checkbox group (a multi-select with ``"widget": "select"``) sending codes, a list of scalars
+without choices a textarea (one value per line), a list of objects a table with "add row" / "remove row"
+(``min_items``/``max_items``; none with ``"add_remove": false``), a ``note`` display-only text. Every cell
+of a table is labelled by its column header and row number. Reading the inputs back is ``form_input``'s;
+the engine's messages in the user's language are ``form_messages``'.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from flask_babel import gettext as _
-from werkzeug.datastructures import MultiDict
 
 from webui.pages.display import as_text, localized
+from webui.pages.form_input import MAX_ROWS, ROW_ACTION, is_multi_choice, row_limit, submitted_rows
 
 INPUT_TYPES = {"str": "text", "int": "number", "decimal": "number", "date": "date", "datetime": "datetime-local"}
-BLANK_ROWS = 2
-MAX_ROWS = 1000  # rows a list of objects draws at most after a post (its max_items if smaller)
+BLANK_ROWS = 2  # empty rows a list of objects shows when it has no value, no default and no default_rows
+TEMPLATE_ROW = "__row__"  # the row number in the hidden row script copies to add a row in place
 
 
 @dataclass
@@ -30,9 +30,11 @@ class Field:
 
     name: str           # the input name
     spec: dict          # the field of the form definition
-    value: Any = ""     # what the input shows (text), or rows of Fields for a list of objects
+    value: Any = ""     # what the input shows (text; the checked codes of a multi-choice)
     errors: list = field(default_factory=list)
-    children: list = field(default_factory=list)
+    children: list = field(default_factory=list)  # fields of an object; rows (lists of fields) of a table
+    template: list = field(default_factory=list)  # the cells of a new row of a table
+    labelled_by: str = ""  # ids of the column and row headers naming a cell of a table
 
     @property
     def type(self) -> str:
@@ -41,6 +43,11 @@ class Field:
     @property
     def label(self) -> str:
         return localized(self.spec.get("label"), self.spec.get("name", ""))
+
+    @property
+    def text(self) -> str:
+        """The text of a display-only note."""
+        return localized(self.spec.get("text"))
 
     @property
     def help(self) -> str:
@@ -55,8 +62,31 @@ class Field:
         return bool(self.spec.get("readonly"))
 
     @property
+    def widget(self) -> str:
+        """How to draw: select, radio, checkboxes, textarea, time, table, text, note…"""
+        hint = self.spec.get("widget")
+        if self.type == "note":
+            return "note"
+        if self.type == "list" and self.spec.get("fields"):
+            return "table"
+        if is_multi_choice(self.spec) and self.choices:
+            return "select-multiple" if hint == "select" else "checkboxes"
+        if self.choices:
+            return "radio" if hint == "radio" else "select"
+        if self.type == "bool":
+            return "yes-no"
+        if self.type in ("text", "list") or hint == "textarea":
+            return "textarea"
+        return "input"
+
+    @property
+    def group(self) -> bool:
+        """Drawn as several inputs under one legend."""
+        return self.widget in ("checkboxes", "radio", "yes-no")
+
+    @property
     def input_type(self) -> str:
-        return INPUT_TYPES.get(self.type, "text")
+        return "time" if self.spec.get("widget") == "time" else INPUT_TYPES.get(self.type, "text")
 
     @property
     def choices(self) -> list[tuple[str, str]]:
@@ -69,10 +99,42 @@ class Field:
         return result
 
     @property
+    def checked(self) -> list[str]:
+        """The codes a multi-choice shows checked."""
+        return self.value if isinstance(self.value, list) else []
+
+    @property
+    def pattern_message(self) -> str:
+        return localized(self.spec.get("pattern_message"))
+
+    @property
     def step(self) -> Optional[str]:
         if self.type == "decimal":
-            return "0." + "0" * (int(self.spec.get("places", 2)) - 1) + "1" if self.spec.get("places", 2) else "1"
+            places = self.spec.get("places", 2)
+            return "any" if places is None else "0." + "0" * (int(places) - 1) + "1" if places else "1"
         return "1" if self.type == "int" else None
+
+    # -- tables ---------------------------------------------------------------------------------
+
+    @property
+    def add_remove(self) -> bool:
+        return self.spec.get("add_remove", True) is not False
+
+    @property
+    def max_rows(self) -> int:
+        return row_limit(self.spec)
+
+    @property
+    def min_rows(self) -> int:
+        return int(self.spec.get("min_items") or 0)
+
+    @property
+    def can_add(self) -> bool:
+        return self.add_remove and len(self.children) < self.max_rows
+
+    @property
+    def can_remove(self) -> bool:
+        return self.add_remove and len(self.children) > self.min_rows
 
     @property
     def limits(self) -> str:
@@ -89,6 +151,86 @@ class Field:
         if self.type == "list" and (spec.get("min_items") or spec.get("max_items")):
             parts.append(_("%(min)s to %(max)s items", min=spec.get("min_items", 0), max=spec.get("max_items", "∞")))
         return ", ".join(parts)
+
+    @property
+    def shown(self) -> str:
+        """The value as read-only text: choices by their labels."""
+        labels = dict(self.choices)
+        if isinstance(self.value, list):
+            return "、".join(labels.get(str(v), as_text(v)) for v in self.value)
+        return labels.get(str(self.value), str(self.value)) if self.value not in (None, "") else ""
+
+
+# -- drawing ----------------------------------------------------------------------------------------
+
+def fields(form: Optional[dict], data: dict, submitted=None, errors: Optional[dict] = None) -> list[Field]:
+    """The inputs of ``form`` showing ``submitted`` values if given, else process ``data`` or defaults."""
+    if not form:
+        return []
+    items = [with_choices(spec, data) for spec in form.get("fields", [])]
+    return _fields(items, "", data, submitted, errors or {})
+
+
+def with_choices(spec: dict, data: Any) -> dict:
+    """``spec`` with the choices its ``choices_from`` names in the process data (a list of values or of
+    ``{"value", "label"}``), inside objects and rows too; a field whose variable holds none keeps none."""
+    if spec.get("fields"):
+        spec = {**spec, "fields": [with_choices(sub, data) for sub in spec["fields"]]}
+    source = spec.get("choices_from")
+    if not source or spec.get("choices") or not isinstance(data, dict):
+        return spec
+    options = data.get(source)
+    if not isinstance(options, list):
+        return spec
+    choices = [{"value": o.get("value"), "label": o.get("label", o.get("value"))} if isinstance(o, dict)
+               else {"value": o, "label": str(o)} for o in options[:MAX_ROWS]]
+    return {**spec, "choices": choices}
+
+
+def _fields(items: list[dict], prefix: str, data: Any, submitted, errors: dict) -> list[Field]:
+    return [_field(spec, prefix + spec["name"], data, submitted, errors) for spec in items]
+
+
+def _field(spec: dict, name: str, data: Any, submitted, errors: dict, labelled_by: str = "") -> Field:
+    kind = spec.get("type", "str")
+    stored = data.get(spec["name"], spec.get("default")) if isinstance(data, dict) else None
+    item = Field(name, spec, errors=errors.get(name, []), labelled_by=labelled_by)
+    if kind == "note":
+        return item
+    if spec.get("readonly"):
+        item.value = stored if isinstance(stored, list) and not spec.get("fields") else display(stored)
+    elif kind == "object":
+        item.children = _fields(spec.get("fields", []), name + ".", stored if isinstance(stored, dict) else {},
+                                submitted, errors)
+    elif kind == "list" and spec.get("fields"):
+        _table(item, stored, submitted, errors)
+    elif is_multi_choice(spec) and spec.get("choices"):
+        item.value = ([v for v in submitted.getlist(name) if v] if submitted is not None
+                      else [str(v) for v in stored] if isinstance(stored, list) else [])
+    else:
+        item.value = submitted.get(name, "") if submitted is not None else _text(stored, kind)
+    return item
+
+
+def _table(item: Field, stored: Any, submitted, errors: dict) -> None:
+    """The rows of a list of objects: those submitted, else the stored ones, else empty rows."""
+    spec, name = item.spec, item.name
+    rows = [row if isinstance(row, dict) else {} for row in (stored if isinstance(stored, list) else [])]
+    if submitted is not None:
+        count = len(submitted_rows(submitted, name))
+    elif rows:
+        count = len(rows)
+    else:
+        count = int(spec.get("default_rows", BLANK_ROWS if item.add_remove else 0))
+    count = min(max(count, item.min_rows, 1), max(item.max_rows, 1), MAX_ROWS)
+    rows += [{}] * (count - len(rows))
+    item.children = [_row(spec, name, str(i), rows[i], submitted, errors) for i in range(count)]
+    item.template = _row(spec, name, TEMPLATE_ROW, {}, None, {})
+
+
+def _row(spec: dict, name: str, index: str, data: dict, submitted, errors: dict) -> list[Field]:
+    return [_field(sub, f"{name}-{index}-{sub['name']}", data, submitted, errors,
+                   labelled_by=f"h-{name}-{sub['name']} r-{name}-{index}") for sub in spec["fields"]]
 
 
 def display(value: Any) -> str:
@@ -107,144 +249,6 @@ def _text(value: Any, kind: str) -> str:
     return as_text(value)
 
 
-def fields(form: Optional[dict], data: dict, submitted: Optional[MultiDict] = None,
-           errors: Optional[dict] = None) -> list[Field]:
-    """The inputs of ``form`` showing ``submitted`` values if given, else process ``data`` or defaults."""
-    if not form:
-        return []
-    return [_field(spec, spec["name"], data, submitted, errors or {}) for spec in form.get("fields", [])]
-
-
-def _field(spec: dict, name: str, data: dict, submitted, errors: dict) -> Field:
-    kind = spec.get("type", "str")
-    stored = data.get(spec["name"], spec.get("default")) if isinstance(data, dict) else None
-    item = Field(name, spec, errors=errors.get(name, []))
-    if spec.get("readonly"):
-        item.value = display(stored)
-    elif kind == "object":
-        inner = stored if isinstance(stored, dict) else {}
-        item.children = [_field(sub, f"{name}.{sub['name']}", inner, submitted, errors)
-                         for sub in spec.get("fields", [])]
-    elif kind == "list" and spec.get("fields"):
-        rows = [row if isinstance(row, dict) else {} for row in (stored if isinstance(stored, list) else [])]
-        sent = _submitted_rows(submitted, name)
-        count = max(len(rows), min(sent[-1] + 1 if sent else 0, spec.get("max_items", MAX_ROWS))) + BLANK_ROWS
-        rows += [{}] * (count - len(rows))
-        item.children = [[_field(sub, f"{name}-{i}-{sub['name']}", rows[i], submitted, errors)
-                          for sub in spec["fields"]] for i in range(count)]
-    else:
-        item.value = submitted.get(name, "") if submitted is not None else _text(stored, kind)
-    return item
-
-
-def _submitted_rows(submitted, name: str) -> list[int]:
-    """The row numbers of list ``name`` that have inputs (``lines-3-sku``), in order: only those rows
-    are read, so ``lines-100000000-sku`` costs one row; a number that is not 1-9 ASCII digits names no row."""
-    if submitted is None:
-        return []
-    pattern = re.compile(re.escape(name) + r"-([0-9]{1,9})-")
-    return sorted({int(m.group(1)) for key in submitted for m in [pattern.match(key)] if m})
-
-
-# -- reading the submitted inputs -------------------------------------------------------------------
-
-def parse(form: Optional[dict], submitted: MultiDict) -> dict:
-    """The form data of the submitted inputs; blank inputs are left out."""
-    if not form:
-        return {}
-    result = {}
-    for spec in form.get("fields", []):
-        if spec.get("readonly"):
-            continue
-        value = _parse(spec, spec["name"], submitted)
-        if value is not None:
-            result[spec["name"]] = value
-    return result
-
-
-def _parse(spec: dict, name: str, submitted: MultiDict) -> Any:
-    kind = spec.get("type", "str")
-    if kind == "object":
-        inner = {s["name"]: _parse(s, f"{name}.{s['name']}", submitted) for s in spec.get("fields", [])}
-        inner = {k: v for k, v in inner.items() if v is not None}
-        return inner or None
-    if kind == "list" and spec.get("fields"):
-        rows = []
-        for i in _submitted_rows(submitted, name):
-            row = {s["name"]: _parse(s, f"{name}-{i}-{s['name']}", submitted) for s in spec["fields"]}
-            row = {k: v for k, v in row.items() if v is not None}
-            if row:
-                rows.append(row)
-        return rows or None
-    raw = submitted.get(name)
-    if raw is None:
-        return None
-    if kind == "list":
-        items = [line.strip() for line in raw.splitlines() if line.strip()]
-        return items or None
-    if kind == "text":
-        return raw if raw.strip() else None
-    raw = raw.strip()
-    if not raw:
-        return None
-    if kind == "bool":
-        return {"true": True, "false": False}.get(raw, raw)
-    return raw
-
-
-# -- errors -------------------------------------------------------------------------------------------
-
-def field_errors(details: Any, form: Optional[dict]) -> dict[str, list[str]]:
-    """``{input name: [translated messages]}`` from ``FormValidationError.details``."""
-    flat: dict[str, list[str]] = {}
-
-    def walk(value: Any, path: str, spec: dict) -> None:
-        if isinstance(value, (list, tuple)) or not isinstance(value, dict):
-            messages = value if isinstance(value, (list, tuple)) else [value]
-            flat.setdefault(path or "_form", []).extend(translate(str(m)) for m in messages)
-            return
-        kind = spec.get("type")
-        for key, inner in value.items():
-            if kind == "list":  # key is an item's index
-                row = {"type": "row", "fields": spec["fields"]} if spec.get("fields") else {}
-                walk(inner, f"{path}-{key}" if row else path, row)
-                continue
-            child = next((f for f in spec.get("fields", []) if f.get("name") == key), {})
-            name = {"object": f"{path}.{key}", "row": f"{path}-{key}"}.get(kind or "", str(key))
-            walk(inner, name if path else str(key), child)
-
-    walk(details, "", {"fields": (form or {}).get("fields", [])})
-    return flat
-
-
-MESSAGES = [
-    (r"Missing data for required field\.", lambda m: _("This field is required.")),
-    (r"Field may not be null\.", lambda m: _("This field is required.")),
-    (r"Not a valid number\.", lambda m: _("Enter a number.")),
-    (r"Not a valid integer\.", lambda m: _("Enter a whole number.")),
-    (r"Not a valid boolean\.", lambda m: _("Choose yes or no.")),
-    (r"Not a valid date\.", lambda m: _("Enter a date (YYYY-MM-DD).")),
-    (r"Not a valid datetime\.", lambda m: _("Enter a date and time.")),
-    (r"Not a valid (string|list)\.", lambda m: _("This value has the wrong type.")),
-    (r"Must be one of: .*", lambda m: _("Choose one of the listed values.")),
-    (r"Must be greater than or equal to (\S+) and less than or equal to (\S+?)\.?$",
-     lambda m: _("Must be between %(min)s and %(max)s.", min=m.group(1), max=m.group(2))),
-    (r"Must be greater than or equal to (\S+?)\.?$", lambda m: _("Must be at least %(min)s.", min=m.group(1))),
-    (r"Must be less than or equal to (\S+?)\.?$", lambda m: _("Must be at most %(max)s.", max=m.group(1))),
-    (r"Shorter than minimum length (\d+)\.", lambda m: _("Enter at least %(n)s characters.", n=m.group(1))),
-    (r"Longer than maximum length (\d+)\.", lambda m: _("Enter at most %(n)s characters.", n=m.group(1))),
-    (r"Length must be between (\d+) and (\d+)\.",
-     lambda m: _("Enter between %(min)s and %(max)s characters or items.", min=m.group(1), max=m.group(2))),
-    (r"Unknown field\.", lambda m: _("This field is not part of the form.")),
-    (r"Special numeric values \(nan or infinity\) are not permitted\.", lambda m: _("Enter a number.")),
-]
-_COMPILED = [(re.compile(pattern), make) for pattern, make in MESSAGES]
-
-
-def translate(message: str) -> str:
-    """A marshmallow message in the page's language (unknown messages as they are)."""
-    for pattern, make in _COMPILED:
-        match = pattern.fullmatch(message.strip())
-        if match:
-            return make(match)
-    return message
+def row_button(kind: str, target: str) -> dict:
+    """The name and value of an add-row / remove-row submit button."""
+    return {"name": ROW_ACTION, "value": f"{kind}:{target}"}

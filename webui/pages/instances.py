@@ -17,7 +17,9 @@ from engine.models import Definition, IncidentStatus, Instance
 from webui import diagram
 from webui.db import get_session
 from webui.pages.display import DIAGRAM_SCALE, count, local_day_bounds, pager, parse_day, process_names, role_name
-from webui.pages.forms import field_errors, fields, parse
+from webui.pages.form_input import parse, rework, row_action
+from webui.pages.form_messages import field_errors
+from webui.pages.forms import fields
 from webui.pages.history import Labels, entries, highlight_of
 from webui.pages.signed_in import actor, page
 
@@ -58,9 +60,10 @@ def start(process_id: str):
     form = row.forms.get(row.start_form) if row.start_form else None
     submitted, errors, message = None, {}, None
     if request.method == "POST":
-        submitted = request.form
+        submitted = rework(form, request.form)
+    if request.method == "POST" and not row_action(request.form):  # a row button draws the form again
         try:
-            instance = runtime.start_instance(session, process_id, parse(form, request.form), actor())
+            instance = runtime.start_instance(session, process_id, parse(form, submitted), actor())
         except FormValidationError as exc:
             errors, message = field_errors(exc.details, form), _("Correct the marked fields and submit again.")
         else:

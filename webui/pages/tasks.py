@@ -16,7 +16,10 @@ from engine.models import Definition, HumanTask, Instance
 from webui.db import get_session
 from webui.http_status import status_of
 from webui.pages.display import safe_next
-from webui.pages.forms import field_errors, fields, parse
+from webui.pages.form_input import parse, rework, row_action
+from webui.pages.form_messages import field_errors
+from webui.pages.forms import fields
+from webui.pages.generic_form import FORM as GENERIC_FORM, parse_variables, variable_errors
 from webui.pages.instances import panels
 from webui.pages.signed_in import actor, page
 
@@ -39,12 +42,14 @@ def task_form(row: HumanTask) -> Optional[dict]:
 
 
 def render_task(row: HumanTask, submitted=None, errors=None, message=None, status: int = 200):
+    """The task page; a form without a definition is the generic form (variables), drawn empty."""
     session = get_session()
     instance = runtime.get_instance(session, row.instance_id)
     info = panels(session, instance)
     form = info["definition"].forms.get(row.form_key) if row.form_key else None
+    data = (instance.data or {}) if form is not None else {}
     return render_template("tasks/task.html", task=row, instance=instance, form=form,
-                           inputs=fields(form, instance.data or {}, submitted, errors), errors=errors or {},
+                           inputs=fields(form or GENERIC_FORM, data, submitted, errors), errors=errors or {},
                            message=message, can=worklist.abilities(row, actor()), **info), status
 
 
@@ -60,17 +65,28 @@ def complete(task_id: int):
     row = readable_task(task_id)
     session = get_session()
     form = task_form(row)
+    submitted = rework(form or GENERIC_FORM, request.form)
+    if row_action(request.form):  # a row added or removed without JavaScript: the form again, nothing sent
+        return render_task(row, submitted)
+    data, errors = parse_variables(submitted) if form is None else (parse(form, submitted), {})
+    if errors:
+        return render_task(row, submitted, errors, _("Correct the marked fields and submit again."), 422)
     try:
-        runtime.complete_task(session, task_id, parse(form, request.form), actor())
+        runtime.complete_task(session, task_id, data, actor())
     except FormValidationError as exc:
         session.rollback()
-        return render_task(row, request.form, field_errors(exc.details, form),
-                           _("Correct the marked fields and submit again."), status_of(exc))
-    except EngineError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("tasks.task", task_id=task_id))
+        errors = field_errors(exc.details, form) if form is not None else variable_errors(exc.details, submitted)
+        return render_task(row, submitted, errors, _("Correct the marked fields and submit again."), status_of(exc))
+    except EngineError as exc:  # e.g. completed by someone else meanwhile: say so, keep what was typed
+        session.rollback()
+        return render_task(row, submitted, {}, refused(exc), status_of(exc))
     flash(_("Task “%(name)s” completed.", name=row.name or row.element_id), "success")
     return redirect(safe_next(request.form.get("next"), url_for("worklist.index")))
+
+
+def refused(exc: EngineError) -> str:
+    """Why the engine refused a completion, with the reassurance that nothing typed is lost."""
+    return _("The task could not be completed: %(reason)s What you typed is kept below.", reason=exc.message)
 
 
 @bp.post("/tasks/<int:task_id>/claim")
