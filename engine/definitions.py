@@ -88,7 +88,7 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
             name = candidate.name.lower()
             if name.endswith(BPMN_SUFFIXES):
                 bpmn_files.append(candidate)
-            elif name.endswith(".json") and candidate.is_file():
+            elif name.endswith(form_files.FORM_SUFFIXES) and candidate.is_file():
                 form_paths.append(candidate)
     return bpmn_files, form_paths
 
@@ -163,7 +163,7 @@ def store(session: Session, model: bpmn.ProcessModel, forms: dict[str, dict], ac
     definition = Definition(
         process_id=model.process_id, version=(latest or 0) + 1, name=model.name, content_hash=content_hash,
         source_name=Path(model.source_name).name, bpmn_xml=model.xml, spec_json=model.spec_json,
-        elements=elements, forms={k: forms[k] for k in sorted(model.form_keys) if k in forms},
+        elements=elements, forms=model.forms_used(forms),
         start_form=model.start_form, deployed_at=clock.now(), deployed_by=actor)
     session.add(definition)
     session.flush()

@@ -13,7 +13,7 @@ from typing import Optional
 from lxml import etree
 
 from engine import connectors, juel, message_rules
-from engine.bpmn import extensions
+from engine.bpmn import extensions, generated_forms
 from engine.bpmn.elements import NS, assignment, lane_of_nodes, split_list
 from engine.errors import DefinitionError, ScriptError
 from engine.script_policy import check_source
@@ -73,7 +73,7 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
             where = (name, node.sourceline, node_id)
             if tag in HUMAN_TAGS:
                 problems += _check_human_task(where, node, lanes, forms, roles)
-            if tag == "startEvent" and extensions.start_event(node)["form_key"]:
+            if tag == "startEvent":
                 problems += _check_form_key(where, node, forms)
             if tag == "conditionExpression" or (tag in ("timeDuration", "timeDate", "timeCycle")):
                 problems += _check_expression(name, node, tag)
@@ -114,23 +114,15 @@ def _check_human_task(where, node, lanes, forms, roles) -> list[Problem]:
                 except juel.JuelError as error:
                     problems.append(Problem(*where, f"{kind} '{text}': {error} Write it as ${{variable}} or "
                                             "another JUEL expression of the supported subset."))
-    if extensions.attribute(node, "formKey"):
-        problems += _check_form_key(where, node, forms)
+    problems += _check_form_key(where, node, forms)
     return problems
 
 
 def _check_form_key(where, node, forms) -> list[Problem]:
-    """The form key (``camunda:``/``flowable:``/``activiti:formKey``) names a Liucheng JSON form."""
-    form_key, written = extensions.attribute(node, "formKey"), extensions.qualified(node, "formKey")
-    if form_key.strip().lower().startswith("embedded:"):
-        key = re.sub(r"\.html?$", "", form_key.strip().rsplit("/", 1)[-1].rsplit(":", 1)[-1]) or "<key>"
-        return [Problem(*where, f"{written}=\"{form_key}\" is an embedded HTML form, which Liucheng does not "
-                        "show (it would run the form's own HTML and JavaScript): describe its fields as a "
-                        f"Liucheng JSON form, forms/{key}.json, and set {written}=\"{key}\".")]
-    if form_key in forms:
-        return []
-    return [Problem(*where, f"Form '{form_key}' does not exist: add forms/{form_key}.json or correct "
-                    f"{written}.")]
+    """The element's form (``generated_forms.link``): an ``embedded:`` HTML form is refused; a form key that
+    names no deployed form (the generic form is shown) and what a form ignores are notes."""
+    return [(Problem if found.refuses else Note)(found.file, found.line, found.element_id, found.message)
+            for found in generated_forms.link(node, forms, where[0]).findings]
 
 
 def _check_expression(name, node, tag) -> list[Problem]:

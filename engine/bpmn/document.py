@@ -17,6 +17,7 @@ from lxml import etree
 from engine import juel, spiff, xml_encoding
 from engine.bpmn.checks import ISO_TIME, Note, Problem, check_elements, fail, python_from_juel, split_notes
 from engine.bpmn import structure
+from engine.bpmn import generated_forms
 from engine.bpmn.elements import NS, called_processes, describe_elements
 from engine.errors import DefinitionError
 
@@ -36,10 +37,15 @@ class ProcessModel:
     start_form: Optional[str]
     form_keys: set[str] = field(default_factory=set)
     notes: list[Note] = field(default_factory=list)  # what the deploy reply tells the designer
+    own_forms: dict[str, dict] = field(default_factory=dict)  # forms made from the model ("generated:" keys)
+
+    def forms_used(self, forms: dict[str, dict]) -> dict[str, dict]:
+        """The forms its elements show: the deployed forms they name and the forms made from the model."""
+        return {**{key: forms[key] for key in sorted(self.form_keys) if key in forms}, **self.own_forms}
 
     def content_hash(self, forms: dict[str, dict]) -> str:
         digest = hashlib.sha256(self.xml.encode("utf-8"))
-        used = {key: forms[key] for key in sorted(self.form_keys) if key in forms}
+        used = self.forms_used(forms)
         digest.update(json.dumps(used, sort_keys=True, ensure_ascii=False).encode("utf-8"))
         return digest.hexdigest()
 
@@ -60,7 +66,7 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
     quote_timer_expressions(root)
     try:
         specs = spiff.parse_specs(name, root, [process.get("id") for process in executable])
-        models = [_model(name, content, specs[process.get("id")], process) for process in executable]
+        models = [_model(name, content, specs[process.get("id")], process, forms) for process in executable]
         for model in models:
             model.notes = [n for n in notes if _in_process(root, n, model.process_id)]
     except spiff.ModelRefused as exc:
@@ -144,7 +150,21 @@ def _from_refusal(name: str, exc, root) -> Problem:
     return Problem(exc.file_name or name, line, exc.element_id or None, message.rstrip(".") + "." + hint)
 
 
-def _model(name: str, content: bytes, spec_json: str, process) -> ProcessModel:
+def _link_forms(process, elements: dict, forms: dict[str, dict], name: str) -> dict[str, dict]:
+    """Set each user task's and start event's ``form_key`` to the form deploy chose for it
+    (``generated_forms.link``; None: the generic form); the forms made from the model, by key."""
+    by_id = {e.get("id"): e for e in process.getroottree().getroot().iter() if isinstance(e.tag, str) and e.get("id")}
+    own = {}
+    for node_id, node in elements["nodes"].items():
+        if node["type"] in ("userTask", "manualTask", "startEvent") and node_id in by_id:
+            linked = generated_forms.link(by_id[node_id], forms, name)
+            node["form_key"] = linked.key
+            if linked.form is not None:
+                own[linked.key] = linked.form
+    return own
+
+
+def _model(name: str, content: bytes, spec_json: str, process, forms: dict[str, dict]) -> ProcessModel:
     process_id = process.get("id")
     elements = describe_elements(process)
     for called in called_processes(process.getroottree().getroot(), [process]):
@@ -153,9 +173,10 @@ def _model(name: str, content: bytes, spec_json: str, process) -> ProcessModel:
             node["in_subprocess"] = True
         elements["nodes"] = {**more["nodes"], **elements["nodes"]}
         elements["flows"] = {**more["flows"], **elements["flows"]}
+    own_forms = _link_forms(process, elements, forms, name)
     start_form = next((e["form_key"] for e in elements["nodes"].values()
                        if e["type"] == "startEvent" and e.get("form_key") and not e.get("in_subprocess")), None)
     form_keys = {e["form_key"] for e in elements["nodes"].values() if e.get("form_key")}
     return ProcessModel(process_id=process_id, name=process.get("name") or process_id, source_name=name,
                         xml=content.decode("utf-8"), spec_json=spec_json,
-                        elements=elements, start_form=start_form, form_keys=form_keys)
+                        elements=elements, start_form=start_form, form_keys=form_keys, own_forms=own_forms)

@@ -137,6 +137,8 @@ def form_fields(node) -> list[dict]:
                        "type": prop.get("type") or "string", "default": prop.get("default"),
                        "required": (prop.get("required") or "").lower() == "true",
                        "readonly": (prop.get("writable") or "true").lower() == "false",
+                       "readable": (prop.get("readable") or "true").lower() != "false",
+                       "variable": prop.get("variable"), "expression": prop.get("expression"),
                        "values": _values(prop), "constraints": {}})
     return fields
 

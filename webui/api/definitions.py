@@ -98,7 +98,9 @@ def uploaded_files() -> tuple[dict[str, bytes], dict[str, dict], Optional[str]]:
         body = load_json(DeploySchema())
         default_role = body["default_role"]
         documents = named(body["files"], "files", lambda text: text.encode("utf-8"))
-        forms = forms_module.read_forms(named(body["forms"], "forms", lambda form: json.dumps(form).encode()))
+        camunda_forms = {name: documents.pop(name) for name in list(documents) if name.lower().endswith(".form")}
+        forms = forms_module.read_forms({**named(body["forms"], "forms", lambda form: json.dumps(form).encode()),
+                                         **camunda_forms})
     if not documents:
         raise ValidationError("No BPMN file in the request: send at least one in 'files' (JSON) or as the "
                               "application/xml body.", {"files": ["Missing data for required field."]})
