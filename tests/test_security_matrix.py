@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Callable, Optional
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from conftest import DATA, ROOT, basic_auth
 from engine import incidents, runtime, users
 from engine.database import command
-from engine.models import ApiToken, Definition, HumanTask, Incident, Instance, Message
+from engine.models import ApiToken, Definition, ExternalTask, HumanTask, Incident, Instance, Message
 from web_support import FORMS, REFUND, START_DATA, browser_as, web  # noqa: F401 (fixtures)
 
 SECURITY = ROOT / "SECURITY.md"
@@ -230,6 +231,63 @@ def upload_definition(world: World, name: Optional[str]) -> Call:
                                         .where(Definition.process_id == "bench_loop")) > 0)
 
 
+EXTERNAL_MODEL = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="http://example.com/matrix">
+  <bpmn:error id="Err" name="Declined" errorCode="CARD_DECLINED"/>
+  <bpmn:process id="matrix_charge" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="Pay"/>
+    <bpmn:serviceTask id="Pay" camunda:type="external" camunda:topic="matrix_payments">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="Pay" targetRef="e"/>
+    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:boundaryEvent id="Declined" attachedToRef="Pay"><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:errorEventDefinition errorRef="Err"/></bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f3" sourceRef="Declined" targetRef="e2"/>
+    <bpmn:endEvent id="e2"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def fresh_external_task(world: World, lock: bool = True) -> int:
+    """A fresh instance waiting at an external task; locked by worker ``matrix`` when ``lock``."""
+    with world.database.session() as session:
+        root = users.get_user(session, "root")
+        if session.scalar(select(func.count()).select_from(Definition)
+                          .where(Definition.process_id == "matrix_charge")) == 0:
+            session.rollback()
+            runtime.deploy_definitions(session, {"matrix_charge.bpmn": EXTERNAL_MODEL.encode()}, {})
+        instance_id = runtime.start_instance(session, "matrix_charge", {}, root).id
+        task_id = session.scalar(select(ExternalTask.id).where(ExternalTask.instance_id == instance_id))
+        session.commit()
+        if lock:
+            session.execute(update(ExternalTask).where(ExternalTask.id == task_id).values(
+                worker_id="matrix", lock_expires_at=datetime(2100, 1, 1)))
+            session.commit()
+    return task_id
+
+
+def external_task_call(done: Callable[[World, int], Callable[[], bool]], **body) -> Callable:
+    def make(world: World, name: Optional[str]) -> Call:
+        task_id = fresh_external_task(world)
+        return Call({"task_id": task_id}, json={"worker_id": "matrix", **body}, done=done(world, task_id))
+    return make
+
+
+def external_task_gone(world: World, task_id: int) -> Callable[[], bool]:
+    return lambda: world.read(select(func.count()).select_from(ExternalTask).where(ExternalTask.id == task_id)) == 0
+
+
+def fetch_external_tasks(world: World, name: Optional[str]) -> Call:
+    fresh_external_task(world, lock=False)
+    worker = f"fetch-{name}"
+    return Call(json={"worker_id": worker, "max_tasks": 5,
+                      "topics": [{"name": "matrix_payments", "lock_duration_ms": 60_000}]},
+                done=lambda: world.read(select(func.count()).select_from(ExternalTask)
+                                        .where(ExternalTask.worker_id == worker)) > 0)
+
+
 def html_has(pattern: str) -> Callable[[Any], bool]:
     return lambda response: pattern in response.get_data(as_text=True)
 
@@ -265,6 +323,17 @@ RECIPES: dict[str, Callable[[World, Optional[str]], Call]] = {
     "GET /api/v1/incidents/{incident_id}": lambda w, n: Call({"incident_id": w.incident_id}),
     "POST /api/v1/incidents/{incident_id}/retry": retry_incident,
     "POST /api/v1/incidents/{incident_id}/resolve": resolve_incident,
+    "POST /api/v1/external-tasks/fetch-and-lock": fetch_external_tasks,
+    "POST /api/v1/external-tasks/{task_id}/complete": external_task_call(external_task_gone),
+    "POST /api/v1/external-tasks/{task_id}/failure": external_task_call(
+        lambda w, t: lambda: w.read(select(ExternalTask.error_message).where(ExternalTask.id == t)) == "matrix",
+        error_message="matrix", retries=1),
+    "POST /api/v1/external-tasks/{task_id}/bpmn-error": external_task_call(external_task_gone,
+                                                                           error_code="CARD_DECLINED"),
+    "POST /api/v1/external-tasks/{task_id}/extend-lock": external_task_call(
+        lambda w, t: lambda: w.read(select(ExternalTask.lock_expires_at).where(ExternalTask.id == t)).year < 2100,
+        new_duration_ms=60_000),
+    "GET /api/v1/external-tasks": lambda w, n: Call(),
     # pages
     "GET /worklist": lambda w, n: Call(),
     "GET /start": lambda w, n: Call(),
