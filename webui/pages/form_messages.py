@@ -75,7 +75,7 @@ MESSAGES: list[tuple[str, Callable[[re.Match, dict], str]]] = [
     (r"Not a valid boolean\.", lambda m, s: _("Choose yes or no.")),
     (r"Not a valid date\.", lambda m, s: _("Enter a date (YYYY-MM-DD).")),
     (r"Not a valid datetime\.", lambda m, s: _("Enter a date and time.")),
-    (r"Not a valid time\.", lambda m, s: _("Enter a time (HH:MM).")),
+    (r"Not a valid time\.|Must be a time of day, HH:MM\.", lambda m, s: _("Enter a time (HH:MM).")),
     (r"Not a valid (string|list|mapping type)\.", lambda m, s: _("This value has the wrong type.")),
     (r"Must be one of: .*", _one_of),
     (r"Must be greater than or equal to (\S+) and less than or equal to (\S+?)\.?$",
@@ -96,6 +96,10 @@ _COMPILED = [(re.compile(pattern, re.S), make) for pattern, make in MESSAGES]
 def translate(message: str, spec: Optional[dict] = None) -> str:
     """A marshmallow message in the page's language (unknown messages as they are); ``spec`` is the
     field the message is about, when known."""
+    own = (spec or {}).get("pattern_message")
+    texts = set(own.values()) if isinstance(own, dict) else {own}
+    if own and message.strip() in texts:
+        return localized(own)  # the engine says a field's own pattern message in English
     for pattern, make in _COMPILED:
         match = pattern.fullmatch(message.strip())
         if match:
