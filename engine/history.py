@@ -31,7 +31,7 @@ EVENT_TYPES = frozenset({  # every type ``record`` is called with (a test keeps 
     "task_created", "task_claimed", "task_unclaimed", "task_reassigned", "task_completed", "task_cancelled",
     "gateway_taken", "script_changed_data", "script_failed", "step_failed",
     "timer_scheduled", "timer_fired", "timer_cancelled",
-    "message_correlated", "message_sent", "message_duplicate",
+    "message_correlated", "message_sent", "message_duplicate", "receive_task_signalled",
     "incident_opened", "incident_retried", "incident_resolved",
 })
 _INSERT = Statement(HistoryEvent.__table__.insert(),

@@ -224,6 +224,15 @@ def send_message(world: World, name: Optional[str]) -> Call:
                                         .where(Message.message_id == message_id)) == 1)
 
 
+def signal_instance(world: World, name: Optional[str]) -> Call:
+    """A fresh instance waiting at a receive task without a message, signalled."""
+    with world.database.session() as session:
+        runtime.deploy_paths(session, [DATA / "receive_signal.bpmn"])
+        instance_id = runtime.start_instance(session, "receive_signal", {}, users.get_user(session, "root")).id
+    return Call({"instance_id": instance_id}, json={"element_id": "Wait_confirmation", "data": {"confirmed_by": "m"}},
+                done=lambda: world.read(select(Instance.status).where(Instance.id == instance_id)) == "completed")
+
+
 def upload_definition(world: World, name: Optional[str]) -> Call:
     return Call(body=(DATA / "loop.bpmn").read_bytes(), content_type="application/xml",
                 query={"filename": "loop.bpmn"},
@@ -308,6 +317,7 @@ RECIPES: dict[str, Callable[[World, Optional[str]], Call]] = {
     "GET /api/v1/instances/{instance_id}": lambda w, n: Call({"instance_id": w.instance_id}),
     "POST /api/v1/instances/{instance_id}/cancel": cancel_instance,
     "GET /api/v1/instances/{instance_id}/history": lambda w, n: Call({"instance_id": w.instance_id}),
+    "POST /api/v1/instances/{instance_id}/signal": signal_instance,
     "GET /api/v1/tasks": lambda w, n: Call(query={"scope": "all"}, listed=lambda r: w.task_id in ids_of(r)),
     "GET /api/v1/tasks/{task_id}": lambda w, n: Call({"task_id": w.task_id}),
     "POST /api/v1/tasks/{task_id}/claim": fresh_task(lambda w, t: task_is(w, t, "claimed")),

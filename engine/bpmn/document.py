@@ -61,13 +61,15 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
     problems, notes = split_notes(check_elements(name, root, executable + called_processes(root, executable),
                                                  forms, roles))
     fail(problems)
-    structure.normalize(root)
+    rewritten = structure.normalize(root, name)
+    notes += rewritten.notes
     translate_juel(root)
     quote_timer_expressions(root)
     try:
-        specs = spiff.parse_specs(name, root, [process.get("id") for process in executable])
+        specs = spiff.parse_specs(name, root, [process.get("id") for process in executable], rewritten.designer_ids)
         models = [_model(name, content, specs[process.get("id")], process, forms) for process in executable]
         for model in models:
+            model.elements = structure.designer_elements(model.elements, rewritten.designer_ids)
             model.notes = [n for n in notes if _in_process(root, n, model.process_id)]
     except spiff.ModelRefused as exc:
         fail([_from_refusal(name, exc, root)])

@@ -3,7 +3,8 @@ SpiffWorkflow parses it (the stored XML stays as the designer wrote it):
 
 - an ``errorRef`` to an error not declared in the file means the error whose code is that text
   (a ``bpmn:error`` is declared for it);
-- data stores (not executable) are dropped with the data associations to and from them;
+- data stores (not executable) are dropped with the data associations to and from them (a deploy note
+  says so);
 - a sequence flow without an id gets a stable one (``Flow_<source>_<target>``, numbered if repeated);
 - an element whose id is one SpiffWorkflow keeps for itself (``Start``, ``End``, ``Root``) is renamed
   ``<id>_`` with every reference to it;
@@ -15,11 +16,17 @@ SpiffWorkflow parses it (the stored XML stays as the designer wrote it):
 - an activity without an outgoing flow ends its path: an implicit end event ``<id>_implicit_end`` is
   added after it (without it SpiffWorkflow would finish the path but drop the data it wrote, where
   Camunda keeps process variables); a subprocess without an end event thus ends with its last path.
+
+``normalize`` returns the deploy notes of the rewrites a designer should know about (data stores ignored,
+splits, undeclared errors, receive tasks that wait for the API's signal) and the renamed ids.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from lxml import etree
 
+from engine.bpmn.checks import Note
 from engine.bpmn.elements import NS
 
 BPMN = "{%s}" % NS["bpmn"]
@@ -32,16 +39,33 @@ STARTABLE_TAGS = ACTIVITY_TAGS | {"exclusiveGateway", "parallelGateway", "inclus
                                   "endEvent"}
 
 
-def normalize(root) -> None:
-    """Rewrite ``root`` (a ``bpmn:definitions`` tree) so SpiffWorkflow reads what Camunda accepts."""
+@dataclass
+class Rewritten:
+    """What ``normalize`` tells the deployment: notes for the designer, and the ids it renamed
+    ({id SpiffWorkflow reads: id the designer wrote})."""
+
+    notes: list[Note] = field(default_factory=list)
+    designer_ids: dict[str, str] = field(default_factory=dict)
+
+
+def normalize(root, name: str = "") -> Rewritten:
+    """Rewrite ``root`` (a ``bpmn:definitions`` tree of document ``name``) so SpiffWorkflow reads what
+    Camunda accepts."""
+    done = Rewritten()
+    note_receive_tasks(root, name, done)
     name_flows(root)
-    rename_reserved(root)
-    declare_errors(root)
-    drop_data_stores(root)
+    done.designer_ids = rename_reserved(root)
+    declare_errors(root, name, done)
+    drop_data_stores(root, name, done)
     for container in _containers(root):
-        split_in_parallel(container)
+        split_outgoing(container, name, done)
         add_implicit_start(container)
         add_implicit_ends(container)
+    return done
+
+
+def _note(done: Rewritten, name: str, node, message: str, element_id=None) -> None:
+    done.notes.append(Note(name, node.sourceline, element_id or node.get("id"), message))
 
 
 def _containers(root) -> list:
@@ -49,7 +73,16 @@ def _containers(root) -> list:
             if node.get("triggeredByEvent", "false").lower() != "true"]
 
 
-def declare_errors(root) -> None:
+def note_receive_tasks(root, name: str, done: Rewritten) -> None:
+    """A receive task without a message waits until it is signalled through the API (as Camunda's
+    ``runtimeService.signal``); SpiffWorkflow is told so when it reads the model (``engine.spiff``)."""
+    for node in root.iter(BPMN + "receiveTask"):
+        if not node.get("messageRef") and node.find(BPMN + "messageEventDefinition") is None:
+            _note(done, name, node, "This receive task has no message: it waits until it is signalled through the "
+                  f"API (POST /api/v1/instances/<id>/signal with {{\"element_id\": \"{node.get('id')}\"}}).")
+
+
+def declare_errors(root, name: str, done: Rewritten) -> None:
     """An ``errorRef`` naming no declared error means the error with that code (as Camunda reads it)."""
     declared = {node.get("id") for node in root.iter(BPMN + "error")}
     first_process = root.find(BPMN + "process")
@@ -58,9 +91,12 @@ def declare_errors(root) -> None:
         if ref and ref not in declared:
             first_process.addprevious(etree.Element(BPMN + "error", id=ref, name=ref, errorCode=ref))
             declared.add(ref)
+            _note(done, name, definition, f"errorRef '{ref}' names no declared error: it is taken as the error "
+                  f"code '{ref}' (declare a bpmn:error with that id to say so explicitly).",
+                  definition.getparent().get("id"))
 
 
-def drop_data_stores(root) -> None:
+def drop_data_stores(root, name: str, done: Rewritten) -> None:
     """Data stores are documentation for the engine (as in Camunda): their references and the data
     associations to or from them are removed; data objects stay (SpiffWorkflow runs them)."""
     stores = {node.get("id") for node in root.iter(BPMN + "dataStoreReference", BPMN + "dataStore")}
@@ -70,8 +106,13 @@ def drop_data_stores(root) -> None:
         refs = {(ref.text or "").strip() for ref in association
                 if isinstance(ref.tag, str) and etree.QName(ref).localname in ("sourceRef", "targetRef")}
         if refs & stores:
+            _note(done, name, association, "This data association to a data store is ignored: Liucheng does not "
+                  "run data stores; read or write the data in a script or service task.",
+                  association.get("id") or association.getparent().get("id"))
             association.getparent().remove(association)
     for node in list(root.iter(BPMN + "dataStoreReference", BPMN + "dataStore")):
+        _note(done, name, node, "This data store is ignored: Liucheng does not run data stores (they document "
+              "where data lives); read or write the data in a script or service task.")
         node.getparent().remove(node)
 
 
@@ -89,14 +130,20 @@ def name_flows(root) -> None:
         taken.add(flow_id)
 
 
-def rename_reserved(root) -> None:
+def rename_reserved(root) -> dict[str, str]:
+    """Rename ids SpiffWorkflow keeps for itself; returns {new id: the designer's id}."""
+    taken = {node.get("id") for node in root.iter() if isinstance(node.tag, str) and node.get("id")}
     renamed = {}
     for node in root.iter():
         if isinstance(node.tag, str) and node.get("id") in RESERVED_IDS:
-            renamed[node.get("id")] = node.get("id") + "_"
-            node.set("id", renamed[node.get("id")])
+            new_id = node.get("id") + "_"
+            while new_id in taken:
+                new_id += "_"
+            renamed[node.get("id")] = new_id
+            taken.add(new_id)
+            node.set("id", new_id)
     if not renamed:
-        return
+        return {}
     for node in root.iter():
         if not isinstance(node.tag, str):
             continue
@@ -106,27 +153,61 @@ def rename_reserved(root) -> None:
         if etree.QName(node).localname in ("incoming", "outgoing", "flowNodeRef") and \
                 (node.text or "").strip() in renamed:
             node.text = renamed[node.text.strip()]
+    return {new: old for old, new in renamed.items()}
+
+
+def designer_elements(elements: dict, designer_ids: dict[str, str]) -> dict:
+    """The definition's ``elements`` with the designer's ids instead of the renamed ones."""
+    if not designer_ids:
+        return elements
+    back = lambda value: designer_ids.get(value, value)  # noqa: E731
+    nodes = {back(node_id): {**node, **{key: back(node[key]) for key in ("attached_to", "parent")
+                                       if isinstance(node.get(key), str)}}
+             for node_id, node in elements["nodes"].items()}
+    flows = {back(flow_id): {**flow, "source": back(flow["source"]), "target": back(flow["target"])}
+             for flow_id, flow in elements["flows"].items()}
+    return {**elements, "nodes": nodes, "flows": flows}
 
 
 def _flows(container) -> list:
     return container.findall(BPMN + "sequenceFlow")
 
 
-def split_in_parallel(container) -> None:
+def split_outgoing(container, name: str, done: Rewritten) -> None:
+    """A task's several outgoing flows: all of them in parallel when none has a condition, else those whose
+    condition is true, the unconditioned ones and the default when none is true (an inclusive split)."""
     for node in [child for child in container if isinstance(child.tag, str)]:
         node_id = node.get("id")
         if etree.QName(node).localname not in ACTIVITY_TAGS:
             continue
-        outgoing = [f for f in _flows(container) if f.get("sourceRef") == node_id
-                    and f.find(BPMN + "conditionExpression") is None]
-        if len(outgoing) < 2:
-            continue
-        gateway_id = f"{node_id}_split"
-        _place(container, etree.Element(BPMN + "parallelGateway", id=gateway_id))
-        _place(container, etree.Element(BPMN + "sequenceFlow", id=f"{gateway_id}_in", sourceRef=node_id,
-                                        targetRef=gateway_id))
-        for flow in outgoing:
-            flow.set("sourceRef", gateway_id)
+        outgoing = [f for f in _flows(container) if f.get("sourceRef") == node_id]
+        conditioned = [f for f in outgoing if f.find(BPMN + "conditionExpression") is not None]
+        if conditioned:
+            _split(container, node, outgoing, "inclusiveGateway")
+            _note(done, name, node, "This task's outgoing flows have conditions: it takes every flow whose condition "
+                  "is true, those without a condition always, its default flow when none is true (an inclusive "
+                  f"gateway '{node_id}_split' is added; no flow to take stops the instance with an incident).")
+        elif len(outgoing) >= 2:
+            _split(container, node, outgoing, "parallelGateway")
+            _note(done, name, node, "This task has several outgoing flows without conditions: all of them are taken "
+                  f"in parallel, as in Camunda (a parallel gateway '{node_id}_split' is added). Draw an exclusive "
+                  "gateway if only one path is meant.")
+
+
+def _split(container, node, outgoing: list, kind: str) -> None:
+    gateway_id = f"{node.get('id')}_split"
+    gateway = etree.Element(BPMN + kind, id=gateway_id)
+    if node.get("default"):
+        gateway.set("default", node.attrib.pop("default"))
+    _place(container, gateway)
+    _place(container, etree.Element(BPMN + "sequenceFlow", id=f"{gateway_id}_in", sourceRef=node.get("id"),
+                                    targetRef=gateway_id))
+    for flow in outgoing:
+        flow.set("sourceRef", gateway_id)
+        if kind == "inclusiveGateway" and flow.get("id") != gateway.get("default") and \
+                flow.find(BPMN + "conditionExpression") is None:
+            always = etree.SubElement(flow, BPMN + "conditionExpression")
+            always.text = "True"  # Camunda takes an unconditioned flow always
 
 
 def add_implicit_start(container) -> None:

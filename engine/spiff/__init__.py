@@ -11,7 +11,8 @@ Modules:
 * ``pruning``: finished history cut from the task trees after every command;
 * ``tasks``: what a workflow holds now (ready user tasks, process data, failed tasks, row notes);
 * ``steps``: running on, completing, cancelling, retrying (``Step``, ``FailedStep``);
-* ``waits``: what a workflow waits on (timers, messages), firing and delivering;
+* ``waits``: what a workflow waits on (timers, messages, receive tasks without a message), firing,
+  delivering and triggering;
 * ``external``: service tasks the engine does not run itself (external tasks, expressions, delegates);
 * ``branches``: parallel branches' data where they meet;
 * ``data_guard``: scripts held to the storable-data rule, unstorable data contained;
@@ -31,8 +32,8 @@ from engine.spiff.scripts import (SandboxEnvironment, SandboxScriptEngine, Servi
 from engine.spiff.speedups import stock, walk
 from engine.spiff.waits import (WaitingMessage, WaitingTimer, catch_message, catch_problem, deliver_message,
                                 fire_start_timer, fire_timers, firing_at, iso_datetime, iso_duration_from,
-                                iso_recurring_interval, take_thrown_messages, timers_held, waiting_messages,
-                                waiting_timers)
+                                iso_recurring_interval, take_thrown_messages, timers_held, trigger, waiting_messages,
+                                waiting_timers, waiting_triggers, WaitingTrigger)
 from engine.spiff.pruning import prune
 from engine.spiff.state import (SERIALIZER, StateVersionError, dump_spec, dump_state, load_spec, load_state,
                                 new_workflow)
@@ -54,6 +55,7 @@ __all__ = [
     "waiting_timers", "waiting_messages", "fire_timers", "fire_start_timer", "deliver_message",
     "catch_message", "catch_problem", "take_thrown_messages", "timers_held", "firing_at",
     "iso_datetime", "iso_duration_from", "iso_recurring_interval",
+    "waiting_triggers", "trigger", "WaitingTrigger",
     # external tasks
     "WaitingExternal", "waiting_external", "complete_external", "fail_external", "throw_external_error",
     "catches_external_error",

@@ -15,6 +15,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine.spiff.external import ServiceParser
 from engine.spiff.state import dump_spec
+from engine.spiff.waits import wait_for_trigger
 
 
 @dataclass
@@ -35,14 +36,27 @@ class LiuchengParser(SpiffBpmnParser):
         full_tag("serviceTask"): (ServiceParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][1])}
 
 
-def parse_specs(name: str, root, process_ids: list[str]) -> dict[str, str]:
+def parse_specs(name: str, root, process_ids: list[str], designer_ids: Optional[dict[str, str]] = None) -> dict[str, str]:
     """The serialized spec (with its subprocesses' and called processes') of each process in
-    ``process_ids``, parsed from the lxml ``root`` of document ``name``."""
+    ``process_ids``, parsed from the lxml ``root`` of document ``name``. ``designer_ids`` ({id read:
+    id the designer wrote}) gives elements renamed for SpiffWorkflow their own id back."""
     parser = LiuchengParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(root, filename=name)
-        return {process_id: dump_spec(parser.get_spec(process_id), parser.get_subprocess_specs(process_id))
+        return {process_id: dump_spec(*_as_designed(parser.get_spec(process_id), parser.get_subprocess_specs(process_id),
+                                                    designer_ids or {}))
                 for process_id in process_ids}
     except ValidationException as exc:
         raise ModelRefused(str(exc.args[0]) if exc.args else str(exc), exc.file_name or None,
                            exc.line_number if isinstance(exc.line_number, int) else None, exc.id or None) from exc
+
+
+def _as_designed(spec, subprocess_specs: dict, designer_ids: dict[str, str]):
+    """The specs with each element's designer id (the rows, history and API show it) and receive tasks
+    without a message waiting to be triggered (``waits.wait_for_trigger``)."""
+    for each in [spec, *subprocess_specs.values()]:
+        for task_spec in each.task_specs.values():
+            if getattr(task_spec, "bpmn_id", None) in designer_ids:
+                task_spec.bpmn_id = designer_ids[task_spec.bpmn_id]
+            wait_for_trigger(task_spec)
+    return spec, subprocess_specs

@@ -1,5 +1,5 @@
-"""Timers and messages in the SpiffWorkflow adapter: what an instance waits for, and
-firing or delivering it.
+"""Timers, messages and receive tasks without a message in the SpiffWorkflow adapter: what an instance
+waits for, and firing, delivering or triggering it.
 
 SpiffWorkflow's timers read ``datetime.now``; the engine answers with its own
 clock (``engine.clock``), so a frozen test clock or a worker firing an overdue
@@ -16,10 +16,13 @@ from datetime import datetime as _datetime, timedelta as _timedelta, timezone as
 from typing import Optional
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _BaseMessage
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import ReceiveTask as _ReceiveTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -250,3 +253,34 @@ def take_thrown_messages(wf: BpmnWorkflow) -> list[tuple[str, dict]]:
             payload = event.payload if isinstance(event.payload, dict) else {"payload": event.payload}
             thrown.append((event.event_definition.name, dict(payload)))
     return thrown
+
+
+TRIGGER = "liucheng.trigger:"  # the signal a receive task without a message waits for (never thrown by a model)
+
+
+@dataclass
+class WaitingTrigger:
+    engine_task_id: str
+    element_id: str
+
+
+def wait_for_trigger(task_spec) -> None:
+    """A receive task without a message waits until it is triggered from outside (Camunda's
+    ``runtimeService.signal``), where SpiffWorkflow would pass it by: it is given a signal of its own."""
+    if isinstance(task_spec, _ReceiveTask) and isinstance(task_spec.event_definition, NoneEventDefinition):
+        task_spec.event_definition = SignalEventDefinition(TRIGGER + task_spec.bpmn_id)
+
+
+def waiting_triggers(wf: BpmnWorkflow) -> list[WaitingTrigger]:
+    """The receive tasks without a message that wait now, to be triggered."""
+    return [WaitingTrigger(str(task.id), element_of(task)) for task in _waiting_tasks(wf)
+            if any(isinstance(d, SignalEventDefinition) and d.name.startswith(TRIGGER) for d in _definitions_of(task))]
+
+
+def trigger(wf: BpmnWorkflow, engine_task_id: str, data: dict, on_step: Optional[Listener] = None) -> None:
+    """Move one waiting receive task on; ``data`` joins its data. Then run on."""
+    task = find_task(wf, engine_task_id)
+    task.task_spec.catch(task, BpmnEvent(task.task_spec.event_definition, dict(data)))
+    task.data.update(data)
+    task.task_spec._update(task)  # as SpiffWorkflow's event manager does after a catch
+    run(wf, on_step)

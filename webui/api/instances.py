@@ -1,4 +1,5 @@
-"""Process instances over the API: start, read, list, cancel, and their history.
+"""Process instances over the API: start, read, list, cancel, signal (a receive task without a message
+moves on: ``engine.runtime.signals``), and their history.
 
 Who may read which instance is ``engine.access``'s rule: admins, auditors and
 supervisors every one; other users the instances they started or that have a
@@ -14,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from engine import access, history, instances, runtime
 from engine.models import Instance
+from engine.runtime.signals import signal_instance as signal_command
 from webui.api.credentials import current_user
 from webui.api.openapi import documented
 from webui.api.schemas import (
     CancelInstanceSchema, HistoryEventSchema, InstanceQuerySchema, InstanceSchema, InstanceSummarySchema,
-    StartInstanceSchema, load_json, load_query,
+    SignalInstanceSchema, SignalReplySchema, StartInstanceSchema, load_json, load_query,
 )
 from webui.api.tasks import task_view
 from webui.db import get_session
@@ -74,6 +76,17 @@ def cancel_instance(instance_id: int):
     session = get_session()
     instance = runtime.cancel_instance(session, instance_id, body["reason"], current_user())
     return instance_view(session, instance)
+
+
+@bp.post("/instances/<int:instance_id>/signal")
+@documented("Move on a receive task without a message that waits in the instance, its data joining the "
+            "instance's (integrators and admins; Camunda's runtimeService.signal; 409 when no such receive task "
+            "waits, 422 when the data cannot be stored)", "instances", body=SignalInstanceSchema,
+            response=SignalReplySchema, errors=(400, 401, 403, 404, 409, 422))
+def signal_instance(instance_id: int):
+    body = load_json(SignalInstanceSchema())
+    instance = signal_command(get_session(), instance_id, body["element_id"], body["data"], current_user())
+    return {"instance_id": instance.id, "element_id": body["element_id"].strip(), "status": instance.status}
 
 
 @bp.get("/instances/<int:instance_id>/history")

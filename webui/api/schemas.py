@@ -168,6 +168,19 @@ class CancelInstanceSchema(Schema):
     reason = fields.String(load_default="", metadata={"description": "Required by the engine."})
 
 
+class SignalInstanceSchema(Schema):
+    element_id = fields.String(required=True, validate=validate.Length(min=1, max=255), metadata={
+        "description": "The id of the receive task (without a message) that waits, as in the diagram."})
+    data = fields.Dict(load_default=dict, metadata={"description": "Values that join the instance's data."})
+
+
+class SignalReplySchema(Schema):
+    instance_id = fields.Integer()
+    element_id = fields.String(metadata={"description": "The receive task that moved on."})
+    status = fields.String(validate=validate.OneOf(INSTANCE_STATUSES),
+                           metadata={"description": "The instance's status once it waits again (or ended)."})
+
+
 class CompleteTaskSchema(Schema):
     data = fields.Dict(load_default=dict, metadata={"description": "Values of the task's form."})
 
