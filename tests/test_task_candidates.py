@@ -139,14 +139,7 @@ def test_lane_named_after_a_role_is_a_candidate_group(api, run):
     assert task["id"] in claimable(api, "wang") and task["id"] in claimable(api, "fang")
 
 
-def test_lane_not_a_role_needs_candidates_of_the_task(api, run, deploy, tmp_path):
-    path = tmp_path / "who.bpmn"
-    path.write_text(model(user_task(), lane="Sales team"))
-    refused = api("post", "/definitions", "root", json={"files": {"who.bpmn": path.read_text()}})
-    assert refused.status_code == 422
-    (problem,) = refused.json["details"]["problems"]
-    assert problem["element_id"] == "Task_do" and "Lane 'Sales team' is not a known role" in problem["message"]
-    assert "candidateGroups" in problem["message"]
+def test_lane_not_a_role_with_candidates_goes_to_the_candidates(api, run):
     task = run(model(user_task('camunda:candidateGroups="finance"'), lane="Sales team"))
     assert task["role"] == "finance" and task["id"] in claimable(api, "fang")
 

@@ -142,7 +142,8 @@ def test_completing_saves_typed_data_and_returns_to_the_worklist(web, make_user,
         assert row.data["story"] == "一路顺利\n第二行" and row.data["at"].startswith("2026-11-03T10:30")
     done = text(client.get(f"/tasks/{task}"))
     assert "此任务已完成" in done and f'action="/tasks/{task}/complete"' not in done
-    assert client.post(f"/tasks/{task}/complete", data=GOOD).status_code == 302  # a second time: refused, told why
+    again = client.post(f"/tasks/{task}/complete", data=GOOD)  # a second time: refused, told why, input kept
+    assert again.status_code == 409 and "此任务已完成" in text(again)
 
 
 def test_the_task_page_shows_key_data_history_and_diagram(refund_world, browser_as):
