@@ -26,7 +26,7 @@ EVENT_LABELS = {
     "incident_retried": _l("Incident retried"), "incident_resolved": _l("Incident resolved"),
     "timer_scheduled": _l("Timer scheduled"), "timer_fired": _l("Timer fired"),
     "timer_cancelled": _l("Timer cancelled"), "message_correlated": _l("Message received"),
-    "message_sent": _l("Message sent"),
+    "message_sent": _l("Message sent"), "receive_task_signalled": _l("Receive task signalled"),
 }
 STATUS_LABELS = {  # instances', tasks' and incidents' statuses (completed, cancelled and open are shared)
     InstanceStatus.RUNNING: _l("running"), InstanceStatus.COMPLETED: _l("completed"),
@@ -127,7 +127,7 @@ def plain(event: HistoryEvent, process_id: str = "", business_key: Optional[str]
 # -- what to highlight ------------------------------------------------------------------------------
 
 DONE_EVENTS = {"task_completed", "gateway_taken", "script_changed_data", "timer_fired", "message_correlated",
-               "message_sent"}
+               "message_sent", "receive_task_signalled"}
 
 
 def highlight_of(elements: dict, events: Iterable, active: set[str], failed: set[str], status: str) -> Highlight:
