@@ -1,6 +1,6 @@
 """The vendor extensions of a BPMN element, read alike whether the model was drawn for Camunda 7
 (``camunda:``), Flowable (``flowable:``) or Activiti (``activiti:``): one function per kind of element
-(``user_task``, ``start_event``, ``service_task``, ``script_task``, ``call_activity``) returning a plain
+(``process``, ``user_task``, ``start_event``, ``service_task``, ``script_task``, ``call_activity``) returning a plain
 dict with the same keys for the three dialects, and ``form_fields`` for generated forms
 (``camunda:formData/formField``, ``flowable:formProperty``, ``activiti:formProperty``).
 
@@ -85,6 +85,12 @@ def user_task(node) -> dict:
             "due_date": attribute(node, "dueDate"), "follow_up_date": attribute(node, "followUpDate"),
             "priority": attribute(node, "priority"), "category": attribute(node, "category"),
             **_async(node)}
+
+
+def process(node) -> dict:
+    """Who may start the process (``candidateStarterGroups``, ``candidateStarterUsers``: comma lists)."""
+    return {"candidate_starter_groups": _split(attribute(node, "candidateStarterGroups")),
+            "candidate_starter_users": _split(attribute(node, "candidateStarterUsers"))}
 
 
 def start_event(node) -> dict:

@@ -1,4 +1,5 @@
-"""Starting instances: who may start a process, the start values, and a new instance's first run.
+"""Starting instances: who may start a process, the start values (with the starting user in the start
+event's ``initiator`` variable), and a new instance's first run.
 
 ``begin`` creates the instance row and runs the new workflow until every path waits, inside the
 caller's command; the commands that start instances (a user's start, a message start event, a
@@ -10,7 +11,7 @@ from typing import Any, Optional
 
 from sqlalchemy.orm import Session
 
-from engine import clock, definitions, forms, history, instances, spiff
+from engine import clock, definitions, forms, history, instances, spiff, starters
 from engine.errors import PermissionDeniedError, ValidationError
 from engine.models import INTEGRATION_ROLES, Instance, InstanceStatus, User
 from engine.runtime import steps, workflows
@@ -18,6 +19,7 @@ from engine.runtime.steps import Advanced, Step
 from engine.runtime.workflows import Locked
 from engine.statements import Statement
 
+SYSTEM = "system"  # the actor of what the engine does by itself
 _INSTANCES = Instance.__table__
 _NEW_INSTANCE = ("definition_id", "process_id", "version", "status", "data", "state", "etag", "revision",
                  "business_key", "started_at", "started_by")
@@ -28,7 +30,8 @@ def begin(session: Session, version: definitions.Version, values: dict, actor: U
           start_event: Optional[str] = None, started_by_message: Optional[dict] = None) -> tuple[int, Advanced]:
     """Create an instance of ``version`` with ``values`` and run it (or ``step``) to its first wait;
     returns its id and what advancing it did."""
-    wf = workflows.new_workflow(version, values, start_event, session)
+    values = {**values, **initiator_values(version, start_event, actor)}
+    wf = workflows.new_workflow(version, values, start_event)
     instance_id = _CREATE_INSTANCE.scalar(session, {
         "definition_id": version.id, "process_id": version.process_id, "version": version.version,
         "status": InstanceStatus.RUNNING, "data": forms.to_json(values), "state": "", "etag": "", "revision": 0,
@@ -43,15 +46,35 @@ def begin(session: Session, version: definitions.Version, values: dict, actor: U
 
 
 def check_may_start(definition: definitions.Version, actor: User) -> None:
-    """Admins and integrators (``INTEGRATION_ROLES``) start any process; others need a role of one of its lanes."""
+    """Admins and integrators (``INTEGRATION_ROLES``) start any process; others must be among its
+    ``starters`` (``engine.starters``: candidate starters, else lane roles and who its first user tasks go
+    to, else the default role), or, for a version stored before starters were, have a role of its lanes."""
     roles = actor.roles
     if roles & INTEGRATION_ROLES:
         return
-    lanes = {n.get("lane") for n in definition.elements.get("nodes", {}).values() if n.get("lane")}
-    if not roles & lanes:
+    allowed = definition.elements.get("starters")
+    if allowed is None:
+        lanes = sorted({n.get("lane") for n in definition.elements.get("nodes", {}).values() if n.get("lane")})
+        allowed = {"groups": lanes, "users": []}
+    if not starters.may_start(allowed, roles, actor.username):
         raise PermissionDeniedError(
-            f"You may not start '{definition.process_id}': it needs a role of its lanes "
-            f"({', '.join(sorted(lanes)) or 'none'}), admin or integrator.")
+            f"You may not start '{definition.process_id}': it may be started by {starters.describe(allowed)}, "
+            "admin or integrator; ask an admin for one of these roles.")
+
+
+def initiator_values(version: definitions.Version, start_event: Optional[str], actor: User) -> dict:
+    """The variable ``camunda:initiator`` (or ``flowable:``/``activiti:``) names on the start event taken,
+    holding the starting user's name (None when the engine starts it by itself), as in Camunda 7. Without
+    ``start_event``: the process's start events without a message or timer."""
+    username = None if actor.username == SYSTEM else actor.username
+    found = {}
+    for node_id, node in version.elements.get("nodes", {}).items():
+        if node.get("type") != "startEvent" or node.get("parent") or node.get("in_subprocess"):
+            continue
+        taken = node_id == start_event if start_event else not (node.get("messages") or node.get("timers"))
+        if taken and node.get("initiator"):
+            found[node["initiator"]] = username
+    return found
 
 
 def start_values(version: definitions.Version, data: Any) -> dict:
@@ -73,4 +96,4 @@ def business_key(values: dict) -> Optional[str]:
 
 def system_actor() -> User:
     """The actor of what the engine does by itself (timers, messages without a user)."""
-    return User(username="system", password_hash="", display_name="system")
+    return User(username=SYSTEM, password_hash="", display_name=SYSTEM)
