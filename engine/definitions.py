@@ -2,7 +2,8 @@
 
 A user task goes to (stored per node as ``roles``): its lane when the lane is named after a role, then its
 candidate groups; a task with none of these, no assignee and no candidate users goes to the deployment's
-default role(s) (``default_role``, ``admin`` unless given), which ``Deployed.defaulted`` reports.
+default role(s) (``default_role``, ``admin`` unless given), which ``Deployed.defaulted`` reports. Who may
+start the process is stored with them (``starters``, ``engine.starters``' rule).
 
 The deployment command (one transaction, then the kept messages it starts) is
 ``engine.runtime.deployments``; ``Version`` is what running instances need of a version, cached.
@@ -19,7 +20,7 @@ from typing import Iterable, Optional
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from engine import bpmn, call_activities, clock, forms as form_files, timers
+from engine import bpmn, clock, forms as form_files, starters, timers
 from engine.errors import DefinitionError, NotFoundError
 from engine.models import Definition
 from engine.statements import Statement
@@ -57,21 +58,21 @@ def default_roles(text: Optional[str]) -> list[str]:
 
 def assign_roles(elements: dict, roles: set[str], defaults: list[str]) -> tuple[dict, list]:
     """``elements`` with each user task's ``roles`` (lane if a role, then candidate groups, else
-    ``defaults`` when it has no assignee nor candidate users either), and the defaulted tasks."""
+    ``defaults`` when it has no assignee nor candidate users either: a lane not named after a role counts
+    as no lane) and who may start the process (``starters``), and the defaulted tasks."""
     nodes, defaulted = {}, []
     for node_id, node in elements.get("nodes", {}).items():
         if node.get("type") in ("userTask", "manualTask"):
             node = dict(node)
             lane = node.get("lane")
             groups = ([lane] if lane and lane in roles else []) + list(node.get("candidate_groups") or [])
-            if not groups and lane and not (node.get("assignee") or node.get("candidate_users")):
-                groups = [lane]
-            if not groups and not lane and not (node.get("assignee") or node.get("candidate_users")):
+            if not groups and not (node.get("assignee") or node.get("candidate_users")):
                 groups = list(defaults)
                 defaulted.append({"element_id": node_id, "name": node.get("name") or "", "roles": groups})
             node["roles"] = list(dict.fromkeys(groups))
         nodes[node_id] = node
-    return {**elements, "nodes": nodes}, defaulted
+    assigned = {**elements, "nodes": nodes}
+    return {**assigned, "starters": starters.who_may_start(assigned, roles, defaults)}, defaulted
 
 
 def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
@@ -107,16 +108,7 @@ def store_all(session: Session, documents: dict[str, bytes], forms: dict[str, di
                               {"problems": [{"file": None, "line": None, "element_id": None,
                                              "message": f"Default role '{unknown[0]}' is not a known role."}]})
     models = read_all(documents, known_forms, roles)
-    notes = call_activities.check(session, models)
-    stored: dict[str, int] = {}  # process id: version, of this deployment (call activities pin them)
-    deployed: dict[str, Deployed] = {}
-    for model in call_activities.in_call_order(models):
-        item = deployed[model.process_id] = store(session, model, known_forms, actor, roles, defaults, stored)
-        stored[model.process_id] = item.version
-        item.notes = (item.notes or []) + notes.get(model.process_id, [])
-    call_activities.check_versions(session, models, stored)
-    return [deployed[model.process_id] for model in models]
-
+    return [store(session, model, known_forms, actor, roles, defaults) for model in models]
 
 
 def versions_of(session: Session, deployed: list[Deployed]) -> list[Version]:
@@ -157,16 +149,13 @@ def read_all(documents: dict[str, bytes], forms: dict[str, dict], roles: set[str
 
 
 def store(session: Session, model: bpmn.ProcessModel, forms: dict[str, dict], actor: str,
-          roles: Optional[set[str]] = None, defaults: Optional[list[str]] = None,
-          stored: Optional[dict[str, int]] = None) -> Deployed:
+          roles: Optional[set[str]] = None, defaults: Optional[list[str]] = None) -> Deployed:
     elements, defaulted = assign_roles(model.elements, roles if roles is not None else role_ids(session),
                                        defaults or [DEFAULT_ROLE])
-    elements, pins = call_activities.pin(elements, stored or {})  # versions called with binding deployment
     content_hash = model.content_hash(forms)
-    if pins:  # calling another version is another version
-        content_hash = hashlib.sha256((content_hash + json.dumps(pins, sort_keys=True)).encode()).hexdigest()
-    if defaulted:  # another default role is another version
-        content_hash = hashlib.sha256((content_hash + json.dumps(defaulted)).encode()).hexdigest()
+    by_default = defaulted + ([elements["starters"]] if elements["starters"]["by"] == starters.DEFAULT else [])
+    if by_default:  # another default role is another version
+        content_hash = hashlib.sha256((content_hash + json.dumps(by_default)).encode()).hexdigest()
     existing = session.scalar(select(Definition).where(Definition.process_id == model.process_id,
                                                        Definition.content_hash == content_hash))
     if existing is not None:

@@ -1,5 +1,5 @@
-"""The engine's own checks of a BPMN document before SpiffWorkflow parses it: lanes that
-are roles, forms that exist, expressions and scripts the sandbox allows, timers, connectors and
+"""The engine's own checks of a BPMN document before SpiffWorkflow parses it: lanes not named after
+a role (a note: they do not route), names and assignments in JUEL, forms that exist, expressions and scripts the sandbox allows, timers, connectors and
 their inputs, called processes, what message catch events declare, compensation (refused). Each
 finding is a ``Problem`` (file, line, element, what to do); ``fail`` raises them together as one
 ``DefinitionError``.
@@ -14,7 +14,7 @@ from lxml import etree
 
 from engine import connectors, juel, message_rules
 from engine.bpmn import extensions, generated_forms
-from engine.bpmn.elements import NS, assignment, lane_of_nodes, split_list
+from engine.bpmn.elements import NS, assignment, split_list
 from engine.errors import DefinitionError, ScriptError
 from engine.script_policy import check_source
 
@@ -64,7 +64,6 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
     problems: list[Problem] = []
     process_ids = {p.get("id") for p in root.findall("bpmn:process", NS)}
     for process in processes:
-        lanes = lane_of_nodes(process)
         for node in process.iter():
             if not isinstance(node.tag, str):
                 continue
@@ -72,7 +71,9 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
             node_id = node.get("id")
             where = (name, node.sourceline, node_id)
             if tag in HUMAN_TAGS:
-                problems += _check_human_task(where, node, lanes, forms, roles)
+                problems += _check_human_task(where, node, forms)
+            if tag == "lane" and (node.get("name") or "").strip() not in roles:
+                problems += _lane_note(where, node, process)
             if tag == "startEvent":
                 problems += _check_form_key(where, node, forms)
             if tag == "conditionExpression" or (tag in ("timeDuration", "timeDate", "timeCycle")):
@@ -92,16 +93,12 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
     return problems
 
 
-def _check_human_task(where, node, lanes, forms, roles) -> list[Problem]:
+def _check_human_task(where, node, forms) -> list[Problem]:
     """Who gets the task: a lane named after a role, an assignee or candidates of its own; with none of
-    them it goes to the deployment's default role. A lane not named after a role needs candidates."""
+    them it goes to the deployment's default role (a lane not named after a role counts as no lane:
+    ``_lane_note``). Expressions in the assignee, the candidates and the name must translate."""
     problems = []
-    lane, who = lanes.get(where[2]), assignment(node)
-    own = who["assignee"] or who["candidate_users"] or who["candidate_groups"]
-    if lane is not None and lane not in roles and not own:
-        problems.append(Problem(*where, f"Lane '{lane}' is not a known role: rename the lane to one of "
-                                + ", ".join(sorted(roles)) + " (or add the role first), or give the task "
-                                "candidateGroups, candidateUsers or an assignee."))
+    who = assignment(node)
     if who["assignee"] and len(split_list(who["assignee"])) > 1:
         problems.append(Problem(*where, f"The assignee '{who['assignee']}' is a list; a task has one assignee: "
                                 "put these users in candidateUsers instead."))
@@ -114,8 +111,35 @@ def _check_human_task(where, node, lanes, forms, roles) -> list[Problem]:
                 except juel.JuelError as error:
                     problems.append(Problem(*where, f"{kind} '{text}': {error} Write it as ${{variable}} or "
                                             "another JUEL expression of the supported subset."))
+    name = node.get("name") or ""
+    if juel.is_juel(name):
+        try:
+            juel.to_python(name)
+        except juel.JuelError as error:
+            problems.append(Problem(*where, f"Name '{name}': {error} Write the name as text with "
+                                    "${variable} parts, or another JUEL expression of the supported subset."))
     problems += _check_form_key(where, node, forms)
     return problems
+
+
+def _lane_note(where, lane, process) -> list[Problem]:
+    """A lane not named after a role (or without a name) does not decide who gets its user tasks, as
+    Camunda ignores lanes: a ``Note`` saying where they go instead (none when it holds no user task)."""
+    human = {n.get("id"): n for n in process.iter()
+             if isinstance(n.tag, str) and etree.QName(n).localname in HUMAN_TAGS}
+    inner = {(r.text or "").strip() for child in lane.iterdescendants("{%s}lane" % NS["bpmn"])
+             for r in child.findall("bpmn:flowNodeRef", NS)}  # a nested lane decides for these
+    tasks = [human[ref] for ref in (r.text.strip() for r in lane.findall("bpmn:flowNodeRef", NS) if r.text)
+             if ref in human and ref not in inner]
+    if not tasks:
+        return []
+    where_to = "; ".join(f"{t.get('name') or t.get('id')} ({t.get('id')}) to "
+                         + ("its assignee or candidates" if any(assignment(t).values())
+                            else "the deployment's default role") for t in tasks)
+    label = f"Lane '{lane.get('name')}' is not a role" if (lane.get("name") or "").strip() else \
+        f"Lane {lane.get('id') or ''} has no name".replace("  ", " ")
+    return [Note(*where, f"{label}, so it does not decide who gets its tasks (as in Camunda): {where_to}. "
+                 "Name the lane after a role, or give the tasks candidateGroups or an assignee.")]
 
 
 def _check_form_key(where, node, forms) -> list[Problem]:
@@ -246,22 +270,9 @@ def _check_vendor_service(where, node, registered: str) -> list[Problem]:
                             f"a worker through the external task API) or register a connector named '{name}' in "
                             f"engine/connectors (registered: {registered}).")]
         return []
-    connect = [c for c in node.iter() if isinstance(c.tag, str) and etree.QName(c).localname == "connectorId"]
-    if connect:
-        name = (connect[0].text or "").strip()
-        return [Problem(*where, f"camunda:connector '{name}' is Camunda Connect, which Liucheng does not have: "
-                        f"register a connector named '{name}' in engine/connectors and name it with "
-                        "<spiffworkflow:serviceTaskOperator>, or make this an external task "
-                        "(camunda:type=\"external\" camunda:topic=\"<topic>\") done by a worker.")]
-    if found["type"]:
-        written = extensions.qualified(node, "type")
-        return [Problem(*where, f"{written}=\"{found['type']}\" is a service of another engine that Liucheng does "
-                        "not have: make this an external task (camunda:type=\"external\" camunda:topic=\"<topic>\") "
-                        f"or name a connector with <spiffworkflow:serviceTaskOperator> (registered: {registered}).")]
-    return [Note(*where, f"This service task names no implementation, so it is an external task of topic "
-                 f"'{where[2]}': the instance waits there until a worker completes it through the external task "
-                 "API. Set camunda:type=\"external\" camunda:topic=\"<topic>\" to choose the topic, or name a "
-                 f"connector with <spiffworkflow:serviceTaskOperator> (registered: {registered}).")]
+    return [Problem(*where, "A service task must name its work: add <spiffworkflow:serviceTaskOperator "
+                    f"id=\"<connector>\"> in its extensionElements (registered: {registered}), or make it an "
+                    "external task (camunda:type=\"external\" camunda:topic=\"<topic>\").")]
 
 
 def _check_service_expression(where, node, text: str) -> list[Problem]:
