@@ -20,7 +20,7 @@ from typing import Iterable, Optional
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from engine import bpmn, clock, forms as form_files, starters, timers
+from engine import bpmn, call_activities, clock, forms as form_files, starters, timers
 from engine.errors import DefinitionError, NotFoundError
 from engine.models import Definition
 from engine.statements import Statement
@@ -108,7 +108,16 @@ def store_all(session: Session, documents: dict[str, bytes], forms: dict[str, di
                               {"problems": [{"file": None, "line": None, "element_id": None,
                                              "message": f"Default role '{unknown[0]}' is not a known role."}]})
     models = read_all(documents, known_forms, roles)
-    return [store(session, model, known_forms, actor, roles, defaults) for model in models]
+    notes = call_activities.check(session, models)
+    stored: dict[str, int] = {}  # process id: version, of this deployment (call activities pin them)
+    deployed: dict[str, Deployed] = {}
+    for model in call_activities.in_call_order(models):
+        item = deployed[model.process_id] = store(session, model, known_forms, actor, roles, defaults, stored)
+        stored[model.process_id] = item.version
+        item.notes = (item.notes or []) + notes.get(model.process_id, [])
+    call_activities.check_versions(session, models, stored)
+    return [deployed[model.process_id] for model in models]
+
 
 
 def versions_of(session: Session, deployed: list[Deployed]) -> list[Version]:
@@ -149,10 +158,14 @@ def read_all(documents: dict[str, bytes], forms: dict[str, dict], roles: set[str
 
 
 def store(session: Session, model: bpmn.ProcessModel, forms: dict[str, dict], actor: str,
-          roles: Optional[set[str]] = None, defaults: Optional[list[str]] = None) -> Deployed:
+          roles: Optional[set[str]] = None, defaults: Optional[list[str]] = None,
+          stored: Optional[dict[str, int]] = None) -> Deployed:
     elements, defaulted = assign_roles(model.elements, roles if roles is not None else role_ids(session),
                                        defaults or [DEFAULT_ROLE])
+    elements, pins = call_activities.pin(elements, stored or {})  # versions called with binding deployment
     content_hash = model.content_hash(forms)
+    if pins:  # calling another version is another version
+        content_hash = hashlib.sha256((content_hash + json.dumps(pins, sort_keys=True)).encode()).hexdigest()
     by_default = defaulted + ([elements["starters"]] if elements["starters"]["by"] == starters.DEFAULT else [])
     if by_default:  # another default role is another version
         content_hash = hashlib.sha256((content_hash + json.dumps(by_default)).encode()).hexdigest()

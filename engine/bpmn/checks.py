@@ -14,7 +14,7 @@ from lxml import etree
 
 from engine import connectors, juel, message_rules
 from engine.bpmn import extensions, generated_forms
-from engine.bpmn.elements import NS, assignment, split_list
+from engine.bpmn.elements import NS, assignment, call_of, split_list
 from engine.errors import DefinitionError, ScriptError
 from engine.script_policy import check_source
 
@@ -62,7 +62,6 @@ def fail(problems: list[Problem]) -> None:
 
 def check_elements(name, root, processes, forms, roles) -> list[Problem]:
     problems: list[Problem] = []
-    process_ids = {p.get("id") for p in root.findall("bpmn:process", NS)}
     for process in processes:
         for node in process.iter():
             if not isinstance(node.tag, str):
@@ -86,10 +85,44 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
                 problems += [Problem(*where, text) for text in message_rules.declaration_problems(node)]
             if tag == "serviceTask":
                 problems += _check_service(where, node)
-            if tag == "callActivity" and node.get("calledElement") not in process_ids:
-                problems.append(Problem(*where, f"This call activity calls process "
-                                        f"'{node.get('calledElement') or ''}', which is not in this file: put the "
-                                        "called process in the same BPMN file or correct calledElement."))
+            if tag == "callActivity":
+                problems += _check_call(where, node)
+    return problems
+
+
+def _check_call(where, node) -> list[Problem]:
+    """A call activity names a process by id (in this file or deployed: ``engine.call_activities`` looks
+    for those of other files at deployment), with a binding Liucheng knows and mappings it can evaluate."""
+    call = call_of(node)
+    written = node.get("calledElement") or ""
+    if not call["process_id"]:
+        return [Problem(*where, "This call activity names no process: set calledElement to the id of the "
+                        "process to call (a process in this file or a deployed one).")]
+    if juel.is_juel(written):
+        return [Problem(*where, f"calledElement=\"{written}\" is an expression; Liucheng calls a process named "
+                        "by its id: write the id, or choose among processes with a gateway and one call activity "
+                        "per process.")]
+    problems = []
+    binding = extensions.qualified(node, "calledElementBinding")
+    if call["binding"] not in ("latest", "deployment", "version"):
+        problems.append(Problem(*where, f"{binding}=\"{call['binding']}\" is not supported: use latest (the "
+                                "default), deployment or version."))
+    elif call["binding"] == "version" and call["version"] is None:
+        problems.append(Problem(*where, f"{binding}=\"version\" needs the version to call: add "
+                                f"{extensions.qualified(node, 'calledElementVersion')}=\"<number>\"."))
+    for mapping in node.iter(*("{%s}%s" % (uri, kind) for uri in extensions.NAMESPACES.values()
+                               for kind in ("in", "out"))):
+        expression = mapping.get("sourceExpression")
+        if expression is not None:
+            try:
+                check_source(python_from_juel(expression) if juel.is_juel(expression) else expression, "eval")
+            except (juel.JuelError, ScriptError) as exc:
+                problems.append(Problem(*where, f"sourceExpression=\"{expression}\" cannot be evaluated: "
+                                        f"{exc.message} Write a JUEL expression of the supported subset."))
+        if mapping.get("target") is None and (mapping.get("variables") or "").strip() != "all" \
+                and mapping.get("businessKey") is None:
+            problems.append(Problem(*where, f"This {etree.QName(mapping).localname} mapping has no target: add "
+                                    "target=\"<variable>\" (or variables=\"all\")."))
     return problems
 
 
@@ -270,22 +303,9 @@ def _check_vendor_service(where, node, registered: str) -> list[Problem]:
                             f"a worker through the external task API) or register a connector named '{name}' in "
                             f"engine/connectors (registered: {registered}).")]
         return []
-    connect = [c for c in node.iter() if isinstance(c.tag, str) and etree.QName(c).localname == "connectorId"]
-    if connect:
-        name = (connect[0].text or "").strip()
-        return [Problem(*where, f"camunda:connector '{name}' is Camunda Connect, which Liucheng does not have: "
-                        f"register a connector named '{name}' in engine/connectors and name it with "
-                        "<spiffworkflow:serviceTaskOperator>, or make this an external task "
-                        "(camunda:type=\"external\" camunda:topic=\"<topic>\") done by a worker.")]
-    if found["type"]:
-        written = extensions.qualified(node, "type")
-        return [Problem(*where, f"{written}=\"{found['type']}\" is a service of another engine that Liucheng does "
-                        "not have: make this an external task (camunda:type=\"external\" camunda:topic=\"<topic>\") "
-                        f"or name a connector with <spiffworkflow:serviceTaskOperator> (registered: {registered}).")]
-    return [Note(*where, f"This service task names no implementation, so it is an external task of topic "
-                 f"'{where[2]}': the instance waits there until a worker completes it through the external task "
-                 "API. Set camunda:type=\"external\" camunda:topic=\"<topic>\" to choose the topic, or name a "
-                 f"connector with <spiffworkflow:serviceTaskOperator> (registered: {registered}).")]
+    return [Problem(*where, "A service task must name its work: add <spiffworkflow:serviceTaskOperator "
+                    f"id=\"<connector>\"> in its extensionElements (registered: {registered}), or make it an "
+                    "external task (camunda:type=\"external\" camunda:topic=\"<topic>\").")]
 
 
 def _check_service_expression(where, node, text: str) -> list[Problem]:

@@ -1,7 +1,7 @@
 """What the engine knows of a process's elements without asking SpiffWorkflow: ``describe_elements``
 (type, name, lane, form, assignee and candidates, messages, timers, subprocess of each flow node, the
 variable a start event stores its starting user in; the sequence flows; the process's candidate starters), each node's lane, who gets a user task (``assignment``), and the processes its call
-activities call. Vendor attributes (form key,
+activities call (``call_of``: process, binding, version, same file or not). Vendor attributes (form key,
 assignee) are read through ``engine.bpmn.extensions``: ``camunda:``, ``flowable:`` and ``activiti:`` alike.
 """
 from __future__ import annotations
@@ -92,6 +92,20 @@ def called_processes(root, processes: list) -> list:
     return found
 
 
+def call_of(node) -> dict:
+    """What a call activity calls: ``process_id``, ``binding`` (``latest``, ``deployment``, ``version``,
+    ``versionTag``: ``camunda:calledElementBinding``; ``flowable:sameDeployment="true"`` is ``deployment``),
+    the ``version`` a ``version`` binding names, and whether the process is in this file (``local``)."""
+    process_id = (node.get("calledElement") or "").strip()
+    binding = (extensions.attribute(node, "calledElementBinding") or "").strip() or "latest"
+    if (extensions.attribute(node, "sameDeployment") or "").strip().lower() == "true":
+        binding = "deployment"
+    version = (extensions.attribute(node, "calledElementVersion") or "").strip()
+    root = node.getroottree().getroot()
+    return {"process_id": process_id, "binding": binding, "version": int(version) if version.isdigit() else None,
+            "local": any(p.get("id") == process_id for p in root.findall("bpmn:process", NS))}
+
+
 def _enclosing_subprocess(node, process) -> Optional[str]:
     parent = node.getparent()
     while parent is not None and parent is not process:
@@ -138,6 +152,8 @@ def describe_elements(process) -> dict[str, Any]:
                 nodes[node_id]["initiator"] = extensions.attribute(node, "initiator").strip()
             if message_rules.catches_messages(node, tag):
                 nodes[node_id]["message_variables"] = message_rules.declared(node)
+            if tag == "callActivity":
+                nodes[node_id]["call"] = call_of(node)
         elif tag == "sequenceFlow":
             flows[node_id] = {"source": node.get("sourceRef"), "target": node.get("targetRef"),
                               "name": node.get("name") or ""}

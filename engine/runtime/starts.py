@@ -31,7 +31,7 @@ def begin(session: Session, version: definitions.Version, values: dict, actor: U
     """Create an instance of ``version`` with ``values`` and run it (or ``step``) to its first wait;
     returns its id and what advancing it did."""
     values = {**values, **initiator_values(version, start_event, actor)}
-    wf = workflows.new_workflow(version, values, start_event)
+    wf = workflows.new_workflow(version, values, start_event, session)
     instance_id = _CREATE_INSTANCE.scalar(session, {
         "definition_id": version.id, "process_id": version.process_id, "version": version.version,
         "status": InstanceStatus.RUNNING, "data": forms.to_json(values), "state": "", "etag": "", "revision": 0,

@@ -42,6 +42,7 @@ def advance(session: Session, instance: Locked, version: definitions.Version, wf
             completed_task: Optional[str] = None, step: Optional[Step] = None) -> Advanced:
     """Run engine steps, then write state, human tasks, timers, subscriptions and history."""
     status, failure = _run(session, instance, version, wf, step)
+    version = workflows.with_bound(session, version, wf)  # with the processes of other files it called
     completed = spiff.is_completed(wf)
     if status == InstanceStatus.RUNNING and completed:
         status = InstanceStatus.COMPLETED

@@ -18,7 +18,7 @@ from typing import Any, Optional
 from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, config, database, definitions, incidents, spiff
+from engine import call_activities, clock, config, database, definitions, incidents, spiff
 from engine.errors import ConflictError, EngineError, NotFoundError
 from engine.models import Definition, Instance, InstanceStatus
 from engine.statements import Statement
@@ -70,7 +70,7 @@ def lock_instance(session: Session, instance_id: int) -> tuple[Locked, definitio
     if found is None:
         raise NotFoundError(f"Instance {instance_id} does not exist.")
     locked = Locked(*found[:6])
-    return locked, definitions.version_of(session, locked.definition_id, found.content_hash)
+    return locked, calling(session, definitions.version_of(session, locked.definition_id, found.content_hash))
 
 
 def _cache_key(session: Session, instance_id: int) -> tuple[str, int]:
@@ -86,16 +86,63 @@ def load_workflow(session: Session, instance: Locked, version: definitions.Versi
     with _cache_lock:
         cached = _cache.pop(_cache_key(session, instance.id), None)
     if cached is not None and cached[0] == instance.etag:
+        spiff.set_resolver(cached[1], _resolver(session, version))
         return cached[1]
     specs = spiff.load_spec(f"{version.content_hash}:{version.id}", version.spec_json)
     state = _STATE.scalar(session, {"iid": instance.id})
-    return spiff.load_state(specs, state, SCRIPT_TIMEOUT)
+    return spiff.load_state(specs, state, SCRIPT_TIMEOUT, _resolver(session, version))
 
 
-def new_workflow(version: definitions.Version, values: dict, start_event: Optional[str] = None):
+def new_workflow(version: definitions.Version, values: dict, start_event: Optional[str] = None,
+                 session: Optional[Session] = None):
     """A new workflow of ``version`` holding the start values, not run yet."""
     specs = spiff.load_spec(f"{version.content_hash}:{version.id}", version.spec_json)
-    return spiff.new_workflow(specs, values, SCRIPT_TIMEOUT, start_event)
+    return spiff.new_workflow(specs, values, SCRIPT_TIMEOUT, start_event,
+                              _resolver(session, version) if session is not None else None)
+
+
+# -- processes of other files that call activities call (engine.call_activities) -------------------
+
+def _find_version(session: Session, process_id: str, version: Optional[int] = None):
+    try:
+        return definitions.current_version(session, process_id, version)
+    except NotFoundError:
+        return None
+
+
+def _resolver(session: Session, version: definitions.Version) -> spiff.Resolver:
+    """How a workflow of ``version`` binds a called process of another file: the version it is bound to,
+    else the one its call activity pins (binding deployment or version), else the latest deployed."""
+    def resolve(process_id: str, bound: Optional[int]):
+        if bound is not None:
+            found = definitions.version_by_id(session, bound)
+        else:
+            found = _find_version(session, process_id, call_activities.pinned_version(version.elements, process_id))
+        if found is None:
+            return None
+        return found.id, spiff.load_spec(f"{found.content_hash}:{found.id}", found.spec_json)
+    return resolve
+
+
+def calling(session: Session, version: definitions.Version) -> definitions.Version:
+    """``version`` seen with the elements and forms of the processes of other files it calls (the pinned or
+    latest versions, before its workflow says which it bound: ``with_bound``)."""
+    calls = call_activities.external_calls(version.elements)
+    if not calls:
+        return version
+    found = [_find_version(session, call["process_id"], call_activities.pinned_version(version.elements,
+                                                                                      call["process_id"]))
+             for _, _, call in calls]
+    return call_activities.merged(version, [v for v in found if v is not None])
+
+
+def with_bound(session: Session, version: definitions.Version, wf) -> definitions.Version:
+    """``version`` seen with the elements and forms of the versions its workflow bound."""
+    bound = spiff.called_bindings(wf)
+    if not bound:
+        return version
+    own = definitions.version_of(session, version.id, version.content_hash)
+    return call_activities.merged(own, [definitions.version_by_id(session, d) for d in sorted(set(bound.values()))])
 
 
 def save_workflow(session: Session, instance: Locked, wf, status: str, data: dict) -> None:

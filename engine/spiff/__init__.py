@@ -14,6 +14,7 @@ Modules:
 * ``waits``: what a workflow waits on (timers, messages, receive tasks without a message), firing,
   delivering and triggering;
 * ``external``: service tasks the engine does not run itself (external tasks, expressions, delegates);
+* ``calls``: call activities: called processes of other files bound on first use, ``in``/``out`` data mapping;
 * ``branches``: parallel branches' data where they meet;
 * ``data_guard``: scripts held to the storable-data rule, unstorable data contained;
 * ``scripts``: the sandboxed script engine, given the connectors service tasks call;
@@ -22,6 +23,7 @@ Modules:
 """
 
 from engine.spiff import patches, scripts
+from engine.spiff.calls import Resolver, called_bindings, set_resolver
 from engine.spiff.data_guard import Unstorable, checked_script_engine, contain, describe_element
 from engine.spiff.external import (WaitingExternal, catches_external_error, complete_external, fail_external,
                                    throw_external_error, waiting_external)
@@ -59,6 +61,8 @@ __all__ = [
     # external tasks
     "WaitingExternal", "waiting_external", "complete_external", "fail_external", "throw_external_error",
     "catches_external_error",
+    # called processes of other files
+    "Resolver", "called_bindings", "set_resolver",
     # data guard and scripts
     "contain", "checked_script_engine", "describe_element", "find_script_error", "check_source",
     "make_script_engine", "SandboxEnvironment", "SandboxScriptEngine",

@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from engine.spiff.calls import CallParser, local_specs
 from engine.spiff.external import ServiceParser
 from engine.spiff.state import dump_spec
 from engine.spiff.waits import wait_for_trigger
@@ -33,7 +34,8 @@ class LiuchengParser(SpiffBpmnParser):
 
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-        full_tag("serviceTask"): (ServiceParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][1])}
+        full_tag("serviceTask"): (ServiceParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][1]),
+        full_tag("callActivity"): (CallParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("callActivity")][1])}
 
 
 def parse_specs(name: str, root, process_ids: list[str], designer_ids: Optional[dict[str, str]] = None) -> dict[str, str]:
@@ -43,7 +45,7 @@ def parse_specs(name: str, root, process_ids: list[str], designer_ids: Optional[
     parser = LiuchengParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_xml(root, filename=name)
-        return {process_id: dump_spec(*_as_designed(parser.get_spec(process_id), parser.get_subprocess_specs(process_id),
+        return {process_id: dump_spec(*_as_designed(parser.get_spec(process_id), local_specs(parser, process_id),
                                                     designer_ids or {}))
                 for process_id in process_ids}
     except ValidationException as exc:

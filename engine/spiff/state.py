@@ -28,12 +28,12 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from engine import encoding
 from engine.clock import EngineDate, EngineDatetime
 from engine.errors import EngineError
-from engine.spiff import data_guard, external
+from engine.spiff import calls, data_guard, external
 from engine.spiff.waits import timers_held
 
 
 def _registry():
-    registry = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, **external.CONVERTERS})
+    registry = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, **external.CONVERTERS, **calls.CONVERTERS})
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
     registry.register(EngineDatetime, lambda v: {"value": v.isoformat()},
@@ -81,11 +81,12 @@ def load_spec(key: str, spec_json: str) -> tuple:
 # -- instance state -----------------------------------------------------------
 
 def new_workflow(specs: tuple, data: dict, script_timeout: float = 1.0,
-                 start_event: Optional[str] = None) -> BpmnWorkflow:
+                 start_event: Optional[str] = None, resolve: Optional[calls.Resolver] = None) -> BpmnWorkflow:
     """A new workflow with its start data, started by ``start_event`` (a timer or message start
-    event) or, when None, by its plain start event(s)."""
+    event) or, when None, by its plain start event(s); ``resolve`` binds processes of other files it calls."""
     spec, subprocess_specs = specs
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=data_guard.checked_script_engine(script_timeout))
+    calls.use_called(workflow, subprocess_specs, resolve)
     workflow.task_tree.data.update(data)
     start = workflow.task_tree.children[0] if workflow.task_tree.children else None
     if start is not None:
@@ -167,8 +168,10 @@ def _tasks_dict(workflow: BpmnWorkflow, registry) -> dict:
     return result
 
 
-def load_state(specs: tuple, state_json: str, script_timeout: float = 1.0) -> BpmnWorkflow:
-    """The workflow of a stored state; a state of an older serializer version is migrated first."""
+def load_state(specs: tuple, state_json: str, script_timeout: float = 1.0,
+               resolve: Optional[calls.Resolver] = None) -> BpmnWorkflow:
+    """The workflow of a stored state; a state of an older serializer version is migrated first.
+    ``resolve`` gives the processes of other files it called (bound in the state) and will call."""
     spec, subprocess_specs = specs
     state = migrated(json.loads(state_json), specs)
     converter = SERIALIZER.registry
@@ -181,6 +184,7 @@ def load_state(specs: tuple, state_json: str, script_timeout: float = 1.0) -> Bp
     if state.get("last_task"):
         workflow.last_task = workflow.tasks.get(uuid.UUID(state["last_task"]))
     workflow.data = converter.restore(state.get("data", {}))
+    calls.use_called(workflow, subprocess_specs, resolve)
     _WORKFLOW_CONVERTER.subprocesses_from_dict(state["subprocesses"], workflow)
     workflow.bpmn_events = converter.restore(state.get("bpmn_events", []))
     workflow.script_engine = data_guard.checked_script_engine(script_timeout)
