@@ -69,7 +69,10 @@ def read_forms(files: dict[str, bytes], problems: Optional[list[dict]] = None) -
 
 
 def _check_id(form: Any) -> list[dict]:
-    form_id = form.get("id") if isinstance(form, dict) else None
+    """A form's id: text of at most 128 characters (the width of a form key), not ``generated:``."""
+    if not isinstance(form, dict):
+        return []  # check_form says what a form is
+    form_id = form.get("id")
     if not isinstance(form_id, str) or not form_id.strip():
         return [{"file": "", "line": None, "element_id": None, "message": "The form needs an 'id' (text)."}]
     if form_id.startswith(GENERATED) or len(form_id) > 128:

@@ -373,3 +373,31 @@ def test_client_against_a_server(app, start):
         assert client.bpmn_error(task["id"], "CARD_DECLINED", variables={"why": "no"})["status"] == "error_caught"
     finally:
         server.shutdown()
+
+
+# -- service tasks naming no implementation, or another engine's ------------------------------------
+
+def test_a_service_task_naming_no_implementation_is_an_external_task_of_its_id(api, people, clock, fetch):
+    xml = model('<bpmn:serviceTask id="Pay" name="Charge"><bpmn:incoming>f1</bpmn:incoming>'
+                '<bpmn:outgoing>f2</bpmn:outgoing></bpmn:serviceTask>')
+    deployed = api("post", "/definitions", "root", json={"files": {"charge.bpmn": xml}})
+    assert deployed.status_code == 201, deployed.json
+    notes = [note for file in deployed.json for note in file.get("notes", [])] if isinstance(deployed.json, list) \
+        else deployed.json.get("notes", [])
+    assert any(note["element_id"] == "Pay" and "external task of topic 'Pay'" in note["message"] for note in notes)
+    started = api("post", "/instances", "root", json={"process_id": "charge", "data": {}}).json
+    (task,) = fetch(topics=[{"name": "Pay", "lock_duration_ms": 1000}])
+    assert api("post", f"/external-tasks/{task['id']}/complete", "ivan", json={"worker_id": "w1"}).status_code == 200
+    assert instance(api, started["id"])["status"] == "completed"
+
+
+@pytest.mark.parametrize("service, says", [
+    ('<bpmn:serviceTask id="Pay"><bpmn:extensionElements><camunda:connector><camunda:connectorId>http-connector'
+     '</camunda:connectorId></camunda:connector></bpmn:extensionElements>', "register a connector named 'http-connector'"),
+    ('<bpmn:serviceTask id="Pay" camunda:type="mail">', 'camunda:type="mail"'),
+])
+def test_camunda_connect_and_other_engines_services_are_refused_saying_what_to_do(api, people, service, says):
+    xml = model(service + '<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:serviceTask>')
+    reply = api("post", "/definitions", "root", json={"files": {"charge.bpmn": xml}})
+    (problem,) = reply.json["details"]["problems"]
+    assert problem["element_id"] == "Pay" and says in problem["message"] and "external task" in problem["message"]

@@ -303,9 +303,22 @@ def _check_vendor_service(where, node, registered: str) -> list[Problem]:
                             f"a worker through the external task API) or register a connector named '{name}' in "
                             f"engine/connectors (registered: {registered}).")]
         return []
-    return [Problem(*where, "A service task must name its work: add <spiffworkflow:serviceTaskOperator "
-                    f"id=\"<connector>\"> in its extensionElements (registered: {registered}), or make it an "
-                    "external task (camunda:type=\"external\" camunda:topic=\"<topic>\").")]
+    connect = [c for c in node.iter() if isinstance(c.tag, str) and etree.QName(c).localname == "connectorId"]
+    if connect:
+        name = (connect[0].text or "").strip()
+        return [Problem(*where, f"camunda:connector '{name}' is Camunda Connect, which Liucheng does not have: "
+                        f"register a connector named '{name}' in engine/connectors and name it with "
+                        "<spiffworkflow:serviceTaskOperator>, or make this an external task "
+                        "(camunda:type=\"external\" camunda:topic=\"<topic>\") done by a worker.")]
+    if found["type"]:
+        written = extensions.qualified(node, "type")
+        return [Problem(*where, f"{written}=\"{found['type']}\" is a service of another engine that Liucheng does "
+                        "not have: make this an external task (camunda:type=\"external\" camunda:topic=\"<topic>\") "
+                        f"or name a connector with <spiffworkflow:serviceTaskOperator> (registered: {registered}).")]
+    return [Note(*where, f"This service task names no implementation, so it is an external task of topic "
+                 f"'{where[2]}': the instance waits there until a worker completes it through the external task "
+                 "API. Set camunda:type=\"external\" camunda:topic=\"<topic>\" to choose the topic, or name a "
+                 f"connector with <spiffworkflow:serviceTaskOperator> (registered: {registered}).")]
 
 
 def _check_service_expression(where, node, text: str) -> list[Problem]:

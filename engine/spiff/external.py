@@ -10,6 +10,8 @@ and Camunda/Flowable delegates named like a connector.
   (``engine.juel``) and evaluated in the sandbox when reached; the value goes to ``camunda:resultVariable``.
 * ``camunda:class`` / ``camunda:delegateExpression`` parse as SpiffWorkflow's own service task calling the
   connector of that name (``engine.bpmn.checks`` refused the model when there is none).
+* A service task naming no implementation at all (interchange models) is an external task whose topic is its
+  element id (the deploy reply has a note saying so).
 
 ``ServiceParser`` is the parser class ``engine.spiff.parser`` gives SpiffWorkflow for service tasks;
 ``CONVERTERS`` tell the serializer (``engine.spiff.state``) the two new spec classes.
@@ -98,6 +100,9 @@ class ServiceParser(ServiceTaskParser):
         if name is not None:
             return ServiceTask(self.spec, self.bpmn_id, operation_name=name, operation_params={},
                                result_variable=result, **self.bpmn_attributes)
+        if vendor_attribute(node, "type") is None:  # no implementation named: an external task of its own id
+            return ExternalServiceTask(self.spec, self.bpmn_id, operation_name=self.bpmn_id,
+                                       operation_params={"priority": 0}, result_variable=None, **self.bpmn_attributes)
         return super().create_task()
 
 
