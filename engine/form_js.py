@@ -85,6 +85,8 @@ class _Converter:
             return [(path[:-1], field)]
         if kind == "text":
             text = str(item.get("text") or "")
+            if text.startswith("="):
+                self.notes.append(f"Text '{ident}' is a FEEL expression; it is shown as written.")
             return [([], {"name": _note_name(ident), "type": "note", "text": {"zh": text, "en": text}})]
         if kind in LAYOUT_ONLY:
             return []
