@@ -108,6 +108,16 @@ def test_lane_named_after_a_role_is_unchanged_and_has_no_note(api, deploy_api):
     assert opened["role"] == "warehouse" and opened["id"] in claimable(api, "wang")
 
 
+def test_nested_lane_named_after_a_role_decides_for_its_tasks(api, deploy_api):
+    nested = ('<bpmn:laneSet id="ls"><bpmn:lane id="L1" name="Company"><bpmn:flowNodeRef>Task_a</bpmn:flowNodeRef>'
+              '<bpmn:childLaneSet id="cls"><bpmn:lane id="L2" name="warehouse"><bpmn:flowNodeRef>Task_a'
+              '</bpmn:flowNodeRef></bpmn:lane></bpmn:childLaneSet></bpmn:lane></bpmn:laneSet>')
+    reply = deploy_api(model(task(), lanes=nested))
+    assert "notes" not in reply and "default_role_tasks" not in reply
+    (opened,) = start(api, "wang").json["open_tasks"]
+    assert opened["role"] == "warehouse"
+
+
 def test_lane_without_user_tasks_has_no_note(deploy_api):
     reply = deploy_api(model(task(attributes='camunda:candidateGroups="finance"'), lanes=lane("Boss", "s", "e")))
     assert "notes" not in reply

@@ -71,7 +71,7 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
             where = (name, node.sourceline, node_id)
             if tag in HUMAN_TAGS:
                 problems += _check_human_task(where, node, forms)
-            if tag == "lane" and (node.get("name") or "").strip() not in roles:
+            if tag == "lane" and (node.get("name") or "") not in roles:
                 problems += _lane_note(where, node, process)
             if tag == "startEvent":
                 problems += _check_form_key(where, node, forms)
