@@ -95,3 +95,38 @@ def test_the_deploy_reply_notes_the_receive_task_waits_for_a_signal(api, make_us
     notes = [n for d in reply.json if isinstance(reply.json, list) for n in d.get("notes", [])] \
         if isinstance(reply.json, list) else reply.json.get("notes", [])
     assert any(n["element_id"] == "Wait_confirmation" and "/signal" in n["message"] for n in notes), reply.json
+
+
+def test_a_receive_task_in_a_subprocess_with_a_timer_boundary_event_waits_for_the_signal(api, make_user, deploy,
+                                                                                          tmp_path):
+    make_user("root", "admin")
+    path = tmp_path / "nested_receive.bpmn"
+    path.write_text("""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="http://x">
+  <bpmn:process id="nested_receive" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:subProcess id="sub">
+      <bpmn:startEvent id="ss"/>
+      <bpmn:receiveTask id="wait_inside"/>
+      <bpmn:endEvent id="se"/>
+      <bpmn:sequenceFlow id="sf1" sourceRef="ss" targetRef="wait_inside"/>
+      <bpmn:sequenceFlow id="sf2" sourceRef="wait_inside" targetRef="se"/>
+    </bpmn:subProcess>
+    <bpmn:boundaryEvent id="too_late" attachedToRef="sub">
+      <bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:scriptTask id="late" scriptFormat="python"><bpmn:script>path = "late"</bpmn:script></bpmn:scriptTask>
+    <bpmn:scriptTask id="on_time" scriptFormat="python"><bpmn:script>path = "on time"</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="sub"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="sub" targetRef="on_time"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="too_late" targetRef="late"/>
+  </bpmn:process>
+</bpmn:definitions>
+""", encoding="utf-8")
+    deploy(path)
+    instance_id = api("post", "/instances", json={"process_id": "nested_receive", "data": {}}).json["id"]
+    assert api("get", f"/instances/{instance_id}").json["status"] == "running"
+    reply = api("post", f"/instances/{instance_id}/signal", json={"element_id": "wait_inside", "data": {"n": 1}})
+    assert reply.status_code == 200 and reply.json["status"] == "completed", reply.json
+    view = api("get", f"/instances/{instance_id}").json
+    assert view["data"]["path"] == "on time" and view["data"]["n"] == 1
