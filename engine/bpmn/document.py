@@ -3,7 +3,8 @@ turn each executable process into a spec (``spiff.parse_specs``) and describe it
 (``engine.bpmn.elements``), giving one ``ProcessModel`` per executable process. Nothing here
 touches the database. JUEL conditions and timers are translated to Python in the tree before
 SpiffWorkflow reads it (``translate_juel``), and structure Camunda accepts is rewritten for it
-(``engine.bpmn.structure``); the stored XML stays as the designer wrote it.
+(``engine.bpmn.structure``), multi-instance loops to the one form the engine runs
+(``engine.bpmn.multi_instance``); the stored XML stays as the designer wrote it.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from lxml import etree
 
 from engine import juel, spiff, xml_encoding
 from engine.bpmn.checks import ISO_TIME, Note, Problem, check_elements, fail, python_from_juel, split_notes
-from engine.bpmn import structure
+from engine.bpmn import multi_instance, structure
 from engine.bpmn import generated_forms
 from engine.bpmn.elements import NS, called_processes, describe_elements
 from engine.errors import DefinitionError
@@ -60,7 +61,9 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
     executable = _executable_processes(name, root)
     problems, notes = split_notes(check_elements(name, root, executable + called_processes(root, executable),
                                                  forms, roles))
+    problems += multi_instance.problems(name, executable + called_processes(root, executable))
     fail(problems)
+    multi_instance.normalize(root)
     rewritten = structure.normalize(root, name)
     notes += rewritten.notes
     translate_juel(root)

@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine.spiff.calls import CallParser, local_specs
+from engine.spiff import multi_instance
 from engine.spiff.external import ServiceParser
 from engine.spiff.state import dump_spec
 from engine.spiff.waits import wait_for_trigger
@@ -32,10 +33,10 @@ class ModelRefused(Exception):
 class LiuchengParser(SpiffBpmnParser):
     """SpiffWorkflow's parser, reading Camunda/Flowable service tasks too (``engine.spiff.external``)."""
 
-    OVERRIDE_PARSER_CLASSES = {
+    OVERRIDE_PARSER_CLASSES = multi_instance.parser_classes({
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][1]),
-        full_tag("callActivity"): (CallParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("callActivity")][1])}
+        full_tag("callActivity"): (CallParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("callActivity")][1])})
 
 
 def parse_specs(name: str, root, process_ids: list[str], designer_ids: Optional[dict[str, str]] = None) -> dict[str, str]:

@@ -28,12 +28,12 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from engine import encoding
 from engine.clock import EngineDate, EngineDatetime
 from engine.errors import EngineError
-from engine.spiff import calls, data_guard, external
+from engine.spiff import calls, data_guard, external, multi_instance
 from engine.spiff.waits import timers_held
 
 
 def _registry():
-    registry = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, **external.CONVERTERS, **calls.CONVERTERS})
+    registry = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, **external.CONVERTERS, **multi_instance.CONVERTERS, **calls.CONVERTERS})
     registry.register(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
     registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
     registry.register(EngineDatetime, lambda v: {"value": v.isoformat()},
