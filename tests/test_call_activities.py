@@ -290,3 +290,57 @@ def test_a_mapping_without_target_is_a_located_problem(calls):
 def test_corpus_files_deploy_with_the_files_they_call(calls, files):
     deployed = calls.deploy({Path(f).name: (CORPUS / f).read_text(encoding="utf-8") for f in files})
     assert {d["status"] for d in deployed} == {"created"}
+
+
+# -- camunda:inputOutput -------------------------------------------------------------------------------------------
+
+def io_process(task: str) -> str:
+    """start → ``task`` (id T) → user task After → end."""
+    return document(f"""
+  <bpmn:process id="io" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    {task}
+    <bpmn:userTask id="After" name="After"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="T"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="T" targetRef="After"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="After" targetRef="end"/>
+  </bpmn:process>""")
+
+
+PARAMETERS = """<bpmn:extensionElements><camunda:inputOutput>
+  <camunda:inputParameter name="label">fixed text</camunda:inputParameter>
+  <camunda:inputParameter name="twice">${amount * 2}</camunda:inputParameter>
+  <camunda:inputParameter name="items"><camunda:list><camunda:value>a</camunda:value><camunda:value>${amount}</camunda:value></camunda:list></camunda:inputParameter>
+  <camunda:inputParameter name="limits"><camunda:map><camunda:entry key="low">${amount - 1}</camunda:entry><camunda:entry key="high">9</camunda:entry></camunda:map></camunda:inputParameter>
+  <camunda:inputParameter name="nothing"/>
+  <camunda:outputParameter name="total">${twice + answer}</camunda:outputParameter>
+  <camunda:outputParameter name="label">${label}</camunda:outputParameter>
+</camunda:inputOutput></bpmn:extensionElements>"""
+
+
+def test_input_parameters_are_set_before_a_user_task_and_outputs_after_it(calls):
+    calls.deploy({"io.bpmn": io_process(f'<bpmn:userTask id="T" name="T">{PARAMETERS}</bpmn:userTask>')})
+    started = calls.start({"amount": 5}, process_id="io")
+    assert started["data"] == {"amount": 5, "label": "fixed text", "twice": 10, "items": ["a", 5],
+                               "limits": {"low": 4, "high": "9"}, "nothing": None}
+    after = calls.complete(started["id"], "T", {"answer": 1})["data"]
+    assert after == {"amount": 5, "answer": 1, "total": 11, "label": "fixed text"}  # inputs end with the task
+
+
+def test_input_and_output_parameters_wrap_a_script_task(calls):
+    calls.deploy({"io.bpmn": io_process(
+        '<bpmn:scriptTask id="T" scriptFormat="python"><bpmn:extensionElements><camunda:inputOutput>'
+        '<camunda:inputParameter name="base">${amount}</camunda:inputParameter>'
+        '<camunda:outputParameter name="result">${computed}</camunda:outputParameter>'
+        '</camunda:inputOutput></bpmn:extensionElements><bpmn:script>computed = base * 3</bpmn:script></bpmn:scriptTask>')})
+    assert calls.start({"amount": 2}, process_id="io")["data"] == {"amount": 2, "computed": 6, "result": 6}
+
+
+def test_a_script_as_parameter_value_is_a_located_problem(calls):
+    refused = calls.deploy({"io.bpmn": io_process(
+        '<bpmn:userTask id="T"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter name="x">'
+        '<camunda:script scriptFormat="groovy">1 + 1</camunda:script></camunda:inputParameter>'
+        '</camunda:inputOutput></bpmn:extensionElements></bpmn:userTask>')}, 422)
+    (problem,) = refused["details"]["problems"]
+    assert problem["element_id"] == "T" and "camunda:script" in problem["message"] and problem["line"]

@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
+from engine.spiff import io_parameters
 from engine.spiff.calls import CallParser, local_specs
 from engine.spiff import multi_instance
 from engine.spiff.external import ServiceParser
@@ -45,6 +46,7 @@ def parse_specs(name: str, root, process_ids: list[str], designer_ids: Optional[
     id the designer wrote}) gives elements renamed for SpiffWorkflow their own id back."""
     parser = LiuchengParser(validator=VALIDATOR)
     try:
+        io_parameters.as_scripts(root, name)
         parser.add_bpmn_xml(root, filename=name)
         return {process_id: dump_spec(*_as_designed(parser.get_spec(process_id), local_specs(parser, process_id),
                                                     designer_ids or {}))
