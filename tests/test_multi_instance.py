@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from engine import runtime
+from engine.spiff import state as spiff_state
+
 NAMESPACES = {"camunda": "http://camunda.org/schema/1.0/bpmn", "flowable": "http://flowable.org/bpmn",
               "activiti": "http://activiti.org/bpmn"}
 
@@ -273,3 +276,14 @@ def test_deploy_refuses_an_element_variable_that_is_not_a_name(api, people):
     xml = model(user_task(loop('camunda:collection="assigneeList" camunda:elementVariable="the assignee"')))
     (problem,) = deploy_problems(api, people, xml)
     assert "elementVariable" in problem["message"]
+
+
+def test_instances_finish_after_the_engine_restarts(api, start):
+    """A new process restores the spec and the state from the database and still merges the instances."""
+    started = start(model(user_task(loop(EACH_REVIEWER)), after="done = True"), REVIEWERS)
+    for task in open_tasks(api, started["id"]):
+        runtime.forget()
+        spiff_state._spec_cache.clear()  # as a new process would: specs restored from their JSON again
+        complete(api, task)
+    finished = instance(api, started["id"])
+    assert finished["status"] == "completed" and finished["data"]["done"] is True

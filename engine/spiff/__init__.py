@@ -15,6 +15,8 @@ Modules:
   delivering and triggering;
 * ``external``: service tasks the engine does not run itself (external tasks, expressions, delegates);
 * ``calls``: call activities: called processes of other files bound on first use, ``in``/``out`` data mapping;
+* ``multi_instance``: multi-instance activities as Camunda runs them (collection and element variable,
+  ``loopCounter`` and the ``nrOf…`` counters local to each instance);
 * ``io_parameters``: ``camunda:inputOutput`` as the pre- and post-scripts of the activity;
 * ``branches``: parallel branches' data where they meet;
 * ``data_guard``: scripts held to the storable-data rule, unstorable data contained;
