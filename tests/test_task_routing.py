@@ -136,6 +136,16 @@ def test_candidate_starters_may_start(api, deploy_api, prefix):
     assert refused.status_code == 403 and "roles finance; users chen" in refused.json["message"]
 
 
+def test_flowable_potential_starter_may_start(api, deploy_api):
+    starter = ('<bpmn:extensionElements><flowable:potentialStarter><bpmn:resourceAssignmentExpression>'
+               '<bpmn:formalExpression>group(finance), user(chen)</bpmn:formalExpression>'
+               '</bpmn:resourceAssignmentExpression></flowable:potentialStarter></bpmn:extensionElements>')
+    xml = model(task(attributes='flowable:candidateGroups="warehouse"'), prefix="flowable")
+    deploy_api(xml.replace('<bpmn:startEvent id="s" />', starter + '<bpmn:startEvent id="s" />'))
+    assert start(api, "fang").status_code == 201 and start(api, "chen").status_code == 201
+    assert start(api, "wang").status_code == 403
+
+
 def test_first_user_tasks_candidates_may_start(api, deploy_api):
     deploy_api(model(task("Task_a", 'camunda:candidateGroups="purchasing" camunda:candidateUsers="chen"')
                      + task("Task_b", 'camunda:candidateGroups="finance"')))

@@ -88,9 +88,20 @@ def user_task(node) -> dict:
 
 
 def process(node) -> dict:
-    """Who may start the process (``candidateStarterGroups``, ``candidateStarterUsers``: comma lists)."""
-    return {"candidate_starter_groups": _split(attribute(node, "candidateStarterGroups")),
-            "candidate_starter_users": _split(attribute(node, "candidateStarterUsers"))}
+    """Who may start the process: ``candidateStarterGroups`` and ``candidateStarterUsers`` (comma lists),
+    and Flowable/Activiti's ``potentialStarter`` (``group(x)``, ``user(x)``, a bare name being a group)."""
+    groups = _split(attribute(node, "candidateStarterGroups"))
+    users = _split(attribute(node, "candidateStarterUsers"))
+    for starter in _children(node, "potentialStarter"):
+        for expression in starter.iter(BPMN + "formalExpression"):
+            for item in _split(expression.text):
+                kind, _sep, name = item.partition("(")
+                if _sep and kind.strip() in ("user", "group") and name.endswith(")"):
+                    (users if kind.strip() == "user" else groups).append(name[:-1].strip())
+                else:
+                    groups.append(item)
+    return {"candidate_starter_groups": list(dict.fromkeys(groups)),
+            "candidate_starter_users": list(dict.fromkeys(users))}
 
 
 def start_event(node) -> dict:
