@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine import runtime
+from engine.models import Instance
 
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 FLOWABLE = "http://flowable.org/bpmn"
@@ -344,3 +345,45 @@ def test_a_script_as_parameter_value_is_a_located_problem(calls):
         '</camunda:inputOutput></bpmn:extensionElements></bpmn:userTask>')}, 422)
     (problem,) = refused["details"]["problems"]
     assert problem["element_id"] == "T" and "camunda:script" in problem["message"] and problem["line"]
+
+
+# -- the cost of a step does not grow with the calls made ---------------------------------------------------------
+
+def looping_caller() -> str:
+    """start → user task Round → call activity (callee of another file) → rounds < 1000 → Round again."""
+    return document("""
+  <bpmn:process id="caller" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:userTask id="Round" name="Round"/>
+    <bpmn:callActivity id="Call_it" calledElement="callee">
+      <bpmn:extensionElements><camunda:in source="rounds" target="x"/><camunda:out source="doubled" target="doubled"/>
+      </bpmn:extensionElements></bpmn:callActivity>
+    <bpmn:scriptTask id="Count" scriptFormat="python"><bpmn:script>rounds = rounds + 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:exclusiveGateway id="More" default="f_again"/>
+    <bpmn:endEvent id="end"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="Round"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Round" targetRef="Call_it"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="Call_it" targetRef="Count"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="Count" targetRef="More"/>
+    <bpmn:sequenceFlow id="f_again" sourceRef="More" targetRef="Round"/>
+    <bpmn:sequenceFlow id="f_done" sourceRef="More" targetRef="end">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">rounds &gt;= 1000</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+  </bpmn:process>""")
+
+
+def test_the_state_of_an_instance_calling_again_and_again_does_not_grow(calls, app):
+    calls.deploy({"caller.bpmn": looping_caller(), "callee.bpmn": callee()})
+    iid = calls.start({"rounds": 0})["id"]
+    database = app.extensions["liucheng_db"]
+
+    def state_size() -> int:
+        with database.session() as session:
+            return len(session.get(Instance, iid).state)
+
+    sizes = {}
+    for round_no in range(1, 41):
+        assert calls.complete(iid, "Round")["data"]["doubled"] == 2 * (round_no - 1)
+        if round_no in (5, 40):
+            sizes[round_no] = state_size()
+    assert sizes[40] <= sizes[5] * 1.1, sizes
