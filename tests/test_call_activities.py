@@ -287,10 +287,21 @@ def test_a_mapping_without_target_is_a_located_problem(calls):
 @pytest.mark.skipif(CORPUS is None, reason="the conformance corpus is not here")
 @pytest.mark.parametrize("files", [
     ["camunda-bpm-examples/mainProcess.bpmn", "camunda-bpm-examples/subProcess.bpmn"],
+    ["spiff-sample-process-models/call_activity_test.bpmn", "spiff-sample-process-models/callable_process_and_calls.bpmn",
+     "spiff-sample-process-models/callable_process.bpmn", "spiff-sample-process-models/test_form.bpmn"],
 ])
 def test_corpus_files_deploy_with_the_files_they_call(calls, files):
     deployed = calls.deploy({Path(f).name: (CORPUS / f).read_text(encoding="utf-8") for f in files})
     assert {d["status"] for d in deployed} == {"created"}
+
+
+@pytest.mark.skipif(CORPUS is None, reason="the conformance corpus is not here")
+def test_camundas_main_process_runs_the_sub_process_of_another_file(calls):
+    calls.deploy({name: (CORPUS / "camunda-bpm-examples" / name).read_text(encoding="utf-8")
+                  for name in ("mainProcess.bpmn", "subProcess.bpmn")})
+    started = calls.start({}, process_id="mainProcess")
+    assert [t["name"] for t in started["open_tasks"]] == ["task in default subprocess"]
+    assert calls.complete(started["id"], "UserTask_0zlyiaz")["status"] == "completed"
 
 
 # -- camunda:inputOutput -------------------------------------------------------------------------------------------
