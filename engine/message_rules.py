@@ -30,7 +30,7 @@ import re
 from typing import Iterable, Optional
 
 from engine import spiff
-from engine.errors import MessageRefusedError, PermissionDeniedError
+from engine.errors import ConflictError, MessageRefusedError, PermissionDeniedError
 from engine.models import INTEGRATION_ROLES, Message, User
 
 CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
@@ -121,7 +121,8 @@ def check_may_send(sender: User) -> None:
                                 "account or token (an admin can give your account the integrator role).")
 
 
-def check_catchable(wf, version_, instance_id: int, name: str, data: dict, catching: list[str]) -> None:
+def check_catchable(wf, version_, instance_id: int, name: str, data: dict, catching: list[str],
+                    correlation: Optional[dict] = None) -> None:
     """Raise ``MessageRefusedError`` if an element of the instance catching ``name`` does not declare
     every name of ``data``, or if the instance cannot catch it (its correlation fails)."""
     nodes = version_.elements.get("nodes", {})
@@ -129,7 +130,7 @@ def check_catchable(wf, version_, instance_id: int, name: str, data: dict, catch
     names = refused(data, declarations)
     if names:
         raise refusal(name, names, declarations, [f"{version_.process_id}:{e}" for e in catching], instance_id)
-    problem = spiff.catch_problem(wf, name, data)
+    problem = spiff.catch_problem(wf, name, data, correlation)
     if problem:
         raise not_caught(name, instance_id, problem)
 
@@ -151,6 +152,16 @@ def refusal(name: str, names: list[str], declarations: list, where: list[str],
         "nothing was delivered, started or kept.",
         {"refused": names, "allowed": sorted({n for d in declarations if d for n in d}),
          "elements": where, **({"instance_id": instance_id} if instance_id is not None else {})})
+
+
+def ambiguous(name: str, instance_id: int, elements: list[str]) -> ConflictError:
+    """Several catch events of one instance wait for the message (Camunda 7:
+    MismatchingMessageCorrelationException)."""
+    return ConflictError(
+        f"Message '{name}' correlates with {len(elements)} catch events of instance {instance_id} "
+        f"({', '.join(elements)}); a message reaches one. Narrow 'correlation' so it matches one, or send it "
+        "with \"all\": true to deliver it to each of them; nothing was delivered.",
+        {"instance_id": instance_id, "elements": elements})
 
 
 def not_caught(name: str, instance_id: int, reason: str) -> MessageRefusedError:

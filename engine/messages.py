@@ -138,10 +138,22 @@ def keep_time() -> timedelta:
         return KEEP_FOR
 
 
-def waiting_instances(session: Session, name: str, correlation: dict) -> list[int]:
+def variable_keys(session: Session, name: str, correlation: dict) -> dict:
+    """The part of ``correlation`` matched against process variables: without the keys that are
+    the id of a BPMN correlation property of message ``name`` in a deployed process (those are
+    matched by the catch event, ``engine.spiff.correlation``)."""
+    properties = set().union(*(spiff.correlation_property_ids(v.spec_json, name) for v in latest_versions(session)))
+    return {key: value for key, value in correlation.items() if key not in properties}
+
+
+def waiting_instances(session: Session, name: str, correlation: dict, business_key: Optional[str] = None) -> list[int]:
+    """Running instances subscribed to ``name`` whose variables match ``correlation`` (and whose
+    business key is ``business_key``, if given), oldest first."""
     waiting = select(MessageSubscription.instance_id).where(MessageSubscription.name == name)
     query = (select(Instance.id, Instance.data)
              .where(Instance.id.in_(waiting), Instance.status == InstanceStatus.RUNNING).order_by(Instance.id))
+    if business_key is not None:
+        query = query.where(Instance.business_key == business_key)
     for key, value in correlation.items():
         if isinstance(value, str):  # narrowed in SQL; every value is checked again below
             query = query.where(Instance.data[key].as_string() == value)

@@ -29,13 +29,18 @@ Work = Generator[Any, Any, Any]  # a piece of settling: yields the pieces to do 
 
 
 def receive_message(session: Session, name: str, correlation: Any, data: Any, message_id: Optional[str],
-                    sender: User, keep_for: Optional[timedelta] = None) -> dict:
-    """Deliver, start or keep one message; the reply says which happened."""
+                    sender: User, keep_for: Optional[timedelta] = None, business_key: Optional[str] = None,
+                    every: bool = False) -> dict:
+    """Deliver, start or keep one message; the reply says which happened. In each instance it
+    reaches, the message is caught by ONE catch event: several waiting ones that correlate are a
+    ``ConflictError`` (Camunda's MismatchingMessageCorrelationException) unless ``every`` (Camunda's
+    correlateAll) delivers it to each of them."""
     message_rules.check_may_send(sender)
     name, correlation, data = messages.checked(name, correlation, data)
     message_id = str(message_id) if message_id else uuid.uuid4().hex
     with command(session):
-        return _run(_receiving(session, name, correlation, data, message_id, sender, keep_for, depth=0))
+        return _run(_receiving(session, name, correlation, data, message_id, sender, keep_for, depth=0,
+                               business_key=business_key, every=every))
 
 
 def settle(session: Session, instance_id: int, advanced: Advanced) -> None:
@@ -75,7 +80,8 @@ def _settling(session: Session, instance_id: int, advanced: Advanced, depth: int
 
 
 def _receiving(session: Session, name: str, correlation: dict, data: dict, message_id: str, sender: User,
-               keep_for: Optional[timedelta], depth: int) -> Work:
+               keep_for: Optional[timedelta], depth: int, business_key: Optional[str] = None,
+               every: bool = False) -> Work:
     """Store one message and deliver it to every instance waiting for it (each settled before the
     next takes it), or start the processes it starts, or keep it; returns the reply."""
     now = clock.now()
@@ -89,8 +95,9 @@ def _receiving(session: Session, name: str, correlation: dict, data: dict, messa
         return messages.duplicate(session, messages.stored(session, sender, message_id), message_id, sender)
     messages.expire_old(session)
     instance_ids = []
-    for instance_id in messages.waiting_instances(session, name, correlation):
-        advanced = deliver(session, instance_id, name, data, sender, message_id)
+    variables = messages.variable_keys(session, name, correlation)
+    for instance_id in messages.waiting_instances(session, name, variables, business_key):
+        advanced = deliver(session, instance_id, name, data, sender, message_id, correlation, every)
         if advanced is not None:
             instance_ids.append(instance_id)
             yield _settling(session, instance_id, advanced, depth)
@@ -109,27 +116,33 @@ def _receiving(session: Session, name: str, correlation: dict, data: dict, messa
 
 
 def deliver(session: Session, instance_id: int, name: str, data: dict, sender: User,
-            message_id: str) -> Optional[Advanced]:
-    """Deliver a message to one waiting instance inside the caller's command (None: it does not
-    wait for it). A message from outside that the instance's catching element refuses, or that
-    the instance cannot catch, raises ``MessageRefusedError`` (the command rolls back)."""
+            message_id: str, correlation: Optional[dict] = None, every: bool = False) -> Optional[Advanced]:
+    """Deliver a message to one waiting instance inside the caller's command (None: nothing of it
+    waiting for the message correlates). A message from outside that the instance's catching
+    element refuses raises ``MessageRefusedError``; one that several catch events of the instance
+    wait for raises ``ConflictError`` unless ``every`` (the command rolls back). The engine's own
+    messages go to the catch event waiting longest."""
     instance, version = workflows.lock_instance(session, instance_id)
     if instance.status != InstanceStatus.RUNNING:
         return None
     wf = workflows.load_workflow(session, instance, version)
-    catching = [messages.message_element(w.element_id, name, version.elements)
-                for w in spiff.waiting_messages(wf) if w.name == name]
+    correlation = correlation or {}
+    catching = [messages.message_element(element_id, name, version.elements)
+                for element_id in spiff.catching_elements(wf, name, data, correlation)]
     if not catching:
         return None
     if message_rules.is_engine(sender):
         messages.history_of_delivery(session, instance.id, name, message_id, data, sender.username,
                                      element_id=catching[0])
-        return steps.advance(session, instance, version, wf,
-                             step=lambda wf_, on_step: spiff.deliver_message(wf_, name, data, on_step))
-    message_rules.check_catchable(wf, version, instance.id, name, data, catching)
+        return steps.advance(session, instance, version, wf, step=lambda wf_, on_step: spiff.deliver_message(
+            wf_, name, data, on_step, correlation))
+    if len(catching) > 1 and not every:
+        raise message_rules.ambiguous(name, instance.id, catching)
+    message_rules.check_catchable(wf, version, instance.id, name, data, catching if every else catching[:1],
+                                  correlation)
     messages.history_of_delivery(session, instance.id, name, message_id, data, sender.username, element_id=catching[0])
     try:
-        spiff.catch_message(wf, name, data)
+        spiff.catch_message(wf, name, data, correlation, every)
     except Exception as exc:  # noqa: BLE001 - refused as a whole: the command rolls back
         reason = (str(exc).splitlines() or [""])[0]
         raise message_rules.not_caught(name, instance.id, f"{type(exc).__name__}: {reason}") from exc

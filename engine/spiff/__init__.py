@@ -13,6 +13,7 @@ Modules:
 * ``steps``: running on, completing, cancelling, retrying (``Step``, ``FailedStep``);
 * ``waits``: what a workflow waits on (timers, messages, receive tasks without a message), firing,
   delivering and triggering;
+* ``correlation``: which waiting catch event a message reaches (BPMN correlation properties), catching it;
 * ``external``: service tasks the engine does not run itself (external tasks, expressions, delegates);
 * ``calls``: call activities: called processes of other files bound on first use, ``in``/``out`` data mapping;
 * ``multi_instance``: multi-instance activities as Camunda runs them (collection and element variable,
@@ -35,7 +36,9 @@ from engine.spiff.patches import SpiffWorkflowChanged
 from engine.spiff.scripts import (SandboxEnvironment, SandboxScriptEngine, ServiceCall, check_source,
                                   find_script_error, make_script_engine)
 from engine.spiff.speedups import stock, walk
-from engine.spiff.waits import (WaitingMessage, WaitingTimer, catch_message, catch_problem, deliver_message,
+from engine.spiff.correlation import (catch_message, catch_problem, catching_elements, deliver_message,
+                                      property_ids as correlation_property_ids)
+from engine.spiff.waits import (WaitingMessage, WaitingTimer,
                                 fire_start_timer, fire_timers, firing_at, iso_datetime, iso_duration_from,
                                 iso_recurring_interval, take_thrown_messages, timers_held, trigger, waiting_messages,
                                 waiting_timers, waiting_triggers, WaitingTrigger)
@@ -58,7 +61,7 @@ __all__ = [
     "task_data", "failed_task_ids", "failed_step",
     # waits
     "waiting_timers", "waiting_messages", "fire_timers", "fire_start_timer", "deliver_message",
-    "catch_message", "catch_problem", "take_thrown_messages", "timers_held", "firing_at",
+    "catch_message", "catch_problem", "catching_elements", "correlation_property_ids", "take_thrown_messages", "timers_held", "firing_at",
     "iso_datetime", "iso_duration_from", "iso_recurring_interval",
     "waiting_triggers", "trigger", "WaitingTrigger",
     # external tasks

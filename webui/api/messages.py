@@ -25,11 +25,11 @@ STATUS_OF_REPLY = {MessageStatus.DUPLICATE: 200, MessageStatus.STARTED: 201, Mes
 @documented("Deliver a message to the waiting instance(s) it correlates with, start a process with a message "
             "start event, or keep it until an instance waits for it (integrators and admins; 422 when its data "
             "names variables the catching event does not declare, or the instance cannot catch it)", "messages",
-            body=SendMessageSchema, response=MessageReplySchema, errors=(400, 401, 403, 422))
+            body=SendMessageSchema, response=MessageReplySchema, errors=(400, 401, 403, 409, 422))
 def send_message():
     body = load_json(SendMessageSchema())
     reply = runtime.receive_message(get_session(), body["name"], body["correlation"], body["data"], body["message_id"],
-                                    current_user())
+                                    current_user(), business_key=body["business_key"], every=body["all"])
     return dump(MessageReplySchema(), reply), STATUS_OF_REPLY.get(reply["status"], 200)
 
 

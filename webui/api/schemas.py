@@ -197,6 +197,11 @@ class SendMessageSchema(Schema):
     data = fields.Dict(load_default=dict, metadata={"description": "Values that join the instance's data."})
     message_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128), metadata={
         "description": "Idempotency key: the same message_id twice is delivered once."})
+    business_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=256), metadata={
+        "description": "Only instances with this business key (Camunda's processInstanceBusinessKey)."})
+    all = fields.Boolean(load_default=False, metadata={
+        "description": "Deliver to every catch event of an instance that waits for it (Camunda's correlateAll); "
+                       "without it several waiting catch events in one instance are a 409."})
 
 
 class MessageReplySchema(Schema):

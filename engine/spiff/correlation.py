@@ -1,0 +1,171 @@
+"""Message correlation in the SpiffWorkflow adapter: which waiting catch event of an instance a
+message reaches, and catching it there, as Camunda 7 correlates (one execution per message).
+
+A message is ``(name, correlation, payload)``. ``correlation`` holds Camunda-style keys (process
+variables, matched by the caller against the instance's data) and, for a model with standard BPMN
+correlation (``bpmn:correlationKey`` / ``bpmn:correlationProperty`` /
+``bpmn:correlationPropertyRetrievalExpression``), correlation property values keyed by the
+property's id. A property's value on the message side is the value given for its id, else its
+retrieval expression (``messagePath``) evaluated on the message (correlation and payload
+together); on the instance side it is the value the conversation was initialised with (an earlier
+message), else the retrieval expression evaluated on the catching task's data. A catch event
+matches when every property known on both sides agrees (a property unknown on one side does not
+refuse: the first message of a conversation initialises it, as BPMN defines).
+
+SpiffWorkflow's own catch evaluates the retrieval expressions on the payload alone and fails with
+a NameError when the message carries the value as its correlation; ``catch_on`` records the
+computed values instead.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any, Optional
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as _BaseMessage
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from engine.spiff.steps import Listener, run
+from engine.spiff.tasks import element_of
+
+_UNKNOWN = object()
+
+
+@lru_cache(maxsize=256)
+def property_ids(spec_json: str, name: str) -> frozenset[str]:
+    """The ids of the correlation properties message ``name`` has in a serialized spec."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("name") == name and node.get("correlation_properties"):
+                found.update(p["name"] for p in node["correlation_properties"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+    walk(json.loads(spec_json))
+    return frozenset(found)
+
+
+def message_definition(task, name: str) -> Optional[_BaseMessage]:
+    """The message definition of ``name`` a waiting task catches with, if any."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    for candidate in list(getattr(definition, "event_definitions", None) or [definition]):
+        if isinstance(candidate, _BaseMessage) and candidate.name == name:
+            return candidate
+    return None
+
+
+def _evaluate(task, expression: str, context: dict) -> Any:
+    try:
+        return task.workflow.script_engine.environment.evaluate(expression, dict(context))
+    except Exception:  # noqa: BLE001 - a value the message or instance does not have is unknown
+        return _UNKNOWN
+
+
+def message_values(task, definition: _BaseMessage, correlation: dict, payload: dict) -> dict[str, Any]:
+    """Property id → the message's value (given by id, else retrieved from the message)."""
+    values = {}
+    for prop in definition.correlation_properties:
+        if prop.name in correlation:
+            values[prop.name] = correlation[prop.name]
+        else:
+            values[prop.name] = _evaluate(task, prop.retrieval_expression, {**correlation, **payload})
+    return values
+
+
+def instance_value(task, prop) -> Any:
+    """The instance's value of one property: the conversation's, else retrieved from the task's data."""
+    for key in prop.correlation_keys:
+        known = task.workflow.correlations.get(key, {})
+        if prop.name in known:
+            return known[prop.name]
+    return _evaluate(task, prop.retrieval_expression, task.data)
+
+
+def correlates(task, definition: _BaseMessage, correlation: dict, payload: dict) -> bool:
+    """Whether the message's correlation property values agree with the instance's."""
+    for prop_id, value in message_values(task, definition, correlation, payload).items():
+        if value is _UNKNOWN:
+            continue
+        prop = next(p for p in definition.correlation_properties if p.name == prop_id)
+        mine = instance_value(task, prop)
+        if mine is not _UNKNOWN and str(mine) != str(value):
+            return False
+    return True
+
+
+def catch_on(task, definition: _BaseMessage, correlation: dict, payload: dict) -> None:
+    """``task`` catches the message: the payload is kept for the task (joins its data when it
+    completes) and the conversation keeps the property values; nothing runs on yet."""
+    event = BpmnEvent(definition, dict(payload), {})
+    if task.task_spec.event_definition is definition:
+        definition.update_internal_data(task, event)
+        if task.task_spec.__class__.__name__ == "StartEvent" and task.state in (TaskState.COMPLETED,
+                                                                                  TaskState.CANCELLED):
+            task.workflow.reset_from_task_id(task.id)
+        task._set_internal_data(event_fired=True)
+        task._set_state(TaskState.WAITING)
+    else:  # an event-based gateway (several definitions): SpiffWorkflow keeps what it has seen
+        task.task_spec.catch(task, BpmnEvent(definition, {**correlation, **payload}, {}))
+    for prop_id, value in message_values(task, definition, correlation, payload).items():
+        if value is not _UNKNOWN:
+            prop = next(p for p in definition.correlation_properties if p.name == prop_id)
+            for key in prop.correlation_keys:
+                task.workflow.correlations.setdefault(key, {})[prop_id] = value
+    task.task_spec._update(task)
+
+
+def _waiting_tasks(wf: BpmnWorkflow) -> list:
+    return [t for t in wf.event_manager.tasks.values() if t.has_state(TaskState.WAITING)]
+
+
+def deliver_message(wf: BpmnWorkflow, name: str, payload: dict, on_step: Optional[Listener] = None,
+                    correlation: Optional[dict] = None) -> bool:
+    """Deliver a message to one waiting catch event of the instance (``catch_message``); then run on."""
+    if not catch_message(wf, name, payload, correlation):
+        return False
+    run(wf, on_step)
+    return True
+
+
+def catching_elements(wf: BpmnWorkflow, name: str, payload: dict, correlation: Optional[dict] = None) -> list[str]:
+    """The waiting catch events of ``name`` whose correlation properties agree with the message,
+    the one waiting longest first (``engine.spiff.correlation``). Changes nothing."""
+    return [element_of(task) for task, _ in _correlated(wf, name, payload, correlation or {})]
+
+
+def _correlated(wf: BpmnWorkflow, name: str, payload: dict, correlation: dict) -> list:
+    found = []
+    for task in _waiting_tasks(wf):
+        definition = message_definition(task, name)
+        if definition is not None and correlates(task, definition, correlation, payload):
+            found.append((task, definition))
+    return found
+
+
+def catch_message(wf: BpmnWorkflow, name: str, payload: dict, correlation: Optional[dict] = None,
+                  every: bool = False) -> bool:
+    """The catch alone: ONE waiting catch event of ``name`` that correlates (the one waiting longest;
+    every one with ``every``) takes the message, its payload joins that event's data; nothing runs
+    on yet (``run`` does). False if nothing waiting correlates."""
+    correlated = _correlated(wf, name, payload, correlation or {})
+    for task, definition in correlated if every else correlated[:1]:
+        catch_on(task, definition, correlation or {}, payload)
+        if not task.has_state(TaskState.WAITING):
+            task.data.update(payload)
+    return bool(correlated)
+
+
+def catch_problem(wf: BpmnWorkflow, name: str, payload: dict, correlation: Optional[dict] = None) -> Optional[str]:
+    """Why the instance cannot catch message ``name`` (its correlation property values differ from
+    the instance's), or None. Changes nothing."""
+    if not any(message_definition(t, name) for t in _waiting_tasks(wf)):
+        return None
+    if not _correlated(wf, name, payload, correlation or {}):
+        return "its correlation property values differ from the instance's"
+    return None
