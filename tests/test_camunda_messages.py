@@ -173,3 +173,67 @@ def test_a_thrown_message_reaches_one_catch_event_of_the_instance(api, model):
     assert len(open_elements(api, waiting)) == 1
     send(api, "payment")  # the other one still waits, alone now: no conflict
     assert open_elements(api, waiting) == ["ta", "tb"]
+
+
+# -- non-interrupting message events fire again ------------------------------------------------------
+
+NON_INTERRUPTING_BOUNDARY = '''<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
+<bpmn:userTask id="work"/><bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="e"/><bpmn:endEvent id="e"/>
+<bpmn:boundaryEvent id="b" attachedToRef="work" cancelActivity="false">
+  <bpmn:messageEventDefinition messageRef="M_pay"/></bpmn:boundaryEvent>
+<bpmn:sequenceFlow id="fb" sourceRef="b" targetRef="note"/><bpmn:userTask id="note"/>
+<bpmn:sequenceFlow id="fn" sourceRef="note" targetRef="en"/><bpmn:endEvent id="en"/>'''
+
+EVENT_SUBPROCESS = '''<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
+<bpmn:userTask id="work"/><bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="e"/><bpmn:endEvent id="e"/>
+<bpmn:subProcess id="on_payment" triggeredByEvent="true">
+  <bpmn:startEvent id="es" isInterrupting="false"><bpmn:messageEventDefinition messageRef="M_pay"/></bpmn:startEvent>
+  <bpmn:sequenceFlow id="ef1" sourceRef="es" targetRef="note"/><bpmn:userTask id="note"/>
+  <bpmn:sequenceFlow id="ef2" sourceRef="note" targetRef="ee"/><bpmn:endEvent id="ee"/>
+</bpmn:subProcess>'''
+
+
+def test_a_non_interrupting_message_boundary_event_fires_again_on_the_next_message(api, model):
+    model("ni_boundary", NON_INTERRUPTING_BOUNDARY, PAYMENT)
+    instance_id = start(api, "ni_boundary")
+
+    assert send(api, "payment").status_code == 200
+    assert send(api, "payment").status_code == 200
+
+    assert open_elements(api, instance_id) == ["note", "note", "work"]
+
+
+def test_a_non_interrupting_message_event_subprocess_subscribes_and_fires_again(api, model):
+    model("ni_subprocess", EVENT_SUBPROCESS, PAYMENT)
+    instance_id = start(api, "ni_subprocess")
+
+    first, second = send(api, "payment"), send(api, "payment")
+
+    assert first.status_code == 200, first.json
+    assert second.status_code == 200, second.json
+    assert open_elements(api, instance_id) == ["note", "note", "work"]
+
+
+# -- message starts ----------------------------------------------------------------------------
+
+MESSAGE_START_ONLY = '''<bpmn:startEvent id="s"><bpmn:messageEventDefinition messageRef="tns:M_order"/></bpmn:startEvent>
+<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/><bpmn:userTask id="t"/>
+<bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/><bpmn:endEvent id="e"/>'''
+
+
+def test_a_message_ref_with_a_namespace_prefix_starts_its_process(api, model):
+    model("by_message", MESSAGE_START_ONLY, '<bpmn:message id="M_order" name="order_placed"/>')
+
+    reply = send(api, "order_placed", {}, {"order_no": "A7"})
+
+    assert reply.status_code == 201, reply.json
+    [instance_id] = reply.json["instance_ids"]
+    assert open_elements(api, instance_id) == ["t"]
+
+
+def test_a_process_whose_only_start_is_a_message_start_starts_by_key(api, model):
+    model("by_message", MESSAGE_START_ONLY, '<bpmn:message id="M_order" name="order_placed"/>')
+
+    instance_id = start(api, "by_message", {"order_no": "A8"})
+
+    assert open_elements(api, instance_id) == ["t"]

@@ -169,3 +169,29 @@ def catch_problem(wf: BpmnWorkflow, name: str, payload: dict, correlation: Optio
     if not _correlated(wf, name, payload, correlation or {}):
         return "its correlation property values differ from the instance's"
     return None
+
+
+_REFS = ("messageRef", "signalRef", "errorRef", "escalationRef")
+_BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+
+
+def unprefixed_refs(root) -> None:
+    """``messageRef="tns:order"`` (a QName, as the schema types it) names the element of id ``order``
+    of this document; SpiffWorkflow looks the whole text up. Prefixed references to an element of
+    the document are written without their prefix before parsing (signal, error, escalation alike)."""
+    ids = {node.get("id") for tag in ("message", "signal", "error", "escalation")
+           for node in root.iter(_BPMN + tag)}
+    for node in root.iter():
+        for attribute in _REFS:
+            value = node.get(attribute) if isinstance(node.tag, str) else None
+            if value and ":" in value and value not in ids and value.split(":", 1)[1] in ids:
+                node.set(attribute, value.split(":", 1)[1])
+
+
+def started_by_key(workflow: BpmnWorkflow, start) -> None:
+    """A process whose only start event is a message start event, started by its key without a
+    message (Camunda 7: ``startProcessInstanceByKey`` takes the single start event as the initial
+    one): that start event is taken as if its message had come, with the start data."""
+    if isinstance(getattr(start.task_spec, "event_definition", None), _BaseMessage) and \
+            len(workflow.spec.start.outputs) == 1:
+        start._set_internal_data(event_fired=True)

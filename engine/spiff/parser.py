@@ -13,9 +13,9 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine.spiff import io_parameters
-from engine.spiff.calls import CallParser, local_specs
 from engine.spiff import multi_instance
+from engine.spiff import correlation, io_parameters
+from engine.spiff.calls import CallParser, local_specs
 from engine.spiff.external import ServiceParser
 from engine.spiff.state import dump_spec
 from engine.spiff.waits import wait_for_trigger
@@ -47,6 +47,7 @@ def parse_specs(name: str, root, process_ids: list[str], designer_ids: Optional[
     parser = LiuchengParser(validator=VALIDATOR)
     try:
         io_parameters.as_scripts(root, name)
+        correlation.unprefixed_refs(root)
         parser.add_bpmn_xml(root, filename=name)
         return {process_id: dump_spec(*_as_designed(parser.get_spec(process_id), local_specs(parser, process_id),
                                                     designer_ids or {}))

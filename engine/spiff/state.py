@@ -28,7 +28,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from engine import encoding
 from engine.clock import EngineDate, EngineDatetime
 from engine.errors import EngineError
-from engine.spiff import calls, data_guard, external, multi_instance
+from engine.spiff import calls, correlation, data_guard, external, multi_instance
 from engine.spiff.waits import timers_held
 
 
@@ -93,6 +93,8 @@ def new_workflow(specs: tuple, data: dict, script_timeout: float = 1.0,
         start.data.update(data)
         if any(name.endswith("StartEventSplit") for name in spec.task_specs):
             _choose_start_event(workflow, start, start_event)
+        elif start_event is None:
+            correlation.started_by_key(workflow, start)
     return workflow
 
 
