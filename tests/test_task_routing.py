@@ -2,12 +2,18 @@
 items 2 and 3): deployed over the REST API, started and worked over the API and the start list page."""
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
 from web_support import browser_as, text, web  # noqa: F401 (fixtures)
 
+SHARED = [Path(os.environ["LIUCHENG_SHARED"])] if os.environ.get("LIUCHENG_SHARED") else []
+SHARED += [Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")]
+VACATION = next((p / "conformance/bpmn/flowable-examples/VacationRequest.bpmn20.xml" for p in SHARED
+                 if (p / "conformance/bpmn/flowable-examples/VacationRequest.bpmn20.xml").is_file()), None)
 NAMESPACES = {"camunda": "http://camunda.org/schema/1.0/bpmn", "flowable": "http://flowable.org/bpmn",
               "activiti": "http://activiti.org/bpmn"}
 
@@ -228,3 +234,24 @@ def test_task_name_outside_the_juel_subset_is_refused_located(api, people):
     assert refused.status_code == 422
     (problem,) = refused.json["details"]["problems"]
     assert problem["element_id"] == "Task_a" and problem["line"] and "Name 'Review ${a +}'" in problem["message"]
+
+
+@pytest.mark.skipif(VACATION is None, reason="the conformance corpus is not beside the checkout")
+def test_flowable_vacation_request_runs_for_its_initiator(api, people, clock):
+    deployed = api("post", "/definitions", "root", json={"files": {"VacationRequest.bpmn20.xml": VACATION.read_text()},
+                                                         "default_role": "finance"})
+    assert deployed.status_code == 201, deployed.json
+    refused = api("post", "/instances", "wang", json={"process_id": "vacationRequest", "data": {}})
+    assert refused.status_code == 403  # routed to the initiator only: the default role starts it
+    started = api("post", "/instances", "fang", json={"process_id": "vacationRequest",
+                                                      "data": {"numberOfDays": 3, "vacationMotivation": "rest"}})
+    assert started.status_code == 201, started.json
+    (handle,) = started.json["open_tasks"]
+    assert handle["element_id"] == "handleRequest" and handle["assignee"] == "fang"
+    assert api("get", f"/instances/{started.json['id']}", "fang").json["data"]["employeeName"] == "fang"
+    done = api("post", f"/tasks/{handle['id']}/complete", "fang", json={"data": {"vacationApproved": "Approve"}})
+    assert done.status_code == 200, done.json
+    (mail,) = [t for t in api("get", "/tasks?scope=claimable", "fang").json if t["element_id"] == "sendApprovalMail"]
+    assert api("post", f"/tasks/{mail['id']}/claim", "fang").status_code == 200
+    assert api("post", f"/tasks/{mail['id']}/complete", "fang", json={"data": {}}).status_code == 200
+    assert api("get", f"/instances/{started.json['id']}", "fang").json["status"] == "completed"
