@@ -5,9 +5,10 @@ The designer writes ``camunda:collection`` (a process variable's name or a JUEL 
 ``camunda:elementVariable`` on ``multiInstanceLoopCharacteristics`` (``flowable:``/``activiti:`` alike, or
 BPMN's ``loopDataInputRef`` with an ``inputDataItem name`` as Camunda's docs show), ``loopCardinality``
 (a number or an expression) and ``completionCondition``, JUEL or Python. ``normalize`` leaves one form for
-``engine.spiff.multi_instance`` to run: ``camunda:collection`` as a Python expression and
-``camunda:elementVariable``, a ``loopCardinality`` of ``len(collection)`` when the designer gave none,
-JUEL in ``loopCardinality``/``completionCondition`` translated to Python. ``problems`` locates what cannot
+``engine.spiff.multi_instance`` to run: ``camunda:collection`` as a Python expression,
+``camunda:elementVariable`` and ``camunda:elementIndexVariable`` (Flowable's), a ``loopCardinality`` of
+``len(collection)`` when the designer gave none, JUEL in ``loopCardinality``/``completionCondition``
+translated to Python. ``problems`` locates what cannot
 run. The variables the instances see (``loopCounter``, ``nrOfInstances``…) and what goes back to the process
 are ``engine.spiff.multi_instance``'s.
 """
@@ -48,15 +49,17 @@ def _loop_problems(name: str, loop) -> list[Problem]:
     if collection is not None and not NAME.match(collection.strip()):
         found += _expression_problems(where, extensions.qualified(loop, "collection"), collection,
                                       "a process variable's name (items) or a JUEL expression (${order.items})")
-    if element is not None and not NAME.match(element.strip()):
-        found.append(Problem(*where, f"{extensions.qualified(loop, 'elementVariable')}=\"{element}\" is not a "
-                             "variable name: write a name such as item (letters, digits, _)."))
+    for attribute, value in (("elementVariable", element), ("elementIndexVariable", _index_variable(loop))):
+        if value is not None and not NAME.match(value.strip()):
+            found.append(Problem(*where, f"{extensions.qualified(loop, attribute)}=\"{value}\" is not a variable "
+                                 "name: write a name such as item (letters, digits, _)."))
     for tag in EXPRESSIONS:
         node = loop.find(BPMN + tag)
         if node is not None:
             found += _expression_problems(where, tag, (node.text or "").strip(), "a number, a Python expression "
                                           "or a JUEL expression (${nrOfCompletedInstances >= 2})")
-    if collection is None and loop.find(BPMN + "loopCardinality") is None and loop.find(BPMN + "loopDataInputRef") is None:
+    counted = loop.find(BPMN + "loopCardinality") is not None or loop.find(BPMN + "loopDataInputRef") is not None
+    if collection is None and not counted:
         found.append(Problem(*where, "This multi-instance activity says neither how many instances nor over what: "
                              "add camunda:collection=\"items\" with camunda:elementVariable=\"item\", or a "
                              "loopCardinality (e.g. 3 or ${reviewers})."))
@@ -93,6 +96,8 @@ def _normalize_loop(loop) -> None:
         node = loop.find(BPMN + tag)
         if node is not None and juel.is_juel(node.text or ""):
             node.text = _python(node.text)
+    if _index_variable(loop) is not None:
+        loop.set(CAMUNDA + "elementIndexVariable", _index_variable(loop).strip())
     if collection is None:
         return
     loop.set(CAMUNDA + "collection", _python(collection))
@@ -125,6 +130,10 @@ def _collection(loop):
 
 def _element_variable(loop):
     return extensions.attribute(loop, "elementVariable")
+
+
+def _index_variable(loop):
+    return extensions.attribute(loop, "elementIndexVariable")
 
 
 def _python(text: str) -> str:

@@ -8,9 +8,10 @@ SpiffWorkflow runs ``multiInstanceLoopCharacteristics`` with its own conventions
   the JUEL and gave the loop a ``loopCardinality`` of ``len(collection)`` when it had none) and
   ``camunda:elementVariable``: instance *i* gets element *i* of the collection in the element variable
   (with a ``loopCardinality`` too, the first *n* elements, as Camunda);
-* in every instance's data: ``loopCounter`` (0-based), ``nrOfInstances``, ``nrOfActiveInstances`` (always 1
-  when sequential), ``nrOfCompletedInstances``; the running instances' counters move as others complete,
-  and the ``completionCondition`` sees them (true: the instances still running are cancelled);
+* in every instance's data: ``loopCounter`` (0-based; Flowable's ``elementIndexVariable`` renames it),
+  ``nrOfInstances``, ``nrOfActiveInstances`` (always 1 when sequential), ``nrOfCompletedInstances``; the
+  running instances' counters move as others complete, and the ``completionCondition`` sees them (true: the
+  instances still running are cancelled);
 * these variables and the element variable (or ``inputDataItem``) are **local** to the instance: an
   existing process variable of the same name is shadowed, not refused, and keeps its value; what else
   an instance writes goes to the process when it completes (the last to complete wins), as Camunda's
@@ -39,10 +40,12 @@ ACTIVITIES = ("task", "userTask", "manualTask", "scriptTask", "serviceTask", "se
 class InstanceVariables:
     """What both spec classes add to SpiffWorkflow's: the collection's elements, the counters, locality."""
 
-    def __init__(self, wf_spec, bpmn_id, task_spec, collection=None, element_variable=None, **kwargs):
+    def __init__(self, wf_spec, bpmn_id, task_spec, collection=None, element_variable=None, index_variable=None,
+                 **kwargs):
         super().__init__(wf_spec, bpmn_id, task_spec, **kwargs)
         self.collection = collection
         self.element_variable = element_variable
+        self.index_variable = index_variable  # Flowable's elementIndexVariable: loopCounter under another name
 
     def create_child(self, my_task, item, key_or_index=None):
         task_spec = my_task.workflow.spec.task_specs[self.task_spec]
@@ -56,7 +59,8 @@ class InstanceVariables:
         index = len(list(self._instances(my_task)))
         child = my_task._add_child(task_spec, TaskState.WAITING)
         child.triggered = True
-        local = {LOOP_COUNTER: index, **self._counters(my_task, running=self._total(my_task) - self._completed(my_task))}
+        running = self._total(my_task) - self._completed(my_task)
+        local = {self.index_variable or LOOP_COUNTER: index, **self._counters(my_task, running=running)}
         if self.element_variable:
             local[self.element_variable] = self._element(my_task, index)
         elif self.input_item is not None:
@@ -149,6 +153,7 @@ class MultiInstanceParsing:
         super()._add_multiinstance_task(loop_characteristics)
         self.task.collection = loop_characteristics.get("{%s}collection" % CAMUNDA)
         self.task.element_variable = loop_characteristics.get("{%s}elementVariable" % CAMUNDA)
+        self.task.index_variable = loop_characteristics.get("{%s}elementIndexVariable" % CAMUNDA)
 
 
 def parser_classes(classes: dict) -> dict:
@@ -163,7 +168,8 @@ def parser_classes(classes: dict) -> dict:
 class MultiInstanceConverter(SpiffMultiInstanceConverter):
     def to_dict(self, spec):
         dct = super().to_dict(spec)
-        dct.update(collection=spec.collection, element_variable=spec.element_variable)
+        dct.update(collection=spec.collection, element_variable=spec.element_variable,
+                   index_variable=spec.index_variable)
         return dct
 
 
