@@ -233,6 +233,28 @@ def signal_instance(world: World, name: Optional[str]) -> Call:
                 done=lambda: world.read(select(Instance.status).where(Instance.id == instance_id)) == "completed")
 
 
+SIGNAL_MODEL = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="http://example.com/matrix">
+  <bpmn:signal id="S_recall" name="matrix_recall"/>
+  <bpmn:process id="matrix_recall" isExecutable="true">
+    <bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="c"/>
+    <bpmn:intermediateCatchEvent id="c"><bpmn:signalEventDefinition signalRef="S_recall"/></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="c" targetRef="e"/><bpmn:endEvent id="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def broadcast_signal(world: World, name: Optional[str]) -> Call:
+    """A fresh instance waiting for signal ``matrix_recall``, broadcast to."""
+    with world.database.session() as session:
+        if world.read(select(func.count()).select_from(Definition)
+                      .where(Definition.process_id == "matrix_recall")) == 0:
+            runtime.deploy_definitions(session, {"matrix_recall.bpmn": SIGNAL_MODEL.encode()}, {})
+        instance_id = runtime.start_instance(session, "matrix_recall", {}, users.get_user(session, "root")).id
+    return Call(json={"name": "matrix_recall", "variables": {}},
+                done=lambda: world.read(select(Instance.status).where(Instance.id == instance_id)) == "completed")
+
+
 def upload_definition(world: World, name: Optional[str]) -> Call:
     return Call(body=(DATA / "loop.bpmn").read_bytes(), content_type="application/xml",
                 query={"filename": "loop.bpmn"},
@@ -329,6 +351,7 @@ RECIPES: dict[str, Callable[[World, Optional[str]], Call]] = {
                                                         json={"user": OTHER_SUPERVISOR}),
     "POST /api/v1/messages": send_message,
     "GET /api/v1/messages": lambda w, n: Call(),
+    "POST /api/v1/signals": broadcast_signal,
     "GET /api/v1/incidents": lambda w, n: Call(listed=lambda r: w.incident_id in ids_of(r)),
     "GET /api/v1/incidents/{incident_id}": lambda w, n: Call({"incident_id": w.incident_id}),
     "POST /api/v1/incidents/{incident_id}/retry": retry_incident,

@@ -1,4 +1,4 @@
-"""Delivering messages: receiving one from outside, delivering it to the instances waiting for it
+"""Delivering messages and signals: receiving one from outside, delivering it to the instances waiting for it
 or starting the processes it starts, and delivering what instances throw, until all is at rest.
 
 Who may send a message and what it may set are the rules of ``engine.message_rules``; the rows
@@ -17,7 +17,7 @@ from typing import Any, Generator, Optional
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import clock, database, definitions, forms, history, instances, message_rules, messages, spiff
+from engine import clock, database, definitions, forms, history, instances, message_rules, messages, signals, spiff
 from engine.database import command
 from engine.errors import EngineError, PermissionDeniedError
 from engine.models import InstanceStatus, Message, MessageStatus, User
@@ -69,6 +69,10 @@ def _settling(session: Session, instance_id: int, advanced: Advanced, depth: int
         if depth > MAX_CHAIN:
             raise EngineError(f"Messages thrown in answer to messages went {MAX_CHAIN} deep without coming to "
                               "rest; check the processes that send them to each other.")
+        if isinstance(name, spiff.ThrownSignal):
+            reached = yield _signalling(session, str(name), payload, starts.system_actor(), depth + 1)
+            signals.record_thrown(session, instance_id, str(name), payload, reached["instance_ids"])
+            continue
         correlation = {key: payload[key] for key in instances.BUSINESS_KEYS if key in payload}
         reply = yield _receiving(session, name, correlation, payload, uuid.uuid4().hex, starts.system_actor(),
                                  None, depth + 1)
@@ -183,6 +187,48 @@ def start_with(session: Session, version: definitions.Version, element_id: str, 
         session, version, data, sender,
         lambda wf_, on_step: (spiff.run(wf_, on_step), spiff.deliver_message(wf_, name, data, on_step)),
         start_event=element_id, started_by_message={"name": name, "message_id": message_id})
+
+
+def broadcast_signal(session: Session, name: Any, variables: Any, sender: User) -> dict:
+    """Broadcast a signal (Camunda's signalEventReceived): every waiting signal catch event of every
+    running instance takes it, every process with a signal start event of that name starts (if the
+    sender may start it); all in one command. The reply lists the instances reached and started."""
+    message_rules.check_may_send(sender)
+    name, variables = signals.checked(name, variables)
+    with command(session):
+        return _run(_signalling(session, name, variables, sender, depth=0))
+
+
+def _signalling(session: Session, name: str, variables: dict, sender: User, depth: int) -> Work:
+    """Deliver one signal to every instance waiting for it, then start what it starts, each settled
+    (its own thrown messages and signals delivered) before the next; returns the reply."""
+    reached = []
+    for instance_id in signals.candidates(session, name):
+        instance, version = workflows.lock_instance(session, instance_id)
+        if instance.status != InstanceStatus.RUNNING:
+            continue
+        wf = workflows.load_workflow(session, instance, version)
+        if not spiff.waits_for_signal(wf, name):
+            continue
+        signals.record_received(session, instance.id, name, variables, sender.username)
+        advanced = steps.advance(session, instance, version, wf,
+                                 step=lambda wf_, on_step: spiff.catch_signal(wf_, name, variables, on_step))
+        reached.append(instance_id)
+        yield _settling(session, instance_id, advanced, depth)
+    started = []
+    for version, element_id in signals.starts(session, name):
+        if not message_rules.is_engine(sender):
+            try:
+                starts.check_may_start(version, sender)
+            except PermissionDeniedError:
+                continue
+        instance_id, advanced = starts.begin(
+            session, version, variables, sender,
+            lambda wf_, on_step: (spiff.run(wf_, on_step), spiff.catch_signal(wf_, name, variables, on_step)),
+            start_event=element_id)
+        started.append(instance_id)
+        yield _settling(session, instance_id, advanced, depth)
+    return {"name": name, "instance_ids": reached, "started_instance_ids": started}
 
 
 def expire_kept_messages(session: Session) -> int:

@@ -13,7 +13,10 @@ Modules:
 * ``steps``: running on, completing, cancelling, retrying (``Step``, ``FailedStep``);
 * ``waits``: what a workflow waits on (timers, messages, receive tasks without a message), firing,
   delivering and triggering;
+* ``camunda_timers``: SpiffWorkflow's timers made Camunda's (Quartz cron cycles, fired only by the worker,
+  a non-interrupting timer's paths outliving its activity);
 * ``correlation``: which waiting catch event a message reaches (BPMN correlation properties), catching it;
+* ``signals``: signals broadcast to the waiting catch events, signal names of a spec, what an instance threw;
 * ``external``: service tasks the engine does not run itself (external tasks, expressions, delegates);
 * ``calls``: call activities: called processes of other files bound on first use, ``in``/``out`` data mapping;
 * ``multi_instance``: multi-instance activities as Camunda runs them (collection and element variable,
@@ -40,9 +43,11 @@ from engine.spiff.correlation import (catch_message, catch_problem, catching_ele
                                       property_ids as correlation_property_ids)
 from engine.spiff.waits import (WaitingMessage, WaitingTimer,
                                 fire_start_timer, fire_timers, firing_at, iso_datetime, iso_duration_from,
-                                iso_recurring_interval, take_thrown_messages, timers_held, trigger, waiting_messages,
+                                iso_recurring_interval, timers_held, trigger, waiting_messages,
                                 waiting_timers, waiting_triggers, WaitingTrigger)
 from engine.spiff.pruning import prune
+from engine.spiff.signals import (ThrownSignal, catch_signal, signal_names, signal_starts,
+                                  take_thrown as take_thrown_messages, waits_for_signal)
 from engine.spiff.state import (SERIALIZER, StateVersionError, dump_spec, dump_state, load_spec, load_state,
                                 new_workflow)
 from engine.spiff.steps import FailedStep, Listener, Step, cancel, complete, failed_step, retry_failed, run
@@ -64,6 +69,8 @@ __all__ = [
     "catch_message", "catch_problem", "catching_elements", "correlation_property_ids", "take_thrown_messages", "timers_held", "firing_at",
     "iso_datetime", "iso_duration_from", "iso_recurring_interval",
     "waiting_triggers", "trigger", "WaitingTrigger",
+    # signals
+    "ThrownSignal", "catch_signal", "signal_names", "signal_starts", "waits_for_signal",
     # external tasks
     "WaitingExternal", "waiting_external", "complete_external", "fail_external", "throw_external_error",
     "catches_external_error",

@@ -17,6 +17,7 @@ from engine.spiff import multi_instance
 from engine.spiff import correlation, io_parameters
 from engine.spiff.calls import CallParser, local_specs
 from engine.spiff.external import ServiceParser
+from engine.spiff.signals import SignalEndEventParser
 from engine.spiff.state import dump_spec
 from engine.spiff.waits import wait_for_trigger
 
@@ -37,7 +38,8 @@ class LiuchengParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = multi_instance.parser_classes({
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][1]),
-        full_tag("callActivity"): (CallParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("callActivity")][1])})
+        full_tag("callActivity"): (CallParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("callActivity")][1]),
+        full_tag("endEvent"): (SignalEndEventParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("endEvent")][1])})
 
 
 def parse_specs(name: str, root, process_ids: list[str], designer_ids: Optional[dict[str, str]] = None) -> dict[str, str]:

@@ -204,6 +204,19 @@ class SendMessageSchema(Schema):
                        "without it several waiting catch events in one instance are a 409."})
 
 
+class SendSignalSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=128),
+                         metadata={"description": "The BPMN signal name, e.g. recall_announced."})
+    variables = fields.Dict(load_default=dict, metadata={
+        "description": "Values that join the data of every instance the signal reaches or starts."})
+
+
+class SignalReplySchema(Schema):
+    name = fields.String()
+    instance_ids = fields.List(fields.Integer(), metadata={"description": "Waiting instances the signal reached."})
+    started_instance_ids = fields.List(fields.Integer(), metadata={"description": "Instances it started."})
+
+
 class MessageReplySchema(Schema):
     message_id = fields.String()
     status = fields.String(metadata={"description": "delivered | started | kept | duplicate"})
