@@ -40,10 +40,10 @@ from engine.spiff.scripts import (SandboxEnvironment, SandboxScriptEngine, Servi
                                   find_script_error, make_script_engine)
 from engine.spiff.speedups import stock, walk
 from engine.spiff.correlation import (catch_message, catch_problem, catching_elements, deliver_message,
-                                      property_ids as correlation_property_ids)
+                                      property_ids as correlation_property_ids, waiting_messages)
 from engine.spiff.waits import (WaitingMessage, WaitingTimer,
                                 fire_start_timer, fire_timers, firing_at, iso_datetime, iso_duration_from,
-                                iso_recurring_interval, timers_held, trigger, waiting_messages,
+                                iso_recurring_interval, timers_held, trigger,
                                 waiting_timers, waiting_triggers, WaitingTrigger)
 from engine.spiff.pruning import prune
 from engine.spiff.signals import (ThrownSignal, catch_signal, signal_names, signal_starts,

@@ -19,6 +19,7 @@ computed values instead.
 from __future__ import annotations
 
 import json
+from copy import deepcopy
 from functools import lru_cache
 from typing import Any, Optional
 
@@ -27,6 +28,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.spiff import waits as _waits
 from engine.spiff.steps import Listener, run
 from engine.spiff.tasks import element_of
 
@@ -103,7 +105,10 @@ def catch_on(task, definition: _BaseMessage, correlation: dict, payload: dict) -
     """``task`` catches the message: the payload is kept for the task (joins its data when it
     completes) and the conversation keeps the property values; nothing runs on yet."""
     event = BpmnEvent(definition, dict(payload), {})
-    if task.task_spec.event_definition is definition:
+    if task.task_spec.event_definition is definition and getattr(task.task_spec, "cancel_activity", True) is False \
+            and type(task.task_spec).__name__ == "BoundaryEvent":
+        _spawn(task, payload)
+    elif task.task_spec.event_definition is definition:
         definition.update_internal_data(task, event)
         if task.task_spec.__class__.__name__ == "StartEvent" and task.state in (TaskState.COMPLETED,
                                                                                   TaskState.CANCELLED):
@@ -118,6 +123,47 @@ def catch_on(task, definition: _BaseMessage, correlation: dict, payload: dict) -
             for key in prop.correlation_keys:
                 task.workflow.correlations.setdefault(key, {})[prop_id] = value
     task.task_spec._update(task)
+
+
+def _spawn(task, payload: dict) -> None:
+    """A non-interrupting boundary event that caught a message starts its path once more and goes on
+    waiting (Camunda: the subscription stays while the activity runs), as SpiffWorkflow's cycle
+    timers do: a new child path, the boundary task left WAITING."""
+    for output in task.task_spec.outputs:
+        child = task._add_child(output, TaskState.FUTURE)
+        child.data = {**deepcopy(task.data), **payload}
+        child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
+        child.task_spec._update(child)
+
+
+def open_triggers(wf: BpmnWorkflow, name: str, payload: dict) -> None:
+    """The process's event subprocesses with a message start event of ``name`` (SpiffWorkflow
+    creates them only when such a message is caught) get an instance waiting at that start event,
+    unless one waits already, so that they correlate like any catch event."""
+    if wf.is_completed():
+        return
+    for sp_name in wf.spec.start.trigger_specs:
+        sp_spec = wf.subprocess_specs.get(sp_name)
+        for ts in sp_spec.bpmn_start_events if sp_spec is not None else []:
+            if isinstance(ts.event_definition, _BaseMessage) and ts.event_definition.name == name:
+                wf.event_manager.update_collaboration(BpmnEvent(ts.event_definition, dict(payload), {}))
+                return
+
+
+def trigger_waits(wf: BpmnWorkflow) -> list[tuple[str, str, str]]:
+    """(engine task id, element id, message name) of the message start events of the process's event
+    subprocesses not waiting yet: the instance is subscribed to them while it runs."""
+    if wf.is_completed():
+        return []
+    waiting = {t.task_spec.name for t in _waiting_tasks(wf)}
+    found = []
+    for sp_name in wf.spec.start.trigger_specs:
+        sp_spec = wf.subprocess_specs.get(sp_name)
+        for ts in (sp_spec.bpmn_start_events if sp_spec is not None else []):
+            if isinstance(ts.event_definition, _BaseMessage) and ts.name not in waiting:
+                found.append((f"trigger:{sp_name}:{ts.name}", getattr(ts, "bpmn_id", None) or ts.name,
+                              ts.event_definition.name))
+    return found
 
 
 def _waiting_tasks(wf: BpmnWorkflow) -> list:
@@ -140,6 +186,7 @@ def catching_elements(wf: BpmnWorkflow, name: str, payload: dict, correlation: O
 
 
 def _correlated(wf: BpmnWorkflow, name: str, payload: dict, correlation: dict) -> list:
+    open_triggers(wf, name, payload)
     found = []
     for task in _waiting_tasks(wf):
         definition = message_definition(task, name)
@@ -195,3 +242,9 @@ def started_by_key(workflow: BpmnWorkflow, start) -> None:
     if isinstance(getattr(start.task_spec, "event_definition", None), _BaseMessage) and \
             len(workflow.spec.start.outputs) == 1:
         start._set_internal_data(event_fired=True)
+
+
+def waiting_messages(wf: BpmnWorkflow) -> list[_waits.WaitingMessage]:
+    """What the instance waits for: its waiting message catch events, and the message start events of
+    its event subprocesses while it runs (an event subprocess subscribes when its scope starts)."""
+    return _waits.waiting_messages(wf) + [_waits.WaitingMessage(*wait) for wait in trigger_waits(wf)]
