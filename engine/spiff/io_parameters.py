@@ -10,7 +10,8 @@ removes it after: name inputs apart). A parameter's value is text (a string), ``
 evaluated in the sandbox), ``camunda:list`` or ``camunda:map`` (nested alike) or empty (null); a
 ``camunda:script`` value is refused (a ``ValidationException`` naming the element, which ``parser`` turns
 into a located problem). Tasks of every kind, subprocesses and call activities take
-them (a script task has them around its script); other elements are refused.
+them (a script task has them around its script). On events and receive tasks the output parameters
+declare what a message may set (``engine.message_rules``) and are left to it; other elements are refused.
 """
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ from engine import juel
 CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
-ACTIVITIES = {"task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
+ACTIVITIES = {"task", "userTask", "manualTask", "serviceTask", "sendTask", "businessRuleTask",
               "subProcess", "transaction", "callActivity", "scriptTask"}
+MESSAGE_DECLARATIONS = {"startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask",
+                        "intermediateThrowEvent", "endEvent"}  # engine.message_rules reads these
 
 
 def as_scripts(root, file_name: str) -> None:
@@ -31,6 +34,8 @@ def as_scripts(root, file_name: str) -> None:
     for mapping in list(root.iter(CAMUNDA + "inputOutput")):
         element = mapping.getparent().getparent()
         tag = etree.QName(element).localname
+        if tag in MESSAGE_DECLARATIONS:
+            continue
         if tag not in ACTIVITIES:
             raise ValidationException(f"camunda:inputOutput on a {tag} is not supported: put it on a task, "
                                       "subprocess or call activity, or set the variables in a script task",
