@@ -15,7 +15,6 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine.spiff import multi_instance
 from engine.spiff import correlation, io_parameters
-from engine.spiff import io_parameters
 from engine.spiff.calls import CallParser, local_specs
 from engine.spiff.external import ServiceParser
 from engine.spiff.signals import SignalEndEventParser
