@@ -141,7 +141,7 @@ def accepts_kept(wf, message: Message, elements: dict, element_id: str) -> bool:
         return True
     declared_here = elements.get("nodes", {}).get(element_id, {}).get("message_variables")
     return not refused(message.data or {}, [declared_here]) and \
-        spiff.catch_problem(wf, message.name, dict(message.data or {})) is None
+        spiff.catch_problem(wf, message.name, dict(message.data or {}), dict(message.correlation or {})) is None
 
 
 def refusal(name: str, names: list[str], declarations: list, where: list[str],

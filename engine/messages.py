@@ -21,12 +21,16 @@ Who may send, and what a message may change:
   data naming anything else is refused with 422 (``MessageRefusedError``, ``details["refused"]``) and
   nothing changes. A message nobody waits for is refused the same way when every deployed element
   catching it refuses those names; a kept message is delivered only to an element that accepts it.
-* A message the instance cannot catch (a ``bpmn:correlationProperty`` retrieval expression fails on
-  it, its correlation keys differ, or anything else raises while the event catches it) is refused
+* Correlation (``engine.spiff.correlation``): ``correlation`` keys are process variables, except the
+  ids of a message's BPMN correlation properties (``variable_keys`` tells them apart), which the
+  catch event matches; ``business_key`` narrows to the instance's business key. An instance whose
+  waiting catch events do not correlate is not delivered to. In one instance a message reaches ONE
+  catch event: several correlating ones are a 409 (``ConflictError``, Camunda's
+  ``MismatchingMessageCorrelationException``) unless the sender asks for all of them.
+* A message the instance cannot catch (anything raises while the event catches it) is refused
   with 422 (``MessageRefusedError``, code ``message_refused``): no message row, no history, no
-  instance changed. Camunda 7 answers a correlation it cannot make with an error too
-  (``MismatchingMessageCorrelationException``). Failures of later steps (a script after the catch
-  event) are ordinary incidents: the message is delivered and the incident sits on that step.
+  instance changed. Failures of later steps (a script after the catch event) are ordinary
+  incidents: the message is delivered and the incident sits on that step.
 * Duplicates are detected per sender: one integrator's ``message_id`` cannot squat another's.
 """
 from __future__ import annotations
@@ -92,7 +96,8 @@ def kept_for(session: Session, name: str, data: dict, accepts=None) -> Optional[
                                    .order_by(Message.id)):
         if message.expires_at is not None and message.expires_at <= now:
             continue
-        if matches(message.correlation, data) and (accepts is None or accepts(message)):
+        if matches(variable_keys(session, name, message.correlation or {}), data) and \
+                (accepts is None or accepts(message)):
             return message
     return None
 

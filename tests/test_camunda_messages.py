@@ -115,6 +115,16 @@ def test_a_correlation_property_value_no_instance_has_is_kept(api, model):
     assert open_elements(api, waiting) == [] and status(api, waiting) == "running"
 
 
+def test_a_kept_correlation_property_message_reaches_the_instance_that_later_waits_for_it(api, model):
+    model("cp_wait", WAIT_THEN_TASK, CORRELATED_PAYMENT)
+    assert send(api, "payment", {"cp_order": "A5"}, {"paid": True}).status_code == 202
+
+    other, waiting = start(api, "cp_wait", {"order_no": "A4"}), start(api, "cp_wait", {"order_no": "A5"})
+
+    assert open_elements(api, other) == []
+    assert open_elements(api, waiting) == ["t"]
+
+
 def test_camunda_style_correlation_by_process_variable_still_works(api, model):
     model("plain_wait", WAIT_THEN_TASK, PAYMENT)
     first, second = start(api, "plain_wait", {"order_no": "A1"}), start(api, "plain_wait", {"order_no": "A2"})
