@@ -40,6 +40,15 @@ END_THROW_RECALL = '''<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" source
 <bpmn:endEvent id="e"><bpmn:signalEventDefinition signalRef="S_recall"/></bpmn:endEvent>'''
 
 
+SIGNAL_EVENT_SUBPROCESS = '''<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
+<bpmn:userTask id="work"/><bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="e"/><bpmn:endEvent id="e"/>
+<bpmn:subProcess id="on_recall" triggeredByEvent="true">
+  <bpmn:startEvent id="es" isInterrupting="false"><bpmn:signalEventDefinition signalRef="S_recall"/></bpmn:startEvent>
+  <bpmn:sequenceFlow id="ef1" sourceRef="es" targetRef="check"/><bpmn:userTask id="check"/>
+  <bpmn:sequenceFlow id="ef2" sourceRef="check" targetRef="ee"/><bpmn:endEvent id="ee"/>
+</bpmn:subProcess>'''
+
+
 @pytest.fixture
 def people(make_user):
     make_user("shop", "integrator")
@@ -159,3 +168,14 @@ def test_a_signal_without_a_name_is_a_bad_request(api, model):
     response = api("post", "/signals", "shop", json={"variables": {}})
 
     assert response.status_code == 400
+
+
+def test_a_signal_starts_an_event_subprocess_of_each_running_instance(api, model):
+    model("recall_subprocess", SIGNAL_EVENT_SUBPROCESS)
+    first, second = start(api, "recall_subprocess"), start(api, "recall_subprocess")
+
+    reply = signal(api, "recall")
+
+    assert sorted(reply.json["instance_ids"]) == [first, second]
+    assert open_elements(api, first) == ["check", "work"]
+    assert open_elements(api, second) == ["check", "work"]

@@ -51,14 +51,28 @@ def _signal_tasks(wf: BpmnWorkflow, name: str) -> list:
             and any(isinstance(d, _BaseSignal) and d.name == name for d in _definitions(t))]
 
 
+def _trigger_starts(wf: BpmnWorkflow, name: str) -> list:
+    """The signal start events of ``name`` of the process's event subprocesses, while it runs."""
+    if wf.is_completed():
+        return []
+    return [ts for sp_name in wf.spec.start.trigger_specs
+            for ts in getattr(wf.subprocess_specs.get(sp_name), "bpmn_start_events", [])
+            if isinstance(ts.event_definition, _BaseSignal) and ts.event_definition.name == name]
+
+
 def waits_for_signal(wf: BpmnWorkflow, name: str) -> bool:
-    return not name.startswith(TRIGGER) and bool(_signal_tasks(wf, name))
+    """Whether a catch event of the instance, or an event subprocess's start event, waits for ``name``."""
+    return not name.startswith(TRIGGER) and bool(_signal_tasks(wf, name) or _trigger_starts(wf, name))
 
 
 def catch_signal(wf: BpmnWorkflow, name: str, variables: dict, on_step: Optional[Listener] = None) -> bool:
     """Every waiting catch event of signal ``name`` takes it, ``variables`` join their data; then run
     on. False if nothing waits for it."""
-    tasks = _signal_tasks(wf, name) if not name.startswith(TRIGGER) else []
+    if name.startswith(TRIGGER):
+        return False
+    for start in _trigger_starts(wf, name)[:1]:  # SpiffWorkflow starts the event subprocess waiting at it
+        wf.event_manager.update_collaboration(BpmnEvent(start.event_definition, dict(variables)))
+    tasks = _signal_tasks(wf, name)
     if not tasks:
         return False
     definition = next(d for d in _definitions(tasks[0]) if isinstance(d, _BaseSignal) and d.name == name)
