@@ -5,19 +5,18 @@ for (in the same transaction as the state that created them) and sets each human
 ``due_at`` to its earliest attached timer. ``lease_due`` leases due rows to a worker (``FOR
 UPDATE SKIP LOCKED`` on PostgreSQL, a conditional update on SQLite) for ``LEASE``; firing them is
 the command ``engine.runtime.firing``. Timer start events of a deployed version get a row each
-(``schedule_start_timers``), re-armed after each firing for the next occurrence.
+(``schedule_start_timers``), re-armed after each firing for the next occurrence
+(``engine.timer_schedules`` computes when).
 """
 from __future__ import annotations
 
-import calendar
-import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Optional
 
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, history, spiff
+from engine import clock, history, spiff, timer_cycles, timer_schedules
 from engine.errors import DefinitionError
 from engine.models import HumanTask, Instance, InstanceStatus, TaskStatus, Timer, TimerStatus
 
@@ -173,7 +172,7 @@ def drop(session: Session, row, reason: str) -> None:
 def rearm_start(session: Session, row, now: datetime) -> None:
     """A fired start timer waits for its next occurrence, or goes when it has none."""
     kind, text_ = (row.expression or ":").split(":", 1)
-    following = next_occurrence(kind, text_, max(now, row.due_at))
+    following = timer_schedules.next_occurrence(kind, text_, max(now, row.due_at))
     if following is None:
         session.execute(delete(_TIMERS).where(_TIMERS.c.id == row.id))
     else:
@@ -193,87 +192,34 @@ def start_timer_events(elements: dict) -> list[tuple[str, str, str]]:
     return found
 
 
-def next_occurrence(kind: str, text: str, after: datetime) -> Optional[datetime]:
-    """The first time after ``after`` (naive UTC) that a start timer is due, or None when it is spent."""
-    aware_after = after.replace(tzinfo=timezone.utc)
-    if kind == "timeDate":
-        due = spiff.iso_datetime(text)
-        return _naive(due) if due > aware_after else None
-    if kind == "timeDuration":
-        return after + spiff.iso_duration_from(text, aware_after)
-    months = _calendar_months(text)
-    if months:
-        return _next_by_months(text, months, aware_after)
-    cycles, start, duration = spiff.iso_recurring_interval(text)
-    if duration.total_seconds() <= 0:
-        return None
-    if start <= aware_after:
-        steps = int((aware_after - start) / duration) + 1
-        if cycles >= 0 and steps >= cycles:
-            return None
-        start = start + steps * duration
-    return _naive(start)
-
-
-_MONTHS = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?$")
-
-
-def _calendar_months(text: str) -> int:
-    """For a cycle stepping by whole months or years (``R/…/P1M``), the months per step, else 0."""
-    parts = text.strip().split("/")
-    match = _MONTHS.match(parts[-1].upper()) if len(parts) == 3 else None
-    if not match or not any(match.groups()):
-        return 0
-    return int(match.group(1) or 0) * 12 + int(match.group(2) or 0)
-
-
-def _next_by_months(text: str, months: int, after: datetime) -> Optional[datetime]:
-    """Calendar stepping: the 31st of each month falls on the month's last day, without drifting."""
-    repeat, start_text, _ = text.strip().split("/")
-    cycles = int(repeat[1:]) if repeat[1:] else -1
-    start = spiff.iso_datetime(start_text)
-    step = 0
-    while True:
-        month_index = start.month - 1 + step * months
-        year, month = start.year + month_index // 12, month_index % 12 + 1
-        day = min(start.day, calendar.monthrange(year, month)[1])
-        candidate = start.replace(year=year, month=month, day=day)
-        if candidate > after:
-            return None if 0 <= cycles <= step else _naive(candidate)
-        step += 1
-
-
-def _naive(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-
 def schedule_start_timers(session: Session, definition_id: int, process_id: str, elements: dict) -> None:
-    """A new version's timer start events replace those of the process's older versions."""
+    """A new version's timer start events replace those of the process's older versions; each waits
+    for its first firing (``timer_schedules.first_firing``: a duration once after deployment, a past
+    date at the next tick, a cycle or cron at its next time)."""
     connection = session.connection()
     connection.execute(delete(_TIMERS).where(_TIMERS.c.process_id == process_id, _TIMERS.c.kind == "start",
                                              _TIMERS.c.instance_id.is_(None)))
     now = clock.now()
     for element_id, kind, text_ in start_timer_events(elements):
-        due = _schedulable(process_id, element_id, kind, text_, now)
-        if due is not None:
+        firing = _schedulable(process_id, element_id, kind, text_, now)
+        if firing is not None:
             connection.execute(_TIMERS.insert(), {
                 "definition_id": definition_id, "process_id": process_id, "element_id": element_id,
-                "kind": "start", "expression": f"{kind}:{text_}", "due_at": due, "status": TimerStatus.WAITING,
-                "created_at": now})
+                "kind": "start", "expression": firing.expression, "due_at": firing.due_at,
+                "status": TimerStatus.WAITING, "created_at": now})
 
 
-def _schedulable(process_id: str, element_id: str, kind: str, text_: str, now: datetime) -> Optional[datetime]:
-    """The first due time of a start timer; a DefinitionError (the deployment fails) if it or the one
-    after it cannot be computed (text that is not ISO-8601, numbers beyond the calendar)."""
+def _schedulable(process_id: str, element_id: str, kind: str, text_: str,
+                 now: datetime) -> Optional[timer_schedules.Firing]:
+    """The start timer's first firing; a DefinitionError (the deployment fails) if it or the one after
+    it cannot be computed (text that is neither ISO-8601 nor a cron, numbers beyond the calendar)."""
     try:
-        due = next_occurrence(kind, text_, now)
-        if due is not None:
-            next_occurrence(kind, text_, due)
-        return due
+        return timer_schedules.first_firing(kind, text_, now)
     except Exception as exc:  # noqa: BLE001 - SpiffWorkflow raises bare Exception("Invalid duration")
-        message = (f"Timer '{text_}' of the timer start event cannot be scheduled ({type(exc).__name__}: {exc}): "
-                   "write an ISO-8601 date, duration or cycle within the calendar, e.g. "
-                   "R/2026-11-02T17:30:00+08:00/P1D, 2026-12-01T14:00:00+08:00 or PT24H.")
+        reason = str(exc) if isinstance(exc, timer_cycles.CronError) else f"{type(exc).__name__}: {exc}"
+        message = (f"Timer '{text_}' of the timer start event cannot be scheduled ({reason}): "
+                   "write an ISO-8601 date, duration or cycle within the calendar, or a Quartz cron, e.g. "
+                   "R/2026-11-02T17:30:00+08:00/P1D, 0 30 17 * * ?, 2026-12-01T14:00:00+08:00 or PT24H.")
         raise DefinitionError(f"Cannot deploy {process_id}: [{element_id}] {message}",
                               {"problems": [{"file": None, "line": None, "element_id": element_id,
                                              "message": message}]}) from None

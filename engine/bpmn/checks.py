@@ -12,7 +12,7 @@ from typing import Optional
 
 from lxml import etree
 
-from engine import connectors, juel, message_rules
+from engine import connectors, juel, message_rules, timer_cycles
 from engine.bpmn import extensions, generated_forms
 from engine.bpmn.elements import NS, assignment, call_of, split_list
 from engine.errors import DefinitionError, ScriptError
@@ -202,15 +202,47 @@ def _check_expression(name, node, tag) -> list[Problem]:
         except juel.JuelError as exc:
             return [Problem(*where, f"Expression '{text}' is outside the JUEL subset Liucheng translates: "
                             f"{exc.message}.")]
-    if tag != "conditionExpression" and ISO_TIME.match(text):
-        return []
+    if tag != "conditionExpression" and (ISO_TIME.match(text) or timer_cycles.is_cron(text)):
+        return _check_timer(where, tag, text)
     try:
         check_source(text, "eval")
     except ScriptError as exc:
         if tag != "conditionExpression":
-            return [Problem(*where, f"Timer '{text}' is neither ISO-8601 (PT24H, 2026-12-01T14:00:00, R/P1D) "
-                            "nor a Python expression giving one; write it in one of those forms.")]
+            return [Problem(*where, f"Timer '{text}' is neither ISO-8601 (PT24H, 2026-12-01T14:00:00, R/P1D), "
+                            "a Quartz cron (0 0/5 * * * ?) nor a Python expression giving one; write it in one "
+                            "of those forms.")]
         return [Problem(*where, f"Expression '{text}' is not allowed: {exc.message}")]
+    return []
+
+
+TIMER_FORMS = {
+    "timeCycle": "a cycle: R/PT1H (every hour), R3/PT10H (three times), R/2026-12-01T00:00:00+08:00/P1D "
+                 "(daily from then) or a Quartz cron such as 0 0/5 * * * ? (every five minutes)",
+    "timeDuration": "a duration such as PT24H, P3D or PT0S",
+    "timeDate": "a date and time such as 2026-12-01T14:00:00+08:00",
+}
+
+
+def _timer_form(text: str) -> str:
+    """Which of the three timer kinds ``text`` is written as."""
+    if timer_cycles.is_cron(text) or text.upper().startswith("R"):
+        return "timeCycle"
+    return "timeDuration" if text.upper().startswith("P") else "timeDate"
+
+
+def _check_timer(where, tag: str, text: str) -> list[Problem]:
+    """An ISO-8601 or cron timer text fits its element (a cycle in timeCycle, a duration in timeDuration,
+    a date in timeDate, as Camunda reads them) and can be read."""
+    form = _timer_form(text)
+    if form != tag:
+        what = {"timeCycle": "a cycle", "timeDuration": "a duration", "timeDate": "a date"}[form]
+        return [Problem(*where, f"Timer {tag} '{text}' is {what}, but {tag} expects {TIMER_FORMS[tag]}; "
+                        f"write that, or put '{text}' in {form}.")]
+    if timer_cycles.is_cron(text):
+        try:
+            timer_cycles.parse(text)
+        except timer_cycles.CronError as exc:
+            return [Problem(*where, f"Timer cycle: {exc}.")]
     return []
 
 

@@ -16,6 +16,7 @@ from typing import Any, Optional
 from lxml import etree
 
 from engine import juel, spiff, xml_encoding
+from engine import timer_cycles
 from engine.bpmn.checks import ISO_TIME, Note, Problem, check_elements, fail, python_from_juel, split_notes
 from engine.bpmn import multi_instance, structure
 from engine.bpmn import generated_forms
@@ -131,11 +132,11 @@ def translate_juel(root) -> None:
 
 
 def quote_timer_expressions(root) -> None:
-    """Camunda writes timers as plain ISO text; SpiffWorkflow wants a Python string literal."""
+    """Camunda writes timers as plain ISO text or a Quartz cron; SpiffWorkflow wants a Python string literal."""
     for tag in ("timeDuration", "timeDate", "timeCycle"):
         for node in root.iter("{%s}%s" % (NS["bpmn"], tag)):
             text = (node.text or "").strip()
-            if ISO_TIME.match(text):
+            if ISO_TIME.match(text) or timer_cycles.is_cron(text):
                 node.text = json.dumps(text)
 
 

@@ -32,7 +32,15 @@ replacements of another design remain; none copies SpiffWorkflow's code:
   a duration beyond the calendar fails at once instead of adding months one by one for hours.
 * ``TimeDateEventDefinition.has_fired``, ``DurationTimerEventDefinition.has_fired``,
   ``CycleTimerEventDefinition.cycle_complete`` (``waits.naming_the_task``, wrappers): a timer text that
-  cannot be scheduled fails naming its task (the incident names the element).
+  cannot be scheduled fails naming its task (the incident names the element). Inside those, Camunda's
+  rules (``camunda_timers``): a cycle may be a Quartz cron (``cron_cycles``: SpiffWorkflow knows only
+  ISO-8601 cycles), and all three fire only inside ``waits.fire_timers`` (``by_the_worker``,
+  ``cycle_by_the_worker``): a timer due when reached waits for the worker instead of firing inline.
+* ``BoundaryEventJoin._check_threshold_structured`` (``camunda_timers.keeping_spawned_paths``, a
+  wrapper): when the activity ends, a non-interrupting cycle timer that already started paths is stopped
+  alone; its paths go on (SpiffWorkflow cancelled them with the timer: the spawned tasks were lost). The
+  join is created by SpiffWorkflow's parser for every activity with boundary events: no spec class to
+  override.
 """
 from __future__ import annotations
 
@@ -43,6 +51,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
@@ -52,7 +61,7 @@ from SpiffWorkflow.workflow import Workflow
 
 from engine.clock import EngineDatetime
 from engine.errors import EngineError
-from engine.spiff import branches, speedups, waits
+from engine.spiff import branches, camunda_timers, speedups, waits
 
 
 class SpiffWorkflowChanged(EngineError):
@@ -94,9 +103,14 @@ PATCHES = [
           lambda original: waits.bounded_months(original.__func__)),
     Patch(spiff_timer.TimerEventDefinition, "get_timedelta_from_end",
           lambda original: waits.bounded_months(original.__func__)),
-    Patch(spiff_timer.TimeDateEventDefinition, "has_fired", waits.naming_the_task),
-    Patch(spiff_timer.DurationTimerEventDefinition, "has_fired", waits.naming_the_task),
-    Patch(spiff_timer.CycleTimerEventDefinition, "cycle_complete", waits.naming_the_task),
+    Patch(spiff_timer.TimeDateEventDefinition, "has_fired",
+          lambda original: waits.naming_the_task(camunda_timers.by_the_worker(original))),
+    Patch(spiff_timer.DurationTimerEventDefinition, "has_fired",
+          lambda original: waits.naming_the_task(camunda_timers.by_the_worker(original))),
+    Patch(spiff_timer.CycleTimerEventDefinition, "cycle_complete",
+          lambda original: waits.naming_the_task(
+              camunda_timers.cron_cycles(camunda_timers.cycle_by_the_worker(original)))),
+    Patch(BoundaryEventJoin, "_check_threshold_structured", camunda_timers.keeping_spawned_paths),
 ]
 
 # SHA-256 of the source of what each patch replaces (for ``timer:datetime``: of the timer module,
@@ -129,6 +143,8 @@ RECORDED: dict[str, dict[str, str]] = {
             "c78bee4e63b01fbc88df51edb4304a04bbe5f85069c719e3173676a102355ae4",
         "CycleTimerEventDefinition.cycle_complete":
             "14378cef17d054897792ac627ebdf663fab780c451905c4587966c3a100aabaf",
+        "BoundaryEventJoin._check_threshold_structured":
+            "658e76eef8dfd8286df2c1eaee1a5afac35733732505d6950ff7717fff2a5454",
     },
 }
 

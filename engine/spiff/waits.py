@@ -6,7 +6,8 @@ clock (``engine.clock``), so a frozen test clock or a worker firing an overdue
 timer sees the time it means. That, the bound on timer durations
 (``bounded_months``) and timers that fail naming their task (``naming_the_task``)
 are installed on SpiffWorkflow's timer module by ``engine.spiff.patches`` at
-engine start-up, not here.
+engine start-up, not here; so are the Camunda rules of ``engine.spiff.camunda_timers``
+(timers fire only inside ``fire_timers``, ``may_fire``).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import clock as _clock
+from engine.spiff.camunda_timers import may_fire
 from engine.spiff.steps import Listener, run
 from engine.spiff.tasks import element_of, find_task
 
@@ -155,7 +157,8 @@ def fire_timers(wf: BpmnWorkflow, at: _datetime, on_step: Optional[Listener] = N
     """Fire every timer due by ``at`` (naive UTC) and run on; new timers count from ``at``."""
     token = _firing_at.set(at + _timedelta(microseconds=1))  # SpiffWorkflow fires what is due *before* now
     try:
-        wf.refresh_timers()
+        with may_fire():
+            wf.refresh_timers()
     finally:
         _firing_at.reset(token)
     token = _firing_at.set(at)
@@ -235,11 +238,12 @@ def fire_start_timer(wf: BpmnWorkflow, at: _datetime, on_step: Optional[Listener
             task.internal_data["event_value"] = just_before
     token = _firing_at.set(at)
     try:
-        for _ in range(3):  # a spent cycle needs one more refresh to complete its start event
-            wf.refresh_timers()
-            run(wf, on_step)
-            if not any(t.has_state(TaskState.WAITING) for t in starts):
-                break
+        with may_fire():
+            for _ in range(3):  # a spent cycle needs one more refresh to complete its start event
+                wf.refresh_timers()
+                run(wf, on_step)
+                if not any(t.has_state(TaskState.WAITING) for t in starts):
+                    break
     finally:
         _firing_at.reset(token)
 
