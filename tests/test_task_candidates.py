@@ -185,7 +185,7 @@ def test_default_role_of_the_cli_deployment(database_url, db_session, tmp_path):
     result = CliRunner().invoke(main, ["--database", database_url, "deploy", "--default-role", "warehouse", str(path)])
     assert result.exit_code == 0, result.output
     assert "who v1 (new version)" in result.output
-    assert "user task Task_do (Do it) has no lane, assignee or candidates: it goes to role warehouse" in result.output
+    assert "user task Task_do (Do it) has no role lane, assignee or candidates: it goes to role warehouse" in result.output
     result = CliRunner().invoke(main, ["--database", database_url, "deploy", str(path)])
     assert "who v2 (new version)" in result.output and "goes to role admin" in result.output
 

@@ -80,7 +80,7 @@ def deploy(obj, paths: tuple[Path, ...], default_role: Optional[str]) -> None:
         state = "new version" if result.created else "unchanged"
         click.echo(f"{result.process_id} v{result.version} ({state}) from {result.source_name}")
         for task in result.defaulted or []:
-            click.echo(f"  user task {task['element_id']} ({task['name']}) has no lane, assignee or candidates: "
+            click.echo(f"  user task {task['element_id']} ({task['name']}) has no role lane, assignee or candidates: "
                        f"it goes to role {', '.join(task['roles'])}")
         for note in result.notes or []:
             where = f"{note['file']}:{note['line']}" if note.get("line") else note["file"]
