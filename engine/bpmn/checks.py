@@ -87,7 +87,48 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
                 problems += _check_service(where, node)
             if tag == "callActivity":
                 problems += _check_call(where, node)
+            if tag == "businessRuleTask":
+                problems.append(_business_rule(where, node))
+            if tag == "timerEventDefinition" and not any(isinstance(c.tag, str) for c in node):
+                problems.append(Problem(name, node.sourceline, node.getparent().get("id"), "This timer says "
+                                        "neither when nor how often (no timeDate, timeDuration or timeCycle), which "
+                                        "Camunda 7 refuses too: add one, e.g. <timeDuration>PT1H</timeDuration>."))
     return problems
+
+
+def duplicate_ids(name, root) -> list[Problem]:
+    """Two elements with the same id (the BPMN schema and Camunda 7 refuse it): one problem per repeat."""
+    first, problems = {}, []
+    for node in root.iter():
+        node_id = node.get("id") if isinstance(node.tag, str) else None
+        if not node_id:
+            continue
+        if node_id in first:
+            problems.append(Problem(name, node.sourceline, node_id, f"The id '{node_id}' is used twice (lines "
+                                    f"{first[node_id]} and {node.sourceline}); ids must be unique, as in Camunda 7: "
+                                    f"delete this {etree.QName(node).localname} if it repeats the first one, or "
+                                    "give it another id."))
+        else:
+            first[node_id] = node.sourceline
+    return problems
+
+
+def _business_rule(where, node) -> Problem:
+    """A business rule task evaluates a DMN decision, which Liucheng does not deploy: refused saying what
+    to use instead."""
+    decision = extensions.qualified(node, "decisionRef")
+    called = node.find(f".//{SPIFF}calledDecisionId")
+    ref = (called.text or "").strip() if called is not None else vendor_decision(node)
+    what = f"evaluates the DMN decision '{ref}'" if ref else f"names no DMN decision ({decision} is missing)"
+    return Problem(*where, f"Business rule task '{node.get('name') or where[2]}' {what}, but Liucheng does not "
+                   "evaluate DMN decisions: replace it by a script task that computes the result in Python (one "
+                   "if/elif per rule of the decision table), or by an external task (a service task with "
+                   "camunda:type=\"external\" camunda:topic=\"<topic>\") whose worker evaluates the decision.")
+
+
+def vendor_decision(node) -> str:
+    return next((value.strip() for key, value in node.attrib.items() if etree.QName(key).localname == "decisionRef"),
+                "")
 
 
 def _check_call(where, node) -> list[Problem]:
@@ -211,8 +252,29 @@ def _check_expression(name, node, tag) -> list[Problem]:
             return [Problem(*where, f"Timer '{text}' is neither ISO-8601 (PT24H, 2026-12-01T14:00:00, R/P1D), "
                             "a Quartz cron (0 0/5 * * * ?) nor a Python expression giving one; write it in one "
                             "of those forms.")]
-        return [Problem(*where, f"Expression '{text}' is not allowed: {exc.message}")]
+        return [Problem(*where, not_executable(text) or f"Expression '{text}' is not allowed: {exc.message}")]
     return []
+
+
+FEEL = re.compile(r"^\s*=|\b(some|every)\s+\w+\s+in\b.*\bsatisfies\b")
+XPATH = re.compile(r"\b\w+:\w+\s*\(|\bbpmn:get")
+PROSE = re.compile(r"^\s*[A-Za-z]\w*(\s+[A-Za-z]\w*)+\s*(==|=|!=|<|>)")
+
+
+def not_executable(text: str) -> Optional[str]:
+    """Why a condition written in FEEL, XPath or prose cannot run (in Camunda 7 either), and what to write
+    instead; None when it looks like neither."""
+    if FEEL.search(text):
+        lang = "FEEL (Camunda 8 / Zeebe)"
+    elif XPATH.search(text):
+        lang = "XPath (the BPMN spec's default expression language)"
+    elif PROSE.search(text):
+        lang = "prose (a name with spaces is not a variable)"
+    else:
+        return None
+    return (f"The condition '{text}' is written in {lang}, which is not executable in Camunda 7 either: write it "
+            "as JUEL ${…} or as Python, naming process variables, e.g. ${serviceLevel == 'Premium'}, "
+            "${approved}, ${not approved} or `all(risk == 'red' for risk in riskLevels)`.")
 
 
 TIMER_FORMS = {

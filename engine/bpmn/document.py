@@ -17,7 +17,8 @@ from lxml import etree
 
 from engine import juel, spiff, xml_encoding
 from engine import timer_cycles
-from engine.bpmn.checks import ISO_TIME, Note, Problem, check_elements, fail, python_from_juel, split_notes
+from engine.bpmn.checks import (ISO_TIME, Note, Problem, check_elements, duplicate_ids, fail, python_from_juel,
+                                split_notes)
 from engine.bpmn import multi_instance, structure
 from engine.bpmn import generated_forms
 from engine.bpmn.elements import NS, called_processes, describe_elements
@@ -60,6 +61,7 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
         fail([Problem(name, exc.line, None, exc.message)])
     root = _parse_xml(name, content)
     executable = _executable_processes(name, root)
+    fail(duplicate_ids(name, root))
     problems, notes = split_notes(check_elements(name, root, executable + called_processes(root, executable),
                                                  forms, roles))
     problems += multi_instance.problems(name, executable + called_processes(root, executable))

@@ -8,6 +8,8 @@ SpiffWorkflow parses it (the stored XML stays as the designer wrote it):
 - a sequence flow without an id gets a stable one (``Flow_<source>_<target>``, numbered if repeated);
 - an element whose id is one SpiffWorkflow keeps for itself (``Start``, ``End``, ``Root``) is renamed
   ``<id>_`` with every reference to it;
+- an exclusive gateway's non-default outgoing flow without a condition counts as true (Camunda takes
+  the first flow, in document order, whose condition is true or absent);
 - a task with several unconditioned outgoing flows splits in parallel (Camunda semantics): a parallel
   gateway ``<task>_split`` is put between the task and those flows;
 - a process or subprocess without a start event starts at each activity without an incoming flow
@@ -58,6 +60,7 @@ def normalize(root, name: str = "") -> Rewritten:
     declare_errors(root, name, done)
     drop_data_stores(root, name, done)
     for container in _containers(root):
+        unconditioned_exclusive_flows(container, name, done)
         split_outgoing(container, name, done)
         add_implicit_start(container)
         add_implicit_ends(container)
@@ -192,6 +195,25 @@ def split_outgoing(container, name: str, done: Rewritten) -> None:
             _note(done, name, node, "This task has several outgoing flows without conditions: all of them are taken "
                   f"in parallel, as in Camunda (a parallel gateway '{node_id}_split' is added). Draw an exclusive "
                   "gateway if only one path is meant.")
+
+
+def unconditioned_exclusive_flows(container, name: str, done: Rewritten) -> None:
+    """An exclusive gateway's outgoing flow without a condition (and not the default) is taken as true, as
+    Camunda 7 does: the gateway takes the first flow, in the order the flows are written, whose condition is
+    true or absent (SpiffWorkflow refuses such a flow: it gets the condition ``True``)."""
+    for gateway in container.findall(BPMN + "exclusiveGateway"):
+        outgoing = [f for f in _flows(container) if f.get("sourceRef") == gateway.get("id")]
+        bare = [f for f in outgoing if f.get("id") != gateway.get("default")
+                and f.find(BPMN + "conditionExpression") is None]
+        if len(outgoing) < 2 or not bare:
+            continue
+        for flow in bare:
+            always = etree.SubElement(flow, BPMN + "conditionExpression")
+            always.text = "True"
+        flows = ", ".join(f.get("name") or f.get("id") for f in bare)
+        _note(done, name, gateway, f"This exclusive gateway's flow(s) {flows} have no condition, so they count as "
+              "true, as in Camunda: the gateway takes the first flow, in the order they are written in the file, "
+              "whose condition is true or absent. Give each flow a condition, or make one the default flow.")
 
 
 def _split(container, node, outgoing: list, kind: str) -> None:
