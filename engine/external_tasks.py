@@ -25,7 +25,7 @@ from engine.errors import ConflictError, NotFoundError
 from engine.models import ExternalTask, ExternalTaskStatus, Instance, InstanceStatus
 
 _ROWS = ExternalTask.__table__
-_versions_with_service_tasks: dict[int, bool] = {}
+_versions_with_service_tasks: dict[tuple[str, int], bool] = {}
 
 
 @dataclass
@@ -41,9 +41,10 @@ class TopicRequest:
 
 def may_wait(version) -> bool:
     """Whether instances of ``version`` can wait at an external task (it has service tasks)."""
-    found = _versions_with_service_tasks.get(version.id)
+    key = (version.content_hash, version.id)  # ids repeat across databases; with the content they do not
+    found = _versions_with_service_tasks.get(key)
     if found is None:
-        found = _versions_with_service_tasks[version.id] = any(
+        found = _versions_with_service_tasks[key] = any(
             n.get("type") == "serviceTask" for n in version.elements.get("nodes", {}).values())
     return found
 
