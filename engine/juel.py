@@ -5,7 +5,9 @@ sandbox, so the sandbox stays the only evaluator.
 a text holds ``${…}`` or ``#{…}``. Text around and between ``${…}`` parts (``PT${hours}H``) is joined as
 a string. The subset: identifiers, properties (``a.b`` is ``a["b"]``) and indexes, string/number/
 boolean/null literals, ``== != < > <= >=`` and ``eq ne lt gt le ge``, ``&& || !`` and ``and or not``,
-``empty``, ``+ - * / % div mod``, unary minus, ``?:`` and the safe methods of ``METHODS``. Where the
+``empty``, ``+ - * / % div mod``, unary minus, ``?:``, the safe methods of ``METHODS``, and
+``execution.getVariable('x')`` (the variable ``x``) and ``execution.setVariable('x', v)`` (an action:
+``to_script`` gives ``x = v``; a Java bean's method, ``${service.call()}``, is refused saying what to use). Where the
 semantics differ from Java EL the choice is: ``+`` concatenates when either side is a string
 literal or a concatenation (``'PT' + hours + 'H'``), otherwise it is Python's ``+``; no string↔number
 coercion in comparisons; ``/`` and ``div`` give a float; ``%`` is Python's. Anything else raises
@@ -78,6 +80,14 @@ def is_juel(text: str) -> bool:
 
 def to_python(text: str) -> str:
     """The Python expression equal to the JUEL (composite) text; raises ``JuelError``."""
+    code = _translate(text)
+    if SET_VARIABLE + "(" in code:
+        raise JuelError(1, "execution.setVariable sets a variable and gives no value: use it only as the whole "
+                        "expression of a service task (camunda:expression), or set the variable in a script task")
+    return code
+
+
+def _translate(text: str) -> str:
     parts, position = [], 0
     for match in JUEL_START.finditer(text):
         if match.start() < position:
@@ -91,6 +101,23 @@ def to_python(text: str) -> str:
     if len(parts) == 1:
         return parts[0][0]
     return "(" + " + ".join(code if kind == "str" else f"str({code})" for code, kind in parts) + ")"
+
+
+SET_VARIABLE = "_set_variable_"  # a marker to_script rewrites, never run
+_SETTER = re.compile(r"^_set_variable_\('([^\W\d]\w*)', (.*)\)$", re.S)
+
+
+def to_script(text: str) -> str | None:
+    """The Python statement for a JUEL action that is ``execution.setVariable('x', value)`` (``x = value``, so
+    the task's data get the variable), or None when ``text`` is an expression giving a value."""
+    code = _translate(text.strip())
+    found = _SETTER.match(code)
+    if found is None:
+        if SET_VARIABLE + "(" in code:
+            raise JuelError(1, "execution.setVariable can only be the whole expression of a service task; "
+                            "set the variable in a script task instead")
+        return None
+    return f"{found.group(1)} = {found.group(2)}"
 
 
 def _tokens(text: str, start: int) -> tuple[list[_Token], int]:
@@ -218,7 +245,11 @@ class _Parser:
         return self.value()
 
     def value(self) -> tuple[str, str]:
+        start = self.peek()
+        if start.kind == "name" and start.text == "execution" and self.tokens[self.index + 1].text == ".":
+            return self.execution()
         code, kind = self.primary()
+        bean = start.text if start.kind == "name" and start.text not in LITERALS else None
         while self.at(".", "["):
             if self.take().text == "[":
                 index = self.ternary()
@@ -230,7 +261,7 @@ class _Parser:
                 raise JuelError(name.column, f"expected a property or method name after '.', found "
                                 f"{self.describe(name)}")
             if self.at("("):
-                code, kind = self.method(code, name)
+                code, kind = self.method(code, name, bean)
             else:
                 code, kind = f"{code}[{name.text!r}]", "any"
         if self.at("("):
@@ -238,14 +269,27 @@ class _Parser:
                             "string or list (" + ", ".join(sorted(METHODS)) + ") or a plain value")
         return code, kind
 
-    def method(self, receiver: str, name: _Token) -> tuple[str, str]:
+    def arguments(self) -> list[tuple[str, str]]:
         self.take()
         args = []
         while not self.at(")"):
             if args:
                 self.expect(",", "between the arguments")
-            args.append(self.ternary()[0])
+            args.append(self.ternary())
         self.take()
+        return args
+
+    def method(self, receiver: str, name: _Token, bean: str | None = None) -> tuple[str, str]:
+        args = [code for code, _ in self.arguments()]
+        if name.text not in METHODS and bean and receiver == bean:
+            raise JuelError(name.column, f"method '{name.text}' is not supported (safe methods of strings and "
+                            f"lists: {', '.join(sorted(METHODS))}); if '{bean}' is a Java bean, this calls the "
+                            f"method '{name.text}' of the Java bean '{bean}', which "
+                            "Liucheng does not have (it runs no Java code): make the service task an external task "
+                            "(camunda:type=\"external\" camunda:topic=\"<topic>\", done by a worker through the "
+                            "external task API) or register a connector in engine/connectors; where a value is "
+                            "needed (a condition, an assignee), compute it in a script task or an external task "
+                            "first and name the variable, e.g. ${approved} or ${editor}")
         if name.text not in METHODS:
             raise JuelError(name.column, f"method '{name.text}' is not supported; the safe methods are "
                             + ", ".join(sorted(METHODS)))
@@ -270,6 +314,29 @@ class _Parser:
         if token.text in LITERALS:
             return LITERALS[token.text]
         return self.identifier(token), "any"
+
+    def execution(self) -> tuple[str, str]:
+        """``execution.getVariable('x')`` is the variable ``x``; ``execution.setVariable('x', value)`` is
+        ``SET_VARIABLE`` (``x = value`` in an action: ``to_script``); other members are refused."""
+        self.take(), self.take()
+        member = self.take()
+        if member.kind == "name" and member.text in ("getVariable", "setVariable") and self.at("("):
+            args = self.arguments()
+            wanted = 1 if member.text == "getVariable" else 2
+            name = args[0][0] if args else ""
+            if len(args) != wanted or not re.fullmatch(r"'[^\W\d]\w*'", name):
+                raise JuelError(member.column, f"execution.{member.text} takes the variable's name as a quoted "
+                                "text" + (" and the value" if wanted == 2 else "")
+                                + ", e.g. execution." + ("setVariable('approved', true)" if wanted == 2
+                                                         else "getVariable('amount')"))
+            variable = self.identifier(_Token("name", name[1:-1], member.column))
+            if member.text == "getVariable":
+                return variable, "any"
+            return f"{SET_VARIABLE}({variable!r}, {args[1][0]})", "null"
+        raise JuelError(member.column, f"execution.{member.text} is not available in Liucheng (only "
+                        "execution.getVariable and execution.setVariable are): pass the value as a process "
+                        "variable (the business key is the 'business_key' of the start request) and name it, "
+                        "e.g. ${orderId}")
 
     @staticmethod
     def identifier(token: _Token) -> str:

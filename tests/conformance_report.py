@@ -38,6 +38,16 @@ FIGURE = re.compile(r"\*\*(\d+) of (\d+)\*\* files meant to run deploy")
 
 # (kind, pattern of the problem message), first match wins
 KINDS = [
+    ("condition in FEEL, XPath or prose (not executable in Camunda 7 either)", r"not executable in Camunda 7"),
+    ("Java code (class, delegate expression or a bean's method)", r"names Java code|of the Java bean"),
+    ("DMN decision (business rule task)", r"DMN decision"),
+    ("compensation (SpiffWorkflow cannot)", r"does not support compensation"),
+    ("call activity naming no process", r"call activity names no process"),
+    ("multi-instance without collection or cardinality", r"multi-instance activity says neither"),
+    ("timer without a time (Camunda refuses too)", r"timer says neither when"),
+    ("repeated id (Camunda refuses too)", r"is used twice"),
+    ("service of another engine or Camunda Connect", r"service of another engine|Camunda Connect"),
+    ("camunda:script parameter", r"is a camunda:script"),
     ("user task in no lane", r"is in no lane"),
     ("lane not named after a role", r"is not a known role"),
     ("service task without a Liucheng connector", r"must name a connector|serviceTaskOperator|Unknown connector"),

@@ -86,7 +86,7 @@ def test_a_missing_variable_fails_at_run_time_naming_it():
     ("${a; b}", 4, "one expression"),
     ("${{1, 2}}", 3, "set and map literals"),
     ("${a instanceof b}", 5, "instanceof"),
-    ("${execution.getVariable('a')}", 3, "name the variable directly"),
+    ("${task.getVariable('a')}", 3, "name the variable directly"),
     ("${foo(1)}", 6, "function calls are not supported"),
     ("${fn:length(a)}", 5, "unexpected ':'"),
     ("${name.matches('x')}", 8, "method 'matches' is not supported"),

@@ -142,7 +142,7 @@ def test_a_condition_naming_a_missing_variable_opens_an_incident_naming_it(api, 
 
 
 def test_juel_outside_the_subset_is_refused_at_deploy_with_a_located_problem(deploy, tmp_path):
-    path = write_model(tmp_path, "${execution.getVariable('amount') > 100}")
+    path = write_model(tmp_path, "${task.getVariable('amount') > 100}")
     with pytest.raises(DefinitionError) as refused:
         deploy(path)
     (problem,) = refused.value.details["problems"]

@@ -418,10 +418,11 @@ def _check_vendor_service(where, node, registered: str) -> list[Problem]:
 def _check_service_expression(where, node, text: str) -> list[Problem]:
     written = extensions.qualified(node, "expression")
     try:
-        check_source(python_from_juel(text), "eval")
+        action = juel.to_script(text) if juel.is_juel(text) else None
+        check_source(action, "exec") if action else check_source(python_from_juel(text), "eval")
     except juel.JuelError as exc:
         return [Problem(*where, f"{written}=\"{text}\" is outside the JUEL subset Liucheng translates: "
-                        f"{exc.message}. Compute the value in a script task, or make this an external task.")]
+                        f"{exc.message}.")]
     except ScriptError as exc:
         return [Problem(*where, f"{written}=\"{text}\" is not allowed: {exc.message}")]
     return []

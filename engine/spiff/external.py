@@ -69,6 +69,9 @@ class ExpressionServiceTask(ServiceTask):
     names a result variable (``operation_params['store']``)."""
 
     def _run_hook(self, my_task):
+        if self.operation_params.get("action"):  # execution.setVariable('x', v): the script x = v writes the data
+            my_task.workflow.script_engine.execute(my_task, self.operation_name)
+            return True
         value = my_task.workflow.script_engine.evaluate(my_task, self.operation_name)
         if self.operation_params.get("store"):
             my_task.data[self.result_variable] = value
@@ -93,9 +96,11 @@ class ServiceParser(ServiceTaskParser):
                                        result_variable=None, **self.bpmn_attributes)
         expression = vendor_attribute(node, "expression")
         if expression is not None:
-            return ExpressionServiceTask(self.spec, self.bpmn_id, operation_name=juel.to_python(expression.strip()),
-                                         operation_params={"store": bool(result)}, result_variable=result,
-                                         **self.bpmn_attributes)
+            action = juel.to_script(expression) if juel.is_juel(expression) else None
+            return ExpressionServiceTask(self.spec, self.bpmn_id,
+                                         operation_name=action or juel.to_python(expression.strip()),
+                                         operation_params={"store": bool(result), "action": bool(action)},
+                                         result_variable=result, **self.bpmn_attributes)
         name = delegate_name(node)
         if name is not None:
             return ServiceTask(self.spec, self.bpmn_id, operation_name=name, operation_params={},
