@@ -1,5 +1,6 @@
 """Timers, messages and receive tasks without a message in the SpiffWorkflow adapter: what an instance
-waits for, and firing, delivering or triggering it.
+waits for, and firing or triggering it (catching messages is ``engine.spiff.correlation``'s, signals
+and what a step threw ``engine.spiff.signals``').
 
 SpiffWorkflow's timers read ``datetime.now``; the engine answers with its own
 clock (``engine.clock``), so a frozen test clock or a worker firing an overdue
@@ -168,61 +169,6 @@ def fire_timers(wf: BpmnWorkflow, at: _datetime, on_step: Optional[Listener] = N
         _firing_at.reset(token)
 
 
-def deliver_message(wf: BpmnWorkflow, name: str, payload: dict, on_step: Optional[Listener] = None) -> bool:
-    """Deliver a message to the instance's waiting catch events; the payload joins the data."""
-    if not catch_message(wf, name, payload):
-        return False
-    run(wf, on_step)
-    return True
-
-
-def catch_message(wf: BpmnWorkflow, name: str, payload: dict) -> bool:
-    """The catch alone: the waiting events of ``name`` take the message and its payload joins their
-    data; nothing runs on yet (``run`` does). False if nothing waits for ``name``."""
-    waiting = {w.engine_task_id for w in waiting_messages(wf) if w.name == name}
-    if not waiting:
-        return False
-    definition = next(d for t in _waiting_tasks(wf) if str(t.id) in waiting for d in _definitions_of(t)
-                      if isinstance(d, _BaseMessage) and d.name == name)
-    wf.send_event(BpmnEvent(type(definition)(name), dict(payload), {}))
-    for task_id in waiting:
-        task = find_task(wf, task_id)
-        if task is not None and not task.has_state(TaskState.WAITING):
-            task.data.update(payload)
-    return True
-
-
-def catch_problem(wf: BpmnWorkflow, name: str, payload: dict) -> Optional[str]:
-    """Why the instance cannot catch message ``name`` with ``payload`` (a correlation retrieval
-    expression that fails on it, or correlation keys that differ from the instance's), or None.
-    Changes nothing."""
-    tasks = [t for t in _waiting_tasks(wf) if any(isinstance(d, _BaseMessage) and d.name == name
-                                                 for d in _definitions_of(t))]
-    if not tasks:
-        return None
-    kind = next(type(d) for d in _definitions_of(tasks[0]) if isinstance(d, _BaseMessage) and d.name == name)
-    event = BpmnEvent(kind(name), dict(payload), {})
-    for task in tasks:
-        for definition in _definitions_of(task):
-            if isinstance(definition, _BaseMessage) and definition.name == name and definition.correlation_properties:
-                try:
-                    definition.calculate_correlations(task.workflow.script_engine,
-                                                      definition.correlation_properties, dict(payload))
-                except Exception as exc:  # noqa: BLE001 - any failure of the model's expression refuses
-                    reason = (getattr(exc, "error_msg", None) or str(exc)).split("\n")[0]
-                    return f"its correlation cannot be computed ({type(exc).__name__}: {reason})"
-    if not any(_catches(task, event) for task in tasks):
-        return "its correlation keys differ from the instance's"
-    return None
-
-
-def _catches(task, event) -> bool:
-    try:
-        return bool(task.task_spec.catches(task, event))
-    except Exception:  # noqa: BLE001 - a spec that cannot even compare does not catch
-        return False
-
-
 def fire_start_timer(wf: BpmnWorkflow, at: _datetime, on_step: Optional[Listener] = None) -> None:
     """Fire a timer start event exactly once. The host starts one instance per tick, so the start
     event is told its timer has fired (a cycle as spent) instead of letting SpiffWorkflow loop."""
@@ -247,16 +193,6 @@ def fire_start_timer(wf: BpmnWorkflow, at: _datetime, on_step: Optional[Listener
     finally:
         _firing_at.reset(token)
 
-
-
-def take_thrown_messages(wf: BpmnWorkflow) -> list[tuple[str, dict]]:
-    """Messages thrown by send tasks / throw events that no task of this instance caught."""
-    thrown = []
-    for event in wf.get_events():
-        if isinstance(event.event_definition, _BaseMessage):
-            payload = event.payload if isinstance(event.payload, dict) else {"payload": event.payload}
-            thrown.append((event.event_definition.name, dict(payload)))
-    return thrown
 
 
 TRIGGER = "liucheng.trigger:"  # the signal a receive task without a message waits for (never thrown by a model)
