@@ -97,10 +97,11 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
 
 
 def duplicate_ids(name, root) -> list[Problem]:
-    """Two elements with the same id (the BPMN schema and Camunda 7 refuse it): one problem per repeat."""
+    """Two BPMN elements with the same id (the BPMN schema and Camunda 7 refuse it): one problem per repeat
+    (ids of extension elements, such as connector parameters, may repeat)."""
     first, problems = {}, []
     for node in root.iter():
-        node_id = node.get("id") if isinstance(node.tag, str) else None
+        node_id = node.get("id") if isinstance(node.tag, str) and node.tag.startswith("{%s}" % NS["bpmn"]) else None
         if not node_id:
             continue
         if node_id in first:
