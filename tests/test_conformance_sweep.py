@@ -120,3 +120,21 @@ def test_a_repeated_id_is_refused_naming_both_lines(api, make_user):
             '<bpmn:endEvent id="e"/>' + flow("s", "e", "f0"))
     (problem,) = refused(api, make_user, "twice.bpmn", document("repeat", body))
     assert problem["element_id"] == "twice" and "used twice" in problem["message"]
+
+
+def test_a_print_statement_in_a_script_does_nothing_and_is_noted(api, make_user):
+    body = ('<bpmn:startEvent id="s"/>' + script("show", "total = 2\nprint(f'total {total}')\nif total:\n"
+                                                  "    print('yes', total)\ndone = True")
+            + '<bpmn:endEvent id="e"/>' + flow("s", "show", "f0") + flow("show", "e", "f1"))
+    reply = deployed(api, make_user, "printing", body)
+    (note,) = [n for n in notes_of(reply) if n["element_id"] == "show"]
+    assert "print(...) on line(s) 2, 4" in note["message"] and "does nothing" in note["message"]
+    instance = started(api, "printing", {})
+    assert instance["status"] == "completed" and instance["data"]["done"] is True
+
+
+def test_print_elsewhere_in_a_script_is_still_refused_by_the_sandbox(api, make_user):
+    body = ('<bpmn:startEvent id="s"/>' + script("show", "shown = print") + '<bpmn:endEvent id="e"/>'
+            + flow("s", "show", "f0") + flow("show", "e", "f1"))
+    (problem,) = refused(api, make_user, "printed.bpmn", document("printed", body))
+    assert problem["element_id"] == "show" and "print" in problem["message"]

@@ -62,8 +62,10 @@ def read_document(name: str, content: bytes, forms: dict[str, dict], roles: set[
     root = _parse_xml(name, content)
     executable = _executable_processes(name, root)
     fail(duplicate_ids(name, root))
+    printing = structure.silence_prints(root, name)
     problems, notes = split_notes(check_elements(name, root, executable + called_processes(root, executable),
                                                  forms, roles))
+    notes += printing
     problems += multi_instance.problems(name, executable + called_processes(root, executable))
     fail(problems)
     multi_instance.normalize(root)

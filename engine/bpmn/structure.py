@@ -19,11 +19,15 @@ SpiffWorkflow parses it (the stored XML stays as the designer wrote it):
   added after it (without it SpiffWorkflow would finish the path but drop the data it wrote, where
   Camunda keeps process variables); a subprocess without an end event thus ends with its last path.
 
+Before the checks, ``silence_prints`` makes a Python script's one-line ``print(...)`` statement do nothing
+(``None``), with a note: scripts have no console, and the sandbox itself keeps refusing ``print``.
+
 ``normalize`` returns the deploy notes of the rewrites a designer should know about (data stores ignored,
 splits, undeclared errors, receive tasks that wait for the API's signal) and the renamed ids.
 """
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -65,6 +69,36 @@ def normalize(root, name: str = "") -> Rewritten:
         add_implicit_start(container)
         add_implicit_ends(container)
     return done
+
+
+def silence_prints(root, name: str = "") -> list[Note]:
+    """A Python script's ``print(...)`` statement (one line) does nothing: scripts have no console, and the
+    sandbox refuses ``print`` itself; it becomes ``None`` (its arguments are not evaluated). A note per script
+    says so. Run before the checks, so the rest of the script is checked as usual."""
+    notes = []
+    for task in root.iter(BPMN + "scriptTask"):
+        script = task.find(BPMN + "script")
+        if script is None or not script.text or (task.get("scriptFormat") or "python").lower() not in (
+                "python", "py", "python3"):
+            continue
+        lines = script.text.split("\n")
+        try:
+            tree = ast.parse(script.text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue  # the checks report it
+        calls = [node.value for node in ast.walk(tree) if isinstance(node, ast.Expr)
+                 and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name)
+                 and node.value.func.id == "print" and node.value.lineno == node.value.end_lineno]
+        for call in sorted(calls, key=lambda c: (c.lineno, -c.col_offset)):
+            line = lines[call.lineno - 1].encode("utf-8")
+            lines[call.lineno - 1] = (line[:call.col_offset] + b"None" + line[call.end_col_offset:]).decode("utf-8")
+        if calls:
+            script.text = "\n".join(lines)
+            notes.append(Note(name, task.sourceline, task.get("id"), "print(...) on line(s) "
+                              + ", ".join(str(c.lineno) for c in calls) + " of this script does nothing: a script "
+                              "has no console in Liucheng. Assign the value to a variable to see it in the "
+                              "instance's data."))
+    return notes
 
 
 def _note(done: Rewritten, name: str, node, message: str, element_id=None) -> None:
