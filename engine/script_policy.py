@@ -45,7 +45,8 @@ class _SandboxPolicy(RestrictingNodeTransformer):
     _GUARDED_OPS = {ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<"}
     _IMPORT = "import (use Decimal, date, datetime, timedelta directly)"
     _REFUSED = {ast.Import: _IMPORT, ast.ImportFrom: _IMPORT, ast.With: "with",
-                ast.Try: "try (check values with if instead)", ast.ClassDef: "class"}
+                ast.Try: ("try/except (a script could catch the sandbox's own limit errors; check values with if "
+                          "instead, and give a variable that may be missing a value in an earlier task)"), ast.ClassDef: "class"}
 
     def _refuse(self, node, what=None):
         self.error(node, f"{what or self._REFUSED[type(node)]} is not allowed in the sandbox.")
