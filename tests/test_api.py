@@ -326,7 +326,10 @@ def test_a_broken_upload_is_422_naming_file_line_and_element(api, people):
     bad_form = upload(api, "root", "approval.bpmn", forms=(), extra_forms={"approval_start.json": {"fields": "x"}})
     assert_error(bad_form, 422, "invalid_definition")
     assert bad_form.json["details"]["problems"][0]["file"] == "approval_start.json"
-    assert_error(upload(api, "root", "approval.bpmn", forms=()), 422, "invalid_definition")  # forms missing
+    formless = upload(api, "root", "approval.bpmn", forms=())  # forms missing: deployed, each step noted
+    assert formless.status_code == 201, formless.json
+    noted = {n["element_id"]: n["message"] for n in formless.json[0]["notes"]}
+    assert {"Task_check", "Task_decide"} <= set(noted) and all("generic form" in m for m in noted.values())
 
 
 # -- the API itself -----------------------------------------------------------------------------------------------
