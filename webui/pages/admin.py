@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from engine import definitions, instances, runtime
 from engine.errors import DefinitionError, ValidationError
-from engine.forms import read_forms
+from engine.forms import FORM_SUFFIXES, read_forms
 from engine.models import Definition
 from webui import diagram
 from webui.db import get_session
@@ -23,7 +23,6 @@ from webui.pages.signed_in import DESIGN_ROLES, actor, page
 from webui.strict_input import ID_MAX
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-FORM_SUFFIXES = (".json",)
 BPMN_SUFFIXES = definitions.BPMN_SUFFIXES + (".xml",)
 
 
@@ -64,7 +63,7 @@ def upload():
             other.append(name)
     try:
         if other:
-            raise ValidationError(_("Upload .bpmn files and .json forms only (not %(names)s).", names=", ".join(other)))
+            raise ValidationError(_("Upload .bpmn files, .json forms and Camunda .form files only (not %(names)s).", names=", ".join(other)))
         if not documents:
             raise ValidationError(_("Choose at least one BPMN file (.bpmn) to deploy."))
         deployed = runtime.deploy_definitions(get_session(), documents, read_forms(form_files), actor().username)
