@@ -25,7 +25,7 @@ from engine.errors import ConflictError, NotFoundError
 from engine.models import ExternalTask, ExternalTaskStatus, Instance, InstanceStatus
 
 _ROWS = ExternalTask.__table__
-_versions_with_service_tasks: dict[tuple[str, int], bool] = {}
+_MAY_WAIT = "_liucheng_may_wait_external"  # the answer of may_wait, kept on the version object itself
 
 
 @dataclass
@@ -40,12 +40,13 @@ class TopicRequest:
 # -- keeping rows in step with the engine ----------------------------------------------------
 
 def may_wait(version) -> bool:
-    """Whether instances of ``version`` can wait at an external task (it has service tasks)."""
-    key = (version.content_hash, version.id)  # ids repeat across databases; with the content they do not
-    found = _versions_with_service_tasks.get(key)
+    """Whether instances of ``version`` can wait at an external task (it has service tasks, also in the
+    versions it calls: ``engine.call_activities.merged`` views have their caller's id and content hash, so the
+    answer is kept on each (immutable) version object, as ``functools.cached_property`` would)."""
+    found = version.__dict__.get(_MAY_WAIT)
     if found is None:
-        found = _versions_with_service_tasks[key] = any(
-            n.get("type") == "serviceTask" for n in version.elements.get("nodes", {}).values())
+        found = any(n.get("type") == "serviceTask" for n in version.elements.get("nodes", {}).values())
+        object.__setattr__(version, _MAY_WAIT, found)  # a frozen dataclass: set as its own __init__ does
     return found
 
 

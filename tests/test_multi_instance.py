@@ -332,6 +332,8 @@ def test_camunda_loan_granting_example_one_subprocess_per_credit_score(api, star
     assert done.status_code == 200, done.json
     granted, rejected = fetch("loanGranter"), fetch("requestRejecter")  # each instance's gateway read its score
     assert len(granted) == 2 and len(rejected) == 1
+    assert sorted(t["variables"]["score"] for t in granted) == [7, 9]  # each task sees its instance's own score
+    assert [t["variables"]["score"] for t in rejected] == [2]
     for task in granted + rejected:
         assert api("post", f"/external-tasks/{task['id']}/complete", "root",
                    json={"worker_id": "w1", "variables": {}}).status_code == 200

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import external_tasks, forms, incidents, spiff
+from engine import definitions, external_tasks, forms, incidents, spiff
 from engine.database import command
 from engine.errors import PermissionDeniedError, ValidationError
 from engine.external_tasks import TopicRequest
-from engine.models import ADMIN, INTEGRATOR, Instance, InstanceStatus, User
+from engine.models import ADMIN, INTEGRATOR, Definition, Instance, InstanceStatus, User
 from engine.runtime import deliveries, steps, workflows
 
 WORKER_ROLES = {ADMIN, INTEGRATOR}
@@ -38,8 +39,8 @@ def check_may_work(actor: User) -> None:
 
 def fetch_and_lock(session: Session, worker_id: str, max_tasks: int, topics: list[TopicRequest],
                    actor: User) -> list[dict[str, Any]]:
-    """Lock up to ``max_tasks`` tasks of ``topics`` for ``worker_id``; each with its instance's variables
-    (only those its topic asks for, when it names them)."""
+    """Lock up to ``max_tasks`` tasks of ``topics`` for ``worker_id``; each with the variables visible from
+    the task (only those its topic asks for, when it names them)."""
     check_may_work(actor)
     wanted = {t.name: t.variables for t in topics}
     with command(session):
@@ -47,7 +48,7 @@ def fetch_and_lock(session: Session, worker_id: str, max_tasks: int, topics: lis
         found = []
         for row in locked:
             instance = session.get(Instance, row.instance_id)
-            data = dict(instance.data or {})
+            data = _visible_variables(session, instance, row.engine_task_id)
             names = wanted.get(row.topic)
             found.append(external_tasks.as_dict(row, instance, data if names is None else
                                                 {k: v for k, v in data.items() if k in names}))
@@ -109,6 +110,20 @@ def extend_lock(session: Session, task_id: int, worker_id: str, new_duration_ms:
         row = external_tasks.locked_by(session, task_id, worker_id, live=True)
         external_tasks.extend(row, new_duration_ms)
         return external_tasks.as_dict(row)
+
+
+def _visible_variables(session: Session, instance: Instance, engine_task_id: str) -> dict:
+    """The variables visible from the task's own execution, as Camunda gives a worker: the instance's and
+    the task's local ones (its input parameters, a multi-instance element variable such as ``score``).
+    Read from the (cached) workflow without locking the instance: a step holding the instance may be
+    waiting for the row this fetch just locked."""
+    content_hash = session.scalar(select(Definition.content_hash).where(Definition.id == instance.definition_id))
+    version = workflows.calling(session, definitions.version_of(session, instance.definition_id, content_hash))
+    wf = workflows.load_workflow(session, workflows.Locked(instance.id, instance.process_id, instance.status,
+                                                           instance.etag, instance.started_by,
+                                                           instance.definition_id), version)
+    data = spiff.task_data(wf, engine_task_id)
+    return forms.to_json(dict(data if data is not None else instance.data or {}))
 
 
 def _checked(variables: Any) -> dict:

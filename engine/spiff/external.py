@@ -13,6 +13,10 @@ and Camunda/Flowable delegates named like a connector.
 * A service task naming no implementation at all (interchange models) is an external task whose topic is its
   element id (the deploy reply has a note saying so).
 
+Each takes the pre- and post-scripts ``engine.spiff.io_parameters`` wrote for its ``camunda:inputOutput``: the
+input parameters are set when the task is reached (a worker fetching an external task sees them), the output
+parameters after it completes.
+
 ``ServiceParser`` is the parser class ``engine.spiff.parser`` gives SpiffWorkflow for service tasks;
 ``CONVERTERS`` tell the serializer (``engine.spiff.state``) the two new spec classes.
 """
@@ -88,27 +92,35 @@ class ServiceParser(ServiceTaskParser):
         if self.node.find(f".//{SPIFF_OPERATOR}") is not None:
             return super().create_task()
         node, result = self.node, vendor_attribute(self.node, "resultVariable")
+        scripts = self._scripts()
         if (vendor_attribute(node, "type") or "").strip() in EXTERNAL_TYPES:
             priority = (vendor_attribute(node, "taskPriority") or "0").strip()
             return ExternalServiceTask(self.spec, self.bpmn_id, operation_name=vendor_attribute(node, "topic") or "",
                                        operation_params={"priority": int(priority) if priority.lstrip("-").isdigit()
                                                          else 0},
-                                       result_variable=None, **self.bpmn_attributes)
+                                       result_variable=None, **scripts, **self.bpmn_attributes)
         expression = vendor_attribute(node, "expression")
         if expression is not None:
             action = juel.to_script(expression) if juel.is_juel(expression) else None
             return ExpressionServiceTask(self.spec, self.bpmn_id,
                                          operation_name=action or juel.to_python(expression.strip()),
                                          operation_params={"store": bool(result), "action": bool(action)},
-                                         result_variable=result, **self.bpmn_attributes)
+                                         result_variable=result, **scripts, **self.bpmn_attributes)
         name = delegate_name(node)
         if name is not None:
             return ServiceTask(self.spec, self.bpmn_id, operation_name=name, operation_params={},
-                               result_variable=result, **self.bpmn_attributes)
+                               result_variable=result, **scripts, **self.bpmn_attributes)
         if vendor_attribute(node, "type") is None:  # no implementation named: an external task of its own id
             return ExternalServiceTask(self.spec, self.bpmn_id, operation_name=self.bpmn_id,
-                                       operation_params={"priority": 0}, result_variable=None, **self.bpmn_attributes)
+                                       operation_params={"priority": 0}, result_variable=None, **scripts,
+                                       **self.bpmn_attributes)
         return super().create_task()
+
+    def _scripts(self) -> dict:
+        """The pre- and post-scripts ``engine.spiff.io_parameters`` wrote for the task's ``camunda:inputOutput``
+        (inputs before the task runs: a worker fetching it sees them; outputs after it completes)."""
+        extensions = self.parse_extensions()
+        return {"prescript": extensions.get("preScript"), "postscript": extensions.get("postScript")}
 
 
 @dataclass

@@ -1,0 +1,195 @@
+"""External tasks together with the rest of the engine, as Camunda 7 runs them: ``camunda:inputOutput`` on
+external, expression and delegate service tasks (a worker sees the input parameters, the output parameters
+apply after completion), the variables a worker sees in a multi-instance (each instance's own element
+variable), and an external task inside a process of another file that a call activity calls. Everything
+through the REST API."""
+from __future__ import annotations
+
+import pytest
+
+from engine import connectors
+
+CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
+
+
+def document(body: str) -> str:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" {CAMUNDA} id="d"
+    targetNamespace="http://example.com/ext-more">
+{body}
+</bpmn:definitions>"""
+
+
+def process(service: str, process_id: str = "charge") -> str:
+    """start → ``service`` (a serviceTask with id Pay) → end."""
+    return document(f"""
+  <bpmn:process id="{process_id}" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="Pay"/>
+    {service}
+    <bpmn:sequenceFlow id="f2" sourceRef="Pay" targetRef="e"/>
+    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>""")
+
+
+def service_task(attributes: str, inner: str = "") -> str:
+    return (f'<bpmn:serviceTask id="Pay" {attributes}><bpmn:extensionElements>{inner}</bpmn:extensionElements>'
+            '<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:serviceTask>')
+
+
+IO = """<camunda:inputOutput>
+  <camunda:inputParameter name="amountCents">${amount * 100}</camunda:inputParameter>
+  <camunda:inputParameter name="currency">EUR</camunda:inputParameter>
+  <camunda:outputParameter name="receiptNo">${receipt}</camunda:outputParameter>
+</camunda:inputOutput>"""
+
+
+@pytest.fixture
+def people(make_user):
+    make_user("ivan", "integrator")
+    make_user("root", "admin")
+
+
+@pytest.fixture
+def deploy(api, people, clock):
+    def go(files: dict[str, str]) -> dict:
+        deployed = api("post", "/definitions", "root", json={"files": files})
+        assert deployed.status_code == 201, deployed.json
+        return deployed.json
+    return go
+
+
+@pytest.fixture
+def start(api, deploy):
+    """``start(xml, data)`` deploys the model, starts it and returns the instance."""
+    def go(xml: str, data: dict | None = None, process_id: str = "charge") -> dict:
+        deploy({f"{process_id}.bpmn": xml})
+        started = api("post", "/instances", "root", json={"process_id": process_id, "data": data or {}})
+        assert started.status_code == 201, started.json
+        return started.json
+    return go
+
+
+@pytest.fixture
+def fetch(api):
+    def go(topic: str = "payments", variables: list | None = None) -> list:
+        wanted = {"name": topic, "lock_duration_ms": 60_000, **({"variables": variables} if variables else {})}
+        reply = api("post", "/external-tasks/fetch-and-lock", "ivan",
+                    json={"worker_id": "w1", "max_tasks": 10, "topics": [wanted]})
+        assert reply.status_code == 200, reply.json
+        return reply.json
+    return go
+
+
+@pytest.fixture
+def complete(api):
+    def go(task: dict, variables: dict | None = None) -> None:
+        done = api("post", f"/external-tasks/{task['id']}/complete", "ivan",
+                   json={"worker_id": "w1", "variables": variables or {}})
+        assert done.status_code == 200, done.json
+    return go
+
+
+def instance(api, instance_id: int) -> dict:
+    return api("get", f"/instances/{instance_id}", "root").json
+
+
+# -- camunda:inputOutput on service tasks -----------------------------------------------------------------
+
+def test_a_worker_sees_the_input_parameters_and_the_output_parameters_apply_after_completion(
+        api, start, fetch, complete):
+    started = start(process(service_task('camunda:type="external" camunda:topic="payments"', IO)), {"amount": 3})
+    (task,) = fetch()
+    assert task["variables"] == {"amount": 3, "amountCents": 300, "currency": "EUR"}
+    complete(task, {"receipt": "R-7"})
+    after = instance(api, started["id"])
+    assert after["status"] == "completed"
+    assert after["data"]["receiptNo"] == "R-7"
+    assert "amountCents" not in after["data"] and "currency" not in after["data"]  # local to the task
+
+
+def test_a_topic_naming_its_variables_gets_the_input_parameters_it_names(start, fetch):
+    start(process(service_task('camunda:type="external" camunda:topic="payments"', IO)), {"amount": 3})
+    (task,) = fetch(variables=["amountCents"])
+    assert task["variables"] == {"amountCents": 300}
+
+
+def test_an_expression_service_task_reads_its_input_parameters_and_maps_its_result(api, start):
+    io = """<camunda:inputOutput>
+      <camunda:inputParameter name="rate">${2}</camunda:inputParameter>
+      <camunda:outputParameter name="doubled">${total}</camunda:outputParameter>
+    </camunda:inputOutput>"""
+    started = start(process(service_task('camunda:expression="${amount * rate}" camunda:resultVariable="total"',
+                                         io)), {"amount": 21})
+    data = instance(api, started["id"])["data"]
+    assert started["status"] == "completed" and data["doubled"] == 42 and "rate" not in data
+
+
+@pytest.fixture
+def charge_connector():
+    connectors.connector("chargeMore", inputs={})(lambda context: "charged")
+    yield
+    connectors.REGISTRY.pop("chargeMore", None)
+
+
+def test_a_delegate_service_task_applies_its_output_parameters(api, start, charge_connector):
+    io = """<camunda:inputOutput>
+      <camunda:outputParameter name="outcome">${charge}</camunda:outputParameter>
+    </camunda:inputOutput>"""
+    started = start(process(service_task('camunda:delegateExpression="${chargeMore}" camunda:resultVariable="charge"',
+                                         io)))
+    assert started["status"] == "completed"
+    assert instance(api, started["id"])["data"]["outcome"] == "charged"
+
+
+# -- multi-instance: each instance's own variables ------------------------------------------------------
+
+def test_each_instance_of_a_multi_instance_external_task_shows_its_own_element_variable(
+        api, start, fetch, complete):
+    loop = ('<bpmn:multiInstanceLoopCharacteristics camunda:collection="${scores}" '
+            'camunda:elementVariable="score"/>')
+    service = ('<bpmn:serviceTask id="Pay" camunda:type="external" camunda:topic="payments">'
+               f'<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>{loop}</bpmn:serviceTask>')
+    started = start(process(service), {"scores": [9, 2, 7]})
+    tasks = fetch()
+    assert sorted(t["variables"]["score"] for t in tasks) == [2, 7, 9]
+    assert all(t["variables"]["scores"] == [9, 2, 7] for t in tasks)
+    for task in tasks:
+        complete(task)
+    assert instance(api, started["id"])["status"] == "completed"
+
+
+# -- a called process of another file ---------------------------------------------------------------------
+
+def test_an_external_task_in_a_process_called_from_another_file_is_fetched(api, deploy, fetch, complete):
+    """Process a (a.bpmn) waits at a user task, then calls b (b.bpmn), which has an external task."""
+    called = document("""
+  <bpmn:process id="b" isExecutable="true">
+    <bpmn:startEvent id="b_start"/>
+    <bpmn:serviceTask id="B_pay" camunda:type="external" camunda:topic="payments"/>
+    <bpmn:endEvent id="b_end"/>
+    <bpmn:sequenceFlow id="b1" sourceRef="b_start" targetRef="B_pay"/>
+    <bpmn:sequenceFlow id="b2" sourceRef="B_pay" targetRef="b_end"/>
+  </bpmn:process>""")
+    calling = document("""
+  <bpmn:process id="a" isExecutable="true">
+    <bpmn:startEvent id="a_start"/>
+    <bpmn:userTask id="Before" name="Before"/>
+    <bpmn:callActivity id="Call_b" calledElement="b"/>
+    <bpmn:endEvent id="a_end"/>
+    <bpmn:sequenceFlow id="a0" sourceRef="a_start" targetRef="Before"/>
+    <bpmn:sequenceFlow id="a1" sourceRef="Before" targetRef="Call_b"/>
+    <bpmn:sequenceFlow id="a2" sourceRef="Call_b" targetRef="a_end"/>
+  </bpmn:process>""")
+    deploy({"a.bpmn": calling, "b.bpmn": called})
+    started = api("post", "/instances", "root", json={"process_id": "a", "data": {"order_no": "A1"}})
+    assert started.status_code == 201, started.json
+    assert fetch() == []  # A waits at its user task: its own version, which has no service task, saw no row
+    (before,) = instance(api, started.json["id"])["open_tasks"]
+    assert api("post", f"/tasks/{before['id']}/complete", "root", json={"data": {}}).status_code == 200
+    (task,) = fetch()
+    assert task["element_id"] == "B_pay" and task["instance_id"] == started.json["id"]
+    assert task["variables"]["order_no"] == "A1"
+    complete(task, {"paid": True})
+    after = instance(api, started.json["id"])
+    assert after["status"] == "completed" and after["data"]["paid"] is True
