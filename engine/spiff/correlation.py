@@ -209,12 +209,26 @@ def catch_message(wf: BpmnWorkflow, name: str, payload: dict, correlation: Optio
 
 
 def catch_problem(wf: BpmnWorkflow, name: str, payload: dict, correlation: Optional[dict] = None) -> Optional[str]:
-    """Why the instance cannot catch message ``name`` (its correlation property values differ from
-    the instance's), or None. Changes nothing."""
+    """Why the instance cannot catch message ``name`` from outside (its correlation property values
+    differ from the instance's, or a property's value is neither given nor retrievable from the
+    message), or None."""
     if not any(message_definition(t, name) for t in _waiting_tasks(wf)):
         return None
-    if not _correlated(wf, name, payload, correlation or {}):
+    correlated = _correlated(wf, name, payload, correlation or {})
+    if not correlated:
         return "its correlation property values differ from the instance's"
+    for task, definition in correlated:
+        for prop in definition.correlation_properties:
+            if prop.name in (correlation or {}):
+                continue
+            try:
+                task.workflow.script_engine.environment.evaluate(prop.retrieval_expression,
+                                                                 {**(correlation or {}), **payload})
+            except Exception as exc:  # noqa: BLE001 - the model's expression fails on this message
+                reason = (getattr(exc, "error_msg", None) or str(exc)).split("\n")[0]
+                return (f"its correlation cannot be computed: property '{prop.name}' ({prop.retrieval_expression}) "
+                        f"fails on the message ({type(exc).__name__}: {reason}); give its value in 'correlation' "
+                        f"as {{\"{prop.name}\": …}} or send the variables it reads")
     return None
 
 
