@@ -33,6 +33,7 @@ EVENT_TYPES = frozenset({  # every type ``record`` is called with (a test keeps 
     "timer_scheduled", "timer_fired", "timer_cancelled",
     "message_correlated", "message_sent", "message_duplicate", "receive_task_signalled",
     "incident_opened", "incident_retried", "incident_resolved",
+    "external_task_completed", "external_task_failed", "external_task_bpmn_error",
 })
 _INSERT = Statement(HistoryEvent.__table__.insert(),
                     columns=("instance_id", "type", "actor", "element_id", "task_id", "data", "at"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from engine import connectors
+from web_support import browser_as, web  # noqa: F401 (fixtures)
 
 CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
 
@@ -193,3 +194,49 @@ def test_an_external_task_in_a_process_called_from_another_file_is_fetched(api, 
     complete(task, {"paid": True})
     after = instance(api, started.json["id"])
     assert after["status"] == "completed" and after["data"]["paid"] is True
+
+
+# -- history ------------------------------------------------------------------------------------------------
+
+EXTERNAL = service_task('camunda:type="external" camunda:topic="payments"')
+
+
+def test_history_records_what_workers_reported_with_their_worker_and_topic(api, start, fetch, complete, clock):
+    started = start(process(EXTERNAL), {"amount": 3})
+    (task,) = fetch()
+    failed = api("post", f"/external-tasks/{task['id']}/failure", "ivan",
+                 json={"worker_id": "w1", "error_message": "Bank offline", "retries": 2, "retry_timeout_ms": 0})
+    assert failed.status_code == 200, failed.json
+    (again,) = fetch()  # fetchable again (a retry left, no timeout); fetching is not recorded
+    complete(again, {"paid": True})
+    events = api("get", f"/instances/{started['id']}/history", "root").json
+    reported = [e for e in events if e["type"].startswith("external_task_")]
+    assert [e["type"] for e in reported] == ["external_task_failed", "external_task_completed"]
+    assert all(e["element_id"] == "Pay" and e["actor"] == "ivan" for e in reported)
+    assert reported[0]["data"] == {"worker_id": "w1", "topic": "payments", "external_task_id": task["id"],
+                                   "error_message": "Bank offline", "retries": 2}
+    assert reported[1]["data"]["worker_id"] == "w1" and reported[1]["data"]["variables"] == {"paid": True}
+    assert [e["type"] for e in events].index("external_task_completed") < [e["type"] for e in events].index(
+        "instance_completed")
+
+
+def test_an_uncaught_bpmn_error_is_in_the_history_before_its_incident(api, start, fetch):
+    started = start(process(EXTERNAL))
+    (task,) = fetch()
+    reply = api("post", f"/external-tasks/{task['id']}/bpmn-error", "ivan",
+                json={"worker_id": "w1", "error_code": "CARD_DECLINED", "error_message": "Declined"})
+    assert reply.status_code == 200, reply.json
+    types = [e["type"] for e in api("get", f"/instances/{started['id']}/history", "root").json]
+    assert "external_task_bpmn_error" in types and "incident_opened" in types
+    assert types.index("external_task_bpmn_error") < types.index("incident_opened")
+    event = next(e for e in api("get", f"/instances/{started['id']}/history", "root").json
+                 if e["type"] == "external_task_bpmn_error")
+    assert event["data"]["error_code"] == "CARD_DECLINED" and event["data"]["worker_id"] == "w1"
+
+
+def test_the_timeline_page_shows_the_worker_and_what_it_reported(start, fetch, complete, browser_as):
+    started = start(process(EXTERNAL))
+    (task,) = fetch()
+    complete(task, {"paid": True})
+    page = browser_as("root").get(f"/audit/instances/{started['id']}").get_data(as_text=True)
+    assert "外部任务已完成" in page and "工作者" in page and "w1" in page and "payments" in page

@@ -11,8 +11,9 @@ a failure or a BPMN error, extend a lock. Only integrators and admins call them;
   retries does (Camunda leaves an uncaught error to end the path silently; a lost order is worse here),
   so a person can fix the model or the data and retry it.
 
-Instance history records the runs these commands cause (gateways, scripts, incidents) as any step does;
-fetching is not recorded (workers poll).
+Instance history records what a worker reported (``external_task_completed`` with its variables,
+``external_task_failed``, ``external_task_bpmn_error``; each with the worker's id and topic) and the runs these
+commands cause (gateways, scripts, incidents) as any step does; fetching is not recorded (workers poll).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from typing import Any, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import definitions, external_tasks, forms, incidents, spiff
+from engine import definitions, external_tasks, forms, history, incidents, spiff
 from engine.database import command
 from engine.errors import PermissionDeniedError, ValidationError
 from engine.external_tasks import TopicRequest
@@ -63,6 +64,7 @@ def complete(session: Session, task_id: int, worker_id: str, variables: dict, ac
         engine_task_id = row.engine_task_id
         instance, version = workflows.lock_instance(session, row.instance_id)
         wf = workflows.load_workflow(session, instance, version)
+        _record(session, row, "external_task_completed", actor, {"variables": variables})
         advanced = steps.advance(session, instance, version, wf, step=lambda wf_, on_step: (
             spiff.complete_external(wf_, engine_task_id, variables, on_step)))
         deliveries.settle(session, instance.id, advanced)
@@ -74,6 +76,8 @@ def report_failure(session: Session, task_id: int, worker_id: str, error_message
     check_may_work(actor)
     with command(session):
         row = external_tasks.locked_by(session, task_id, worker_id)
+        _record(session, row, "external_task_failed", actor, {"error_message": error_message,
+                                                              "retries": max(retries, 0)})
         external_tasks.note_failure(row, error_message, error_details, retries, retry_timeout_ms)
         if retries <= 0:
             _open_incident(session, row, f"External task '{row.element_id}' (topic '{row.topic}') failed and has no "
@@ -91,6 +95,9 @@ def report_bpmn_error(session: Session, task_id: int, worker_id: str, error_code
         engine_task_id = row.engine_task_id
         instance, version = workflows.lock_instance(session, row.instance_id)
         wf = workflows.load_workflow(session, instance, version)
+        _record(session, row, "external_task_bpmn_error", actor, {"error_code": error_code,
+                                                                  "error_message": error_message,
+                                                                  "variables": variables})
         if not spiff.catches_external_error(wf, engine_task_id, error_code):
             external_tasks.note_failure(row, error_message or error_code, None, 0, 0)
             _open_incident(session, row, f"BPMN error '{error_code}'{': ' + error_message if error_message else ''}"
@@ -124,6 +131,12 @@ def _visible_variables(session: Session, instance: Instance, engine_task_id: str
                                                            instance.definition_id), version)
     data = spiff.task_data(wf, engine_task_id)
     return forms.to_json(dict(data if data is not None else instance.data or {}))
+
+
+def _record(session: Session, row, type_: str, actor: User, data: dict) -> None:
+    """What the worker holding ``row`` reported, in the instance's history (the worker and the topic first)."""
+    history.record(session, row.instance_id, type_, actor.username, row.element_id,
+                   data={"worker_id": row.worker_id, "topic": row.topic, "external_task_id": row.id, **data})
 
 
 def _checked(variables: Any) -> dict:

@@ -27,6 +27,8 @@ EVENT_LABELS = {
     "timer_scheduled": _l("Timer scheduled"), "timer_fired": _l("Timer fired"),
     "timer_cancelled": _l("Timer cancelled"), "message_correlated": _l("Message received"),
     "message_sent": _l("Message sent"), "receive_task_signalled": _l("Receive task signalled"),
+    "external_task_completed": _l("External task completed"), "external_task_failed": _l("External task failed"),
+    "external_task_bpmn_error": _l("External task reported a BPMN error"),
 }
 STATUS_LABELS = {  # instances', tasks' and incidents' statuses (completed, cancelled and open are shared)
     InstanceStatus.RUNNING: _l("running"), InstanceStatus.COMPLETED: _l("completed"),
@@ -108,9 +110,24 @@ def entry(event: HistoryEvent, labels: Labels) -> Entry:
         item.details.append((str(_l("Role")), role_name(data.get("role"))))
         if data.get("assignee"):
             item.details.append((str(_l("Assignee")), as_text(data.get("assignee"))))
+    elif event.type.startswith("external_task_"):
+        _external_task(item, data, labels)
     else:
         item.details = [(str(key), as_text(value)) for key, value in data.items()]
     return item
+
+
+def _external_task(item: Entry, data: dict, labels: Labels) -> None:
+    """What a worker reported: the worker, the topic, its error and the variables it set."""
+    item.details.append((str(_l("Worker")), as_text(data.get("worker_id"))))
+    item.details.append((str(_l("Topic")), as_text(data.get("topic"))))
+    if data.get("error_code"):
+        item.details.append((str(_l("Error code")), as_text(data["error_code"])))
+    if data.get("error_message"):
+        item.details.append((str(_l("Error")), as_text(data["error_message"])))
+    if "retries" in data:
+        item.details.append((str(_l("Retries left")), as_text(data["retries"])))
+    item.changes = [(labels.field(k), "", as_text(v)) for k, v in (data.get("variables") or {}).items()]
 
 
 def _start(labels: Labels) -> Optional[str]:
@@ -127,7 +144,7 @@ def plain(event: HistoryEvent, process_id: str = "", business_key: Optional[str]
 # -- what to highlight ------------------------------------------------------------------------------
 
 DONE_EVENTS = {"task_completed", "gateway_taken", "script_changed_data", "timer_fired", "message_correlated",
-               "message_sent", "receive_task_signalled"}
+               "message_sent", "receive_task_signalled", "external_task_completed"}
 
 
 def highlight_of(elements: dict, events: Iterable, active: set[str], failed: set[str], status: str) -> Highlight:
