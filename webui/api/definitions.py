@@ -21,11 +21,11 @@ from engine import access, definitions, runtime
 from engine import forms as forms_module
 from engine.errors import ValidationError
 from webui.api.credentials import current_user
-from webui.api.openapi import documented
-from webui.api.schemas import (
+from webui.api.definition_schemas import (
     DefinitionQuerySchema, DefinitionSchema, DeployedSchema, DeploySchema, UploadQuerySchema, VersionQuerySchema,
-    load_json, load_query,
 )
+from webui.api.openapi import documented
+from webui.api.schemas import load_json, load_query
 from webui.db import get_session
 
 bp = Blueprint("definitions", __name__)

@@ -17,12 +17,12 @@ from engine.external_tasks import TopicRequest
 from engine.models import ADMIN
 from engine.runtime import external_tasks as commands
 from webui.api.credentials import current_user
-from webui.api.openapi import documented
-from webui.api.schemas import (
+from webui.api.external_task_schemas import (
     BpmnErrorSchema, CompleteExternalTaskSchema, ExtendLockSchema, ExternalTaskFailureSchema,
-    ExternalTaskOutcomeSchema, ExternalTaskQuerySchema, ExternalTaskSchema, FetchAndLockSchema, load_json,
-    load_query,
+    ExternalTaskOutcomeSchema, ExternalTaskQuerySchema, ExternalTaskSchema, FetchAndLockSchema,
 )
+from webui.api.openapi import documented
+from webui.api.schemas import load_json, load_query
 from webui.db import get_session
 
 bp = Blueprint("external_tasks", __name__)

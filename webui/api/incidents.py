@@ -13,8 +13,9 @@ from flask import Blueprint
 
 from engine import access, incidents, runtime
 from webui.api.credentials import current_user
+from webui.api.incident_schemas import IncidentQuerySchema, IncidentSchema, ResolveIncidentSchema
 from webui.api.openapi import documented
-from webui.api.schemas import IncidentQuerySchema, IncidentSchema, ResolveIncidentSchema, load_json, load_query
+from webui.api.schemas import load_json, load_query
 from webui.db import get_session
 
 bp = Blueprint("incidents", __name__)

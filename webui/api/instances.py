@@ -17,11 +17,13 @@ from engine import access, history, instances, runtime
 from engine.models import Instance
 from engine.runtime.signals import signal_instance as signal_command
 from webui.api.credentials import current_user
-from webui.api.openapi import documented
-from webui.api.schemas import (
+from webui.api.instance_schemas import (
     CancelInstanceSchema, HistoryEventSchema, InstanceQuerySchema, InstanceSchema, InstanceSummarySchema,
-    SignalInstanceSchema, SignalReplySchema, StartInstanceSchema, load_json, load_query,
+    SignalInstanceSchema, StartInstanceSchema,
 )
+from webui.api.message_schemas import SignalReplySchema
+from webui.api.openapi import documented
+from webui.api.schemas import load_json, load_query
 from webui.api.tasks import task_view
 from webui.db import get_session
 

@@ -11,10 +11,9 @@ from flask import Blueprint
 from engine import access, messages, runtime
 from engine.models import MessageStatus
 from webui.api.credentials import current_user
+from webui.api.message_schemas import MessageQuerySchema, MessageReplySchema, MessageSchema, SendMessageSchema
 from webui.api.openapi import documented
-from webui.api.schemas import (
-    MessageQuerySchema, MessageReplySchema, MessageSchema, SendMessageSchema, dump, load_json, load_query,
-)
+from webui.api.schemas import dump, load_json, load_query
 from webui.db import get_session
 
 bp = Blueprint("messages", __name__)

@@ -16,7 +16,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app, jsonify
 from werkzeug.routing import Rule
 
-from webui.api import schemas
+from webui.api import (definition_schemas, incident_schemas, instance_schemas, message_schemas, schemas,
+                       task_schemas)
 
 API_PREFIX = "/api/v1"
 CACHE_KEY = "liucheng_openapi"
@@ -29,14 +30,14 @@ CHANGING_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 SECURITY = [{"basicAuth": []}, {"bearerAuth": []}]
 COMPONENT_SCHEMAS = {
     "Error": schemas.ErrorSchema, "Token": schemas.TokenSchema, "TokenRequest": schemas.TokenRequestSchema,
-    "Form": schemas.FormSchema, "Task": schemas.TaskSchema, "Instance": schemas.InstanceSchema,
-    "InstanceSummary": schemas.InstanceSummarySchema, "HistoryEvent": schemas.HistoryEventSchema,
-    "Definition": schemas.DefinitionSchema, "Deployed": schemas.DeployedSchema,
-    "StartInstance": schemas.StartInstanceSchema, "CancelInstance": schemas.CancelInstanceSchema,
-    "CompleteTask": schemas.CompleteTaskSchema, "ReassignTask": schemas.ReassignTaskSchema,
-    "SendMessage": schemas.SendMessageSchema, "MessageReply": schemas.MessageReplySchema,
-    "Message": schemas.MessageSchema, "Incident": schemas.IncidentSchema,
-    "ResolveIncident": schemas.ResolveIncidentSchema, "Deploy": schemas.DeploySchema,
+    "Form": schemas.FormSchema, "Task": task_schemas.TaskSchema, "Instance": instance_schemas.InstanceSchema,
+    "InstanceSummary": instance_schemas.InstanceSummarySchema, "HistoryEvent": instance_schemas.HistoryEventSchema,
+    "Definition": definition_schemas.DefinitionSchema, "Deployed": definition_schemas.DeployedSchema,
+    "StartInstance": instance_schemas.StartInstanceSchema, "CancelInstance": instance_schemas.CancelInstanceSchema,
+    "CompleteTask": task_schemas.CompleteTaskSchema, "ReassignTask": task_schemas.ReassignTaskSchema,
+    "SendMessage": message_schemas.SendMessageSchema, "MessageReply": message_schemas.MessageReplySchema,
+    "Message": message_schemas.MessageSchema, "Incident": incident_schemas.IncidentSchema,
+    "ResolveIncident": incident_schemas.ResolveIncidentSchema, "Deploy": definition_schemas.DeploySchema,
 }
 PATH_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 

@@ -9,8 +9,9 @@ from flask import Blueprint
 
 from engine.runtime.deliveries import broadcast_signal
 from webui.api.credentials import current_user
+from webui.api.message_schemas import SendSignalSchema, SignalReplySchema
 from webui.api.openapi import documented
-from webui.api.schemas import SendSignalSchema, SignalReplySchema, dump, load_json
+from webui.api.schemas import dump, load_json
 from webui.db import get_session
 
 bp = Blueprint("signals", __name__)

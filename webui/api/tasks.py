@@ -13,7 +13,8 @@ from engine.errors import PermissionDeniedError
 from engine.models import HumanTask
 from webui.api.credentials import current_user
 from webui.api.openapi import documented
-from webui.api.schemas import CompleteTaskSchema, ReassignTaskSchema, TaskQuerySchema, TaskSchema, load_json, load_query
+from webui.api.schemas import load_json, load_query
+from webui.api.task_schemas import CompleteTaskSchema, ReassignTaskSchema, TaskQuerySchema, TaskSchema
 from webui.db import get_session
 
 bp = Blueprint("tasks", __name__)
