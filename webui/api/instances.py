@@ -15,13 +15,12 @@ from sqlalchemy.orm import Session
 
 from engine import access, history, instances, runtime
 from engine.models import Instance
-from engine.runtime.signals import signal_instance as signal_command
+from engine.runtime.signals import check_may_signal, signal_instance as signal_command
 from webui.api.credentials import current_user
 from webui.api.instance_schemas import (
     CancelInstanceSchema, HistoryEventSchema, InstanceQuerySchema, InstanceSchema, InstanceSummarySchema,
-    SignalInstanceSchema, StartInstanceSchema,
+    SignalInstanceReplySchema, SignalInstanceSchema, StartInstanceSchema,
 )
-from webui.api.message_schemas import SignalReplySchema
 from webui.api.openapi import documented
 from webui.api.schemas import load_json, load_query
 from webui.api.tasks import task_view
@@ -84,8 +83,9 @@ def cancel_instance(instance_id: int):
 @documented("Move on a receive task without a message that waits in the instance, its data joining the "
             "instance's (integrators and admins; Camunda's runtimeService.signal; 409 when no such receive task "
             "waits, 422 when the data cannot be stored)", "instances", body=SignalInstanceSchema,
-            response=SignalReplySchema, errors=(400, 401, 403, 404, 409, 422))
+            response=SignalInstanceReplySchema, errors=(400, 401, 403, 404, 409, 422))
 def signal_instance(instance_id: int):
+    check_may_signal(current_user())  # before reading the body: a refused caller learns 403, not 400
     body = load_json(SignalInstanceSchema())
     instance = signal_command(get_session(), instance_id, body["element_id"], body["data"], current_user())
     return {"instance_id": instance.id, "element_id": body["element_id"].strip(), "status": instance.status}

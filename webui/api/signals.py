@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from engine import message_rules
 from engine.runtime.deliveries import broadcast_signal
 from webui.api.credentials import current_user
 from webui.api.message_schemas import SendSignalSchema, SignalReplySchema
@@ -23,6 +24,7 @@ bp = Blueprint("signals", __name__)
             "waits for is not kept", "signals", body=SendSignalSchema, response=SignalReplySchema,
             errors=(400, 401, 403))
 def send_signal():
+    message_rules.check_may_send(current_user())  # before reading the body: a refused caller learns 403, not 400
     body = load_json(SendSignalSchema())
     reply = broadcast_signal(get_session(), body["name"], body["variables"], current_user())
     return dump(SignalReplySchema(), reply), 200
