@@ -8,7 +8,8 @@ Camunda ignores lanes. When the task becomes ready, ``route`` turns what the mod
 
 * the **assignee** (``camunda:``/``flowable:``/``activiti:assignee`` or ``humanPerformer``): a user
   name, ``${var}``/``#{var}`` (a process variable), another JUEL expression evaluated on the task's data
-  in the sandbox, or Flowable's ``$INITIATOR``: the user who started the instance;
+  in the sandbox, or Flowable's ``$INITIATOR``: the user who started the instance; a list of users
+  (written ``a, b`` or given by the expression) makes them candidate users instead, none assigned;
 * the **candidate groups** (roles; the first is the row's ``role``) and **candidate users**: literals as
   written, expressions evaluated (a list, or a comma string).
 
@@ -54,6 +55,9 @@ def route(node: dict, lane: Optional[str], data: dict, initiator: Optional[str])
     assignee = assignee_of(node.get("assignee"), data, initiator)
     groups = candidate_names(node.get("roles", [lane or node.get("lane") or ""]), data)
     users = candidate_names(node.get("candidate_users", []), data)
+    several = [name.strip() for name in (assignee or "").split(",") if name.strip()]
+    if len(several) > 1:  # an expression gave several users: each may claim, none is the assignee
+        users, assignee = list(dict.fromkeys(users + several)), None
     return Routing(groups[0] if groups else "", assignee, groups, users)
 
 
@@ -71,6 +75,8 @@ def assignee_of(expression: Optional[str], data: dict, initiator: Optional[str] 
         value = _evaluate(expression, data)
     else:
         value = expression.strip()
+    if isinstance(value, (list, tuple, set)):
+        value = ",".join(str(v) for v in value)
     return str(value) if value else None
 
 

@@ -144,13 +144,23 @@ def test_lane_not_a_role_with_candidates_goes_to_the_candidates(api, run):
     assert task["role"] == "finance" and task["id"] in claimable(api, "fang")
 
 
-def test_assignee_list_and_bad_expression_are_refused(api, people):
-    for attributes, text in [('camunda:assignee="wang,li"', "put these users in candidateUsers"),
-                             ('camunda:candidateUsers="${a +}"', "candidateUsers '${a +}'")]:
-        response = api("post", "/definitions", "root", json={"files": {"who.bpmn": model(user_task(attributes))}})
-        assert response.status_code == 422, response.json
-        (problem,) = response.json["details"]["problems"]
-        assert problem["element_id"] == "Task_do" and text in problem["message"] and problem["line"]
+def test_a_bad_candidate_expression_is_refused(api, people):
+    response = api("post", "/definitions", "root",
+                   json={"files": {"who.bpmn": model(user_task('camunda:candidateUsers="${a +}"'))}})
+    assert response.status_code == 422, response.json
+    (problem,) = response.json["details"]["problems"]
+    assert problem["element_id"] == "Task_do" and "candidateUsers '${a +}'" in problem["message"] and problem["line"]
+
+
+def test_an_assignee_list_makes_candidate_users_with_a_note(api, run, people):
+    response = api("post", "/definitions", "root",
+                   json={"files": {"who.bpmn": model(user_task('camunda:assignee="wang, li"'))}})
+    assert response.status_code == 201, response.json
+    (note,) = [n for n in response.json[0]["notes"] if n["element_id"] == "Task_do"]
+    assert "candidate users" in note["message"] and note["line"]
+    task = run(model(user_task('camunda:assignee="wang, li"')))
+    assert task["assignee"] is None
+    assert task["id"] in claimable(api, "wang") and task["id"] in claimable(api, "li")
 
 
 def test_task_without_lane_or_candidates_goes_to_admin_by_default(api, run, deploy, tmp_path):
@@ -195,3 +205,9 @@ def test_reassign_to_a_candidate_user(api, run):
     response = api("post", f"/tasks/{task['id']}/reassign", "zhao", json={"user": "chen"})
     assert response.status_code == 200 and response.json["assignee"] == "chen"
     assert api("post", f"/tasks/{task['id']}/reassign", "zhao", json={"user": "wang"}).status_code == 400
+
+
+def test_an_assignee_expression_giving_several_users_makes_them_candidates(api, run):
+    task = run(model(user_task('camunda:assignee="${approvers}"')), {"approvers": ["wang", "li"]})
+    assert task["assignee"] is None
+    assert task["id"] in claimable(api, "wang") and task["id"] in claimable(api, "li")

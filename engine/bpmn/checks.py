@@ -174,9 +174,11 @@ def _check_human_task(where, node, forms) -> list[Problem]:
     ``_lane_note``). Expressions in the assignee, the candidates and the name must translate."""
     problems = []
     who = assignment(node)
-    if who["assignee"] and len(split_list(who["assignee"])) > 1:
-        problems.append(Problem(*where, f"The assignee '{who['assignee']}' is a list; a task has one assignee: "
-                                "put these users in candidateUsers instead."))
+    written = extensions.attribute(node, "assignee") or ""
+    if "{" not in written and len(split_list(written)) > 1:
+        problems.append(Note(*where, f"The assignee '{written}' is a list; a task has one assignee, so these "
+                             "users are its candidate users (any of them may claim it). Write them in "
+                             "candidateUsers to say so."))
     for kind, texts in (("assignee", [who["assignee"] or ""]), ("candidateUsers", who["candidate_users"]),
                         ("candidateGroups", who["candidate_groups"])):
         for text in texts:

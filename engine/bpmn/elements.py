@@ -60,12 +60,14 @@ def _formal_expressions(node, tag: str) -> list[str]:
 
 def assignment(node) -> dict:
     """Who gets a user task as written on it (lanes aside): ``assignee`` (vendor attribute, else
-    ``humanPerformer``), ``candidate_users`` and ``candidate_groups`` (vendor attributes, then
+    ``humanPerformer``; a comma list of users counts as candidate users), ``candidate_users`` and ``candidate_groups`` (vendor attributes, then
     ``potentialOwner``: ``user(x)``, ``group(x)``, a bare name being a group as in Camunda 7)."""
     task = extensions.user_task(node)
     users = split_list(extensions.attribute(node, "candidateUsers"))
     groups = split_list(extensions.attribute(node, "candidateGroups"))
     assignee = (task["assignee"] or "").strip() or None
+    if assignee and "{" not in assignee and len(split_list(assignee)) > 1:  # a list: its users are candidates
+        users, assignee = users + split_list(assignee), None
     for text in _formal_expressions(node, "humanPerformer"):
         match = _OWNER.match(text)
         assignee = assignee or (match.group(2) if match else text)
