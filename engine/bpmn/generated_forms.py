@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Optional
 
-from lxml import etree
-
 from engine import form_js, forms as form_files
 from engine.bpmn import extensions
 

@@ -1,9 +1,10 @@
 """The REST API at ``/api/v1``: the ``api`` blueprint, its nouns nested in it, and what every API
 request goes through before its view.
 
-The routes live in ``instances``, ``tasks``, ``definitions``, ``messages``, ``incidents``,
+The routes live in ``instances``, ``tasks``, ``definitions``, ``messages``, ``signals``, ``incidents``,
 ``tokens``, ``external_tasks`` and ``openapi``, each a blueprint nested in ``api``, so the hooks here and
-the JSON error handlers of ``webui.api.errors`` apply to all of them.
+the JSON error handlers of ``webui.api.errors`` apply to all of them. Their request and reply schemas are
+``schemas`` (the shared pieces) and one ``*_schemas`` module per noun.
 
 No other web site can drive the API through a browser: a changing request
 that a browser marks as coming from another site (``Origin``, ``Sec-Fetch-Site``)

@@ -17,7 +17,7 @@ from typing import Any, Optional
 from flask_babel import gettext as _
 
 from webui.pages.display import as_text, localized
-from webui.pages.form_input import MAX_ROWS, ROW_ACTION, is_multi_choice, row_limit, submitted_rows
+from webui.pages.form_input import MAX_ROWS, is_multi_choice, row_limit, submitted_rows
 
 INPUT_TYPES = {"str": "text", "int": "number", "decimal": "number", "date": "date", "datetime": "datetime-local"}
 BLANK_ROWS = 2  # empty rows a list of objects shows when it has no value, no default and no default_rows
@@ -247,8 +247,3 @@ def _text(value: Any, kind: str) -> str:
     if kind == "list" and isinstance(value, list):
         return "\n".join(as_text(v) for v in value)
     return as_text(value)
-
-
-def row_button(kind: str, target: str) -> dict:
-    """The name and value of an add-row / remove-row submit button."""
-    return {"name": ROW_ACTION, "value": f"{kind}:{target}"}
