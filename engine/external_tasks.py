@@ -8,7 +8,9 @@ again with one retry, as Camunda sets retries to 1 when an incident is resolved.
 
 ``lock_fetchable`` locks the fetchable rows of some topics for a worker (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL: two workers never lock the same row; SQLite's writers queue anyway); ``locked_by`` reads
-one row a worker holds, refusing (409) a worker that does not hold it. The commands are
+one row a worker holds, refusing (409) a worker that does not hold it. Locks are taken in one order: the
+instance first, then its rows (a step syncs them holding the instance; a worker's report reads the row's
+instance with ``instance_of``, locks it, then the row). The commands are
 ``engine.runtime.external_tasks``.
 """
 from __future__ import annotations
@@ -103,18 +105,31 @@ def lock_fetchable(session: Session, worker_id: str, max_tasks: int, topics: lis
 def get(session: Session, task_id: int) -> ExternalTask:
     row = session.get(ExternalTask, task_id)
     if row is None:
-        raise NotFoundError(f"External task {task_id} does not exist (it was completed, cancelled or interrupted "
-                            "by a boundary event); fetch and lock again.")
+        raise _gone(task_id)
     return row
 
 
+def _gone(task_id: int) -> NotFoundError:
+    return NotFoundError(f"External task {task_id} does not exist (it was completed, cancelled or interrupted "
+                         "by a boundary event); fetch and lock again.")
+
+
+def instance_of(session: Session, task_id: int) -> int:
+    """The id of the instance task ``task_id`` belongs to, read without a lock (to lock the instance first)."""
+    instance_id = session.scalar(select(ExternalTask.instance_id).where(ExternalTask.id == task_id))
+    if instance_id is None:
+        raise _gone(task_id)
+    return instance_id
+
+
 def locked_by(session: Session, task_id: int, worker_id: str, live: bool = False) -> ExternalTask:
-    """The row ``worker_id`` holds (locked for update); 409 when another worker holds it, it is not locked,
-    or (``live``) its lock has expired."""
-    row = session.scalar(select(ExternalTask).where(ExternalTask.id == task_id).with_for_update())
+    """The row ``worker_id`` holds (locked for update, read afresh); 409 when another worker holds it, it is not
+    locked, or (``live``) its lock has expired. A command that changes the workflow locks the instance first
+    (``instance_of``), as every step does before it syncs these rows."""
+    row = session.scalar(select(ExternalTask).where(ExternalTask.id == task_id).with_for_update()
+                         .execution_options(populate_existing=True))
     if row is None:
-        raise NotFoundError(f"External task {task_id} does not exist (it was completed, cancelled or interrupted "
-                            "by a boundary event); fetch and lock again.")
+        raise _gone(task_id)
     if row.status != ExternalTaskStatus.OPEN or row.worker_id is None:
         raise ConflictError(f"External task {task_id} is not locked by worker '{worker_id}': fetch and lock it "
                             "first.")

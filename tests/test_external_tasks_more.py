@@ -1,13 +1,18 @@
 """External tasks together with the rest of the engine, as Camunda 7 runs them: ``camunda:inputOutput`` on
 external, expression and delegate service tasks (a worker sees the input parameters, the output parameters
 apply after completion), the variables a worker sees in a multi-instance (each instance's own element
-variable), and an external task inside a process of another file that a call activity calls. Everything
-through the REST API."""
+variable), an external task inside a process of another file that a call activity calls, and how reports
+lock (the instance before the task's row, as steps do), refuse a task that no longer waits, and keep the
+workflow cache. Everything through the REST API."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from engine import connectors
+from engine import external_tasks as row_module
+from engine.models import ExternalTask
+from engine.runtime import workflows
 from web_support import browser_as, web  # noqa: F401 (fixtures)
 
 CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
@@ -240,3 +245,66 @@ def test_the_timeline_page_shows_the_worker_and_what_it_reported(start, fetch, c
     complete(task, {"paid": True})
     page = browser_as("root").get(f"/audit/instances/{started['id']}").get_data(as_text=True)
     assert "外部任务已完成" in page and "工作者" in page and "w1" in page and "payments" in page
+
+
+# -- one lock order, no report on a task that no longer waits, the workflow cache kept ----------------------
+
+@pytest.fixture
+def lock_order(monkeypatch):
+    """The locks the commands take, in order: "instance" (its row) and "task" (the external task's row)."""
+    taken: list[str] = []
+    lock_instance, locked_by = workflows.lock_instance, row_module.locked_by
+
+    def instance_lock(session, instance_id):
+        taken.append("instance")
+        return lock_instance(session, instance_id)
+
+    def task_lock(session, task_id, worker_id, live=False):
+        taken.append("task")
+        return locked_by(session, task_id, worker_id, live)
+
+    monkeypatch.setattr(workflows, "lock_instance", instance_lock)
+    monkeypatch.setattr(row_module, "locked_by", task_lock)
+    return taken
+
+
+@pytest.mark.parametrize("report, body", [
+    ("complete", {"variables": {"paid": True}}),
+    ("failure", {"error_message": "Bank offline", "retries": 0}),
+    ("bpmn-error", {"error_code": "CARD_DECLINED"}),
+])
+def test_a_report_locks_the_instance_before_the_task_as_every_step_does(api, start, fetch, lock_order, report, body):
+    start(process(EXTERNAL))
+    (task,) = fetch()
+    lock_order.clear()
+    reply = api("post", f"/external-tasks/{task['id']}/{report}", "ivan", json={"worker_id": "w1", **body})
+    assert reply.status_code == 200, reply.json
+    assert lock_order[:2] == ["instance", "task"]
+    assert "task" not in lock_order[2:]
+
+
+def test_completing_a_task_that_no_longer_waits_is_a_conflict_and_records_nothing(api, start, fetch, db_session):
+    started = start(process(EXTERNAL))
+    (task,) = fetch()
+    db_session.execute(update(ExternalTask).where(ExternalTask.id == task["id"])  # its workflow moved on
+                       .values(engine_task_id="00000000-0000-0000-0000-000000000000"))
+    db_session.commit()
+    reply = api("post", f"/external-tasks/{task['id']}/complete", "ivan", json={"worker_id": "w1"})
+    assert reply.status_code == 409, reply.json
+    assert "no longer waits" in reply.json["message"] and "fetch and lock again" in reply.json["message"].lower()
+    types = [e["type"] for e in api("get", f"/instances/{started['id']}/history", "root").json]
+    assert "external_task_completed" not in types
+    assert instance(api, started["id"])["status"] == "running"
+
+
+def test_fetching_keeps_the_cached_workflow_of_the_instance(api, start, fetch, complete, monkeypatch):
+    started = start(process(EXTERNAL), {"amount": 3})
+    cached = [key for key in workflows._cache if key[1] == started["id"]]
+    assert cached
+    (task,) = fetch()
+    assert task["variables"] == {"amount": 3}
+    assert [key for key in workflows._cache if key[1] == started["id"]] == cached
+    loads = []
+    monkeypatch.setattr(workflows.spiff, "load_state", lambda *a, **k: loads.append(a) or pytest.fail("reloaded"))
+    complete(task, {"paid": True})
+    assert not loads and instance(api, started["id"])["status"] == "completed"

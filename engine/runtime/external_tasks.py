@@ -14,19 +14,23 @@ a failure or a BPMN error, extend a lock. Only integrators and admins call them;
 Instance history records what a worker reported (``external_task_completed`` with its variables,
 ``external_task_failed``, ``external_task_bpmn_error``; each with the worker's id and topic) and the runs these
 commands cause (gateways, scripts, incidents) as any step does; fetching is not recorded (workers poll).
+
+A report locks the task's instance first, then the task's row, in the order of every step (which syncs the
+rows while holding the instance), so a report and a step never wait for each other crosswise; a task that no
+longer waits in the workflow is refused (409) before anything is recorded. Fetching locks rows only and reads
+the workflows without their lock (``workflows.peek_workflow``).
 """
 from __future__ import annotations
 
 from typing import Any, Optional
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import definitions, external_tasks, forms, history, incidents, spiff
 from engine.database import command
-from engine.errors import PermissionDeniedError, ValidationError
+from engine.errors import ConflictError, PermissionDeniedError, ValidationError
 from engine.external_tasks import TopicRequest
-from engine.models import ADMIN, INTEGRATOR, Definition, Instance, InstanceStatus, User
+from engine.models import ADMIN, INTEGRATOR, ExternalTask, Instance, InstanceStatus, User
 from engine.runtime import deliveries, steps, workflows
 
 WORKER_ROLES = {ADMIN, INTEGRATOR}
@@ -60,10 +64,9 @@ def complete(session: Session, task_id: int, worker_id: str, variables: dict, ac
     check_may_work(actor)
     variables = _checked(variables)
     with command(session):
-        row = external_tasks.locked_by(session, task_id, worker_id)
+        row, instance, version = _held(session, task_id, worker_id)
         engine_task_id = row.engine_task_id
-        instance, version = workflows.lock_instance(session, row.instance_id)
-        wf = workflows.load_workflow(session, instance, version)
+        wf = _waiting_workflow(session, row, instance, version)
         _record(session, row, "external_task_completed", actor, {"variables": variables})
         advanced = steps.advance(session, instance, version, wf, step=lambda wf_, on_step: (
             spiff.complete_external(wf_, engine_task_id, variables, on_step)))
@@ -75,14 +78,16 @@ def report_failure(session: Session, task_id: int, worker_id: str, error_message
                    error_details: Optional[str], retries: int, retry_timeout_ms: int, actor: User) -> dict:
     check_may_work(actor)
     with command(session):
-        row = external_tasks.locked_by(session, task_id, worker_id)
+        row, instance, version = _held(session, task_id, worker_id)
+        wf = _waiting_workflow(session, row, instance, version) if retries <= 0 else None
         _record(session, row, "external_task_failed", actor, {"error_message": error_message,
                                                               "retries": max(retries, 0)})
         external_tasks.note_failure(row, error_message, error_details, retries, retry_timeout_ms)
-        if retries <= 0:
-            _open_incident(session, row, f"External task '{row.element_id}' (topic '{row.topic}') failed and has no "
-                           f"retries left: {error_message}. Fix the cause, then retry the incident: the task is "
-                           "fetched again with one retry.")
+        if wf is not None:
+            _open_incident(session, row, instance, wf,
+                           f"External task '{row.element_id}' (topic '{row.topic}') failed and has no retries "
+                           f"left: {error_message}. Fix the cause, then retry the incident: the task is fetched "
+                           "again with one retry.")
         return external_tasks.as_dict(row)
 
 
@@ -91,19 +96,19 @@ def report_bpmn_error(session: Session, task_id: int, worker_id: str, error_code
     check_may_work(actor)
     variables = _checked(variables)
     with command(session):
-        row = external_tasks.locked_by(session, task_id, worker_id)
+        row, instance, version = _held(session, task_id, worker_id)
         engine_task_id = row.engine_task_id
-        instance, version = workflows.lock_instance(session, row.instance_id)
-        wf = workflows.load_workflow(session, instance, version)
+        wf = _waiting_workflow(session, row, instance, version)
         _record(session, row, "external_task_bpmn_error", actor, {"error_code": error_code,
                                                                   "error_message": error_message,
                                                                   "variables": variables})
         if not spiff.catches_external_error(wf, engine_task_id, error_code):
             external_tasks.note_failure(row, error_message or error_code, None, 0, 0)
-            _open_incident(session, row, f"BPMN error '{error_code}'{': ' + error_message if error_message else ''}"
-                           f" from external task '{row.element_id}' is not caught: add an error boundary event with "
-                           f"errorCode '{error_code}' to the task (or its subprocess), or retry the incident to let "
-                           "a worker try again.")
+            _open_incident(session, row, instance, wf,
+                           f"BPMN error '{error_code}'{': ' + error_message if error_message else ''} from external "
+                           f"task '{row.element_id}' is not caught: add an error boundary event with errorCode "
+                           f"'{error_code}' to the task (or its subprocess), or retry the incident to let a worker "
+                           "try again.")
             return {"id": task_id, "instance_id": instance.id, "status": "incident"}
         advanced = steps.advance(session, instance, version, wf, step=lambda wf_, on_step: (
             spiff.throw_external_error(wf_, engine_task_id, error_code, variables, on_step)))
@@ -124,13 +129,25 @@ def _visible_variables(session: Session, instance: Instance, engine_task_id: str
     the task's local ones (its input parameters, a multi-instance element variable such as ``score``).
     Read from the (cached) workflow without locking the instance: a step holding the instance may be
     waiting for the row this fetch just locked."""
-    content_hash = session.scalar(select(Definition.content_hash).where(Definition.id == instance.definition_id))
-    version = workflows.calling(session, definitions.version_of(session, instance.definition_id, content_hash))
-    wf = workflows.load_workflow(session, workflows.Locked(instance.id, instance.process_id, instance.status,
-                                                           instance.etag, instance.started_by,
-                                                           instance.definition_id), version)
-    data = spiff.task_data(wf, engine_task_id)
+    data = spiff.task_data(workflows.peek_workflow(session, instance.id), engine_task_id)
     return forms.to_json(dict(data if data is not None else instance.data or {}))
+
+
+def _held(session: Session, task_id: int, worker_id: str) -> tuple[ExternalTask, workflows.Locked,
+                                                                       definitions.Version]:
+    """The task's instance, locked first (as a step locks it before it syncs the rows), then the row
+    ``worker_id`` holds, locked and checked after the instance's lock."""
+    instance, version = workflows.lock_instance(session, external_tasks.instance_of(session, task_id))
+    return external_tasks.locked_by(session, task_id, worker_id), instance, version
+
+
+def _waiting_workflow(session: Session, row: ExternalTask, instance: workflows.Locked, version: definitions.Version):
+    """The instance's workflow, which must still wait at the task (409 before anything is recorded)."""
+    wf = workflows.load_workflow(session, instance, version)
+    if row.engine_task_id not in {w.engine_task_id for w in spiff.waiting_external(wf)}:
+        raise ConflictError(f"External task {row.id} ('{row.element_id}') no longer waits (its instance moved on "
+                            "or was changed); nothing was recorded. Fetch and lock again.")
+    return wf
 
 
 def _record(session: Session, row, type_: str, actor: User, data: dict) -> None:
@@ -149,14 +166,11 @@ def _checked(variables: Any) -> dict:
     return dict(variables)
 
 
-def _open_incident(session: Session, row, message: str) -> None:
+def _open_incident(session: Session, row: ExternalTask, instance: workflows.Locked, wf, message: str) -> None:
     """The task's retries are used up: it goes to error in the workflow, an incident opens on its element."""
-    instance, version = workflows.lock_instance(session, row.instance_id)
-    wf = workflows.load_workflow(session, instance, version)
     spiff.fail_external(wf, row.engine_task_id)
     status = incidents.record_failure(session, instance.id, instance.process_id, row.element_id,
                                       row.engine_task_id, message, retries=False)
     workflows.set_error(session, instance.id, message)
     workflows.save_workflow(session, instance, wf, status if status == InstanceStatus.FAILED else instance.status,
                             forms.to_json(spiff.process_data(wf)))
-

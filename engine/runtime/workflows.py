@@ -4,7 +4,8 @@ Every writer of an instance first locks its row (``SELECT ... FOR UPDATE``; on S
 ``BEGIN IMMEDIATE`` transaction) and writes it back only if its ``etag`` is unchanged.
 Deserialized workflows are cached per instance and reused while the row's ``etag`` matches,
 so a step does not re-read the whole state; a workflow saved in a command joins the cache
-when the command commits, never before. Data a workflow holds that cannot be stored is
+when the command commits, never before. A reader that does not lock the instance uses
+``peek_workflow``, which leaves the cache as it is. Data a workflow holds that cannot be stored is
 cleared here and opens an incident (``contain_unstorable``), so the command still commits.
 """
 from __future__ import annotations
@@ -62,6 +63,9 @@ _LOCK = Statement(select(_INSTANCES.c.id, _INSTANCES.c.process_id, _INSTANCES.c.
          .join(_DEFINITIONS, _DEFINITIONS.c.id == _INSTANCES.c.definition_id)
          .where(_INSTANCES.c.id == bindparam("iid")).with_for_update(of=_INSTANCES, key_share=True))
 _STATE = Statement(select(_INSTANCES.c.state).where(_INSTANCES.c.id == bindparam("iid")))
+_PEEK = Statement(select(_INSTANCES.c.etag, _INSTANCES.c.definition_id, _DEFINITIONS.c.content_hash)
+                  .join(_DEFINITIONS, _DEFINITIONS.c.id == _INSTANCES.c.definition_id)
+                  .where(_INSTANCES.c.id == bindparam("iid")))
 
 
 def lock_instance(session: Session, instance_id: int) -> tuple[Locked, definitions.Version]:
@@ -90,6 +94,22 @@ def load_workflow(session: Session, instance: Locked, version: definitions.Versi
         return cached[1]
     specs = spiff.load_spec(f"{version.content_hash}:{version.id}", version.spec_json)
     state = _STATE.scalar(session, {"iid": instance.id})
+    return spiff.load_state(specs, state, SCRIPT_TIMEOUT, _resolver(session, version))
+
+
+def peek_workflow(session: Session, instance_id: int):
+    """The instance's workflow to read, without locking the instance (never to save): the cached one while its
+    etag matches the row's, left in the cache; else deserialized from the row and not cached."""
+    found = _PEEK.first(session, {"iid": instance_id})
+    if found is None:
+        raise NotFoundError(f"Instance {instance_id} does not exist.")
+    with _cache_lock:
+        cached = _cache.get(_cache_key(session, instance_id))
+    if cached is not None and cached[0] == found.etag:
+        return cached[1]
+    version = calling(session, definitions.version_of(session, found.definition_id, found.content_hash))
+    specs = spiff.load_spec(f"{version.content_hash}:{version.id}", version.spec_json)
+    state = _STATE.scalar(session, {"iid": instance_id})
     return spiff.load_state(specs, state, SCRIPT_TIMEOUT, _resolver(session, version))
 
 
