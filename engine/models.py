@@ -1,13 +1,13 @@
-"""The tables of Liucheng (SQLAlchemy 2.0 typed models), the statuses their rows take, and the
-role groups every rule about users names.
+"""The tables of Liucheng (SQLAlchemy 2.0 typed models) and the role groups every rule about users
+names.
 
-Alembic owns the schema (``engine/migrations``); these classes are its source. Statuses are
-``StrEnum``s: they are stored as their text and compare equal to it.
+Alembic owns the schema (``engine/migrations``); these classes are its source. The statuses their rows
+take are ``engine.statuses``'s ``StrEnum``s (stored as their text), re-exported here so
+``from engine.models import InstanceStatus`` keeps working.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Optional
 
 from sqlalchemy import (
@@ -15,38 +15,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-
-class InstanceStatus(StrEnum):
-    RUNNING = "running"
-    FAILED = "failed"  # an incident is open; the instance waits for it to be retried or resolved
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
+from engine.statuses import (ExternalTaskStatus, IncidentStatus, InstanceStatus, MessageStatus, TaskStatus,
+                             TimerStatus)
 
 
-class TaskStatus(StrEnum):
-    OPEN = "open"
-    CLAIMED = "claimed"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-
-
-class TimerStatus(StrEnum):
-    WAITING = "waiting"
-
-
-class MessageStatus(StrEnum):
-    RECEIVING = "receiving"  # stored, being correlated in this transaction
-    DELIVERED = "delivered"
-    STARTED = "started"  # started an instance
-    KEPT = "kept"  # nothing waited for it yet: delivered when something does, until it expires
-    EXPIRED = "expired"
-    DUPLICATE = "duplicate"  # the reply to a message id already received (never stored)
-
-
-class IncidentStatus(StrEnum):
-    RETRYING = "retrying"
-    OPEN = "open"
-    RESOLVED = "resolved"
+__all__ = [  # the tables, the statuses (defined in engine.statuses, imported from here too) and the role groups
+    "Base", "Role", "User", "Membership", "UserAttribute", "ApiToken", "LoginAttempt", "Definition", "Instance",
+    "HumanTask", "TaskCandidate", "HistoryEvent", "Timer", "MessageSubscription", "Message", "Incident",
+    "ExternalTask", "ExternalTaskStatus", "IncidentStatus", "InstanceStatus", "MessageStatus", "TaskStatus",
+    "TimerStatus", "ADMIN", "SUPERVISOR", "AUDITOR", "INTEGRATOR", "DESIGNER", "MANAGER_ROLES", "READ_ALL_ROLES",
+    "NON_WORKER_ROLES", "INTEGRATION_ROLES"
+]
 
 
 ADMIN, SUPERVISOR, AUDITOR, INTEGRATOR, DESIGNER = "admin", "supervisor", "auditor", "integrator", "designer"
@@ -348,11 +327,6 @@ class Incident(Base):
     resolved_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
     resolved_by: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
     comment: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
-
-
-class ExternalTaskStatus(StrEnum):
-    OPEN = "open"  # waiting for a worker: fetchable when not locked (or its lock expired) and available
-    FAILED = "failed"  # its retries are used up: an incident is open on its element
 
 
 class ExternalTask(Base):
