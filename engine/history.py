@@ -32,6 +32,7 @@ EVENT_TYPES = frozenset({  # every type ``record`` is called with (a test keeps 
     "gateway_taken", "script_changed_data", "script_failed", "step_failed",
     "timer_scheduled", "timer_fired", "timer_cancelled",
     "message_correlated", "message_sent", "message_duplicate", "receive_task_signalled",
+    "signal_received", "signal_sent",
     "incident_opened", "incident_retried", "incident_resolved",
     "external_task_completed", "external_task_failed", "external_task_bpmn_error",
 })

@@ -1,4 +1,5 @@
-"""Signal rows: which instances may wait for a signal and which processes a signal starts.
+"""Signals (there are no signal rows): checking one sent from outside, which running instances may wait for
+one and which processes one starts, read from the deployed models, and its history events.
 
 Signals are broadcasts (Camunda 7's ``signalEventReceived``, REST ``POST /signal``): every waiting
 signal catch event of every running instance takes one, and every (latest) process with a top-level
@@ -8,7 +9,9 @@ transaction, including the instances a thrown signal reaches). Who may send one 
 rule (``engine.message_rules.check_may_send``: integrators and admins, and the engine itself).
 
 No subscription rows: the running instances of the versions whose model names the signal are
-read (``candidates``) and each is asked whether it waits now.
+read (``candidates``, without locking them); the command asks each whether it waits now and locks
+only those that do. History: ``signal_received`` (an instance caught one) and ``signal_sent`` (an
+instance threw one, with the instances it reached).
 """
 from __future__ import annotations
 
@@ -59,13 +62,11 @@ def starts(session: Session, name: str) -> list[tuple[definitions.Version, str]]
 
 
 def record_received(session: Session, instance_id: int, name: str, variables: dict, actor: str) -> None:
-    """History of a signal an instance caught (as a correlated message, with ``signal``, until the
-    history has signal event types of its own)."""
-    history.record(session, instance_id, "message_correlated", actor,
-                   data={"signal": name, "name": name, "data": variables})
+    """History of a signal an instance caught."""
+    history.record(session, instance_id, "signal_received", actor, data={"name": name, "data": variables})
 
 
 def record_thrown(session: Session, instance_id: int, name: str, variables: dict, reached: list[int]) -> None:
-    history.record(session, instance_id, "message_sent", "system",
-                   data={"signal": name, "name": name, "payload": variables, "status": "broadcast",
-                         "instance_ids": reached})
+    """History of a signal an instance threw, with the instances it reached."""
+    history.record(session, instance_id, "signal_sent", "system",
+                   data={"name": name, "payload": variables, "instance_ids": reached})

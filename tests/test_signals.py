@@ -1,11 +1,15 @@
 """Signals as Camunda 7 broadcasts them (issue 13, item 4), through ``POST /api/v1/signals``: every
 waiting signal catch event of every instance takes one, signal start events start instances, a
-signal thrown by one instance reaches the others in the same command; integrators and admins only."""
+signal thrown by one instance reaches the others in the same command; integrators and admins only. History
+has ``signal_received`` and ``signal_sent`` events; a broadcast locks only the instances waiting for it."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+from engine.runtime import workflows
+from web_support import browser_as, web  # noqa: F401 (fixtures)
 
 HEAD = '''<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -179,3 +183,36 @@ def test_a_signal_starts_an_event_subprocess_of_each_running_instance(api, model
     assert sorted(reply.json["instance_ids"]) == [first, second]
     assert open_elements(api, first) == ["check", "work"]
     assert open_elements(api, second) == ["check", "work"]
+
+
+def test_history_records_a_signal_received_and_a_signal_sent_labelled_on_the_timeline(api, model, browser_as):
+    model("waiter", WAIT_FOR_RECALL)
+    model("thrower", THROW_RECALL)
+    waiter = start(api, "waiter")
+    thrower = start(api, "thrower")
+    received = [e for e in api("get", f"/instances/{waiter}/history", "root").json if e["type"] == "signal_received"]
+    assert [e["data"] for e in received] == [{"name": "recall", "data": {}}]
+    sent = [e for e in api("get", f"/instances/{thrower}/history", "root").json if e["type"] == "signal_sent"]
+    assert [(e["data"]["name"], e["data"]["instance_ids"]) for e in sent] == [("recall", [waiter])]
+    types = {e["type"] for i in (waiter, thrower) for e in api("get", f"/instances/{i}/history", "root").json}
+    assert not types & {"message_correlated", "message_sent"}
+    browser = browser_as("root")
+    assert "收到信号" in browser.get(f"/audit/instances/{waiter}").get_data(as_text=True)
+    assert "发出信号" in browser.get(f"/audit/instances/{thrower}").get_data(as_text=True)
+
+
+def test_a_signal_locks_only_the_instances_waiting_for_it(api, model, monkeypatch):
+    model("waiter", WAIT_FOR_RECALL)
+    model("worker", BOUNDARY_RECALL)
+    first, second = start(api, "waiter"), start(api, "waiter")
+    moved_on = start(api, "worker")
+    assert signal(api, "recall").status_code == 200  # moved_on's boundary event took it: it waits no more
+    third = start(api, "waiter")
+    locked: list[int] = []
+    lock_instance = workflows.lock_instance
+    monkeypatch.setattr(workflows, "lock_instance", lambda session, iid: locked.append(iid) or lock_instance(
+        session, iid))
+    reply = signal(api, "recall")
+    assert reply.status_code == 200, reply.json
+    assert reply.json["instance_ids"] == [third]
+    assert set(locked) == {third} and moved_on not in locked and first not in locked and second not in locked

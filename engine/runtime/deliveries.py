@@ -7,6 +7,10 @@ tasks and throw events are received as from the trusted sender ``system``. Settl
 first, as a recursion would do it, but with a stack of generators (``_run``): an instance that
 takes a message has its own thrown messages delivered (and all they lead to) before the next
 instance takes that message, and before the next message thrown before it goes out.
+
+A signal locks only the instances that wait for it: they are found without their lock (the running
+instances whose model names it, each workflow read with ``workflows.peek_workflow``), locked in id order,
+and asked again once locked.
 """
 from __future__ import annotations
 
@@ -203,12 +207,15 @@ def _signalling(session: Session, name: str, variables: dict, sender: User, dept
     """Deliver one signal to every instance waiting for it, then start what it starts, each settled
     (its own thrown messages and signals delivered) before the next; returns the reply."""
     reached = []
-    for instance_id in signals.candidates(session, name):
-        instance, version = workflows.lock_instance(session, instance_id)
+    waiting = _waiting_for_signal(session, name)
+    for instance_id in waiting:  # locked in id order, only those waiting, before any takes the signal
+        workflows.lock_instance(session, instance_id)
+    for instance_id in waiting:
+        instance, version = workflows.lock_instance(session, instance_id)  # its row now (settling may change it)
         if instance.status != InstanceStatus.RUNNING:
             continue
         wf = workflows.load_workflow(session, instance, version)
-        if not spiff.waits_for_signal(wf, name):
+        if not spiff.waits_for_signal(wf, name):  # it moved on since it was seen waiting
             continue
         signals.record_received(session, instance.id, name, variables, sender.username)
         advanced = steps.advance(session, instance, version, wf,
@@ -229,6 +236,12 @@ def _signalling(session: Session, name: str, variables: dict, sender: User, dept
         started.append(instance_id)
         yield _settling(session, instance_id, advanced, depth)
     return {"name": name, "instance_ids": reached, "started_instance_ids": started}
+
+
+def _waiting_for_signal(session: Session, name: str) -> list[int]:
+    """The running instances (in id order) that wait for signal ``name``, seen without their lock."""
+    return [instance_id for instance_id in signals.candidates(session, name)
+            if spiff.waits_for_signal(workflows.peek_workflow(session, instance_id), name)]
 
 
 def expire_kept_messages(session: Session) -> int:

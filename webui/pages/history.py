@@ -27,6 +27,7 @@ EVENT_LABELS = {
     "timer_scheduled": _l("Timer scheduled"), "timer_fired": _l("Timer fired"),
     "timer_cancelled": _l("Timer cancelled"), "message_correlated": _l("Message received"),
     "message_sent": _l("Message sent"), "receive_task_signalled": _l("Receive task signalled"),
+    "signal_received": _l("Signal received"), "signal_sent": _l("Signal sent"),
     "external_task_completed": _l("External task completed"), "external_task_failed": _l("External task failed"),
     "external_task_bpmn_error": _l("External task reported a BPMN error"),
 }
@@ -144,7 +145,7 @@ def plain(event: HistoryEvent, process_id: str = "", business_key: Optional[str]
 # -- what to highlight ------------------------------------------------------------------------------
 
 DONE_EVENTS = {"task_completed", "gateway_taken", "script_changed_data", "timer_fired", "message_correlated",
-               "message_sent", "receive_task_signalled", "external_task_completed"}
+               "message_sent", "receive_task_signalled", "signal_received", "signal_sent", "external_task_completed"}
 
 
 def highlight_of(elements: dict, events: Iterable, active: set[str], failed: set[str], status: str) -> Highlight:
