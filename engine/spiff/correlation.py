@@ -18,7 +18,6 @@ computed values instead.
 """
 from __future__ import annotations
 
-import json
 from copy import deepcopy
 from functools import lru_cache
 from typing import Any, Optional
@@ -28,6 +27,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.spiff import state  # state imports this module too: its names are used at call time only
 from engine.spiff import waits as _waits
 from engine.spiff.steps import Listener, run
 from engine.spiff.tasks import element_of
@@ -38,19 +38,9 @@ _UNKNOWN = object()
 @lru_cache(maxsize=256)
 def property_ids(spec_json: str, name: str) -> frozenset[str]:
     """The ids of the correlation properties message ``name`` has in a serialized spec."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("name") == name and node.get("correlation_properties"):
-                found.update(p["name"] for p in node["correlation_properties"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-    walk(json.loads(spec_json))
-    return frozenset(found)
+    return frozenset(p["name"] for node in state.spec_dicts(spec_json)
+                     if node.get("name") == name and node.get("correlation_properties")
+                     for p in node["correlation_properties"])
 
 
 def message_definition(task, name: str) -> Optional[_BaseMessage]:

@@ -20,6 +20,7 @@ from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.spiff import state
 from engine.spiff.steps import Listener, run
 from engine.spiff.waits import TRIGGER
 
@@ -88,19 +89,9 @@ def catch_signal(wf: BpmnWorkflow, name: str, variables: dict, on_step: Optional
 @lru_cache(maxsize=256)
 def signal_names(spec_json: str) -> frozenset[str]:
     """The names of the signals a serialized spec catches or throws."""
-    found: set[str] = set()
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            if node.get("typename") == "SignalEventDefinition" and node.get("name"):
-                found.add(node["name"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-    walk(json.loads(spec_json))
-    return frozenset(n for n in found if not n.startswith(TRIGGER))
+    return frozenset(node["name"] for node in state.spec_dicts(spec_json)
+                     if node.get("typename") == "SignalEventDefinition" and node.get("name")
+                     and not node["name"].startswith(TRIGGER))
 
 
 def take_thrown(wf: BpmnWorkflow) -> list[tuple[str, dict]]:
