@@ -1,63 +1,31 @@
-"""The engine's own checks of a BPMN document before SpiffWorkflow parses it: lanes not named after
-a role (a note: they do not route), names and assignments in JUEL, forms that exist, expressions and scripts the sandbox allows, timers, connectors and
-their inputs, called processes, what message catch events declare, compensation (refused). Each
-finding is a ``Problem`` (file, line, element, what to do); ``fail`` raises them together as one
-``DefinitionError``.
+"""The engine's own checks of the elements of a BPMN document before SpiffWorkflow parses it
+(``check_elements``): who gets a user task (a lane not named after a role is a note: it does not route;
+an assignee, candidates and a name in JUEL must translate), the forms an element names, conditions and
+timers (``expression_checks``: JUEL of the subset, Python the sandbox allows, FEEL/XPath/prose conditions
+refused), script tasks (Python only, inline, allowed by the sandbox), service tasks (``service_checks``:
+connectors and their inputs, external tasks, expressions, other engines' service types), call activities
+(binding and mappings), what message catch events declare, business rule tasks (DMN is not evaluated:
+refused) and compensation (refused). ``duplicate_ids`` finds repeated BPMN ids. Each finding is a
+``Problem`` or a ``Note`` (``engine.bpmn.problems``, re-exported here with ``fail`` and ``split_notes``).
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Optional
-
 from lxml import etree
 
-from engine import connectors, juel, message_rules, timer_cycles
+from engine import juel, message_rules
 from engine.bpmn import extensions, generated_forms
 from engine.bpmn.elements import NS, assignment, call_of, split_list
-from engine.errors import DefinitionError, ScriptError
+from engine.bpmn.expression_checks import (ISO_TIME, check_expression, empty_timer, expression_problem,
+                                           python_from_juel)
+from engine.bpmn.problems import Note, Problem, fail, split_notes
+from engine.bpmn.service_checks import SPIFF, check_service
+from engine.errors import ScriptError
 from engine.script_policy import check_source
 
-SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
+__all__ = ["ISO_TIME", "Note", "Problem", "check_elements", "duplicate_ids", "fail", "python_from_juel",
+           "split_notes"]
+
 HUMAN_TAGS = {"userTask", "manualTask"}
-ISO_TIME = re.compile(r"^\s*(R\d*/)?(P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
-                      r"|\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:?\d\d)?)(/.*)?\s*$")
-
-
-@dataclass
-class Problem:
-    file: str
-    line: Optional[int]
-    element_id: Optional[str]
-    message: str
-
-    def as_dict(self) -> dict:
-        return {"file": self.file, "line": self.line, "element_id": self.element_id, "message": self.message}
-
-    def __str__(self) -> str:
-        where = self.file + (f":{self.line}" if self.line else "")
-        what = f" [{self.element_id}]" if self.element_id else ""
-        return f"{where}{what}: {self.message}"
-
-
-class Note(Problem):
-    """A finding that does not stop the deployment: something of the model is ignored or taken in a way
-    the designer should know (a data store, a form that is not deployed…). The deploy reply lists them
-    under ``notes``; a check returns notes among its problems and ``split_notes`` tells them apart."""
-
-
-def split_notes(found: list[Problem]) -> tuple[list[Problem], list["Note"]]:
-    """The problems that refuse the document, and the notes that only inform."""
-    return [p for p in found if not isinstance(p, Note)], [p for p in found if isinstance(p, Note)]
-
-
-def fail(problems: list[Problem]) -> None:
-    problems = [p for p in problems if not isinstance(p, Note)]
-    if problems:
-        summary = "; ".join(str(p) for p in problems[:5])
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        raise DefinitionError(f"Cannot deploy: {summary}{more}",
-                              {"problems": [p.as_dict() for p in problems]})
 
 
 def check_elements(name, root, processes, forms, roles) -> list[Problem]:
@@ -76,7 +44,7 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
             if tag == "startEvent":
                 problems += _check_form_key(where, node, forms)
             if tag == "conditionExpression" or (tag in ("timeDuration", "timeDate", "timeCycle")):
-                problems += _check_expression(name, node, tag)
+                problems += check_expression(name, node, tag)
             if tag == "scriptTask":
                 problems += _check_script(where, node)
             if tag == "compensateEventDefinition":
@@ -84,15 +52,13 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
             if tag in message_rules.CATCHING_TAGS and message_rules.catches_messages(node, tag):
                 problems += [Problem(*where, text) for text in message_rules.declaration_problems(node)]
             if tag == "serviceTask":
-                problems += _check_service(where, node)
+                problems += check_service(where, node)
             if tag == "callActivity":
                 problems += _check_call(where, node)
             if tag == "businessRuleTask":
                 problems.append(_business_rule(where, node))
-            if tag == "timerEventDefinition" and not any(isinstance(c.tag, str) for c in node):
-                problems.append(Problem(name, node.sourceline, node.getparent().get("id"), "This timer says "
-                                        "neither when nor how often (no timeDate, timeDuration or timeCycle), which "
-                                        "Camunda 7 refuses too: add one, e.g. <timeDuration>PT1H</timeDuration>."))
+            if tag == "timerEventDefinition":
+                problems += empty_timer(name, node)
     return problems
 
 
@@ -156,16 +122,16 @@ def _check_call(where, node) -> list[Problem]:
                                for kind in ("in", "out"))):
         expression = mapping.get("sourceExpression")
         if expression is not None:
-            try:
-                check_source(python_from_juel(expression) if juel.is_juel(expression) else expression, "eval")
-            except (juel.JuelError, ScriptError) as exc:
-                problems.append(Problem(*where, f"sourceExpression=\"{expression}\" cannot be evaluated: "
-                                        f"{exc.message} Write a JUEL expression of the supported subset."))
+            problems += expression_problem(where, f"sourceExpression=\"{expression}\"", expression)
         if mapping.get("target") is None and (mapping.get("variables") or "").strip() != "all" \
                 and mapping.get("businessKey") is None:
             problems.append(Problem(*where, f"This {etree.QName(mapping).localname} mapping has no target: add "
                                     "target=\"<variable>\" (or variables=\"all\")."))
     return problems
+
+
+VARIABLE_ADVICE = "Write it as ${variable} or another JUEL expression of the supported subset."
+NAME_ADVICE = "Write the name as text with ${variable} parts, or another JUEL expression of the supported subset."
 
 
 def _check_human_task(where, node, forms) -> list[Problem]:
@@ -179,22 +145,13 @@ def _check_human_task(where, node, forms) -> list[Problem]:
         problems.append(Note(*where, f"The assignee '{written}' is a list; a task has one assignee, so these "
                              "users are its candidate users (any of them may claim it). Write them in "
                              "candidateUsers to say so."))
-    for kind, texts in (("assignee", [who["assignee"] or ""]), ("candidateUsers", who["candidate_users"]),
-                        ("candidateGroups", who["candidate_groups"])):
-        for text in texts:
-            if juel.is_juel(text):
-                try:
-                    juel.to_python(text)
-                except juel.JuelError as error:
-                    problems.append(Problem(*where, f"{kind} '{text}': {error} Write it as ${{variable}} or "
-                                            "another JUEL expression of the supported subset."))
-    name = node.get("name") or ""
-    if juel.is_juel(name):
-        try:
-            juel.to_python(name)
-        except juel.JuelError as error:
-            problems.append(Problem(*where, f"Name '{name}': {error} Write the name as text with "
-                                    "${variable} parts, or another JUEL expression of the supported subset."))
+    written_as = [("assignee", who["assignee"] or "", VARIABLE_ADVICE)]
+    written_as += [("candidateUsers", text, VARIABLE_ADVICE) for text in who["candidate_users"]]
+    written_as += [("candidateGroups", text, VARIABLE_ADVICE) for text in who["candidate_groups"]]
+    written_as += [("Name", node.get("name") or "", NAME_ADVICE)]
+    for kind, text, advice in written_as:
+        if juel.is_juel(text):
+            problems += expression_problem(where, f"{kind} '{text}'", text, "eval", advice)
     problems += _check_form_key(where, node, forms)
     return problems
 
@@ -226,97 +183,6 @@ def _check_form_key(where, node, forms) -> list[Problem]:
             for found in generated_forms.link(node, forms, where[0]).findings]
 
 
-def _check_expression(name, node, tag) -> list[Problem]:
-    text = (node.text or "").strip()
-    owner = node.getparent()
-    while owner is not None and owner.get("id") is None:
-        owner = owner.getparent()
-    where = (name, node.sourceline, owner.get("id") if owner is not None else None)
-    if not text:
-        return [Problem(*where, f"Empty {tag}: write a Python expression (e.g. `amount > 100`) or, for a "
-                        "timer, an ISO-8601 duration such as PT24H.")]
-    if juel.is_juel(text):
-        if tag != "conditionExpression" and any(etree.QName(up).localname == "startEvent"
-                                                for up in node.iterancestors()):
-            return [Problem(*where, f"Timer '{text}' of a start event is JUEL, but a start event has no "
-                            "variables yet: write it as ISO-8601 text (e.g. R/PT1H, PT24H, "
-                            "2026-12-01T14:00:00).")]
-        try:
-            text = python_from_juel(text)
-        except juel.JuelError as exc:
-            return [Problem(*where, f"Expression '{text}' is outside the JUEL subset Liucheng translates: "
-                            f"{exc.message}.")]
-    if tag != "conditionExpression" and (ISO_TIME.match(text) or timer_cycles.is_cron(text)):
-        return _check_timer(where, tag, text)
-    try:
-        check_source(text, "eval")
-    except ScriptError as exc:
-        if tag != "conditionExpression":
-            return [Problem(*where, f"Timer '{text}' is neither ISO-8601 (PT24H, 2026-12-01T14:00:00, R/P1D), "
-                            "a Quartz cron (0 0/5 * * * ?) nor a Python expression giving one; write it in one "
-                            "of those forms.")]
-        return [Problem(*where, not_executable(text) or f"Expression '{text}' is not allowed: {exc.message}")]
-    return []
-
-
-FEEL = re.compile(r"^\s*=|\b(some|every)\s+\w+\s+in\b.*\bsatisfies\b")
-XPATH = re.compile(r"\b\w+:\w+\s*\(|\bbpmn:get")
-PROSE = re.compile(r"^\s*[A-Za-z]\w*(\s+[A-Za-z]\w*)+\s*(==|=|!=|<|>)")
-
-
-def not_executable(text: str) -> Optional[str]:
-    """Why a condition written in FEEL, XPath or prose cannot run (in Camunda 7 either), and what to write
-    instead; None when it looks like neither."""
-    if FEEL.search(text):
-        lang = "FEEL (Camunda 8 / Zeebe)"
-    elif XPATH.search(text):
-        lang = "XPath (the BPMN spec's default expression language)"
-    elif PROSE.search(text):
-        lang = "prose (a name with spaces is not a variable)"
-    else:
-        return None
-    return (f"The condition '{text}' is written in {lang}, which is not executable in Camunda 7 either: write it "
-            "as JUEL ${…} or as Python, naming process variables, e.g. ${serviceLevel == 'Premium'}, "
-            "${approved}, ${not approved} or `all(risk == 'red' for risk in riskLevels)`.")
-
-
-TIMER_FORMS = {
-    "timeCycle": "a cycle: R/PT1H (every hour), R3/PT10H (three times), R/2026-12-01T00:00:00+08:00/P1D "
-                 "(daily from then) or a Quartz cron such as 0 0/5 * * * ? (every five minutes)",
-    "timeDuration": "a duration such as PT24H, P3D or PT0S",
-    "timeDate": "a date and time such as 2026-12-01T14:00:00+08:00",
-}
-
-
-def _timer_form(text: str) -> str:
-    """Which of the three timer kinds ``text`` is written as."""
-    if timer_cycles.is_cron(text) or text.upper().startswith("R"):
-        return "timeCycle"
-    return "timeDuration" if text.upper().startswith("P") else "timeDate"
-
-
-def _check_timer(where, tag: str, text: str) -> list[Problem]:
-    """An ISO-8601 or cron timer text fits its element (a cycle in timeCycle, a duration in timeDuration,
-    a date in timeDate, as Camunda reads them) and can be read."""
-    form = _timer_form(text)
-    if form != tag:
-        what = {"timeCycle": "a cycle", "timeDuration": "a duration", "timeDate": "a date"}[form]
-        return [Problem(*where, f"Timer {tag} '{text}' is {what}, but {tag} expects {TIMER_FORMS[tag]}; "
-                        f"write that, or put '{text}' in {form}.")]
-    if timer_cycles.is_cron(text):
-        try:
-            timer_cycles.parse(text)
-        except timer_cycles.CronError as exc:
-            return [Problem(*where, f"Timer cycle: {exc}.")]
-    return []
-
-
-def python_from_juel(text: str) -> str:
-    """The Python expression the sandbox evaluates for a JUEL text (``${…}``/``#{…}``, composite text
-    allowed); raises ``juel.JuelError`` (with the column) for what is outside the subset."""
-    return juel.to_python(text.strip())
-
-
 def _compensation(name, node) -> Problem:
     event = node.getparent()
     kind = {"boundaryEvent": "compensation boundary event", "startEvent": "compensation event subprocess"}.get(
@@ -344,88 +210,4 @@ def _check_script(where, node) -> list[Problem]:
         check_source(source, "exec")
     except ScriptError as exc:
         return [Problem(*where, f"Script is not allowed: {exc.message}")]
-    return []
-
-
-def _check_service(where, node) -> list[Problem]:
-    operator = node.find(f".//{SPIFF}serviceTaskOperator")
-    registered = ", ".join(sorted(connectors.REGISTRY))
-    if operator is None:
-        return _check_vendor_service(where, node, registered)
-    found = connectors.find_connector(operator.get("id") or "")
-    if found is None:
-        return [Problem(*where, f"Unknown connector '{operator.get('id')}': use one of {registered} "
-                        "or register it in engine/connectors.")]
-    problems = []
-    given = {}
-    for parameter in operator.iter(f"{SPIFF}parameter"):
-        given[parameter.get("id")] = parameter.get("value") or ""
-    for missing in sorted(set(found.inputs) - set(given)):
-        problems.append(Problem(*where, f"Connector '{found.name}' needs input '{missing}': add "
-                                f"<spiffworkflow:parameter id=\"{missing}\" type=\"any\" value=\"<expression>\"/>."))
-    for unknown in sorted(set(given) - set(found.inputs)):
-        problems.append(Problem(*where, f"Connector '{found.name}' has no input '{unknown}'; its inputs are "
-                                f"{', '.join(found.inputs) or 'none'}."))
-    for name, value in given.items():
-        try:
-            check_source(value, "eval")
-        except ScriptError as exc:
-            problems.append(Problem(*where, f"Input '{name}' = '{value}' is not a valid expression: {exc.message}"))
-    return problems
-
-
-EXTERNAL_TYPES = ("external", "external-worker")
-
-
-def _check_vendor_service(where, node, registered: str) -> list[Problem]:
-    """A Camunda/Flowable service task: an external task needs a topic, an expression must translate, a
-    class or delegate expression must name a registered connector."""
-    found = extensions.service_task(node)
-    if (found["type"] or "").strip() in EXTERNAL_TYPES:
-        if not (found["topic"] or "").strip():
-            return [Problem(*where, f"This external task has no topic: add {extensions.qualified(node, 'topic')}"
-                            "=\"<topic>\" naming what its workers fetch.")]
-        return []
-    if found["expression"] is not None:
-        return _check_service_expression(where, node, found["expression"])
-    delegate = found["class"] or found["delegate_expression"]
-    if delegate is not None:
-        name = delegate.strip()
-        if name[:2] in ("${", "#{") and name.endswith("}"):
-            name = name[2:-1].strip()
-        if connectors.find_connector(name) is None:
-            written = extensions.qualified(node, "class" if found["class"] else "delegateExpression")
-            return [Problem(*where, f"{written}=\"{delegate}\" names Java code, which Liucheng cannot run: make "
-                            "it an external task (camunda:type=\"external\" camunda:topic=\"<topic>\", done by "
-                            f"a worker through the external task API) or register a connector named '{name}' in "
-                            f"engine/connectors (registered: {registered}).")]
-        return []
-    connect = [c for c in node.iter() if isinstance(c.tag, str) and etree.QName(c).localname == "connectorId"]
-    if connect:
-        name = (connect[0].text or "").strip()
-        return [Problem(*where, f"camunda:connector '{name}' is Camunda Connect, which Liucheng does not have: "
-                        f"register a connector named '{name}' in engine/connectors and name it with "
-                        "<spiffworkflow:serviceTaskOperator>, or make this an external task "
-                        "(camunda:type=\"external\" camunda:topic=\"<topic>\") done by a worker.")]
-    if found["type"]:
-        written = extensions.qualified(node, "type")
-        return [Problem(*where, f"{written}=\"{found['type']}\" is a service of another engine that Liucheng does "
-                        "not have: make this an external task (camunda:type=\"external\" camunda:topic=\"<topic>\") "
-                        f"or name a connector with <spiffworkflow:serviceTaskOperator> (registered: {registered}).")]
-    return [Note(*where, f"This service task names no implementation, so it is an external task of topic "
-                 f"'{where[2]}': the instance waits there until a worker completes it through the external task "
-                 "API. Set camunda:type=\"external\" camunda:topic=\"<topic>\" to choose the topic, or name a "
-                 f"connector with <spiffworkflow:serviceTaskOperator> (registered: {registered}).")]
-
-
-def _check_service_expression(where, node, text: str) -> list[Problem]:
-    written = extensions.qualified(node, "expression")
-    try:
-        action = juel.to_script(text) if juel.is_juel(text) else None
-        check_source(action, "exec") if action else check_source(python_from_juel(text), "eval")
-    except juel.JuelError as exc:
-        return [Problem(*where, f"{written}=\"{text}\" is outside the JUEL subset Liucheng translates: "
-                        f"{exc.message}.")]
-    except ScriptError as exc:
-        return [Problem(*where, f"{written}=\"{text}\" is not allowed: {exc.message}")]
     return []

@@ -20,10 +20,9 @@ from lxml import etree
 
 from engine import juel
 from engine.bpmn import extensions
-from engine.bpmn.checks import Problem
 from engine.bpmn.elements import NS
-from engine.errors import ScriptError
-from engine.script_policy import check_source
+from engine.bpmn.expression_checks import expression_problem, python_of
+from engine.bpmn.problems import Problem
 
 BPMN = "{%s}" % NS["bpmn"]
 CAMUNDA = "{%s}" % NS["camunda"]
@@ -69,14 +68,7 @@ def _loop_problems(name: str, loop) -> list[Problem]:
 def _expression_problems(where, what: str, text: str, expected: str) -> list[Problem]:
     if not text:
         return [Problem(*where, f"{what} is empty: write {expected}.")]
-    try:
-        check_source(_python(text), "eval")
-    except juel.JuelError as exc:
-        return [Problem(*where, f"{what} '{text}' is outside the JUEL subset Liucheng translates: {exc.message} "
-                        f"Write {expected}.")]
-    except ScriptError as exc:
-        return [Problem(*where, f"{what} '{text}' is not allowed: {exc.message} Write {expected}.")]
-    return []
+    return expression_problem(where, f"{what} '{text}'", text, "eval", f"Write {expected}.")
 
 
 def normalize(root) -> None:
@@ -95,17 +87,17 @@ def _normalize_loop(loop) -> None:
     for tag in EXPRESSIONS:
         node = loop.find(BPMN + tag)
         if node is not None and juel.is_juel(node.text or ""):
-            node.text = _python(node.text)
+            node.text = python_of(node.text)
     if _index_variable(loop) is not None:
         loop.set(CAMUNDA + "elementIndexVariable", _index_variable(loop).strip())
     if collection is None:
         return
-    loop.set(CAMUNDA + "collection", _python(collection))
+    loop.set(CAMUNDA + "collection", python_of(collection))
     if element is not None:
         loop.set(CAMUNDA + "elementVariable", element.strip())
     if loop.find(BPMN + "loopCardinality") is None and loop.find(BPMN + "loopDataInputRef") is None:
         cardinality = etree.Element(BPMN + "loopCardinality")
-        cardinality.text = f"len({_python(collection)})"
+        cardinality.text = f"len({python_of(collection)})"
         loop.insert(0, cardinality)
 
 
@@ -134,9 +126,3 @@ def _element_variable(loop):
 
 def _index_variable(loop):
     return extensions.attribute(loop, "elementIndexVariable")
-
-
-def _python(text: str) -> str:
-    """The Python the sandbox evaluates for ``text``: JUEL translated, a name or Python as written."""
-    text = (text or "").strip()
-    return juel.to_python(text) if juel.is_juel(text) else text
