@@ -17,6 +17,8 @@ Modules:
   a non-interrupting timer's paths outliving its activity);
 * ``correlation``: which waiting catch event a message reaches (BPMN correlation properties), catching it;
 * ``signals``: signals broadcast to the waiting catch events, signal names of a spec, what an instance threw;
+* ``event_subprocesses``: an interrupting event subprocess cancelling the rest of its scope, error and
+  escalation start events of event subprocesses read;
 * ``external``: service tasks the engine does not run itself (external tasks, expressions, delegates);
 * ``calls``: call activities: called processes of other files bound on first use, ``in``/``out`` data mapping;
 * ``multi_instance``: multi-instance activities as Camunda runs them (collection and element variable,

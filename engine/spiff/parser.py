@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine.spiff import multi_instance
-from engine.spiff import correlation, io_parameters
+from engine.spiff import correlation, event_subprocesses, io_parameters
 from engine.spiff.calls import CallParser, local_specs
 from engine.spiff.external import ServiceParser
 from engine.spiff.signals import SignalEndEventParser
@@ -33,13 +33,16 @@ class ModelRefused(Exception):
 
 
 class LiuchengParser(SpiffBpmnParser):
-    """SpiffWorkflow's parser, reading Camunda/Flowable service tasks too (``engine.spiff.external``)."""
+    """SpiffWorkflow's parser, reading Camunda/Flowable service tasks too (``engine.spiff.external``) and
+    whether an event subprocess interrupts (``engine.spiff.event_subprocesses``)."""
 
     OVERRIDE_PARSER_CLASSES = multi_instance.parser_classes({
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][1]),
         full_tag("callActivity"): (CallParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("callActivity")][1]),
-        full_tag("endEvent"): (SignalEndEventParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("endEvent")][1])})
+        full_tag("endEvent"): (SignalEndEventParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("endEvent")][1]),
+        full_tag("startEvent"): (event_subprocesses.StartEventParser,
+                                 SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("startEvent")][1])})
 
 
 def parse_specs(name: str, root, process_ids: list[str], designer_ids: Optional[dict[str, str]] = None) -> dict[str, str]:

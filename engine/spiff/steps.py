@@ -11,7 +11,7 @@ from typing import Callable, Optional
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine.spiff import data_guard
+from engine.spiff import data_guard, event_subprocesses
 from engine.spiff.tasks import chosen_targets, element_of, find_task, task_kind
 
 
@@ -45,6 +45,7 @@ def run(workflow: BpmnWorkflow, on_step: Optional[Listener] = None) -> None:
             before[task.id] = dict(task.data)
 
     def did(task):
+        event_subprocesses.interrupt_scope(task)  # an interrupting event subprocess started: the rest of its scope ends
         if on_step:
             kind = task_kind(task)
             on_step(Step(element_of(task), kind, str(task.id),
