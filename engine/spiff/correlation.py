@@ -27,7 +27,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine.spiff import state  # state imports this module too: its names are used at call time only
+from engine.spiff.spec_json import spec_dicts
 from engine.spiff import waits as _waits
 from engine.spiff.steps import Listener, run
 from engine.spiff.tasks import element_of
@@ -38,7 +38,7 @@ _UNKNOWN = object()
 @lru_cache(maxsize=256)
 def property_ids(spec_json: str, name: str) -> frozenset[str]:
     """The ids of the correlation properties message ``name`` has in a serialized spec."""
-    return frozenset(p["name"] for node in state.spec_dicts(spec_json)
+    return frozenset(p["name"] for node in spec_dicts(spec_json)
                      if node.get("name") == name and node.get("correlation_properties")
                      for p in node["correlation_properties"])
 

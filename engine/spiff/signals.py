@@ -20,7 +20,7 @@ from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine.spiff import state
+from engine.spiff.spec_json import spec_dicts
 from engine.spiff.steps import Listener, run
 from engine.spiff.waits import TRIGGER
 
@@ -89,7 +89,7 @@ def catch_signal(wf: BpmnWorkflow, name: str, variables: dict, on_step: Optional
 @lru_cache(maxsize=256)
 def signal_names(spec_json: str) -> frozenset[str]:
     """The names of the signals a serialized spec catches or throws."""
-    return frozenset(node["name"] for node in state.spec_dicts(spec_json)
+    return frozenset(node["name"] for node in spec_dicts(spec_json)
                      if node.get("typename") == "SignalEventDefinition" and node.get("name")
                      and not node["name"].startswith(TRIGGER))
 

@@ -1,8 +1,8 @@
 """Specs and instance state in the SpiffWorkflow adapter: serialized, restored, migrated.
 
 * **Specs are serialized once per definition version** and restored once per process
-  (``load_spec`` caches them); instance state is stored without them. ``spec_dicts`` walks a
-  serialized spec (the signal names and correlation properties it holds are read with it).
+  (``load_spec`` caches them); instance state is stored without them (``spec_json.spec_dicts`` reads
+  a serialized spec without restoring it).
 * **A state is JSON of the workflow as SpiffWorkflow's serializer writes it**, without the
   specs, with its tasks written by a faster path that gives the same result (``_tasks_dict``;
   the suite compares the two in every test) and with the serializer's version
@@ -18,7 +18,7 @@ import threading
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Iterator, Optional
+from typing import Optional
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
@@ -77,19 +77,6 @@ def load_spec(key: str, spec_json: str) -> tuple:
                           {n: registry.restore(s) for n, s in raw["subprocess_specs"].items()})
                 _spec_cache[key] = cached
     return cached
-
-
-def spec_dicts(spec_json: str) -> Iterator[dict]:
-    """Every object of a serialized spec (task specs, event definitions, correlation properties …), depth
-    first, with a stack instead of recursion."""
-    stack: list = [json.loads(spec_json)]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            yield node
-            stack.extend(reversed(list(node.values())))
-        elif isinstance(node, list):
-            stack.extend(reversed(node))
 
 
 # -- instance state -----------------------------------------------------------
