@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.spiff.event_subprocesses import scope_interrupted
 from engine.spiff.spec_json import spec_dicts
 from engine.spiff import waits as _waits
 from engine.spiff.steps import Listener, run
@@ -129,8 +130,9 @@ def _spawn(task, payload: dict) -> None:
 def open_triggers(wf: BpmnWorkflow, name: str, payload: dict) -> None:
     """The process's event subprocesses with a message start event of ``name`` (SpiffWorkflow
     creates them only when such a message is caught) get an instance waiting at that start event,
-    unless one waits already, so that they correlate like any catch event."""
-    if wf.is_completed():
+    unless one waits already, so that they correlate like any catch event (none once an interrupting
+    event subprocess has started: its scope has no subscription left)."""
+    if wf.is_completed() or scope_interrupted(wf):
         return
     for sp_name in wf.spec.start.trigger_specs:
         sp_spec = wf.subprocess_specs.get(sp_name)
@@ -142,8 +144,9 @@ def open_triggers(wf: BpmnWorkflow, name: str, payload: dict) -> None:
 
 def trigger_waits(wf: BpmnWorkflow) -> list[tuple[str, str, str]]:
     """(engine task id, element id, message name) of the message start events of the process's event
-    subprocesses not waiting yet: the instance is subscribed to them while it runs."""
-    if wf.is_completed():
+    subprocesses not waiting yet: the instance is subscribed to them while it runs (and no interrupting
+    event subprocess has started)."""
+    if wf.is_completed() or scope_interrupted(wf):
         return []
     waiting = {t.task_spec.name for t in _waiting_tasks(wf)}
     found = []

@@ -20,6 +20,7 @@ from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from engine.spiff.event_subprocesses import scope_interrupted
 from engine.spiff.spec_json import spec_dicts
 from engine.spiff.steps import Listener, run
 from engine.spiff.waits import TRIGGER
@@ -53,8 +54,9 @@ def _signal_tasks(wf: BpmnWorkflow, name: str) -> list:
 
 
 def _trigger_starts(wf: BpmnWorkflow, name: str) -> list:
-    """The signal start events of ``name`` of the process's event subprocesses, while it runs."""
-    if wf.is_completed():
+    """The signal start events of ``name`` of the process's event subprocesses, while it runs (and no
+    interrupting event subprocess has started)."""
+    if wf.is_completed() or scope_interrupted(wf):
         return []
     return [ts for sp_name in wf.spec.start.trigger_specs
             for ts in getattr(wf.subprocess_specs.get(sp_name), "bpmn_start_events", [])
