@@ -11,6 +11,7 @@ from __future__ import annotations
 from lxml import etree
 
 from engine import connectors, juel
+from engine.spiff import EXTERNAL_TYPES  # the vendor types the adapter runs as external tasks
 from engine.bpmn import extensions
 from engine.bpmn.expression_checks import expression_problem
 from engine.bpmn.problems import Note, Problem
@@ -18,7 +19,6 @@ from engine.errors import ScriptError
 from engine.script_policy import check_source
 
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
-EXTERNAL_TYPES = ("external", "external-worker")
 
 
 def check_service(where, node) -> list[Problem]:

@@ -34,7 +34,7 @@ Modules:
 from engine.spiff import patches, scripts
 from engine.spiff.calls import Resolver, called_bindings, set_resolver
 from engine.spiff.data_guard import Unstorable, checked_script_engine, contain, describe_element
-from engine.spiff.external import (WaitingExternal, catches_external_error, complete_external, fail_external,
+from engine.spiff.external import (EXTERNAL_TYPES, WaitingExternal, catches_external_error, complete_external, fail_external,
                                    throw_external_error, waiting_external)
 from engine.spiff.parser import ModelRefused, parse_specs
 from engine.spiff.patches import SpiffWorkflowChanged
@@ -74,7 +74,7 @@ __all__ = [
     # signals
     "ThrownSignal", "catch_signal", "signal_names", "signal_starts", "waits_for_signal",
     # external tasks
-    "WaitingExternal", "waiting_external", "complete_external", "fail_external", "throw_external_error",
+    "EXTERNAL_TYPES", "WaitingExternal", "waiting_external", "complete_external", "fail_external", "throw_external_error",
     "catches_external_error",
     # called processes of other files
     "Resolver", "called_bindings", "set_resolver",
