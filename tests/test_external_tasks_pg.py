@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import select as select_module
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
 
-from conftest import CLOCK_START, ROOT
+from conftest import CLOCK_START
+from worker_support import TIMEOUT, start_worker, wait_ready
 from engine import runtime, users
 from engine.models import ExternalTask, HistoryEvent, Instance
 
@@ -27,7 +25,6 @@ pytestmark = pytest.mark.skipif(not URL.startswith("postgresql"),
 
 INSTANCES = 30
 WORKERS = 4
-TIMEOUT = 120
 MODEL = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
     xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="http://example.com/race">
@@ -83,19 +80,6 @@ database.dispose()
 """
 
 
-def start_worker(name: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-c", WORKER, URL, name, CLOCK_START.isoformat()], cwd=ROOT, env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_ready(process: subprocess.Popen) -> None:
-    readable, _, _ = select_module.select([process.stdout], [], [], TIMEOUT)
-    assert readable, "a worker did not start in time"
-    line = process.stdout.readline()
-    assert line.strip() == "ready", (line, process.stderr.read() if process.poll() is not None else "")
-
-
 def test_worker_processes_never_get_the_same_external_task(app, make_user, clock):
     database = app.extensions["liucheng_db"]
     make_user("root", "admin")
@@ -107,7 +91,7 @@ def test_worker_processes_never_get_the_same_external_task(app, make_user, clock
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(ExternalTask)) == INSTANCES
 
-    workers = [start_worker(f"worker-{n}") for n in range(WORKERS)]
+    workers = [start_worker(WORKER, URL, f"worker-{n}", CLOCK_START.isoformat()) for n in range(WORKERS)]
     try:
         for process in workers:
             wait_ready(process)

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import json
 import os
-import select as select_module
-import subprocess
-import sys
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from conftest import CLOCK_START, DATA, ROOT
+from conftest import CLOCK_START, DATA
+from worker_support import TIMEOUT, start_worker, wait_ready
 from engine import runtime, spiff, users
 from engine.errors import ConflictError
 from engine.models import HistoryEvent, HumanTask, Instance, Timer
@@ -37,7 +35,6 @@ COMPLETED_BY_USER = 30  # the last 10 instances are left to their timers
 WORKERS = 3
 DUE = CLOCK_START + timedelta(hours=24)
 FIRE_AT = DUE + timedelta(seconds=5)  # the workers run 5 s late
-TIMEOUT = 120
 
 # A worker process: fires what is due at FIRE_AT (its own frozen clock) until nothing due is left.
 WORKER = r"""
@@ -75,19 +72,6 @@ database.dispose()
 """
 
 
-def start_worker(name: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, "-c", WORKER, URL, name, FIRE_AT.isoformat()], cwd=ROOT, env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_ready(process: subprocess.Popen) -> None:
-    readable, _, _ = select_module.select([process.stdout], [], [], TIMEOUT)
-    assert readable, "a worker did not start in time"
-    line = process.stdout.readline()
-    assert line.strip() == "ready", (line, process.stderr.read() if process.poll() is not None else "")
-
-
 def test_three_worker_processes_fire_every_timer_once_while_users_complete_tasks(app, deploy, make_user, clock):
     database = app.extensions["liucheng_db"]
     deploy(DATA / "timers_interrupting.bpmn")
@@ -105,7 +89,7 @@ def test_three_worker_processes_fire_every_timer_once_while_users_complete_tasks
                                       .where(HumanTask.element_id == "Task_review")).all())
         assert session.scalar(select(func.count()).select_from(Timer).where(Timer.due_at == DUE)) == INSTANCES
 
-    workers = [start_worker(f"worker-{n}") for n in range(WORKERS)]
+    workers = [start_worker(WORKER, URL, f"worker-{n}", FIRE_AT.isoformat()) for n in range(WORKERS)]
     try:
         for process in workers:
             wait_ready(process)
