@@ -20,7 +20,7 @@ from typing import Any, Optional
 from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session
 
-from engine import clock, database, instances, values
+from engine import clock, database, instances, timestamps, values
 from engine.forms import to_json
 from engine.models import HistoryEvent, Instance
 from engine.spiff import Step
@@ -35,6 +35,9 @@ EVENT_TYPES = frozenset({  # every type ``record`` is called with (a test keeps 
     "signal_received", "signal_sent",
     "incident_opened", "incident_retried", "incident_resolved",
     "external_task_completed", "external_task_failed", "external_task_bpmn_error",
+    "comment_added", "attachment_added",
+    "task_delegated", "task_resolved",
+    "element_completed",  # a step the engine completed that left no other event (start/end events, …)
 })
 _INSERT = Statement(HistoryEvent.__table__.insert(),
                     columns=("instance_id", "type", "actor", "element_id", "task_id", "data", "at"))
@@ -114,9 +117,9 @@ def search(actor: Optional[str] = None, since: Optional[datetime] = None, until:
 
 
 def as_dict(event_row: HistoryEvent) -> dict[str, Any]:
-    """The event as the API returns it (``at`` ISO 8601, naive UTC)."""
+    """The event as the API returns it (``at`` ISO 8601 UTC with ``+00:00``)."""
     return {"id": event_row.id, "instance_id": event_row.instance_id, "type": event_row.type,
-            "actor": event_row.actor, "at": event_row.at.isoformat(), "element_id": event_row.element_id,
+            "actor": event_row.actor, "at": timestamps.iso(event_row.at), "element_id": event_row.element_id,
             "task_id": event_row.task_id, "data": event_row.data}
 
 
@@ -129,9 +132,15 @@ def export_row(event_row: HistoryEvent, process_id: str = "", business_key: Opti
             "data": event_row.data or {}}
 
 
+_INTERNAL_STEPS = frozenset({  # SpiffWorkflow's own tasks: no element of the diagram
+    "BpmnStartTask", "SimpleBpmnTask", "StartEventJoin", "_EndJoin", "BoundaryEventSplit", "BoundaryEventJoin"})
+
+
 def record_engine_step(session: Session, instance_id: int, outgoing: dict, step: Step) -> None:
     """What the engine did by itself at ``step``: the flows a gateway took (``outgoing``: the version's
-    flows by source element), or the data a script changed."""
+    flows by source element), the data a script changed, or else that the element completed
+    (``element_completed``: start and end events, catch events, service tasks, scripts that changed
+    nothing — so the diagram marks what ran from the history, never from a guess)."""
     kind, element_id = step.kind, step.element_id
     before, after = step.data_before, step.data_after
     if "Gateway" in kind:
@@ -149,3 +158,6 @@ def record_engine_step(session: Session, instance_id: int, outgoing: dict, step:
         if changed or removed:
             record(session, instance_id, "script_changed_data", "system", element_id,
                    data={"changed": changed, "removed": removed, "before": {k: before.get(k) for k in changed}})
+            return
+    if "Gateway" not in kind and kind not in _INTERNAL_STEPS and "MultiInstance" not in kind:  # not an MI wrapper
+        record(session, instance_id, "element_completed", "system", element_id)

@@ -37,8 +37,9 @@ def test_the_database_refuses_to_change_or_delete_history(db_session, instance_i
 
 def test_each_event_names_actor_time_instance_and_element(db_session, instance_id):
     events = history.events_of(db_session, instance_id)
-    assert [e.type for e in events][:2] == ["instance_started", "task_created"]
-    started, created = events[0], events[1]
+    assert [e.type for e in events][:3] == ["instance_started", "element_completed", "task_created"]  # issue 14
+    started, created = events[0], events[2]
+    assert events[1].element_id == "StartEvent_request"  # the start event's step is recorded (issue 14)
     assert started.actor == "wang" and started.data["data"]["order_no"] == "H-1"
     assert started.data["data"]["amount"] == 12.5  # money as a JSON number
     assert created.actor == "system" and created.element_id == "Task_check" and created.task_id is not None

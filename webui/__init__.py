@@ -8,7 +8,8 @@
 Config keys: ``DATABASE_URL``, ``SECRET_KEY`` (``LIUCHENG_SECRET_KEY`` or random),
 ``AUTO_UPGRADE`` (default True: bring the schema to the newest revision and
 create the standard roles), ``AUTH_CACHE_SECONDS`` (how long a verified
-password is remembered, default 300), ``MAX_CONTENT_LENGTH`` (uploads, 16 MB).
+password is remembered, default 300), ``MAX_CONTENT_LENGTH`` (a request's body: ``LIUCHENG_MAX_UPLOAD_MB``
+(default 20) + 1 MB).
 
 Every response carries the browser-hardening headers of ``security_headers``;
 every request's input follows ``strict_input`` (no NUL, 64-bit numbers in URLs).
@@ -36,10 +37,10 @@ from typing import Any, Mapping, Optional
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
-from engine import runtime, users
-from engine.config import default_database_url
+from engine import file_store, runtime, users
+from engine.config import default_database_url, timezone
 from engine.database import Database
-from webui import api, db, pages, security_headers
+from webui import api, compression, db, pages, security_headers
 from webui.http_status import is_api_path
 from webui.strict_input import WholeNumberConverter
 
@@ -62,9 +63,9 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
         SECRET_KEY=os.environ.get("LIUCHENG_SECRET_KEY") or secrets.token_hex(32),
         AUTO_UPGRADE=True,
         AUTH_CACHE_SECONDS=300,
-        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=file_store.max_upload_bytes() + 1024 * 1024,  # one file's limit and the form around it
         BABEL_DEFAULT_LOCALE="zh",
-        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        BABEL_DEFAULT_TIMEZONE=timezone().key,  # LIUCHENG_TIMEZONE: the zone every page shows
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
@@ -87,6 +88,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
     if app.config["AUTO_UPGRADE"]:
         prepare_database(database)
     db.init_app(app, database)
+    compression.init_app(app)  # first: its after_request runs last, on the finished response
     security_headers.init_app(app)
     api.init_app(app)
     pages.init_app(app, api.api.name)

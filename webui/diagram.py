@@ -2,7 +2,8 @@
 
 ``render(xml, highlight)`` reads the ``bpmndi`` shapes and edges with lxml and
 draws pools, lanes, tasks, events, gateways, flows and labels; completed,
-active and failed elements (and the flows taken) get CSS classes and colours.
+active and failed elements (and the flows taken) get CSS classes and colours, an element
+that ran more than once a count badge ("×3"); the page's legend explains them (common/_diagram.html).
 No script, no external asset: names are copied as text, never as markup. How each element
 is drawn is ``diagram_shapes``'s; ``webui.pages.history.highlight_of`` works out the highlighted
 sets from an instance's history.
@@ -15,7 +16,7 @@ from typing import Callable, Optional
 
 from lxml import etree
 
-from webui.diagram_shapes import CONTAINERS, CSS, MARKERS, SVG, draw_edge, draw_shape, text_block, wrap
+from webui.diagram_shapes import CONTAINERS, CSS, MARKERS, SVG, draw_count, draw_edge, draw_shape, text_block, wrap
 
 __all__ = ["CSS", "DiagramError", "Highlight", "render", "wrap"]
 
@@ -32,6 +33,7 @@ class Highlight:
     active: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
     flows: set[str] = field(default_factory=set)
+    counts: dict[str, int] = field(default_factory=dict)  # how often each element ran (a badge when > 1)
 
     def state(self, element_id: str) -> str:
         for name in ("failed", "active", "completed"):
@@ -92,6 +94,8 @@ def render(xml: str | bytes, highlight: Optional[Highlight] = None,
         elif kind == "textAnnotation":
             name = "".join(element.findtext("bpmn:text", default="", namespaces=NS))
         draw_shape(layer, kind, element, _bounds(bounds), name, highlight.state(element.get("id")))
+        if highlight.counts.get(element.get("id"), 0) > 1 and kind not in CONTAINERS:
+            draw_count(layers["labels"], element.get("id"), _bounds(bounds), highlight.counts[element.get("id")])
         label = shape.find("bpmndi:BPMNLabel/dc:Bounds", NS)
         if name and kind not in CONTAINERS | {"textAnnotation"} and not _inside_label(kind, shape):
             x, y, w, h = _bounds(label) if label is not None else _default_label(_bounds(bounds))

@@ -29,6 +29,8 @@ CSS = f"""
 .bpmn-diagram .failed .shape {{ fill: #fde2e1; stroke: #c62828; stroke-width: 3.5; }}
 .bpmn-diagram .dashed {{ stroke-dasharray: 5 3; }}
 .bpmn-diagram .shape.end {{ stroke-width: 4; }}
+.bpmn-diagram .count-badge rect {{ fill: #1f2933; }}
+.bpmn-diagram .count-badge text {{ fill: #fff; font-size: 11px; font-weight: 600; }}
 """
 MARKERS = [
     f'<marker xmlns="{SVG}" id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" '
@@ -198,3 +200,14 @@ def draw_edge(layer, kind: str, element, points: list[tuple[float, float]], take
         _el(group, "title").text = element.get("name")
     _el(group, "polyline", css + (" taken" if taken else ""),
         points=" ".join(f"{x:g},{y:g}" for x, y in points), **attrs)
+
+
+def draw_count(layer, element_id: str, bounds, count: int) -> None:
+    """A dark badge "×3" on the top right corner of an element that ran ``count`` times."""
+    x, y, w, _h = bounds
+    label = f"×{count}"
+    width = 10.0 + 7.0 * len(label)
+    group = _el(layer, "g", "count-badge", data_count_of=element_id, data_count=count)
+    _el(group, "rect", x=x + w - width / 2, y=y - 9, width=width, height=18.0, rx=9.0)
+    _el(group, "text", x=x + w, y=y + 4, text_anchor="middle").text = label
+

@@ -1,23 +1,29 @@
 """Auditors: every instance read-only, its timeline, a search across instances, CSV and JSON exports.
 
-The search is ``engine.history.search``; an exported event is ``engine.history.export_row``.
+The search is ``engine.history.search``; an exported event is ``engine.history.export_row`` (codes, for
+machines) or, with ``?labels=1``, the event as people read it (``labelled_row``: event type, step name,
+field labels, values as on the pages). Times in both are in the configured zone, with the offset in each value;
+the CSV header names the zone.
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
+from datetime import datetime, timezone
 from typing import Iterable, Optional
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from engine import history, runtime, users
 from engine.models import Definition, HistoryEvent, Instance
 from webui.db import get_session
-from webui.pages.display import count, local_day_bounds, pager, parse_day, process_names
+from webui.pages.display import count, local_day_bounds, local_zone, pager, parse_day, process_name, process_names
 from webui.pages.history import Labels, entries, event_label
 from webui.pages.signed_in import AUDIT_ROLES, page
+from webui.pages.timeline import build as timeline_of
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE = 50
@@ -52,7 +58,8 @@ def index():
     rows = session.execute(query.limit(pages.size).offset(pages.offset)).all()
     wanted = {instance.definition_id for _event, instance in rows}
     definitions = {d.id: d for d in session.scalars(select(Definition).where(Definition.id.in_(wanted)))}
-    labelled = [(event, instance, Labels(definitions.get(instance.definition_id))) for event, instance in rows]
+    labelled = [(event, instance, Labels(definitions.get(instance.definition_id), instance.data))
+                for event, instance in rows]
     results = [(entries([event], labels)[0], instance) for event, instance, labels in labelled]
     return render_template("audit/index.html", results=results, pages=pages, processes=sorted(process_names(session)),
                            types=sorted(history.EVENT_TYPES), users=users.usernames(session), event_label=event_label)
@@ -73,7 +80,7 @@ def timeline(instance_id: int):
     definition = session.get(Definition, instance.definition_id)
     events = history.events_of(session, instance_id)
     return render_template("audit/timeline.html", instance=instance, definition=definition,
-                           timeline=entries(events, Labels(definition)))
+                           timeline=timeline_of(events, Labels(definition, instance.data)))
 
 
 @bp.get("/instances/<int:instance_id>/history.<fmt>")
@@ -88,28 +95,85 @@ def export_instance(instance_id: int, fmt: str):
 # -- exports -----------------------------------------------------------------------------------------
 
 def export(rows: Iterable[tuple[HistoryEvent, Instance]], fmt: str, name: str) -> Response:
-    items = [history.export_row(event, instance.process_id, instance.business_key) for event, instance in rows]
+    if fmt not in ("json", "csv"):
+        abort(404)
+    labelled = request.args.get("labels") in ("1", "true", "on")
+    if labelled:
+        items, columns = labelled_rows(rows), labelled_columns()
+    else:
+        items, columns = [machine_row(event, instance) for event, instance in rows], machine_columns()
     if fmt == "json":
         body = json.dumps(items, ensure_ascii=False, indent=1)
         mimetype = "application/json"
-    elif fmt == "csv":
-        body = "\ufeff" + to_csv(items)  # the byte order mark lets Excel read the UTF-8 (Chinese) text
-        mimetype = "text/csv"
     else:
-        abort(404)
+        body = "\ufeff" + to_csv(items, columns)  # the byte order mark lets Excel read the UTF-8 (Chinese) text
+        mimetype = "text/csv"
+    name += "-labels" if labelled else ""
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def to_csv(items: list[dict]) -> str:
+def local_iso(moment: datetime) -> str:
+    """A stored (naive UTC) time in the configured zone, ISO 8601 with its offset."""
+    return moment.replace(tzinfo=timezone.utc).astimezone(local_zone()).isoformat()
+
+
+def machine_row(event: HistoryEvent, instance: Instance) -> dict:
+    """``engine.history.export_row`` (codes) with ``at`` in the configured zone."""
+    return {**history.export_row(event, instance.process_id, instance.business_key), "at": local_iso(event.at)}
+
+
+def machine_columns() -> list[tuple[str, str]]:
+    """``(key, CSV header)``: the keys as they are, ``at`` naming its zone (``at (Asia/Shanghai)``)."""
+    return [(key, f"at ({local_zone().key})" if key == "at" else key) for key in CSV_COLUMNS]
+
+
+def labelled_rows(rows: Iterable[tuple[HistoryEvent, Instance]]) -> list[dict]:
+    """The events as people read them (each instance's definition read once)."""
+    session, labels, items = get_session(), {}, []
+    for event, instance in rows:
+        if instance.id not in labels:
+            labels[instance.id] = Labels(session.get(Definition, instance.definition_id), instance.data)
+        items.append(labelled_row(entries([event], labels[instance.id])[0], instance))
+    return items
+
+
+def labelled_row(item, instance: Instance) -> dict:
+    event = item.event
+    return {"id": event.id, "instance_id": event.instance_id, "process": process_name(instance.process_id),
+            "business_key": instance.business_key, "at": local_iso(event.at), "event": item.label,
+            "actor": event.actor, "step": item.element, "task_id": event.task_id,
+            "changes": [{"field": label, "before": before, "after": after} for label, before, after in item.texts],
+            "details": dict(item.details)}
+
+
+def labelled_columns() -> list[tuple[str, str]]:
+    return [("id", _("Event no.")), ("instance_id", _("Instance")), ("process", _("Process")),
+            ("business_key", _("Business key")), ("at", _("Time (%(zone)s)", zone=local_zone().key)),
+            ("event", _("Event")), ("actor", _("Who")), ("step", _("Step")), ("task_id", _("Task")),
+            ("changes", _("Data")), ("details", _("Details"))]
+
+
+def to_csv(items: list[dict], columns: Optional[list[tuple[str, str]]] = None) -> str:
+    columns = columns or [(key, key) for key in CSV_COLUMNS]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([header for _key, header in columns])
     for item in items:
-        writer.writerow([cell(item[key]) for key in CSV_COLUMNS])
+        writer.writerow([cell(readable_cell(key, item[key])) for key, _header in columns])
     return out.getvalue()
+
+
+def readable_cell(key: str, value: object) -> object:
+    """A labelled row's changes and details in one cell: 「主管是否同意：否 → 是；审批意见：同意」."""
+    if key == "changes" and isinstance(value, list):
+        return "；".join(f"{c['field']}：{c['before']} → {c['after']}" if c["before"] else f"{c['field']}：{c['after']}"
+                        for c in value)
+    if key == "details" and isinstance(value, dict):
+        return "；".join(f"{k}：{v}" for k, v in value.items())
+    return value
 
 
 def cell(value: Optional[object]) -> str:

@@ -11,16 +11,19 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from engine import access, definitions, history, instances, runtime
-from engine.errors import EngineError, FormValidationError, PermissionDeniedError
+from engine import access, definitions, external_tasks, history, instances, runtime
+from engine.errors import EngineError, FormValidationError, PermissionDeniedError, ValidationError
 from engine.models import Definition, IncidentStatus, Instance
+from engine.runtime import waiting
 from webui import diagram
 from webui.db import get_session
+from webui.pages import variable_filter
 from webui.pages.display import DIAGRAM_SCALE, count, local_day_bounds, pager, parse_day, process_names, role_name
 from webui.pages.form_input import parse, rework, row_action
 from webui.pages.form_messages import field_errors
 from webui.pages.forms import fields
-from webui.pages.history import Labels, entries, highlight_of
+from webui.pages import timeline
+from webui.pages.history import Labels, highlight_of
 from webui.pages.signed_in import actor, page
 
 UNRESOLVED = (IncidentStatus.OPEN, IncidentStatus.RETRYING)
@@ -85,12 +88,22 @@ def index():
     first, last = parse_day(args.get("from")), parse_day(args.get("to"))
     since, until = local_day_bounds(first, last)
     status = args.get("status") if args.get("status") in STATUSES else None
-    query = instances.search(session, actor(), args.get("process") or None, status, args.get("started_by") or None,
-                             since, until, (args.get("q") or "")[:100])
-    pages = pager(count(session, query))
-    rows = list(session.scalars(query.order_by(Instance.id.desc()).limit(pages.size).offset(pages.offset)))
-    return render_template("instances/index.html", rows=rows, pages=pages, processes=sorted(process_names(session)),
-                           statuses=STATUSES, status=status, first=first, last=last)
+    expression = variable_filter.expression(args)
+    error, rows, pages = None, [], pager(0)
+    try:
+        query = instances.search(session, actor(), args.get("process") or None, status,
+                                 args.get("started_by") or None, since, until, (args.get("q") or "")[:100],
+                                 variables=expression or None)
+        pages = pager(count(session, query))
+        rows = list(session.scalars(query.order_by(Instance.id.desc()).limit(pages.size).offset(pages.offset)))
+    except ValidationError as exc:  # a variable expression the engine cannot read: say why, list nothing
+        session.rollback()
+        error = exc.message
+    processes = sorted(process_names(session))
+    return render_template("instances/index.html", rows=rows, pages=pages, processes=processes,
+                           statuses=STATUSES, status=status, first=first, last=last, error=error,
+                           fields=variable_filter.fields(session, processes, args.get("process") or None),
+                           operators=variable_filter.OPERATORS, variables_expression=expression)
 
 
 # -- one instance -----------------------------------------------------------------------------------
@@ -105,12 +118,13 @@ def readable(session: Session, instance_id: int) -> Instance:
 def panels(session: Session, instance: Instance) -> dict:
     """What the instance and task pages show: key data, open tasks, history, incidents, the diagram."""
     definition = session.get(Definition, instance.definition_id)
-    labels = Labels(definition)
+    labels = Labels(definition, instance.data)
     events = history.events_of(session, instance.id)
     tasks = instances.open_tasks(session, instance.id)
     incidents = instances.incidents_of(session, instance.id)
     failed = {i.element_id for i in incidents if i.status in UNRESOLVED and i.element_id}
     active = {t.element_id for t in tasks} | instances.waiting_elements(session, instance.id)
+    active |= {row.element_id for row in external_tasks.list_rows(session, instance_id=instance.id)}  # issue 14
     marks = highlight_of(definition.elements or {}, events, active, failed, instance.status)
     try:
         svg = Markup(diagram.render(definition.bpmn_xml, marks, role_name, definition.name, DIAGRAM_SCALE))
@@ -120,9 +134,10 @@ def panels(session: Session, instance: Instance) -> dict:
     order = [f["name"] for f in (start_form or {}).get("fields", [])]
     data = instance.data or {}
     keys = [k for k in order if k in data] + sorted(k for k in data if k not in order)
-    key_data = [(labels.field(k, definition.start_form), data[k]) for k in keys]
-    return {"definition": definition, "labels": labels, "timeline": entries(events, labels), "open_tasks": tasks,
-            "incidents": incidents, "svg": svg, "key_data": key_data, "marks": marks}
+    key_data = [(labels.field(k), data[k], labels.spec(k)) for k in keys]  # (label, value, spec or None)
+    return {"definition": definition, "labels": labels, "timeline": timeline.build(events, labels), "open_tasks": tasks,
+            "incidents": incidents, "svg": svg, "key_data": key_data, "marks": marks,
+            "waits": waiting.waits_of(session, instance)}
 
 
 @bp.get("/instances/<int:instance_id>")
