@@ -2,7 +2,8 @@
 
 ``check_form`` finds what is wrong with a form (forms/README.md is the reference of its keys: types, choices,
 limits, ``pattern``, ``widget``, multi-choice lists, display-only ``note`` fields, lists of objects with
-``add_remove``); ``schema_for`` gives the form's schema, cached; ``generic_values`` checks the data of a task
+``add_remove``, ``required_if`` conditions on another field of the same form or row); ``schema_for`` gives
+the form's schema, cached (a ``required_if`` is a schema-level check: ``RequiredIf``); ``generic_values`` checks the data of a task
 that has no form (the generic form: variables by name). Reading form files is ``engine.forms``.
 """
 from __future__ import annotations
@@ -13,12 +14,13 @@ import re
 from decimal import Decimal
 from typing import Any, Optional
 
-from marshmallow import RAISE, Schema, ValidationError as MarshmallowError, fields, validate as mv
+from marshmallow import RAISE, Schema, ValidationError as MarshmallowError, fields, validate as mv, validates_schema
 
+from engine import file_fields
 from engine.errors import FormValidationError
 
 SCALARS = {"str", "text", "int", "decimal", "bool", "date", "datetime"}
-TYPES = SCALARS | {"list", "object", "note"}
+TYPES = SCALARS | {"list", "object", "note", "file"}
 WIDGETS = {"radio", "select", "checkboxes", "textarea", "time"}
 TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?")
 INT_BOUNDS = mv.Range(min=-(2 ** 63), max=2 ** 63 - 1, error="Must be within 64 bits (-2^63 .. 2^63-1).")
@@ -47,6 +49,7 @@ def _check_fields(items: list, prefix: str) -> list[dict]:
             problems.append(_problem(prefix + name, f"Field '{name}' appears twice; remove one."))
         seen.add(name)
         problems += [_problem(prefix + name, text) for text in _field_problems(item)]
+        problems += [_problem(prefix + name, text) for text in _condition_problems(item, items)]
         if item.get("type") in ("list", "object") and isinstance(item.get("fields"), list):
             problems += _check_fields(item["fields"], prefix + name + ".")
     return problems
@@ -70,11 +73,60 @@ def _field_problems(item: dict) -> list[str]:
             found.append(f"Pattern '{item['pattern']}' is not a valid regular expression ({exc}); correct it.")
     if item.get("widget") is not None and item["widget"] not in WIDGETS:
         found.append(f"Unknown widget '{item['widget']}'; use one of {', '.join(sorted(WIDGETS))}.")
+    if kind == "file":
+        found += file_fields.problems(item)
     if "add_remove" in item and not isinstance(item["add_remove"], bool):
         found.append("'add_remove' is true or false.")
     if "choices" in item and not isinstance(item["choices"], list):
         found.append("'choices' is a list of {\"value\", \"label\"}.")
     return found
+
+
+CONDITION_TESTS = ("equals", "not_equals", "in")
+
+
+def conditions_of(item: dict) -> list[dict]:
+    """A field's ``required_if`` as a list of conditions (one object or a list: all must hold)."""
+    found = item.get("required_if")
+    if found is None:
+        return []
+    return found if isinstance(found, list) else [found]
+
+
+def _condition_problems(item: dict, siblings: list) -> list[str]:
+    """What is wrong with a field's ``required_if``: each condition names another submitted field of the
+    same form (or row) and has one test, ``equals``, ``not_equals`` or ``in`` (a list)."""
+    if "required_if" not in item:
+        return []
+    conditions = conditions_of(item)
+    if not conditions or not all(isinstance(c, dict) for c in conditions):
+        return ["'required_if' is {\"field\": <name>, \"equals\": <value>} (or \"not_equals\", \"in\": [...]), "
+                "or a list of them that must all hold."]
+    if item.get("required") or item.get("readonly") or item.get("type") == "note":
+        return ["'required_if' is for a field that is neither required, read-only nor a note; remove one."]
+    inputs = {s.get("name"): s for s in siblings if isinstance(s, dict) and not s.get("readonly")
+              and s.get("type") != "note" and s.get("name") != item.get("name")}
+    return [text for condition in conditions for text in _condition_problem(condition, inputs)]
+
+
+def _condition_problem(condition: dict, inputs: dict) -> list[str]:
+    other, tests = condition.get("field"), [t for t in CONDITION_TESTS if t in condition]
+    if other not in inputs:
+        return [f"'required_if' names field '{other}', which is not another input of the same form or row; "
+                f"use one of: {', '.join(sorted(map(str, inputs))) or 'none'}."]
+    if len(tests) != 1 or set(condition) - {"field", *CONDITION_TESTS}:
+        return ["A 'required_if' condition has 'field' and exactly one of 'equals', 'not_equals', 'in'."]
+    values = condition[tests[0]] if tests[0] == "in" else [condition[tests[0]]]
+    if not isinstance(values, list) or not values:
+        return ["'in' of 'required_if' is a non-empty list of values."]
+    spec = inputs[other]
+    allowed = [c.get("value") if isinstance(c, dict) else c for c in spec.get("choices") or []]
+    wrong = [v for v in values if (spec.get("type") == "bool" and not isinstance(v, bool))
+             or (allowed and spec.get("type") != "list" and v not in allowed)]
+    if wrong:
+        return [f"'required_if' compares '{other}' with {json.dumps(wrong[0], ensure_ascii=False)}, which it can "
+                "never hold; use " + ("true or false." if spec.get("type") == "bool" else "one of its choices.")]
+    return []
 
 
 def _problem(element: Optional[str], message: str) -> dict:
@@ -102,7 +154,57 @@ def _schema_class(items: list[dict]) -> type[Schema]:
     """Shown-only fields (``readonly``) and notes are never submitted, so the schema leaves them out."""
     attrs = {item["name"]: _field(item) for item in items
              if not item.get("readonly") and item.get("type") != "note"}
-    return Schema.from_dict(attrs)
+    conditional = {item["name"]: conditions_of(item) for item in items
+                   if item.get("required_if") and item["name"] in attrs}
+    if not conditional:
+        return Schema.from_dict(attrs)
+    return type("RequiredIfForm", (RequiredIf,), {"conditional": conditional}).from_dict(attrs)
+
+
+class RequiredIf(Schema):
+    """A form (or row) with ``required_if`` fields: each is required while all its conditions hold."""
+
+    conditional: dict[str, list[dict]] = {}
+
+    @validates_schema(skip_on_field_errors=False)
+    def _required_if(self, data: dict, **kwargs) -> None:
+        errors = {name: [f"Required when {' and '.join(map(condition_words, conditions))}."]
+                  for name, conditions in self.conditional.items()
+                  if _blank(data.get(name)) and all(holds(c, data) for c in conditions)}
+        if errors:
+            raise MarshmallowError(errors)
+
+
+def holds(condition: dict, data: dict) -> bool:
+    """Whether the typed ``data`` of a form or row meets one condition (a field left out holds nothing)."""
+    if condition["field"] not in data:
+        return False
+    value = _comparable(data[condition["field"]])
+    if "equals" in condition:
+        return value == _comparable(condition["equals"])
+    if "not_equals" in condition:
+        return value != _comparable(condition["not_equals"])
+    return value in [_comparable(v) for v in condition.get("in") or []]
+
+
+def condition_words(condition: dict) -> str:
+    """A condition in English as the engine's message says it: ``'approved' is false``."""
+    said = {k: json.dumps(v, ensure_ascii=False) for k, v in condition.items() if k != "field"}
+    if "equals" in said:
+        return f"'{condition['field']}' is {said['equals']}"
+    if "not_equals" in said:
+        return f"'{condition['field']}' is not {said['not_equals']}"
+    return f"'{condition['field']}' is one of {said.get('in')}"
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return Decimal(str(value))
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
 
 
 def _field(item: dict) -> fields.Field:
@@ -115,6 +217,8 @@ def _field(item: dict) -> fields.Field:
     validators = _validators(item, kind, required)
     if validators:
         options["validate"] = validators
+    if kind == "file":
+        return file_fields.field(item, options)
     if kind in ("str", "text"):
         return fields.String(**options)
     if kind == "int":

@@ -7,11 +7,12 @@ take are ``engine.statuses``'s ``StrEnum``s (stored as their text), re-exported 
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Optional
 
 from sqlalchemy import (
-    JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text,
+    JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -21,8 +22,8 @@ from engine.statuses import (ExternalTaskStatus, IncidentStatus, InstanceStatus,
 
 __all__ = [  # the tables, the statuses (defined in engine.statuses, imported from here too) and the role groups
     "Base", "Role", "User", "Membership", "UserAttribute", "ApiToken", "LoginAttempt", "Definition", "Instance",
-    "HumanTask", "TaskCandidate", "HistoryEvent", "Timer", "MessageSubscription", "Message", "Incident",
-    "ExternalTask", "ExternalTaskStatus", "IncidentStatus", "InstanceStatus", "MessageStatus", "TaskStatus",
+    "HumanTask", "TaskCandidate", "SavedFilter", "HistoryEvent", "Timer", "MessageSubscription", "Message", "Incident",
+    "ExternalTask", "Comment", "Attachment", "ExternalTaskStatus", "IncidentStatus", "InstanceStatus", "MessageStatus", "TaskStatus",
     "TimerStatus", "ADMIN", "SUPERVISOR", "AUDITOR", "INTEGRATOR", "DESIGNER", "MANAGER_ROLES", "READ_ALL_ROLES",
     "NON_WORKER_ROLES", "INTEGRATION_ROLES"
 ]
@@ -187,6 +188,22 @@ class Instance(Base):
     definition: Mapped[Definition] = relationship(lazy="select")
 
 
+class InstanceVariable(Base):
+    """One top-level scalar variable of an instance, for searching instances and tasks by their data
+    (``engine.variable_index``): text cut to 256 characters, numbers (and text holding a plain number) in
+    ``num_value``, booleans as ``'true'``/``'false'``; lists, objects and None are not indexed."""
+
+    __tablename__ = "instance_variables"
+    __table_args__ = (Index("ix_instance_variables_text", "name", "text_value"),
+                      Index("ix_instance_variables_num", "name", "num_value"))
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    text_value: Mapped[Optional[str]] = mapped_column(String(256), nullable=True)
+    num_value: Mapped[Optional[float]] = mapped_column(Float, nullable=True)
+
+
 class HumanTask(Base):
     """One row per ready user task; the worklist reads only this table."""
 
@@ -198,6 +215,8 @@ class HumanTask(Base):
         Index("ix_tasks_assignee_open", "assignee", "due_at",
               sqlite_where=text("status IN ('open', 'claimed') AND assignee IS NOT NULL"),
               postgresql_where=text("status IN ('open', 'claimed') AND assignee IS NOT NULL")),
+        Index("ix_tasks_owner_delegated", "owner", sqlite_where=text("delegation = 'pending'"),
+              postgresql_where=text("delegation = 'pending'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -216,6 +235,12 @@ class HumanTask(Base):
     completed_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
     completed_by: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
     due_at: Mapped[Optional[datetime]] = mapped_column(DateTime, nullable=True)
+    # issue 14: delegation (Camunda's owner / delegationState), priority 0-100 and follow-up date
+    owner: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    delegation: Mapped[Optional[str]] = mapped_column(String(16), nullable=True)  # pending | resolved
+    priority: Mapped[int] = mapped_column(Integer, default=50, server_default=text("50"))
+    follow_up: Mapped[Optional[date]] = mapped_column(Date, nullable=True)
+    draft: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, nullable=True)  # the delegate's values
 
     instance: Mapped[Instance] = relationship(lazy="raise")
 
@@ -230,6 +255,20 @@ class TaskCandidate(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class SavedFilter(Base):
+    """A user's named worklist query (the worklist's query keys), shown as a tab, in ``position`` order."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_filters_user_id_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+    query: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class HistoryEvent(Base):
@@ -351,3 +390,36 @@ class ExternalTask(Base):
     error_details: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Comment(Base):
+    """A comment on an instance or one of its tasks (Camunda's task and process instance comments).
+    Never changed: database triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("human_tasks.id"), nullable=True, index=True)
+    author: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Attachment(Base):
+    """A file uploaded to an instance or one of its tasks; ``instance_id`` is NULL while it waits for the
+    start it was uploaded with. Its bytes are ``content`` (deferred), or NULL when they are stored as a
+    file named by ``sha256`` in ``LIUCHENG_FILES_DIR`` (``engine.file_store``)."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[Optional[int]] = mapped_column(ForeignKey("instances.id"), nullable=True, index=True)
+    task_id: Mapped[Optional[int]] = mapped_column(ForeignKey("human_tasks.id"), nullable=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    content: Mapped[Optional[bytes]] = mapped_column(LargeBinary, nullable=True, deferred=True)

@@ -10,7 +10,8 @@ from typing import Any, Optional
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from engine import access, definitions, external_tasks, forms, history, messages, spiff, timers, worklist
+from engine import (access, attachments, definitions, external_tasks, forms, history, messages, spiff, timers,
+                    worklist)
 from engine.database import command
 from engine.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Instance, InstanceStatus, TaskStatus, User
@@ -28,7 +29,11 @@ def start_instance(session: Session, process_id: str, data: Any, actor: User,
     with command(session):
         version_ = definitions.current_version(session, process_id, version)
         starts.check_may_start(version_, actor)
-        instance_id, advanced = starts.begin(session, version_, starts.start_values(version_, data), actor)
+        values, staged = attachments.resolve_references(
+            session, version_.form(version_.start_form) if version_.start_form else None,
+            starts.start_values(version_, data), None, actor.username)
+        instance_id, advanced = starts.begin(session, version_, values, actor)
+        attachments.bind_staged(session, staged, instance_id)
         deliveries.settle(session, instance_id, advanced)
         return _COLUMNS.first(session, {"iid": instance_id})  # every column but the state, as committed
 

@@ -1,4 +1,5 @@
-"""Commands on human tasks: complete (which advances the workflow), claim, unclaim, reassign.
+"""Commands on human tasks: complete (which advances the workflow), claim (one or several), unclaim,
+reassign, prioritize (priority and follow-up date). Delegating and resolving are ``delegations``.
 
 Who may do what is asked of ``engine.worklist`` (``check_may_work``, ``may_unclaim``); the row
 updates are its conditional updates, so of two users acting at once exactly one wins.
@@ -10,9 +11,10 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from engine import clock, definitions, forms, history, spiff, users, worklist
+from engine import assignment, attachments, clock, definitions, forms, history, spiff, users, worklist
 from engine.database import command
-from engine.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from engine.errors import (ConflictError, EngineError, FormValidationError, NotFoundError, PermissionDeniedError,
+                           ValidationError)
 from engine.models import Definition, HumanTask, Instance, TaskStatus, User
 from engine.runtime import deliveries, steps, workflows
 from engine.runtime.workflows import Locked
@@ -41,6 +43,8 @@ def complete_task(session: Session, task_id: int, data: Any, actor: User) -> Row
                           row.instance_started_by, row.definition_id)
         version = definitions.version_of(session, row.definition_id, row.content_hash)
         values = forms.refuse_unstorable(forms.validate(version.form(row.form_key), data if data is not None else {}))
+        values, _staged = attachments.resolve_references(session, version.form(row.form_key), values, row.instance_id,
+                                                         actor.username)
         wf = workflows.load_workflow(session, instance, version)
         task_data = spiff.task_data(wf, row.engine_task_id)
         if task_data is None:
@@ -92,13 +96,14 @@ def unclaim_task(session: Session, task_id: int, actor: User) -> HumanTask:
 
 
 def reassign_task(session: Session, task_id: int, username: str, actor: User) -> HumanTask:
-    """A supervisor or an admin gives an open or claimed task to a user with its role."""
+    """A supervisor or an admin gives an open or claimed task to a user with its role; the assignee of a
+    claimed task hands it on the same way."""
     with command(session):
         row = worklist.get_task(session, task_id)
-        if not actor.manages_work:
-            raise PermissionDeniedError("Only a supervisor or an admin may reassign tasks.")
         if row.status not in worklist.ACTIVE:
             raise ConflictError(f"Task {task_id} is {row.status}; only open or claimed tasks can be reassigned.")
+        if not worklist.may_reassign(row, actor):
+            raise PermissionDeniedError("Only a supervisor, an admin or the user holding the task may reassign it.")
         target = users.find_user(session, username or "")
         if target is None or not target.active:
             raise ValidationError(f"User '{username}' does not exist.", {"user": ["Unknown user."]})
@@ -110,3 +115,56 @@ def reassign_task(session: Session, task_id: int, username: str, actor: User) ->
                        {"from": row.assignee, "to": target.username})
     session.refresh(row)
     return row
+
+
+def claim_tasks(session: Session, task_ids: list[int], actor: User) -> dict[str, list]:
+    """Claim several tasks, each in its own command: ``{"claimed": [ids], "refused": [{"id", "error",
+    "message"}]}`` (a refusal is the error a single claim would have given)."""
+    claimed: list[int] = []
+    refused: list[dict[str, Any]] = []
+    for task_id in dict.fromkeys(task_ids):
+        try:
+            claim_task(session, task_id, actor)
+            claimed.append(task_id)
+        except EngineError as exc:
+            refused.append({"id": task_id, "error": exc.code, "message": exc.message})
+    return {"claimed": claimed, "refused": refused}
+
+
+UNSET: Any = object()
+
+
+def prioritize_task(session: Session, task_id: int, actor: User, priority: Any = UNSET,
+                    follow_up: Any = UNSET) -> HumanTask:
+    """Set an active task's priority (an integer 0-100) and/or follow-up date (an ISO date, or None to
+    clear it): its assignee, its owner, a supervisor or an admin."""
+    with command(session):
+        row = worklist.get_task(session, task_id)
+        if row.status not in worklist.ACTIVE:
+            raise ConflictError(f"Task {task_id} is {row.status}; only open or claimed tasks can be changed.")
+        if not worklist.may_prioritize(row, actor):
+            raise PermissionDeniedError(f"Only the user holding task {task_id}, its owner, a supervisor or an admin "
+                                        "may set its priority and follow-up date.")
+        values = task_dates(priority, follow_up)
+        if values:
+            worklist.mark_prioritized(session, row, values)
+    session.refresh(row)
+    return row
+
+
+def task_dates(priority: Any, follow_up: Any) -> dict[str, Any]:
+    """The columns to set, checked (422 naming the field when a value is not allowed)."""
+    values: dict[str, Any] = {}
+    problems: dict[str, list[str]] = {}
+    if priority is not UNSET:
+        values["priority"] = assignment.as_priority(priority)
+        if values["priority"] is None or isinstance(priority, float):
+            problems["priority"] = ["Give a whole number from 0 to 100."]
+    if follow_up is not UNSET:
+        values["follow_up"] = None if follow_up in (None, "") else assignment.as_date(follow_up)
+        if follow_up not in (None, "") and (values["follow_up"] is None or not isinstance(follow_up, str)):
+            problems["follow_up"] = ["Give a date as YYYY-MM-DD, or null to clear it."]
+    if problems:
+        raise FormValidationError("The priority must be a whole number from 0 to 100 and the follow-up date a "
+                                  "date (YYYY-MM-DD): correct the fields listed in details.", problems)
+    return values

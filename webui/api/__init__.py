@@ -24,8 +24,8 @@ from flask import Blueprint, Flask, current_app, g, request
 
 from engine.errors import PermissionDeniedError, UnsupportedMediaTypeError
 from engine.models import User
-from webui.api import (credentials, definitions, errors, external_tasks, incidents, instances, messages, openapi, signals,
-                       tasks, tokens)
+from webui.api import (attachments, comments, credentials, definitions, errors, external_tasks, filters, incidents,
+                       instances, messages, openapi, signals, tasks, tokens)
 from webui.api.credentials import authenticate_request, is_public
 from webui.db import get_session
 from webui.strict_input import parse_json
@@ -36,7 +36,8 @@ READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 AUDITOR_MAY_CHANGE = {"api.tokens.issue_token", "api.tokens.revoke_token"}  # their own credentials only
 
 api = Blueprint("api", __name__, url_prefix=openapi.API_PREFIX)
-for noun in (instances, tasks, definitions, messages, signals, incidents, tokens, external_tasks, openapi):
+for noun in (instances, tasks, definitions, messages, signals, incidents, tokens, external_tasks, comments,
+             attachments, filters, openapi):
     api.register_blueprint(noun.bp)
 errors.register(api)
 

@@ -23,6 +23,7 @@ API_PREFIX = "/api/v1"
 CACHE_KEY = "liucheng_openapi"
 ERROR_TEXT = {400: "Malformed request (fields in details)", 401: "Missing or wrong credentials",
               403: "Not allowed for your roles", 404: "No such resource", 409: "Changed by someone else",
+              413: "Upload larger than LIUCHENG_MAX_UPLOAD_MB (default 20 MB)",
               415: "Body not application/json", 422: "Data or definition rejected (details per field / problem)",
               429: "Too many failed sign-ins; try again after Retry-After seconds",
               503: "Database unreachable; try again after Retry-After seconds"}

@@ -16,11 +16,12 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from webui.pages import (
-    admin, audit, auth, display, errors, history, incidents, instances, tasks, users, worklist,
+    admin, audit, auth, collaboration, display, errors, history, incidents, instances, tasks, users, values_view,
+    worklist,
 )
 
 csrf = CSRFProtect()
-BLUEPRINTS = (auth, worklist, tasks, instances, audit, admin, users, incidents)
+BLUEPRINTS = (auth, worklist, tasks, instances, audit, admin, users, incidents, collaboration)
 
 
 def init_app(app: Flask, api_name: str) -> None:
@@ -37,6 +38,8 @@ def init_app(app: Flask, api_name: str) -> None:
 
     Babel(app, locale_selector=display.select_locale, timezone_selector=lambda: "Asia/Shanghai")
     display.init_app(app)
+    values_view.init_app(app)  # show_value: data as people read it (issue 14)
+    collaboration.init_app(app)  # the comments and attachments panels (issue 14)
     app.jinja_env.filters.update(status_label=history.status_label, event_label=history.event_label)
     errors.init_app(app)
     for module in BLUEPRINTS:

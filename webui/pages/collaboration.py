@@ -1,0 +1,197 @@
+"""Comments and attachments on the task and instance pages: the forms that add them, downloads, image
+previews, and what the panels (``common/_comments.html``, ``common/_attachments.html``) show.
+
+Who may is the engine's rule (``engine.runtime.collaboration``): who may see the task or instance reads
+and adds, an auditor only reads. A refusal (blank comment, a file too large, of a type not accepted or
+not what its name says) comes back to the page as a flash; nothing is stored. Images are previewed by
+the original file, shown inline and scaled down by CSS (``.attachment-thumb``): no image is decoded on the
+server (no new dependency, no decompression bombs) and the browser caches it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from flask import Blueprint, Flask, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from engine import attachments, comments, file_store
+from engine.errors import FormValidationError, PermissionDeniedError, ValidationError
+from engine.models import Attachment, HumanTask, Instance
+from engine.runtime import collaboration
+from webui.api.attachments import file_response
+from webui.db import get_session
+from webui.pages.signed_in import actor, page
+
+bp = Blueprint("collaboration", __name__)
+
+
+# -- comments -------------------------------------------------------------------------------------
+
+@bp.post("/tasks/<int:task_id>/comments")
+@page(changes=True)
+def comment_on_task(task_id: int):
+    with refusals_flashed():
+        collaboration.comment_on_task(get_session(), task_id, request.form.get("text"), actor())
+        flash(_("Comment added."), "success")
+    return redirect(url_for("tasks.task", task_id=task_id) + "#comments")
+
+
+@bp.post("/instances/<int:instance_id>/comments")
+@page(changes=True)
+def comment_on_instance(instance_id: int):
+    with refusals_flashed():
+        collaboration.comment_on_instance(get_session(), instance_id, request.form.get("text"), actor())
+        flash(_("Comment added."), "success")
+    return redirect(url_for("instances.detail", instance_id=instance_id) + "#comments")
+
+
+# -- attachments ------------------------------------------------------------------------------------
+
+@bp.post("/tasks/<int:task_id>/attachments")
+@page(changes=True)
+def attach_to_task(task_id: int):
+    with refusals_flashed():
+        rows = collaboration.attach_to_task(get_session(), task_id, uploads(), actor())
+        flash(_("Attached: %(names)s.", names=", ".join(r.name for r in rows)), "success")
+    return redirect(url_for("tasks.task", task_id=task_id) + "#attachments")
+
+
+@bp.post("/instances/<int:instance_id>/attachments")
+@page(changes=True)
+def attach_to_instance(instance_id: int):
+    with refusals_flashed():
+        rows = collaboration.attach_to_instance(get_session(), instance_id, uploads(), actor())
+        flash(_("Attached: %(names)s.", names=", ".join(r.name for r in rows)), "success")
+    return redirect(url_for("instances.detail", instance_id=instance_id) + "#attachments")
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@page()
+def download(attachment_id: int):
+    session = get_session()
+    row = readable_attachment(attachment_id)
+    return file_response(attachments.content_of(session, row), row.name, row.content_type)
+
+
+@bp.get("/attachments/<int:attachment_id>/thumbnail")
+@page()
+def thumbnail(attachment_id: int):
+    """An image attachment shown inline (for ``<img>``; the page scales it down); 404 for other types."""
+    session = get_session()
+    row = readable_attachment(attachment_id)
+    if not attachments.is_image(row):
+        abort(404)
+    response = file_response(attachments.content_of(session, row), row.name, row.content_type, inline=True)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def readable_attachment(attachment_id: int) -> Attachment:
+    session = get_session()
+    row = attachments.get_attachment(session, attachment_id)
+    collaboration.visible_instance(session, row.instance_id, actor())
+    return row
+
+
+def uploads() -> list[tuple[Optional[str], bytes]]:
+    try:
+        files = [f for f in request.files.getlist("file") if f.filename]
+    except RequestEntityTooLarge:
+        raise attachments.too_large() from None
+    if not files:
+        raise ValidationError("Choose a file to upload.", {"file": ["Required."], "reason": "missing"})
+    return [(f.filename, f.read(file_store.max_upload_bytes() + 1)) for f in files]
+
+
+class refusals_flashed:
+    """``with refusals_flashed(): ...`` — a refused comment or upload becomes a flash in the user's language
+    (nothing was stored); who may not is still a 403 page."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is None or isinstance(exc, PermissionDeniedError) or not isinstance(exc, (ValidationError, FormValidationError)):
+            return False
+        get_session().rollback()
+        flash(refusal_text(exc), "error")
+        return True
+
+
+def refusal_text(exc) -> str:
+    """A refused comment or upload, said in the page's language."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    reason = details.get("reason")
+    if reason == "size":
+        return _("The file is larger than %(mb)s MB, the most one file may be; send a smaller or compressed file.",
+                 mb=details.get("max_mb"))
+    if reason in ("type", "accept"):
+        return _("Files of this type are not accepted; upload one of: %(types)s.", types=details.get("accepted"))
+    if reason == "content":
+        return _("The file's content is not what its name says (e.g. a .png that is not a PNG); upload the "
+                 "original file.")
+    if reason in ("name", "missing"):
+        return _("Choose a file to upload.")
+    if "text" in details:
+        if details["text"] == ["Required."]:
+            return _("A comment cannot be blank; write its text.")
+        return _("A comment is at most %(n)s characters; shorten it.", n=comments.MAX_TEXT)
+    return exc.message
+
+
+# -- the panels -----------------------------------------------------------------------------------
+
+@dataclass
+class Panel:
+    """What the comments and attachments panels of one page show, and where their forms post."""
+
+    comments: list[dict]
+    attachments: list[Attachment]
+    may_add: bool
+    comment_url: str
+    upload_url: str
+    task_names: dict[int, str]
+    max_mb: int
+    uploaders: dict[str, str]  # display names
+
+
+def panel(instance: Instance, task: Optional[HumanTask] = None) -> Panel:
+    session = get_session()
+    user = actor()
+    rows = comments.of_instance(session, instance.id)
+    if task is not None:
+        comment_url = url_for("collaboration.comment_on_task", task_id=task.id)
+        upload_url = url_for("collaboration.attach_to_task", task_id=task.id)
+    else:
+        comment_url = url_for("collaboration.comment_on_instance", instance_id=instance.id)
+        upload_url = url_for("collaboration.attach_to_instance", instance_id=instance.id)
+    files = attachments.of_instance(session, instance.id)
+    shown = [dict(d, at=row.at) for d, row in zip(comments.as_dicts(session, rows), rows)]  # times for ``when``
+    return Panel(shown, files, not user.read_only, comment_url, upload_url, comments.task_names(session, instance.id),
+                 file_store.max_upload_mb(), comments.author_names(session, (f.uploaded_by for f in files)))
+
+
+def init_app(app: Flask) -> None:
+    """The panels' data for the templates: ``collaboration_panel(instance, task=None)``."""
+    app.jinja_env.globals.update(collaboration_panel=panel, is_image_attachment=attachments.is_image)
+
+
+def event_details(event_type: str, data: dict) -> list[tuple[str, str]]:
+    """A ``comment_added`` or ``attachment_added`` history event's details as the timeline shows them."""
+    if event_type == "comment_added":
+        return [(_("Comment text"), str(data.get("text") or ""))]
+    size = data.get("size")
+    return [(_("File"), str(data.get("name") or "")),
+            (_("Size"), filesize(size) if isinstance(size, int) else ""),
+            ("SHA-256", str(data.get("sha256") or "")),
+            (_("Type"), str(data.get("content_type") or ""))]
+
+
+def filesize(size: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(size)
