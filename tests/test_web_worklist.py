@@ -33,15 +33,16 @@ def test_tabs_count_my_tasks_and_claimable_ones(web, deploy, make_user, browser_
     page = text(client.get("/worklist"))
     assert re.search(r'我的任务 <span class="count">0</span>', page)
     assert re.search(r'可认领 <span class="count">3</span>', page)
-    assert "您没有待办任务" in page
+    assert "您没有待办任务" not in page and "您的角色有 3 个任务可认领" in page  # issue 14: claimable shown below
     claimable = text(client.get("/worklist?tab=claimable"))
     assert len(task_ids(claimable)) == 3 and "W-001" in claimable and "主管审核仅退款申请" in claimable
 
     task = open_task(web, instances[0]).id
     claimed = client.post(f"/tasks/{task}/claim", data={"next": "/worklist?tab=claimable"})
-    assert claimed.headers["Location"] == "/worklist?tab=claimable"
+    assert claimed.headers["Location"] == f"/tasks/{task}"  # issue 14: after claiming, the task opens
+    assert "您已认领" in text(client.get(claimed.headers["Location"]))
     page = text(client.get("/worklist"))
-    assert "您已认领" in page and task_ids(page) == [task]
+    assert task_ids(page.partition('id="claimable-preview"')[0]) == [task]
     assert re.search(r'可认领 <span class="count">2</span>', page)
     assert 'action="/tasks/%d/unclaim"' % task in page
     other = text(browser_as("zhuguan2").get("/worklist?tab=claimable"))
@@ -49,7 +50,7 @@ def test_tabs_count_my_tasks_and_claimable_ones(web, deploy, make_user, browser_
 
     unclaimed = client.post(f"/tasks/{task}/unclaim", data={"next": "/worklist"})
     assert unclaimed.headers["Location"] == "/worklist"
-    assert "已退回" in text(client.get("/worklist"))
+    assert "已放回" in text(client.get("/worklist"))  # issue 14: giving back is 放回, not 退回 (reject)
     assert task in task_ids(text(client.get("/worklist?tab=claimable")))
 
 

@@ -62,7 +62,7 @@ def test_screenshots_of_the_main_pages(app, deploy, make_user, sign_in, shots):
     sample_data(app, make_user)
 
     cs = sign_in("kefu")
-    expect(cs.locator("table.tasks tbody tr")).to_have_count(3)
+    expect(cs.locator("#task-list tbody tr")).to_have_count(3)
     cs.screenshot(path=str(shots / "worklist.png"))
 
     cs.click("#tab-claimable")

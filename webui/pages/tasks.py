@@ -4,13 +4,14 @@ What the user may do with the task is ``engine.worklist.abilities``; the command
 """
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Callable, Optional
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
 from flask_babel import gettext as _
 
-from engine import runtime, worklist
+from engine import runtime, users, worklist
 from engine.errors import EngineError, FormValidationError
 from engine.models import Definition, HumanTask, Instance
 from webui.db import get_session
@@ -47,10 +48,18 @@ def render_task(row: HumanTask, submitted=None, errors=None, message=None, statu
     instance = runtime.get_instance(session, row.instance_id)
     info = panels(session, instance)
     form = info["definition"].forms.get(row.form_key) if row.form_key else None
-    data = (instance.data or {}) if form is not None else {}
+    data = {**(instance.data or {}), **(row.draft or {})} if form is not None else {}
+    can = worklist.abilities(row, actor())
     return render_template("tasks/task.html", task=row, instance=instance, form=form,
                            inputs=fields(form or GENERIC_FORM, data, submitted, errors), errors=errors or {},
-                           message=message, can=worklist.abilities(row, actor()), **info), status
+                           message=message, can=can, people=handover_choices(session, row, can), **info), status
+
+
+def handover_choices(session, row: HumanTask, can: dict) -> list:
+    """Who the task may be reassigned or delegated to: active users with its role, but not who holds it."""
+    if not (can.get("reassign") or can.get("delegate")):
+        return []
+    return [u for u in users.users_with_role(session, row.role) if u.username != row.assignee]
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -92,25 +101,104 @@ def refused(exc: EngineError) -> str:
 @bp.post("/tasks/<int:task_id>/claim")
 @page(changes=True)
 def claim(task_id: int):
-    return change_claim(task_id, runtime.claim_task,
-                        lambda row: _("You claimed “%(name)s”.", name=row.name or row.element_id))
+    """After claiming, the task opens (from the list too); a refusal goes back to the page the form names."""
+    claimed = perform(task_id, runtime.claim_task,
+                           lambda row: _("You claimed “%(name)s”.", name=row.name or row.element_id))
+    return redirect(url_for("tasks.task", task_id=task_id) if claimed else back_to(task_id))
 
 
 @bp.post("/tasks/<int:task_id>/unclaim")
 @page(changes=True)
 def unclaim(task_id: int):
-    return change_claim(task_id, runtime.unclaim_task,
-                        lambda row: _("“%(name)s” is back in the role's queue.", name=row.name or row.element_id))
+    perform(task_id, runtime.unclaim_task,
+                 lambda row: _("“%(name)s” was given back to the role's queue.", name=row.name or row.element_id))
+    return redirect(back_to(task_id))
 
 
-def change_claim(task_id: int, command: Callable[..., HumanTask], done: Callable[[HumanTask], str]) -> Response:
-    """Claim or unclaim (``command``) a task the user may read; flash ``done(task)`` or the engine's refusal,
-    and go back to the page the form names (else the task's)."""
+@bp.post("/tasks/<int:task_id>/reassign")
+@page(changes=True)
+def reassign(task_id: int):
+    username = (request.form.get("user") or "").strip()
+    perform(task_id, lambda session, tid, user: runtime.reassign_task(session, tid, username, user),
+                 lambda row: _("“%(name)s” was handed to %(user)s.", name=row.name or row.element_id, user=username))
+    return redirect(url_for("tasks.task", task_id=task_id))
+
+
+@bp.post("/tasks/<int:task_id>/delegate")
+@page(changes=True)
+def delegate(task_id: int):
+    username = (request.form.get("user") or "").strip()
+    perform(task_id, lambda session, tid, user: runtime.delegate_task(session, tid, username, user),
+                 lambda row: _("“%(name)s” was delegated to %(user)s; it comes back to you when they resolve it.",
+                               name=row.name or row.element_id, user=username))
+    return redirect(url_for("tasks.task", task_id=task_id))
+
+
+@bp.post("/tasks/<int:task_id>/resolve")
+@page(changes=True)
+def resolve(task_id: int):
+    """The delegate hands the task back to its owner with the form's values as a draft (partial allowed)."""
+    row = readable_task(task_id)
+    session = get_session()
+    form = task_form(row)
+    submitted = rework(form or GENERIC_FORM, request.form)
+    if row_action(request.form):
+        return render_task(row, submitted)
+    data, errors = parse_variables(submitted) if form is None else (parse(form, submitted), {})
+    if errors:
+        return render_task(row, submitted, errors, _("Correct the marked fields and submit again."), 422)
+    try:
+        runtime.resolve_task(session, task_id, data, actor())
+    except FormValidationError as exc:
+        session.rollback()
+        errors = field_errors(exc.details, form) if form is not None else variable_errors(exc.details, submitted)
+        return render_task(row, submitted, errors, _("Correct the marked fields and submit again."), status_of(exc))
+    except EngineError as exc:
+        session.rollback()
+        return render_task(row, submitted, {}, exc.message, status_of(exc))
+    flash(_("“%(name)s” was handed back to %(user)s with what you filled in.",
+            name=row.name or row.element_id, user=row.owner), "success")
+    return redirect(url_for("worklist.index"))
+
+
+@bp.post("/tasks/<int:task_id>/plan")
+@page(changes=True)
+def plan(task_id: int):
+    """Set the task's priority and follow-up date (a blank date clears it)."""
+    priority, follow_up = request.form.get("priority", "").strip(), request.form.get("follow_up", "").strip()
+    perform(task_id, lambda session, tid, user: runtime.update_task(
+        session, tid, user, priority=number_or_text(priority), follow_up=date_or_text(follow_up)),
+        lambda row: _("Priority and follow-up date saved."))
+    return redirect(url_for("tasks.task", task_id=task_id))
+
+
+def number_or_text(value: str):
+    """An integer typed in the form, else the text as typed (the engine says what is wrong with it)."""
+    return int(value) if re.fullmatch(r"-?[0-9]{1,6}", value) else value
+
+
+def date_or_text(value: str):
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return value
+
+
+def perform(task_id: int, command: Callable[..., HumanTask], done: Callable[[HumanTask], str]) -> bool:
+    """Run ``command`` (claim, give back, reassign…) on a task the user may read; flash ``done(task)`` or the
+    engine's refusal; whether it was done."""
     readable_task(task_id)
     try:
         row = command(get_session(), task_id, actor())
     except EngineError as exc:
         flash(exc.message, "error")
-    else:
-        flash(done(row), "success")
-    return redirect(safe_next(request.form.get("next"), url_for("tasks.task", task_id=task_id)))
+        return False
+    flash(done(row), "success")
+    return True
+
+
+def back_to(task_id: int) -> str:
+    """The page the form names (the worklist), else the task's."""
+    return safe_next(request.form.get("next"), url_for("tasks.task", task_id=task_id))
