@@ -1,8 +1,10 @@
-"""Settings read from the environment, with embedded defaults."""
+"""Settings read from the environment, with embedded defaults (the database, scripts' limits, the
+workflow cache, the time zone pages show)."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_SQLITE_FILE = "liucheng.db"
 
@@ -49,3 +51,25 @@ def script_workers() -> int:
         return max(1, int(os.environ.get("LIUCHENG_SCRIPT_WORKERS", str(default))))
     except ValueError:
         return default
+
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def timezone() -> ZoneInfo:
+    """The one time zone every page shows times in (and the exports name): ``LIUCHENG_TIMEZONE``, an
+    IANA zone name (default ``Asia/Shanghai``). The database and the API keep UTC. An unknown name is
+    a start-up error that names the variable."""
+    name = (os.environ.get("LIUCHENG_TIMEZONE") or DEFAULT_TIMEZONE).strip()
+    try:
+        if name.startswith(("/", ".")) or ".." in name:
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigurationError(
+            f"LIUCHENG_TIMEZONE={name!r} is not a known time zone. Set an IANA zone name such as "
+            f"'Asia/Shanghai' or 'Europe/Berlin', or leave it unset for {DEFAULT_TIMEZONE}.") from None
+
+
+class ConfigurationError(RuntimeError):
+    """A setting in the environment cannot be used; the message names the variable and how to fix it."""

@@ -22,7 +22,7 @@ from typing import Any, Optional
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from engine import clock, spiff
+from engine import clock, spiff, timestamps
 from engine.errors import ConflictError, NotFoundError
 from engine.models import ExternalTask, ExternalTaskStatus, Instance, InstanceStatus
 
@@ -173,7 +173,7 @@ def list_rows(session: Session, topic: Optional[str] = None, instance_id: Option
 
 def as_dict(row: ExternalTask, instance: Optional[Instance] = None,
             variables: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    iso = lambda v: v.isoformat() if v else None  # noqa: E731
+    iso = timestamps.iso  # ISO 8601 UTC with +00:00
     found = {"id": row.id, "topic": row.topic, "worker_id": row.worker_id, "lock_expires_at": iso(row.lock_expires_at),
              "instance_id": row.instance_id, "process_id": row.process_id, "element_id": row.element_id,
              "retries": row.retries, "priority": row.priority, "status": row.status,

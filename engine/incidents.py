@@ -14,7 +14,7 @@ from typing import Any, Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, history, spiff
+from engine import clock, history, spiff, timestamps
 from engine.errors import NotFoundError
 from engine.models import Incident, IncidentStatus, InstanceStatus
 MAX_ATTEMPTS = 3
@@ -99,7 +99,7 @@ def list_incidents(session: Session, status: Optional[str] = None, instance_id: 
 
 
 def as_dict(incident: Incident) -> dict[str, Any]:
-    iso = lambda v: v.isoformat() if v else None  # noqa: E731
+    iso = timestamps.iso  # ISO 8601 UTC with +00:00
     return {"id": incident.id, "instance_id": incident.instance_id, "process_id": incident.process_id,
             "element_id": incident.element_id, "message": incident.message, "attempts": incident.attempts,
             "status": incident.status, "created_at": iso(incident.created_at),

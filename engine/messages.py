@@ -42,7 +42,7 @@ from typing import Any, Optional
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, definitions, forms, history, message_rules, spiff
+from engine import clock, definitions, forms, history, message_rules, spiff, timestamps
 from engine.errors import ValidationError
 from engine.models import Instance, InstanceStatus, Message, MessageStatus, MessageSubscription, User
 
@@ -212,8 +212,7 @@ def checked(name: Any, correlation: Any, data: Any) -> tuple[str, dict, dict]:
 def as_dict(message: Message) -> dict:
     return {"message_id": message.message_id, "name": message.name, "correlation": message.correlation,
             "data": message.data, "status": message.status, "instance_ids": message.instance_ids,
-            "received_at": message.received_at.isoformat(),
-            "expires_at": message.expires_at.isoformat() if message.expires_at else None}
+            "received_at": timestamps.iso(message.received_at), "expires_at": timestamps.iso(message.expires_at)}
 
 
 def history_of_delivery(session: Session, instance_id: int, name: str, message_id: str, data: dict,

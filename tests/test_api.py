@@ -101,7 +101,7 @@ def test_start_returns_the_running_instance_with_its_first_task(started):
     assert started["status"] == "running" and started["started_by"] == "wang"
     assert started["business_key"] == "SO-1"
     assert started["data"]["amount"] == 12.5 and started["data"]["item"] == "茶杯"
-    assert started["started_at"] == "2026-11-02T09:00:00" and started["ended_at"] is None
+    assert started["started_at"] == "2026-11-02T09:00:00+00:00" and started["ended_at"] is None
     task = check_task(started)
     assert (task["element_id"], task["role"], task["status"], task["assignee"]) == \
         ("Task_check", "warehouse", "open", None)
@@ -233,7 +233,7 @@ def test_completing_walks_the_process_and_records_history(api, started, clock):
     assert gateway["element_id"] == "Gateway_approved" and gateway["data"]["flows"] == ["Flow_yes"]
     completed = next(e for e in history if e["type"] == "task_completed")
     assert completed["data"]["submitted"] == {"checked_qty": 3, "condition": "good"}
-    assert completed["at"] == "2026-11-02T09:05:00"
+    assert completed["at"] == "2026-11-02T09:05:00+00:00"
 
 
 def test_completing_with_invalid_data_changes_nothing(api, started):

@@ -60,7 +60,7 @@ def test_reconciled_in_time_and_paid_and_notified_within_24_hours(scenario):
     data = scenario.data(iid)
     assert data["period"] == "2026-10" and data["reconcile_due"] == "2026-11-05T18:00:00+08:00"
     assert data["outcome"] == "open"
-    assert scenario.task(iid, "Task_cs_reconcile")["due_at"] == "2026-11-05T10:00:00"
+    assert scenario.task(iid, "Task_cs_reconcile")["due_at"] == "2026-11-05T10:00:00+00:00"
     reconcile(scenario, iid)
     assert scenario.open_elements(iid) == []  # waiting for the payment
     assert money(scenario.data(iid)["outstanding"]) == Decimal("11800.00")
@@ -69,7 +69,7 @@ def test_reconciled_in_time_and_paid_and_notified_within_24_hours(scenario):
     reply = pay(scenario, 11800.00, "BANK-1", "2026-11-03T09:55:00+08:00")
     assert reply["status"] == "delivered" and reply["instance_ids"] == [iid]
     notify = scenario.task(iid, "Task_sa_notify_finance")
-    assert notify["role"] == "stock_accounts" and notify["due_at"] == "2026-11-04T02:00:00"  # 24 hours
+    assert notify["role"] == "stock_accounts" and notify["due_at"] == "2026-11-04T02:00:00+00:00"  # 24 hours
     scenario.advance(hours=23)
     notify_and_book(scenario, iid, "JZ-1")
 
@@ -163,7 +163,7 @@ def test_notice_deadline_falling_on_sunday_moves_to_monday(scenario):
     reconcile(scenario, iid)
     scenario.advance_to(datetime(2026, 11, 7, 2, 0))  # Saturday 10:00 Beijing
     pay(scenario, 11800, "BANK-5", "2026-11-07T09:45:00+08:00")
-    assert scenario.task(iid, "Task_sa_notify_finance")["due_at"] == "2026-11-09T02:00:00"  # Monday, not Sunday
+    assert scenario.task(iid, "Task_sa_notify_finance")["due_at"] == "2026-11-09T02:00:00+00:00"  # Monday, not Sunday
     scenario.advance_to(datetime(2026, 11, 8, 3, 0))  # Sunday 11:00 Beijing: not late
     assert scenario.open_elements(iid) == ["Task_sa_notify_finance"]
     scenario.advance_to(datetime(2026, 11, 9, 1, 0))  # Monday 09:00 Beijing
@@ -185,7 +185,7 @@ def test_no_payment_for_seven_days_is_followed_up(scenario):
     scenario.complete(iid, "Task_cs_follow_up", {"follow_up_note": "客户说下周付款", "expected_payment_date": "2026-11-13"})
     assert scenario.open_elements(iid) == [] and scenario.data(iid)["follow_ups"] == 1
     pay(scenario, 11800, "BANK-6")  # without paid_at: 24 hours from the notice
-    assert scenario.task(iid, "Task_sa_notify_finance")["due_at"] == "2026-11-10T09:00:00"
+    assert scenario.task(iid, "Task_sa_notify_finance")["due_at"] == "2026-11-10T09:00:00+00:00"
     notify_and_book(scenario, iid, "JZ-6")
 
     data = scenario.data(iid)

@@ -99,7 +99,7 @@ def test_an_external_task_makes_the_instance_wait_until_a_worker_completes_it(ap
     assert task["topic"] == "payments" and task["element_id"] == "Pay" and task["worker_id"] == "w1"
     assert task["instance_id"] == started["id"] and task["process_id"] == "charge"
     assert task["variables"] == {"order_no": "A1", "amount": 30}
-    assert task["lock_expires_at"] == "2026-11-02T09:01:00"
+    assert task["lock_expires_at"] == "2026-11-02T09:01:00+00:00"
     done = api("post", f"/external-tasks/{task['id']}/complete", "ivan",
                json={"worker_id": "w1", "variables": {"paid": True, "receipt": "R-9"}})
     assert done.status_code == 200, done.json
@@ -142,7 +142,7 @@ def test_extend_lock_keeps_the_task_from_other_workers(api, start, fetch, clock)
     extended = api("post", f"/external-tasks/{task['id']}/extend-lock", "ivan",
                    json={"worker_id": "w1", "new_duration_ms": 120_000})
     assert extended.status_code == 200, extended.json
-    assert extended.json["lock_expires_at"] == "2026-11-02T09:02:50"
+    assert extended.json["lock_expires_at"] == "2026-11-02T09:02:50+00:00"
     clock.advance(seconds=60)
     assert fetch("w2") == []
     assert api("post", f"/external-tasks/{task['id']}/extend-lock", "ivan",

@@ -113,7 +113,7 @@ def test_the_first_failure_records_step_failed_and_a_retrying_incident(api, serv
     assert incident["status"] == "retrying" and incident["attempts"] == 1
     assert incident["instance_id"] == iid and incident["element_id"] == "Service_call"
     assert incident["process_id"] == "incidents_service"
-    assert incident["next_retry_at"] == (T0 + BACKOFF_1).isoformat()
+    assert incident["next_retry_at"] == (T0 + BACKOFF_1).isoformat() + "+00:00"
     assert "stock system unavailable for A1" in incident["message"]
     assert "Traceback" not in incident["message"] and "File \"" not in incident["message"]
     assert api("get", f"/incidents/{incident['id']}").json == incident
@@ -140,7 +140,7 @@ def test_the_worker_retries_at_the_back_off_times_until_the_connector_succeeds(a
     assert [c["at"] for c in FLAKY["calls"]] == [T0, T0 + BACKOFF_1]
     incident = only_incident(api)
     assert incident["status"] == "retrying" and incident["attempts"] == 2
-    assert incident["next_retry_at"] == (T0 + BACKOFF_1 + BACKOFF_2).isoformat()
+    assert incident["next_retry_at"] == (T0 + BACKOFF_1 + BACKOFF_2).isoformat() + "+00:00"
     assert instance(api, iid)["status"] == "running"
 
     clock.advance(seconds=BACKOFF_2.total_seconds() - 1)
@@ -244,7 +244,7 @@ def test_resolving_needs_a_comment_and_closes_the_incident_once(api, opened):
     assert response.status_code == 200, response.json
     resolved = response.json
     assert resolved["status"] == "resolved" and resolved["resolved_by"] == "zhao"
-    assert resolved["comment"] == "库存已手工入账" and resolved["resolved_at"] == T0.isoformat()
+    assert resolved["comment"] == "库存已手工入账" and resolved["resolved_at"] == T0.isoformat() + "+00:00"
     (event,) = history(api, iid, "incident_resolved")
     assert event["actor"] == "zhao" and event["data"]["comment"] == "库存已手工入账"
     assert api("post", f"/incidents/{opened['id']}/resolve", "zhao", json={"comment": "again"}).status_code == 409

@@ -51,7 +51,7 @@ def test_daily_report_starts_at_14h_beijing_each_day_and_not_before(scenario):
 
     scenario.advance_to(datetime(2026, 11, 3, 6, 0))  # 14:00 Beijing
     first, = instances(scenario, "daily_report")
-    assert first["started_at"] == "2026-11-03T06:00:00" and first["started_by"] == "system"
+    assert first["started_at"] == "2026-11-03T06:00:00+00:00" and first["started_by"] == "system"
     assert first["data"] == {"report_date": "2026-11-03", "corrections": 0, "shipped_count": 0,
                              "unshipped_orders": []}
     assert scenario.open_elements(first["id"]) == ["Task_order_clerk_prepare_report"]
@@ -74,7 +74,7 @@ def test_daily_report_two_days_of_downtime_fire_once(scenario):
     reports = instances(scenario, "daily_report")
     assert len(reports) == 2
     late = reports[-1]
-    assert late["started_at"] == "2026-11-05T09:00:00"
+    assert late["started_at"] == "2026-11-05T09:00:00+00:00"
     fired, = scenario.events(late["id"], "timer_fired")
     assert fired["data"]["due_at"] == "2026-11-04T06:00:00" and fired["data"]["late_seconds"] == 27 * 3600
     assert late["data"]["report_date"] == "2026-11-05"  # the day it runs
@@ -179,7 +179,7 @@ def test_weekly_report_starts_on_friday_and_not_before(scenario):
     assert instances(scenario, "weekly_report") == []
     iid = start_weekly(scenario)
     started = scenario.instance(iid)
-    assert started["started_at"] == "2026-11-06T01:00:00" and started["started_by"] == "system"
+    assert started["started_at"] == "2026-11-06T01:00:00+00:00" and started["started_by"] == "system"
     assert datetime.fromisoformat(started["started_at"]).weekday() == 4  # Friday (UTC and Beijing)
     assert due_dates(scenario, iid) == {"Task_domestic_report": "2026-11-06T10:00:00",       # Friday 18:00 Beijing
                                         "Task_foreign_trade_report": "2026-11-07T10:00:00"}  # Saturday 18:00

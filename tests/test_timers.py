@@ -87,7 +87,7 @@ def count_events(database, type_: str, instance_id: int | None = None) -> int:
 
 
 def iso(value: datetime) -> str:
-    return value.isoformat()
+    return value.isoformat() + "+00:00"  # the API writes UTC with its offset
 
 
 # -- boundary timers on user tasks ------------------------------------------------------------------

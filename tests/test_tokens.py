@@ -100,13 +100,13 @@ def test_api_lists_the_callers_own_tokens_without_secrets(client, people, clock,
     first = issue(client, "wang", label="erp")
     second = issue(client, "wang", label="shop", expires_days=1)
     issue(client, "li", label="not yours")
-    assert first["expires_at"] == "2027-01-31T09:00:00"  # 90 days by default
-    assert second["expires_at"] == "2026-11-03T09:00:00" and second["label"] == "shop"
+    assert first["expires_at"] == "2027-01-31T09:00:00+00:00"  # 90 days by default
+    assert second["expires_at"] == "2026-11-03T09:00:00+00:00" and second["label"] == "shop"
     listed = client.get("/api/v1/tokens", headers=basic_auth("wang"))
     assert listed.status_code == 200
     assert [t["label"] for t in listed.json] == ["erp", "shop"]
-    assert listed.json[0] == {"id": first["id"], "label": "erp", "created_at": "2026-11-02T09:00:00",
-                              "expires_at": "2027-01-31T09:00:00", "last_used_at": None, "revoked_at": None,
+    assert listed.json[0] == {"id": first["id"], "label": "erp", "created_at": "2026-11-02T09:00:00+00:00",
+                              "expires_at": "2027-01-31T09:00:00+00:00", "last_used_at": None, "revoked_at": None,
                               "revoked": False, "expired": False}
     text = listed.get_data(as_text=True)
     assert first["token"] not in text and all(row[2] not in text for row in token_rows(db_session))
@@ -137,13 +137,13 @@ def test_revoking_an_own_token_through_the_api(client, people, clock):
     clock.advance(minutes=5)
     response = client.delete(f"/api/v1/tokens/{drop['id']}", headers=bearer(keep["token"]))
     assert response.status_code == 200
-    assert response.json["revoked"] is True and response.json["revoked_at"] == "2026-11-02T09:05:00"
+    assert response.json["revoked"] is True and response.json["revoked_at"] == "2026-11-02T09:05:00+00:00"
     refused = tasks_with(client, drop["token"])
     assert refused.status_code == 401 and "revoked" in refused.json["message"]
     assert tasks_with(client, keep["token"]).status_code == 200
     clock.advance(minutes=5)
     again = client.delete(f"/api/v1/tokens/{drop['id']}", headers=basic_auth("wang"))
-    assert again.status_code == 200 and again.json["revoked_at"] == "2026-11-02T09:05:00"  # the first time stays
+    assert again.status_code == 200 and again.json["revoked_at"] == "2026-11-02T09:05:00+00:00"  # the first time stays
 
 
 def test_someone_elses_token_is_404_and_stays_valid(client, people, db_session):
@@ -181,7 +181,7 @@ def test_last_use_is_noted_at_most_once_a_minute(client, people, clock, db_sessi
     tasks_with(client, token)
     assert token_rows(db_session)[0][7] == clock.now()
     listed = client.get("/api/v1/tokens", headers=basic_auth("wang")).json
-    assert listed[0]["last_used_at"] == clock.now().isoformat()
+    assert listed[0]["last_used_at"] == clock.now().isoformat() + "+00:00"
 
 
 def test_a_deactivated_users_token_gets_401(client, people, db_session):

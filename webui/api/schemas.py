@@ -24,6 +24,7 @@ from flask import request
 from marshmallow import Schema, fields, validate
 from marshmallow.exceptions import ValidationError as MarshmallowError
 
+from engine import timestamps
 from engine.errors import ValidationError
 from webui.strict_input import ID_MAX, INT_MAX, INT_MIN, parse_json
 
@@ -51,8 +52,15 @@ def id_field(**options) -> fields.Field:
 
 
 def timestamp_field(**options) -> fields.Field:
-    """An ISO-8601 timestamp the engine already wrote as text (naive UTC)."""
+    """An ISO-8601 timestamp the engine already wrote as text (UTC with ``+00:00``, ``engine.timestamps``)."""
     return fields.String(allow_none=True, metadata={"format": "date-time"}, **options)
+
+
+class UtcDateTime(fields.DateTime):
+    """A stored (naive UTC) time a schema dumps itself: ISO 8601 UTC with ``+00:00`` like the engine's JSON."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return timestamps.iso(value)
 
 
 # -- shared bodies ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from engine.errors import AuthenticationError
 from engine.models import ApiToken
 from webui.api.credentials import current_user
 from webui.api.openapi import documented
-from webui.api.schemas import dump, load_json
+from webui.api.schemas import UtcDateTime, dump, load_json
 from webui.db import get_session
 
 class NewTokenSchema(Schema):
@@ -30,16 +30,16 @@ class IssuedTokenSchema(Schema):
                                                                  "shown only this once."})
     id = fields.Integer()
     label = fields.String()
-    expires_at = fields.DateTime()
+    expires_at = UtcDateTime()
 
 
 class TokenInfoSchema(Schema):
     id = fields.Integer()
     label = fields.String()
-    created_at = fields.DateTime()
-    expires_at = fields.DateTime(allow_none=True)
-    last_used_at = fields.DateTime(allow_none=True, metadata={"description": "Within a minute."})
-    revoked_at = fields.DateTime(allow_none=True)
+    created_at = UtcDateTime()
+    expires_at = UtcDateTime(allow_none=True)
+    last_used_at = UtcDateTime(allow_none=True, metadata={"description": "Within a minute."})
+    revoked_at = UtcDateTime(allow_none=True)
     revoked = fields.Function(lambda row: row.revoked_at is not None, metadata={"type": "boolean"})
     expired = fields.Function(users.is_expired, metadata={"type": "boolean"})
 

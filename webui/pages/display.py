@@ -14,18 +14,17 @@ from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request, session
-from flask_babel import format_datetime, get_locale, gettext as _
+from flask_babel import format_datetime, get_locale, get_timezone, gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from engine import users
+from engine import error_texts, users
 from engine.models import Definition
 from webui.db import get_session
 from webui.pages.signed_in import ADMIN_ROLES, AUDIT_ROLES, DESIGN_ROLES, INCIDENT_ROLES, login_manager
 
 LANGUAGES = ("zh", "en")
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 20
 DIAGRAM_SCALE = 0.8  # diagrams are drawn at 80 % of their modelled size (readable, scrollable)
 
@@ -55,9 +54,28 @@ def role_name(role_id: Optional[str]) -> str:
     return zh if lang() == "zh" else en
 
 
+def local_zone() -> ZoneInfo:
+    """The zone pages show times in: ``LIUCHENG_TIMEZONE`` (``engine.config.timezone``), which the app
+    gives Flask-Babel as ``BABEL_DEFAULT_TIMEZONE``."""
+    return ZoneInfo(str(get_timezone()))
+
+
 def when(value: Optional[datetime], fmt: str = "yyyy-MM-dd HH:mm") -> str:
-    """A stored (naive UTC) time in Beijing time."""
+    """A stored (naive UTC) time in the app's time zone (``local_zone``)."""
     return format_datetime(value, fmt) if value else ""
+
+
+def engine_text(message: Optional[str]) -> str:
+    """An engine refusal or deploy problem (English) in the page's language (``engine.error_texts``)."""
+    return error_texts.translate(message, lang())
+
+
+def zone_label() -> str:
+    """The footer's words for the zone: Beijing time by name for Asia/Shanghai, else the zone's name."""
+    zone = str(get_timezone())
+    if zone in ("Asia/Shanghai", "PRC", "Asia/Chongqing"):
+        return _("Times in Beijing time (%(zone)s)", zone=zone)
+    return _("Times in %(zone)s", zone=zone)
 
 
 def as_text(value: Any) -> str:
@@ -73,11 +91,11 @@ def as_text(value: Any) -> str:
 
 
 def local_day_bounds(first: Optional[date], last: Optional[date]) -> tuple[Optional[datetime], Optional[datetime]]:
-    """The naive-UTC bounds [start, end) of Beijing days ``first``..``last`` (inclusive); a bound beyond
+    """The naive-UTC bounds [start, end) of local days ``first``..``last`` (inclusive); a bound beyond
     what ``datetime`` holds (from 0001-01-01, to 9999-12-31) is no bound."""
     def utc(day: date, days_after: int = 0) -> Optional[datetime]:
         try:
-            start = datetime.combine(day, time(), LOCAL_TZ) + timedelta(days=days_after)
+            start = datetime.combine(day, time(), local_zone()) + timedelta(days=days_after)
             return start.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
         except OverflowError:
             return None
@@ -157,6 +175,8 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     app.jinja_env.globals.update(localized=localized, role_name=role_name, when=when, as_text=as_text,
                                  url_with=url_with, lang=lang, LANGUAGES=LANGUAGES, current_page=current_page)
+    app.jinja_env.globals.update(zone_label=zone_label)  # the footer's time zone (issue 14)
+    app.jinja_env.filters.update(engine_text=engine_text)  # engine messages in the page's language
     app.jinja_env.filters.update(when=when, as_text=as_text, localized=localized, role_name=role_name)
 
     @app.context_processor
