@@ -5,7 +5,8 @@ instance holds (open tasks, incidents, elements waiting for a timer or message) 
   of its data, contains a text (the search box of the worklist, the instance list and the audit).
 * ``STATUSES``: an instance's statuses in the order the API and the pages list them.
 * ``search``: ``engine.access``'s visible instances filtered by process, status, starter, start
-  date range and business key (not ordered); ``count_by_definition``: instances per definition version.
+  date range, business key and variables (``engine.variable_index``) (not ordered);
+  ``count_by_definition``: instances per definition version.
 * ``as_dict``: an instance's row as the API returns it (the only place an instance becomes a dict;
   the API adds its open tasks, each ``engine.worklist.as_dict``).
 
@@ -19,7 +20,7 @@ from typing import Any, Optional
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import access
+from engine import access, timestamps, variable_index
 from engine.models import (
     HumanTask, Incident, Instance, InstanceStatus, MessageSubscription, TaskStatus, Timer, TimerStatus, User,
 )
@@ -51,8 +52,9 @@ def business_key_match(text: str) -> ColumnElement[bool]:
 
 def search(session: Session, user: User, process_id: Optional[str] = None, status: Optional[str] = None,
            started_by: Optional[str] = None, since: Optional[datetime] = None, until: Optional[datetime] = None,
-           text: Optional[str] = None) -> Select:
-    """``select(Instance)`` of the instances ``user`` may see, filtered (not ordered)."""
+           text: Optional[str] = None, variables: Optional[str] = None) -> Select:
+    """``select(Instance)`` of the instances ``user`` may see, filtered (not ordered); ``variables``: a
+    filter on their data (``engine.variable_index.parse``; ValidationError if malformed)."""
     query = access.visible_instances(session, user)
     if process_id:
         query = query.where(Instance.process_id == process_id)
@@ -66,6 +68,8 @@ def search(session: Session, user: User, process_id: Optional[str] = None, statu
         query = query.where(Instance.started_at < until)
     if text and text.strip():
         query = query.where(business_key_match(text))
+    if variables:
+        query = query.where(variable_index.matching(variable_index.parse(variables), Instance.id))
     return query
 
 
@@ -102,8 +106,8 @@ def waiting_elements(session: Session, instance_id: int) -> set[str]:
 # -- as JSON ---------------------------------------------------------------------------------------------
 
 def as_dict(instance: Instance) -> dict[str, Any]:
-    """The instance's row (times ISO 8601, naive UTC)."""
+    """The instance's row (times ISO 8601 UTC with ``+00:00``)."""
     result = {name: getattr(instance, name) for name in SUMMARY_FIELDS}
     for name in ("started_at", "ended_at"):
-        result[name] = result[name].isoformat() if result[name] is not None else None
+        result[name] = timestamps.iso(result[name])
     return result

@@ -3,7 +3,8 @@
 Every writer of an instance first locks its row (``SELECT ... FOR UPDATE``; on SQLite the
 ``BEGIN IMMEDIATE`` transaction) and writes it back only if its ``etag`` is unchanged.
 Deserialized workflows are cached per instance and reused while the row's ``etag`` matches,
-so a step does not re-read the whole state; a workflow saved in a command joins the cache
+so a step does not re-read the whole state (nor rewrite the variables' search index: only the
+variables that changed are written); a workflow saved in a command joins the cache
 when the command commits, never before. A reader that does not lock the instance uses
 ``peek_workflow``, which leaves the cache as it is. Data a workflow holds that cannot be stored is
 cleared here and opens an incident (``contain_unstorable``), so the command still commits.
@@ -19,7 +20,7 @@ from typing import Any, Optional
 from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
-from engine import call_activities, clock, config, database, definitions, incidents, spiff
+from engine import call_activities, clock, config, database, definitions, incidents, spiff, variable_index
 from engine.errors import ConflictError, EngineError, NotFoundError
 from engine.models import Definition, Instance, InstanceStatus
 from engine.statements import Statement
@@ -166,7 +167,8 @@ def with_bound(session: Session, version: definitions.Version, wf) -> definition
 
 
 def save_workflow(session: Session, instance: Locked, wf, status: str, data: dict) -> None:
-    """Prune, serialize and write back the state; keep the workflow cached after commit."""
+    """Prune, serialize and write back the state and the changed variables' search index; keep the workflow
+    cached after commit."""
     spiff.prune(wf)
     state, contained = _dump_state(session, instance, wf)
     if contained is not None and status != InstanceStatus.CANCELLED:
@@ -177,8 +179,19 @@ def save_workflow(session: Session, instance: Locked, wf, status: str, data: dic
         "new_etag": new_etag, "status": status, "ended": clock.now() if status in ENDED else None})
     if saved != 1:
         raise ConflictError(f"Instance {instance.id} was changed by someone else; reload and try again.")
+    _index_variables(session, instance, wf, data)
     if status in (InstanceStatus.RUNNING, InstanceStatus.FAILED):  # an ended instance takes no more steps
         session.info.setdefault(PENDING, {})[_cache_key(session, instance.id)] = (new_etag, wf)
+
+
+def _index_variables(session: Session, instance: Locked, wf, data: dict) -> None:
+    """Write the variables the step changed to the search index (``engine.variable_index``): compared with
+    what the cached workflow last saved, else with the instance's rows (none yet for a new instance)."""
+    memo = spiff.memo(wf)
+    before = memo.get("variables")
+    if before is None:
+        before = variable_index.stored(session, instance.id) if instance.etag else {}
+    memo["variables"] = variable_index.write_changes(session, instance.id, before, data)
 
 
 @event.listens_for(Session, "after_commit")

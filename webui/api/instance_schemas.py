@@ -19,15 +19,37 @@ class InstanceSummarySchema(Schema):
     status = fields.String(validate=validate.OneOf(INSTANCE_STATUSES))
     business_key = fields.String(allow_none=True)
     data = fields.Dict()
-    started_at = fields.DateTime()
+    started_at = timestamp_field()
     started_by = fields.String()
-    ended_at = fields.DateTime(allow_none=True)
+    ended_at = timestamp_field()
     cancel_reason = fields.String(allow_none=True)
     error = fields.String(allow_none=True)
 
 
+class WaitSchema(Schema):
+    """One thing a running instance waits for (``engine.waits``); the keys beyond the first three depend on
+    the kind."""
+    kind = fields.String(validate=validate.OneOf(("task", "message", "timer", "external_task", "signal",
+                                                  "incident")))
+    element_id = fields.String(allow_none=True)
+    element_name = fields.String(allow_none=True)
+    message = fields.String(metadata={"description": "message: its name; incident: what failed."})
+    correlation = fields.Dict(metadata={"description": "message: what POST /api/v1/messages names to reach it."})
+    delivery = fields.Dict(metadata={"description": "message: a body of POST /api/v1/messages that delivers it."})
+    due_at = timestamp_field()  # timer: when it fires
+    topic = fields.String(metadata={"description": "external_task: the workers' topic."})
+    worker_id = fields.String(allow_none=True, metadata={"description": "external_task: the worker locking it."})
+    lock_expires_at = timestamp_field()
+    retries = fields.Integer(allow_none=True)
+    task_id = fields.Integer()
+    incident_id = fields.Integer()
+
+
 class InstanceSchema(InstanceSummarySchema):
     open_tasks = fields.List(fields.Nested(TaskSchema))
+    waiting_for = fields.List(fields.Nested(WaitSchema), metadata={
+        "description": "What the instance waits for: open tasks, messages, timers, external tasks, receive tasks "
+                       "waiting for a signal, unresolved incidents."})
 
 
 class HistoryEventSchema(Schema):
@@ -68,3 +90,9 @@ class SignalInstanceReplySchema(Schema):
 class InstanceQuerySchema(PageSchema):
     process_id = fields.String()
     status = fields.String(validate=validate.OneOf(INSTANCE_STATUSES))
+    variables = fields.String(validate=validate.Length(max=2000), metadata={
+        "description": "Only instances whose instance's data match ALL of the comma-separated conditions "
+                       "name_op_value (Camunda 7), op one of eq, neq, gt, gteq, lt, lteq, like; e.g. "
+                       "order_no_eq_A1001,amount_gt_100. true/false are booleans, numbers compare numerically, "
+                       "like takes % as the wildcard (case-insensitive); a backslash escapes a comma or an "
+                       "underscore (\\, \\_). Top-level text, number and boolean variables only."})

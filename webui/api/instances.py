@@ -13,8 +13,9 @@ from flask import Blueprint
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from engine import access, history, instances, runtime
+from engine import access, history, instances, runtime, waits
 from engine.models import Instance
+from engine.runtime import waiting
 from engine.runtime.signals import check_may_signal, signal_instance as signal_command
 from webui.api.credentials import current_user
 from webui.api.instance_schemas import (
@@ -36,9 +37,10 @@ def readable_instance(session: Session, instance_id: int) -> Instance:
 
 
 def instance_view(session: Session, instance: Instance) -> dict:
-    """The instance with its open (or claimed) tasks."""
+    """The instance with its open (or claimed) tasks and what it waits for (``engine.runtime.waiting``)."""
     return {**instances.as_dict(instance),
-            "open_tasks": [task_view(session, row) for row in instances.open_tasks(session, instance.id)]}
+            "open_tasks": [task_view(session, row) for row in instances.open_tasks(session, instance.id)],
+            "waiting_for": waits.as_json(waiting.waits_of(session, instance))}
 
 
 @bp.post("/instances")
@@ -57,7 +59,8 @@ def start_instance():
 def list_instances():
     query = load_query(InstanceQuerySchema())
     session = get_session()
-    found: Select = instances.search(session, current_user(), query.get("process_id"), query.get("status"))
+    found: Select = instances.search(session, current_user(), query.get("process_id"), query.get("status"),
+                                     variables=query.get("variables"))
     rows = session.scalars(found.order_by(Instance.id.desc()).limit(query["limit"]).offset(query["offset"]))
     return [instances.as_dict(row) for row in rows]
 

@@ -1,0 +1,200 @@
+"""The index of instances' variables, and searching instances and tasks by their data (Camunda 7's
+``variables=name_op_value,...``).
+
+* ``entries`` / ``write_changes`` / ``stored``: each instance's top-level scalar variables as rows of
+  ``instance_variables`` (``InstanceVariable``): text cut to 256 characters (compared on those), numbers
+  (and text holding a plain number, such as ``"100.00"``) in ``num_value``, booleans as ``true``/``false``.
+  Lists, objects and None are not indexed. A step writes only the variables it changed.
+* ``parse``: a filter expression as ``Condition``s (``ValidationError`` naming the part and the fix);
+  ``matching``: the SQL condition "the instance's variables satisfy every condition" on an instance id
+  column (``Instance.id`` for the instance list, ``HumanTask.instance_id`` for the worklist).
+
+The expression: conditions ``name_op_value`` joined by commas, ALL must hold; ``op`` is one of
+``OPERATORS``; the first ``_op_`` from the left separates the name from the value (so names may hold
+``_``, values ``_`` and ``%``). A backslash takes the next character literally: ``\\,`` a comma in a value,
+``\\_`` an underscore that does not separate (a name holding ``_eq_``), ``\\\\`` a backslash. A value
+``true``/``false`` is a boolean (``eq``/``neq`` only), one that reads as a number compares numerically,
+anything else as text; ``like`` matches text with ``%`` as the wildcard, ignoring case.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, not_, select, update
+from sqlalchemy.orm import Session
+
+from engine.errors import ValidationError
+from engine.models import InstanceVariable
+from engine.statements import Statement
+
+OPERATORS = ("eq", "neq", "gt", "gteq", "lt", "lteq", "like")
+MAX_CONDITIONS = 20
+TEXT_LENGTH = 256
+NAME_LENGTH = 128
+EXAMPLE = "order_no_eq_A1001,amount_gt_100"
+
+Entry = tuple[str, Optional[str], Optional[float]]  # kind, text_value, num_value
+Value = Union[str, float, bool]
+
+_PLAIN_NUMBER = re.compile(r"-?\d{1,15}(\.\d{1,15})?")
+_QUERY_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_OPERATOR = re.compile(r"_(" + "|".join(OPERATORS) + r")_")
+_ESCAPED = "\x00"  # stands for an escaped character while looking for separators
+
+_TABLE = InstanceVariable.__table__
+_INSERT = Statement(_TABLE.insert(), columns=("instance_id", "name", "kind", "text_value", "num_value"))
+_UPDATE = Statement(update(_TABLE)
+                    .where(_TABLE.c.instance_id == bindparam("iid"), _TABLE.c.name == bindparam("var"))
+                    .values(kind=bindparam("k"), text_value=bindparam("text"), num_value=bindparam("num")))
+_DELETE = Statement(delete(_TABLE).where(_TABLE.c.instance_id == bindparam("iid"),
+                                         _TABLE.c.name == bindparam("var")))
+_STORED = Statement(select(_TABLE.c.name, _TABLE.c.kind, _TABLE.c.text_value, _TABLE.c.num_value)
+                    .where(_TABLE.c.instance_id == bindparam("iid")))
+
+
+# -- the index ------------------------------------------------------------------------------------
+
+def entry(value: Any) -> Optional[Entry]:
+    """How one variable's value is indexed (None: not indexed)."""
+    if isinstance(value, bool):
+        return ("boolean", "true" if value else "false", None)
+    if isinstance(value, (int, float)):
+        number = float(value)
+        return ("number", None, number) if math.isfinite(number) else None
+    if isinstance(value, str):
+        return ("text", value[:TEXT_LENGTH], float(value) if _PLAIN_NUMBER.fullmatch(value) else None)
+    return None
+
+
+def entries(data: dict) -> dict[str, Entry]:
+    """The indexed variables of an instance's (JSON) data."""
+    found = {}
+    for name, value in data.items():
+        if isinstance(name, str) and len(name) <= NAME_LENGTH:
+            indexed = entry(value)
+            if indexed is not None:
+                found[name] = indexed
+    return found
+
+
+def stored(session: Session, instance_id: int) -> dict[str, Entry]:
+    """The instance's indexed variables as its rows hold them."""
+    return {row.name: (row.kind, row.text_value, row.num_value) for row in _STORED.all(session, {"iid": instance_id})}
+
+
+def write_changes(session: Session, instance_id: int, before: dict[str, Entry], after: dict) -> dict[str, Entry]:
+    """Write the variables of ``after`` (the instance's data now) that differ from ``before`` (its
+    indexed variables as stored); returns the indexed variables now stored."""
+    now = entries(after)
+    rows = [{"iid": instance_id, "instance_id": instance_id, "var": name, "name": name,
+             "k": e[0], "kind": e[0], "text": e[1], "text_value": e[1], "num": e[2], "num_value": e[2]}
+            for name, e in now.items() if before.get(name) != e]
+    _INSERT.execute_many(session, [row for row in rows if row["name"] not in before])
+    _UPDATE.execute_many(session, [row for row in rows if row["name"] in before])
+    _DELETE.execute_many(session, [{"iid": instance_id, "var": name} for name in before if name not in now])
+    return now
+
+
+# -- the filter ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Condition:
+    """``name op value``: the value typed (bool, float or str) as the expression wrote it."""
+
+    name: str
+    operator: str
+    value: Value
+    text: str  # the part of the expression, to name it in messages
+
+
+def parse(expression: str) -> list[Condition]:
+    """The conditions of ``name_op_value,...`` (see the module's docstring); ValidationError if malformed."""
+    parts = _split(expression)
+    if not parts:
+        _refuse("The variables filter is empty", f"write name_op_value, e.g. {EXAMPLE}")
+    if len(parts) > MAX_CONDITIONS:
+        _refuse(f"The variables filter has {len(parts)} conditions", f"use at most {MAX_CONDITIONS}")
+    return [_condition(number, real, masked) for number, (real, masked) in enumerate(parts, start=1)]
+
+
+def _split(expression: str) -> list[tuple[str, str]]:
+    """The comma-separated parts, each as (its text unescaped, the same with escaped characters masked)."""
+    parts, real, masked = [], [], []
+    characters = iter(expression.strip())
+    for character in characters:
+        if character == "\\":
+            escaped = next(characters, None)
+            if escaped is None:
+                _refuse(f"The variables filter '{expression}' ends with a lone backslash",
+                        "write \\\\ for a backslash, \\, for a comma and \\_ for an underscore")
+            real.append(escaped)
+            masked.append(_ESCAPED)
+        elif character == ",":
+            parts.append(("".join(real), "".join(masked)))
+            real, masked = [], []
+        else:
+            real.append(character)
+            masked.append(character)
+    if real or parts:
+        parts.append(("".join(real), "".join(masked)))
+    return parts
+
+
+def _condition(number: int, real: str, masked: str) -> Condition:
+    where = f"Condition {number} ('{real}') of the variables filter"
+    if not real.strip():
+        _refuse(f"Condition {number} of the variables filter is empty", "remove the extra comma")
+    found = _OPERATOR.search(masked)
+    if found is None or found.start() == 0:
+        problem = "has no variable name" if found is not None else "has no operator"
+        _refuse(f"{where} {problem}", f"write name_op_value with op one of {', '.join(OPERATORS)}, e.g. {EXAMPLE}")
+    name, operator, raw = real[:found.start()], found.group(1), real[found.end():]
+    value = _typed(raw) if operator != "like" else raw
+    if isinstance(value, bool) and operator not in ("eq", "neq"):
+        _refuse(f"{where} compares a boolean with '{operator}'", "use eq or neq with true or false")
+    return Condition(name, operator, value, real)
+
+
+def _typed(raw: str) -> Value:
+    if raw in ("true", "false"):
+        return raw == "true"
+    if _QUERY_NUMBER.fullmatch(raw.strip()) and math.isfinite(float(raw)):
+        return float(raw)
+    return raw[:TEXT_LENGTH]
+
+
+def _refuse(problem: str, fix: str) -> None:
+    raise ValidationError(f"{problem}; {fix}. Escape a comma or an underscore in a value or name with a backslash.",
+                          {"variables": [f"{problem}; {fix}."]})
+
+
+def matching(conditions: list[Condition], instance_id: ColumnElement) -> ColumnElement[bool]:
+    """SQL: the instance ``instance_id`` names has variables satisfying every condition."""
+    return and_(*[instance_id.in_(select(_TABLE.c.instance_id).where(_TABLE.c.name == c.name, _holds(c)))
+                  for c in conditions])
+
+
+def _holds(condition: Condition) -> ColumnElement[bool]:
+    """SQL on one ``instance_variables`` row: its value satisfies the condition."""
+    operator, value = condition.operator, condition.value
+    if operator == "like":
+        pattern = str(value).replace("\\", "\\\\").replace("_", "\\_").lower()
+        return and_(_TABLE.c.kind == "text", func.lower(_TABLE.c.text_value).like(pattern, escape="\\"))
+    if operator in ("eq", "neq"):
+        equal = _equal(value)
+        return equal if operator == "eq" else not_(equal)
+    column = _TABLE.c.num_value if isinstance(value, float) else _TABLE.c.text_value
+    kind = _TABLE.c.num_value.is_not(None) if isinstance(value, float) else _TABLE.c.kind == "text"
+    compare = {"gt": column > value, "gteq": column >= value, "lt": column < value, "lteq": column <= value}
+    return and_(kind, compare[operator])
+
+
+def _equal(value: Value) -> ColumnElement[bool]:
+    if isinstance(value, bool):
+        return and_(_TABLE.c.kind == "boolean", _TABLE.c.text_value == ("true" if value else "false"))
+    if isinstance(value, float):
+        return and_(_TABLE.c.num_value.is_not(None), _TABLE.c.num_value == value)
+    return and_(_TABLE.c.kind == "text", _TABLE.c.text_value == value)
