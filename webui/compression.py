@@ -3,8 +3,8 @@ of at least ``MIN_SIZE`` bytes, gzip preferred (brotli when the client asks only
 
 Left as they are: downloads (``Content-Disposition: attachment`` — exports, uploaded files, which
 are often compressed already), other media types (images, PDF, archives), error and redirect
-responses. A streamed response stays streamed: it is compressed chunk by chunk when the client
-accepts brotli or deflate, and sent as it is otherwise.
+responses. A streamed response (static files, streamed exports) stays streamed: one compressor
+runs over its chunks as they are sent.
 """
 from __future__ import annotations
 
@@ -29,5 +29,5 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("COMPRESS_MIMETYPES", MIMETYPES)
     app.config.setdefault("COMPRESS_MIN_SIZE", MIN_SIZE)
     app.config.setdefault("COMPRESS_ALGORITHM", ["gzip", "br"])
-    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"])
+    app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["gzip", "br", "deflate"])  # static files stream too
     Compression(app)
