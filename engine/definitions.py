@@ -20,7 +20,7 @@ from typing import Iterable, Optional
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from engine import bpmn, call_activities, clock, forms as form_files, starters, timers
+from engine import bpmn, call_activities, clock, forms as form_files, starters, timers, timestamps, variable_catalog
 from engine.errors import DefinitionError, NotFoundError
 from engine.models import Definition
 from engine.statements import Statement
@@ -163,6 +163,7 @@ def store(session: Session, model: bpmn.ProcessModel, forms: dict[str, dict], ac
     elements, defaulted = assign_roles(model.elements, roles if roles is not None else role_ids(session),
                                        defaults or [DEFAULT_ROLE])
     elements, pins = call_activities.pin(elements, stored or {})  # versions called with binding deployment
+    elements, variable_notes = variable_catalog.with_variables(elements, model.forms_used(forms), model.source_name)
     content_hash = model.content_hash(forms)
     if pins:  # calling another version is another version
         content_hash = hashlib.sha256((content_hash + json.dumps(pins, sort_keys=True)).encode()).hexdigest()
@@ -173,7 +174,7 @@ def store(session: Session, model: bpmn.ProcessModel, forms: dict[str, dict], ac
                                                        Definition.content_hash == content_hash))
     if existing is not None:
         return Deployed(model.process_id, existing.version, False, model.source_name, defaulted,
-                        [n.as_dict() for n in model.notes])
+                        [n.as_dict() for n in model.notes + variable_notes])
     latest = session.scalar(select(func.max(Definition.version)).where(Definition.process_id == model.process_id))
     definition = Definition(
         process_id=model.process_id, version=(latest or 0) + 1, name=model.name, content_hash=content_hash,
@@ -184,7 +185,7 @@ def store(session: Session, model: bpmn.ProcessModel, forms: dict[str, dict], ac
     session.flush()
     timers.schedule_start_timers(session, definition.id, definition.process_id, definition.elements)
     return Deployed(model.process_id, definition.version, True, model.source_name, defaulted,
-                    [n.as_dict() for n in model.notes])
+                    [n.as_dict() for n in model.notes + variable_notes])
 
 
 def stored_forms(session: Session) -> dict[str, dict]:
@@ -303,6 +304,6 @@ def version_by_id(session: Session, definition_id: int) -> Version:
 def as_dict(definition: Definition) -> dict:
     return {"id": definition.id, "process_id": definition.process_id, "version": definition.version,
             "name": definition.name, "content_hash": definition.content_hash, "file": definition.source_name,
-            "deployed_at": definition.deployed_at.isoformat(), "deployed_by": definition.deployed_by,
+            "deployed_at": timestamps.iso(definition.deployed_at), "deployed_by": definition.deployed_by,
             "start_form": form_files.describe(definition.forms.get(definition.start_form))
             if definition.start_form else None}

@@ -40,7 +40,7 @@ def test_an_instance_history_exports_as_csv_and_json(clock, refund_world, browse
     response = client.get(f"/audit/instances/{refund_world.instance_id}/history.json")
     assert response.mimetype == "application/json" and "attachment" in response.headers["Content-Disposition"]
     events = json.loads(response.get_data(as_text=True))
-    assert events[0]["type"] == "instance_started" and events[0]["at"] == "2026-11-02T09:00:00Z"
+    assert events[0]["type"] == "instance_started" and events[0]["at"] == "2026-11-02T17:00:00+08:00"  # issue 14: local zone
     done = [e for e in events if e["type"] == "task_completed"]
     assert [e["actor"] for e in done] == ["zhuguan", "caiwu"]
     assert done[0]["data"]["submitted"]["approved"] is True and "before" in done[0]["data"]
