@@ -1,7 +1,8 @@
 """The API's errors: every one is JSON ``{"error", "message", "details"}``, never a traceback or an
 HTML page.
 
-Engine refusals by class (``error`` is the exception's ``code``, the status ``webui.http_status``'s),
+Engine refusals by class (``error`` is the exception's ``code``, the status ``webui.http_status``'s;
+``message`` and the messages in ``details`` in English, in Chinese when ``Accept-Language`` prefers zh),
 HTTP errors (unknown route, wrong method) under ``/api`` too, an unreachable database as 503 with
 ``Retry-After``, a concurrent change the database refused (serialization failure, deadlock) as 409,
 a value the database cannot store as 400, and anything unexpected as a logged 500.
@@ -13,6 +14,8 @@ import re
 from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from engine import attachments
+from engine import error_texts
 from engine.errors import EngineError, TooManyRequestsError
 from webui.api.credentials import CHALLENGE
 from webui.db import RETRY_AFTER_SECONDS, failure_of
@@ -34,7 +37,10 @@ def init_app(app: Flask) -> None:
 
 
 def error_response(code: str, message: str, details, status: int, headers=None):
-    response = jsonify({"error": code, "message": message, "details": details if details is not None else {}})
+    """The JSON error; its message (and ``details``' messages) in the reader's language (``reader_language``)."""
+    lang = reader_language()
+    response = jsonify({"error": code, "message": error_texts.translate(message, lang),
+                        "details": translated_details(details, lang) if details is not None else {}})
     response.status_code = status
     response.headers.update(headers or {})
     if status == 401:
@@ -48,7 +54,31 @@ def engine_error(exc: EngineError):
     return error_response(exc.code, exc.message, exc.details, status_of(exc), headers)
 
 
+def reader_language() -> str:
+    """``zh`` when the request's ``Accept-Language`` prefers Chinese to English, else ``en`` (the default)."""
+    best = request.accept_languages.best_match(["en", "zh"], default="en")
+    return "zh" if best == "zh" else "en"
+
+
+def translated_details(details, lang: str):
+    """``details`` with each deploy problem's and each field's message in ``lang`` (a copy; English unchanged)."""
+    if lang == "en" or not isinstance(details, dict):
+        return details
+    result = dict(details)
+    for key in ("problems", "notes"):
+        if isinstance(result.get(key), list):
+            result[key] = [{**p, "message": error_texts.translate(p.get("message"), lang)} if isinstance(p, dict)
+                           and isinstance(p.get("message"), str) else p for p in result[key]]
+    for key, value in result.items():
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            result[key] = [error_texts.translate(v, lang) for v in value]
+    return result
+
+
 def http_error(exc: HTTPException):
+    if exc.code == 413:  # a body over MAX_CONTENT_LENGTH: the same error as a file over LIUCHENG_MAX_UPLOAD_MB
+        too_large = attachments.too_large()
+        return error_response(too_large.code, too_large.message, too_large.details, 413)
     code = re.sub(r"[^a-z0-9]+", "_", (exc.name or "error").lower()).strip("_")
     headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else {}
     return error_response(code, exc.description or exc.name, {}, exc.code or 500, headers)
