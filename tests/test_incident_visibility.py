@@ -178,7 +178,7 @@ def test_a_supervisor_retries_and_resolves_from_the_pages(two, browser_as, web):
     page = client.get("/incidents/?status=all").get_data(as_text=True)
     assert "/retry" not in page  # nothing left to retry
     gone = client.post("/incidents/999/retry", data={}, follow_redirects=True).get_data(as_text=True)
-    assert "999" in gone and "does not exist" in gone
+    assert "999" in gone and "不存在" in gone  # the engine's refusal in Chinese (issue 14)
 
 
 def test_page_forms_stay_with_supervisors_and_admins(two, browser_as, web):

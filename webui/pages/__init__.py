@@ -36,7 +36,7 @@ def init_app(app: Flask, api_name: str) -> None:
             return  # the API takes no cookies, so no cross-site request can act for a user
         csrf.protect()
 
-    Babel(app, locale_selector=display.select_locale, timezone_selector=lambda: "Asia/Shanghai")
+    Babel(app, locale_selector=display.select_locale)  # the zone: BABEL_DEFAULT_TIMEZONE (LIUCHENG_TIMEZONE)
     display.init_app(app)
     values_view.init_app(app)  # show_value: data as people read it (issue 14)
     collaboration.init_app(app)  # the comments and attachments panels (issue 14)

@@ -18,7 +18,7 @@ from engine.models import Definition
 from webui import diagram
 from webui.db import get_session
 from webui.http_status import UNPROCESSABLE
-from webui.pages.display import DIAGRAM_SCALE, role_name
+from webui.pages.display import DIAGRAM_SCALE, engine_text, role_name
 from webui.pages.signed_in import DESIGN_ROLES, actor, page
 from webui.strict_input import ID_MAX
 
@@ -83,7 +83,7 @@ def upload():
                         version=item.version), "info")
             for note in item.notes or []:
                 flash(_("Note on %(file)s, element %(element)s: %(message)s", file=note["file"],
-                        element=note.get("element_id") or "-", message=note["message"]), "info")
+                        element=note.get("element_id") or "-", message=engine_text(note["message"])), "info")
         return redirect(url_for("admin.definitions_list"))
     # the upload form again with its problems: whatever the refusal, the upload could not be processed
     return render_template("admin/definitions.html", grouped=grouped(), counts=instance_counts(),

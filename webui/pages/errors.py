@@ -1,6 +1,7 @@
 """Error pages: every failure looks like the app, in the user's language (JSON under ``/api``).
 
-Engine refusals by class (``webui.http_status``: 403, 404, 409, 400, 422), HTTP errors, an expired
+Engine refusals by class (``webui.http_status``: 403, 404, 409, 400, 422; the engine's English message
+in the page's language, ``display.engine_text``), HTTP errors, an expired
 form (400), a malformed request — a NUL character in the address, query, form
 or credentials (``strict_input``) — 400, a value the database cannot store 400,
 and an unreachable database 503 with ``Retry-After``, rendered without reading
@@ -18,6 +19,7 @@ from engine.errors import EngineError, ValidationError
 from webui.api.errors import engine_error as api_engine_error, http_error_outside_views
 from webui.db import RETRY_AFTER_SECONDS, failure_of
 from webui.http_status import is_api_path, status_of
+from webui.pages.display import engine_text
 from webui.pages.signed_in import login_manager
 from webui.strict_input import refusal_of_request
 
@@ -113,4 +115,4 @@ def init_app(app: Flask) -> None:
     def engine_error(exc: EngineError):
         if is_api_request():  # before any API blueprint matched (e.g. an unknown /api/ address)
             return api_engine_error(exc)
-        return error_page(status_of(exc), exc.message)
+        return error_page(status_of(exc), engine_text(exc.message))

@@ -14,7 +14,7 @@ from engine import access, runtime
 from engine.errors import EngineError
 from engine.models import IncidentStatus
 from webui.db import get_session
-from webui.pages.display import pager, safe_next
+from webui.pages.display import engine_text, pager, safe_next
 from webui.pages.signed_in import INCIDENT_ROLES, actor, page
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
@@ -61,13 +61,13 @@ def retry(incident_id: int):
         access.get_visible_incident(session, actor(), incident_id)
         incident = runtime.retry_incident(session, incident_id, actor())
     except EngineError as exc:
-        flash(exc.message, "error")
+        flash(engine_text(exc.message), "error")
     else:
         if incident.status == IncidentStatus.RESOLVED:
             flash(_("Incident %(id)s: the step ran and the instance goes on.", id=incident_id), "success")
         else:
             flash(_("Incident %(id)s: the step failed again: %(message)s", id=incident_id,
-                    message=incident.message), "error")
+                    message=engine_text(incident.message)), "error")
     return redirect(safe_next(request.form.get("next"), url_for("incidents.index")))
 
 
@@ -79,7 +79,7 @@ def resolve(incident_id: int):
         access.get_visible_incident(session, actor(), incident_id)
         runtime.resolve_incident(session, incident_id, request.form.get("comment", ""), actor())
     except EngineError as exc:
-        flash(exc.message, "error")
+        flash(engine_text(exc.message), "error")
     else:
         flash(_("Incident %(id)s resolved.", id=incident_id), "success")
     return redirect(safe_next(request.form.get("next"), url_for("incidents.index")))

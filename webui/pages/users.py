@@ -13,6 +13,7 @@ from engine import users
 from engine.errors import EngineError
 from engine.models import Role, User
 from webui.db import get_session
+from webui.pages.display import engine_text
 from webui.pages.signed_in import ADMIN_ROLES, actor, page
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
@@ -73,7 +74,7 @@ def create():
             session.commit()
         except EngineError as exc:
             session.rollback()
-            errors["username"] = exc.message
+            errors["username"] = engine_text(exc.message)
         else:
             flash(_("User %(name)s created.", name=user.username), "success")
             return redirect(url_for("users.index"))
