@@ -16,13 +16,16 @@ Camunda ignores lanes. When the task becomes ready, ``route`` turns what the mod
 An expression that fails or gives nothing routes to no one: the task stays with its groups and candidate
 users; never an incident. ``task_name`` evaluates a name holding ``${…}``/``#{…}`` the same way
 (Camunda and Flowable evaluate task name expressions when the task is created); if that fails the task
-keeps its name as written.
+keeps its name as written. ``priority_of`` and ``follow_up_of`` evaluate ``camunda:priority`` (an integer
+0-100, default ``DEFAULT_PRIORITY`` 50 as in Camunda) and ``camunda:followUpDate`` (an ISO date or date-time)
+the same way when the task is created; what cannot be evaluated gives the default (50, no follow-up date).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional
+from datetime import date, datetime
+from typing import Any, Optional
 
 from engine import juel, script_policy
 from engine.errors import EngineError
@@ -31,6 +34,8 @@ EXPRESSION = re.compile(r"^\s*[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\s*$")
 INITIATOR = "$INITIATOR"  # Flowable's assignee for "the user who started the process"
 EVALUATION_SECONDS = 1.0
 NAME_LENGTH = 256  # the task row's name column
+DEFAULT_PRIORITY = 50  # Camunda's default task priority
+PRIORITY_RANGE = (0, 100)
 
 
 @dataclass
@@ -98,6 +103,54 @@ def task_name(name: str, data: dict) -> str:
     value = _evaluate(name, data)
     text = "" if value is None else str(value).strip()
     return text[:NAME_LENGTH] if text else name
+
+
+def priority_of(expression: Optional[str], data: dict) -> int:
+    """The priority a new task gets: ``expression`` (a number or a JUEL expression on the task's data)
+    when it gives an integer within ``PRIORITY_RANGE``, else ``DEFAULT_PRIORITY``."""
+    if expression is None or not str(expression).strip():
+        return DEFAULT_PRIORITY
+    value = _evaluate(expression, data) if juel.is_juel(expression) else expression
+    priority = as_priority(value)
+    return DEFAULT_PRIORITY if priority is None else priority
+
+
+def follow_up_of(expression: Optional[str], data: dict) -> Optional[date]:
+    """The follow-up date a new task gets from ``expression`` (an ISO date or date-time, or a JUEL
+    expression giving one), or None."""
+    if expression is None or not str(expression).strip():
+        return None
+    value = _evaluate(expression, data) if juel.is_juel(expression) else expression
+    return as_date(value)
+
+
+def as_priority(value: Any) -> Optional[int]:
+    """``value`` as a task priority (an integer 0-100, also written as a string), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and PRIORITY_RANGE[0] <= value <= PRIORITY_RANGE[1]:
+        return value
+    return None
+
+
+def as_date(value: Any) -> Optional[date]:
+    """``value`` as a date: a date, a date-time (its date) or an ISO string of either; else None."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        for parse in (date.fromisoformat, lambda t: datetime.fromisoformat(t).date()):
+            try:
+                return parse(text)
+            except ValueError:
+                continue
+    return None
 
 
 def _evaluate(expression: str, data: dict):

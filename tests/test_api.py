@@ -369,8 +369,8 @@ def test_unknown_routes_and_methods_are_json(api, people):
 
 
 def test_an_unexpected_failure_is_a_json_500(api, people, monkeypatch):
-    from engine import worklist
-    monkeypatch.setattr(worklist, "list_tasks", lambda *a, **k: 1 / 0)
+    from engine import task_listing
+    monkeypatch.setattr(task_listing, "list_tasks", lambda *a, **k: 1 / 0)
     response = api("get", "/tasks", "wang")
     assert_error(response, 500, "internal_error")
     assert "Traceback" not in response.get_data(as_text=True)

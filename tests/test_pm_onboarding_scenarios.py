@@ -391,7 +391,8 @@ def test_every_pm_task_is_routed_to_the_chosen_pm_only(scenario):
 
     def check_routed(element_id):
         task = scenario.task(instance_id, element_id)
-        assert task["assignee"] == "pm_wang" and task["status"] == "open"
+        # issue 14: a task routed to one user is created claimed by them (as a Camunda assignee)
+        assert task["assignee"] == "pm_wang" and task["status"] == "claimed" and task["claimed_at"]
         for intruder in ("pm_li", "pm_zhao"):
             claim = scenario.client.post(f"/api/v1/tasks/{task['id']}/claim", headers=scenario.auth(intruder))
             assert claim.status_code == 403, claim.get_json()

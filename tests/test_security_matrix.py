@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from conftest import DATA, ROOT, basic_auth
-from engine import incidents, runtime, users
+from engine import incidents, runtime, saved_filters, users
 from engine.database import command
-from engine.models import ApiToken, Definition, ExternalTask, HumanTask, Incident, Instance, Message
+from engine.models import ApiToken, Definition, ExternalTask, HumanTask, Incident, Instance, Message, SavedFilter
 from web_support import FORMS, REFUND, START_DATA, browser_as, web  # noqa: F401 (fixtures)
 
 SECURITY = ROOT / "SECURITY.md"
@@ -207,6 +207,47 @@ def claimed_by_other_supervisor(world: World, name: Optional[str]) -> Call:
     return Call({"task_id": task_id}, done=task_is(world, task_id, "open"))
 
 
+def delegated_task(world: World, name: Optional[str], delegate: Optional[str] = None) -> int:
+    """A fresh task claimed by the other supervisor and, when ``delegate`` is given, delegated to them
+    (issue 14)."""
+    task_id = world.fresh_task()
+    with world.database.session() as session:
+        runtime.claim_task(session, task_id, users.get_user(session, OTHER_SUPERVISOR))
+        if delegate:
+            runtime.delegate_task(session, task_id, delegate, users.get_user(session, OTHER_SUPERVISOR))
+    return task_id
+
+
+def task_delegation(world: World, task_id: int, state: str) -> Callable[[], bool]:
+    return lambda: world.read(select(HumanTask.delegation).where(HumanTask.id == task_id)) == state
+
+
+def delegate_call(world: World, name: Optional[str]) -> Call:
+    task_id = delegated_task(world, name)
+    return Call({"task_id": task_id}, json={"user": USERS["supervisor"]},
+                done=task_delegation(world, task_id, "pending"))
+
+
+def resolve_call(world: World, name: Optional[str]) -> Call:
+    task_id = delegated_task(world, name, USERS["supervisor"])
+    return Call({"task_id": task_id}, json={}, done=task_delegation(world, task_id, "resolved"))
+
+
+def bulk_claim(world: World, name: Optional[str]) -> Call:
+    task_id = world.fresh_task()
+    return Call(json={"task_ids": [task_id]}, listed=lambda r: task_id in (r.get_json() or {}).get("claimed", []))
+
+
+def saved_filter_of(world: World, name: Optional[str]) -> Call:
+    with world.database.session() as session:
+        row = saved_filters.create_filter(session, users.get_user(session, name or "kefu"), "matrix-delete",
+                                          {"tab": "mine"})
+        filter_id = row.id
+    return Call({"filter_id": filter_id},
+                done=lambda: world.read(select(func.count()).select_from(SavedFilter)
+                                        .where(SavedFilter.id == filter_id)) == 0)
+
+
 def fresh_task(done: Callable[[World, int], Callable[[], bool]], **body) -> Callable:
     def make(world: World, name: Optional[str]) -> Call:
         task_id = world.fresh_task()
@@ -349,6 +390,15 @@ RECIPES: dict[str, Callable[[World, Optional[str]], Call]] = {
                                                                        "approval_comment": "同意"}}),
     "POST /api/v1/tasks/{task_id}/reassign": fresh_task(lambda w, t: task_is(w, t, "claimed", OTHER_SUPERVISOR),
                                                         json={"user": OTHER_SUPERVISOR}),
+    "POST /api/v1/tasks/claim": bulk_claim,
+    "PATCH /api/v1/tasks/{task_id}": fresh_task(
+        lambda w, t: lambda: w.read(select(HumanTask.priority).where(HumanTask.id == t)) == 80, json={"priority": 80}),
+    "POST /api/v1/tasks/{task_id}/delegate": delegate_call,
+    "POST /api/v1/tasks/{task_id}/resolve": resolve_call,
+    "GET /api/v1/filters": lambda w, n: Call(),
+    "POST /api/v1/filters": lambda w, n: Call(json={"name": "matrix", "query": {"tab": "claimable"}},
+                                              done=more_than_before(w, SavedFilter)),
+    "DELETE /api/v1/filters/{filter_id}": saved_filter_of,
     "POST /api/v1/messages": send_message,
     "GET /api/v1/messages": lambda w, n: Call(),
     "POST /api/v1/signals": broadcast_signal,

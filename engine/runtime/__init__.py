@@ -10,7 +10,8 @@ package. Modules, bottom to top:
 * ``starts``: who may start a process, start values, a new instance's first run;
 * ``deliveries``: receiving messages, delivering them and what instances throw (depth first, with
   a stack of generators instead of recursion);
-* ``tasks``: complete, claim, unclaim, reassign a human task;
+* ``tasks``: complete, claim (one or several), unclaim, reassign, prioritize a human task;
+* ``delegations``: delegate a human task and resolve it;
 * ``instances``: start and cancel an instance;
 * ``firing``: firing due timers and timer start events;
 * ``recovery``: retrying and resolving incidents;
@@ -28,13 +29,16 @@ from engine.runtime.instances import cancel_instance, get_instance, start_instan
 from engine.runtime.recovery import resolve_incident, retry_due_incidents, retry_incident
 from engine.runtime.starts import check_may_start, system_actor
 from engine.runtime.steps import advance
-from engine.runtime.tasks import claim_task, complete_task, reassign_task, unclaim_task
+from engine.runtime.delegations import delegate_task, resolve_task
+from engine.runtime.tasks import (claim_task, claim_tasks, complete_task, prioritize_task, reassign_task,
+                                  unclaim_task)
 from engine.runtime.workflows import forget, load_workflow, lock_instance
 
 __all__ = [
     "start_engine",
     # commands
     "start_instance", "cancel_instance", "complete_task", "claim_task", "unclaim_task", "reassign_task",
+    "claim_tasks", "prioritize_task", "delegate_task", "resolve_task",
     "receive_message", "expire_kept_messages", "fire_due_timers", "claim_due_timers", "fire_timer",
     "retry_incident", "retry_due_incidents", "resolve_incident", "deploy_definitions", "deploy_paths",
     # reading and helpers the callers of commands use

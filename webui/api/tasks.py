@@ -1,20 +1,23 @@
-"""Human tasks over the API: the worklist, and claim / unclaim / complete / reassign.
+"""Human tasks over the API: the worklist, and claim (one or several) / unclaim / complete / reassign /
+delegate / resolve / prioritize (priority and follow-up date).
 
-A task becomes JSON through ``engine.worklist.as_dict`` (with its form); who may read, claim,
-unclaim, complete or reassign is the engine's rule.
+A task becomes JSON through ``engine.task_listing.as_dict`` (with its form); who may read, claim,
+unclaim, complete, reassign, delegate, resolve or prioritize is the engine's rule.
 """
 from __future__ import annotations
 
 from flask import Blueprint
 from sqlalchemy.orm import Session
 
-from engine import runtime, worklist
+from engine import runtime, task_listing, worklist
 from engine.errors import PermissionDeniedError
 from engine.models import HumanTask
 from webui.api.credentials import current_user
 from webui.api.openapi import documented
 from webui.api.schemas import load_json, load_query
-from webui.api.task_schemas import CompleteTaskSchema, ReassignTaskSchema, TaskQuerySchema, TaskSchema
+from webui.api.task_schemas import (ClaimedTasksSchema, ClaimTasksSchema, CompleteTaskSchema, DelegateTaskSchema,
+                                    PrioritizeTaskSchema, ReassignTaskSchema, ResolveTaskSchema, TaskQuerySchema,
+                                    TaskSchema)
 from webui.db import get_session
 
 bp = Blueprint("tasks", __name__)
@@ -23,7 +26,7 @@ CHANGE_ERRORS = (400, 401, 403, 404, 409)
 
 def task_view(session: Session, row: HumanTask) -> dict:
     """A task as the API shows it: the row plus its form with fields."""
-    return worklist.as_dict(row, worklist.task_form(session, row))
+    return task_listing.as_dict(row, task_listing.task_form(session, row))
 
 
 def readable_task(session: Session, task_id: int) -> HumanTask:
@@ -39,7 +42,7 @@ def readable_task(session: Session, task_id: int) -> HumanTask:
 def list_tasks():
     query = load_query(TaskQuerySchema())
     session = get_session()
-    rows = worklist.list_tasks(session, current_user(), **query)
+    rows = task_listing.list_tasks(session, current_user(), **query)
     return [task_view(session, row) for row in rows]
 
 
@@ -81,3 +84,39 @@ def reassign_task(task_id: int):
     body = load_json(ReassignTaskSchema())
     session = get_session()
     return task_view(session, runtime.reassign_task(session, task_id, body["user"], current_user()))
+
+
+@bp.post("/tasks/claim")
+@documented("Claim several open tasks (at most 100), each on its own; the refused ones say why", "tasks",
+            body=ClaimTasksSchema, response=ClaimedTasksSchema, errors=(400, 401, 403))
+def claim_tasks():
+    body = load_json(ClaimTasksSchema())
+    return runtime.claim_tasks(get_session(), body["task_ids"], current_user())
+
+
+@bp.patch("/tasks/<int:task_id>")
+@documented("Set a task's priority (0-100) and/or follow-up date (assignee, owner, supervisor or admin)",
+            "tasks", body=PrioritizeTaskSchema, response=TaskSchema, errors=CHANGE_ERRORS + (422,))
+def prioritize_task(task_id: int):
+    body = load_json(PrioritizeTaskSchema())
+    session = get_session()
+    return task_view(session, runtime.prioritize_task(session, task_id, current_user(), **body))
+
+
+@bp.post("/tasks/<int:task_id>/delegate")
+@documented("Delegate a claimed task: the assignee becomes its owner, the user its assignee until they "
+            "resolve it (assignee, supervisor or admin)", "tasks", body=DelegateTaskSchema, response=TaskSchema,
+            errors=CHANGE_ERRORS)
+def delegate_task(task_id: int):
+    body = load_json(DelegateTaskSchema())
+    session = get_session()
+    return task_view(session, runtime.delegate_task(session, task_id, body["user"], current_user()))
+
+
+@bp.post("/tasks/<int:task_id>/resolve")
+@documented("Resolve a delegated task (the delegate): it goes back to its owner with the data as its draft",
+            "tasks", body=ResolveTaskSchema, response=TaskSchema, errors=CHANGE_ERRORS + (422,))
+def resolve_task(task_id: int):
+    body = load_json(ResolveTaskSchema())
+    session = get_session()
+    return task_view(session, runtime.resolve_task(session, task_id, body["data"], current_user()))
