@@ -5,7 +5,6 @@ Who is signed in and the role check of every page are in ``signed_in``; error pa
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -79,14 +78,23 @@ def zone_label() -> str:
 
 
 def as_text(value: Any) -> str:
+    """A value in words when its form field is not at hand (``values_view`` shows it with its field): 是/否,
+    two decimals, an object as 「key：value，…」, a list joined with 、 (rows with ；) — never JSON."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, float) and round(value, 2) == value:
         return f"{value:.2f}"  # money: the engine stores Decimal as a JSON number
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
+    zh = lang() == "zh"
+    if isinstance(value, dict):
+        return ("，" if zh else ", ").join(f"{key}{'：' if zh else ': '}{as_text(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        if any(isinstance(item, dict) for item in value):
+            separator = "；" if zh else "; "
+        else:
+            separator = "、" if zh else ", "
+        return separator.join(as_text(item) for item in value)
     return str(value)
 
 
