@@ -5,7 +5,6 @@ What the user may do with the task is ``engine.worklist.abilities``; the command
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Callable, Optional
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -16,6 +15,7 @@ from engine.errors import EngineError, FormValidationError
 from engine.models import Definition, HumanTask, Instance
 from webui.db import get_session
 from webui.http_status import status_of
+from webui.pages import form_files
 from webui.pages.display import safe_next
 from webui.pages.form_input import parse, rework, row_action
 from webui.pages.form_messages import field_errors
@@ -81,7 +81,7 @@ def complete(task_id: int):
     if errors:
         return render_task(row, submitted, errors, _("Correct the marked fields and submit again."), 422)
     try:
-        runtime.complete_task(session, task_id, data, actor())
+        form_files.complete(session, task_id, data, form, actor())  # with the files of file fields
     except FormValidationError as exc:
         session.rollback()
         errors = field_errors(exc.details, form) if form is not None else variable_errors(exc.details, submitted)
@@ -164,26 +164,14 @@ def resolve(task_id: int):
 @bp.post("/tasks/<int:task_id>/plan")
 @page(changes=True)
 def plan(task_id: int):
-    """Set the task's priority and follow-up date (a blank date clears it)."""
+    """Set the task's priority (left as it is when blank) and follow-up date (a blank date clears it)."""
     priority, follow_up = request.form.get("priority", "").strip(), request.form.get("follow_up", "").strip()
-    perform(task_id, lambda session, tid, user: runtime.update_task(
-        session, tid, user, priority=number_or_text(priority), follow_up=date_or_text(follow_up)),
-        lambda row: _("Priority and follow-up date saved."))
+    changes = {"follow_up": follow_up or None}
+    if priority:
+        changes["priority"] = int(priority) if re.fullmatch(r"-?[0-9]{1,6}", priority) else priority
+    perform(task_id, lambda session, tid, user: runtime.prioritize_task(session, tid, user, **changes),
+            lambda row: _("Priority and follow-up date saved."))
     return redirect(url_for("tasks.task", task_id=task_id))
-
-
-def number_or_text(value: str):
-    """An integer typed in the form, else the text as typed (the engine says what is wrong with it)."""
-    return int(value) if re.fullmatch(r"-?[0-9]{1,6}", value) else value
-
-
-def date_or_text(value: str):
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return value
 
 
 def perform(task_id: int, command: Callable[..., HumanTask], done: Callable[[HumanTask], str]) -> bool:
