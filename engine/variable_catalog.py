@@ -126,13 +126,18 @@ def choice_labels(spec: dict) -> dict[str, tuple[str, str]]:
 
 def conflict_note(name: str, first: dict, second: dict, source_name: str, element_id: str,
                   line: Optional[int]) -> Note:
-    what = "label" if label_texts(first) != label_texts(second) else \
-        "label for the choice '" + "', '".join(choice_clashes(first, second)) + "'"
+    """The note on a variable the second form labels otherwise (each sentence one ``engine.problem_texts``
+    template)."""
+    clashes = choice_clashes(first, second)
+    if label_texts(first) != label_texts(second) or not clashes:
+        what = (f"Variable '{name}' is labelled {_words(second)} in form '{second['form']}' but {_words(first)} "
+                f"in form '{first['form']}', which owns it.")
+    else:
+        what = (f"Variable '{name}' labels the choice '{clashes[0]}' otherwise in form '{second['form']}' than in "
+                f"form '{first['form']}', which owns it.")
     return Note(source_name, line, element_id,
-                f"Variable '{name}' has another {what} in form '{second['form']}' "
-                f"({_words(second)}) than in form '{first['form']}' ({_words(first)}), which owns it: pages show "
-                f"'{name}' as '{first['form']}' does, except on the task of '{second['form']}'. Give both fields "
-                f"the same label and choices, or store the second one in another variable.")
+                f"{what} Pages show the owning form's labels, except on the task of '{second['form']}'. Give both "
+                f"fields the same labels, or store the second one in another variable.")
 
 
 def _words(spec: dict) -> str:
