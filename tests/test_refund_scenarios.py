@@ -11,6 +11,7 @@ driver claims each task as a member of the task's role), then asserts
 """
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from itertools import count
 
@@ -73,6 +74,17 @@ def start(scenario, **overrides) -> tuple[int, dict]:
     assert started["status"] == "running"
     assert started["process_id"] == PROCESS
     return started["id"], data
+
+
+def evidence(scenario, *names: str) -> list[dict]:
+    """The buyer's photos/videos, uploaded by after-sales for the application they enter next (evidence is a
+    file field: its value references the attachments, issue 14)."""
+    heads = {"jpg": b"\xff\xd8\xff\xe0" + bytes(64), "mp4": b"\x00\x00\x00\x18ftypmp42" + bytes(64)}
+    files = [(io.BytesIO(heads[name.rsplit(".", 1)[1]]), name) for name in names]
+    response = scenario.client.post("/api/v1/attachments", data={"file": files}, content_type="multipart/form-data",
+                                    headers=scenario.headers("aftersales_cs"))
+    assert response.status_code == 201, response.get_json()
+    return [{"attachment_id": a["id"]} for a in response.get_json()]
 
 
 def money(value) -> Decimal:
@@ -314,11 +326,12 @@ def test_exchange_instead_exchanged(scenario):
 
 def test_quality_issue_full_refund_and_return_shipping_reimbursed(scenario):
     instance_id, data = start(scenario, quality_issue=True, amount="199.00", shipping_fee="15.00",
-                              free_shipping=False, reason="开线", evidence="IMG_0012.jpg, IMG_0013.jpg")
+                              free_shipping=False, reason="开线",
+                              evidence=evidence(scenario, "IMG_0012.jpg", "IMG_0013.jpg"))
     scenario.complete(instance_id, "Task_aftersales_offer_exchange", {"real_reason": "袖口开线", "exchange_instead": False})
     assert scenario.open_elements(instance_id) == ["Task_aftersales_check_quality"]
     scenario.complete(instance_id, "Task_aftersales_check_quality", {
-        "evidence": "IMG_0012.jpg, IMG_0013.jpg", "quality_note": "袖口开线 3cm", "alipay_account": "li@example.com",
+        "evidence": data["evidence"], "quality_note": "袖口开线 3cm", "alipay_account": "li@example.com",
         "return_shipping_paid": "14.50"})
     approval = scenario.data(instance_id)
     assert money(approval["refund_amount"]) == Decimal("199.00")
@@ -473,7 +486,7 @@ def test_parcel_message_before_waiting_is_kept_then_delivered(scenario):
     assert len(correlated) == 1
     assert correlated[0]["data"]["message_id"] == "early-parcel"
     assert correlated[0]["data"]["kept_since"] == "2026-11-02T09:00:00"
-    assert correlated[0]["at"] == "2026-11-02T12:00:00"
+    assert correlated[0]["at"] == "2026-11-02T12:00:00+00:00"
     assert events_of(scenario, instance_id, "timer_fired") == []
     assert_path(scenario, instance_id, RECEIVED_PREFIX_PATH + ["Task_warehouse_inspect", "Task_finance_refund"])
     assert flows(scenario, instance_id) == (RECEIVED_WITHIN_7_DAYS + SEVEN_DAY_RETURN + RETURN_APPROVED
@@ -489,7 +502,7 @@ def test_inspection_ok_refunded(scenario):
     scenario.clock.advance(days=2)
     parcel(scenario, data["order_no"], "STO-1", "parcel-ok-1")
     inspect = scenario.task(instance_id, "Task_warehouse_inspect")
-    assert inspect["due_at"] == "2026-11-05T09:00:00"        # 24 hours after arrival
+    assert inspect["due_at"] == "2026-11-05T09:00:00+00:00"        # 24 hours after arrival
     scenario.clock.advance(hours=5)
     scenario.complete(instance_id, "Task_warehouse_inspect",
                       {"tracking_no": "STO-1", "inspection_ok": True, "inspection_note": "完好，已入库",
@@ -518,11 +531,11 @@ def test_inspection_overdue_escalates_to_supervisor(scenario, supervisor_urges_f
     scenario.clock.advance(days=1)
     parcel(scenario, data["order_no"], "SF-SLOW", "parcel-slow-1")      # arrives 2026-11-03 09:00
     due_task = scenario.task(instance_id, "Task_warehouse_inspect")
-    assert due_task["due_at"] == "2026-11-04T09:00:00"                    # the 24h mark
+    assert due_task["due_at"] == "2026-11-04T09:00:00+00:00"                    # the 24h mark
 
     assert advance(scenario, instance_id, hours=23, minutes=59) == 0
     assert scenario.open_elements(instance_id) == ["Task_warehouse_inspect"]
-    assert scenario.task(instance_id, "Task_warehouse_inspect")["due_at"] == "2026-11-04T09:00:00"
+    assert scenario.task(instance_id, "Task_warehouse_inspect")["due_at"] == "2026-11-04T09:00:00+00:00"
     assert advance(scenario, instance_id, minutes=1) == 1  # 24 hours after arrival
     assert scenario.open_elements(instance_id) == ["Task_supervisor_urge_inspection", "Task_warehouse_inspect"]
     escalation = scenario.task(instance_id, "Task_supervisor_urge_inspection")
@@ -557,22 +570,22 @@ def test_inspection_task_stays_due_at_the_24h_mark_after_the_escalation(scenario
     instance_id, data = start(scenario)
     through_return_address(scenario, instance_id)
     parcel(scenario, data["order_no"], "SF-OVERDUE", "parcel-overdue-1")    # arrives 2026-11-02 09:00
-    assert scenario.task(instance_id, "Task_warehouse_inspect")["due_at"] == "2026-11-03T09:00:00"
+    assert scenario.task(instance_id, "Task_warehouse_inspect")["due_at"] == "2026-11-03T09:00:00+00:00"
     assert advance(scenario, instance_id, hours=25) == 1
     assert scenario.open_elements(instance_id) == ["Task_supervisor_urge_inspection", "Task_warehouse_inspect"]
     overdue = scenario.client.get(f"/api/v1/tasks?scope=all&instance_id={instance_id}&overdue=true",
                                   headers=scenario.headers("admin")).get_json()
-    assert scenario.task(instance_id, "Task_warehouse_inspect")["due_at"] == "2026-11-03T09:00:00"
+    assert scenario.task(instance_id, "Task_warehouse_inspect")["due_at"] == "2026-11-03T09:00:00+00:00"
     assert [t["element_id"] for t in overdue] == ["Task_warehouse_inspect"]
 
 
 @pytest.mark.parametrize("partial, expected", [("30.00", "30.00"), ("150.00", "100.00")],
                          ids=["partial", "capped-at-amount"])
 def test_damaged_goods_partial_refund_granted(scenario, partial, expected):
-    instance_id, data = start(scenario, quality_issue=True, amount="100.00", evidence="VID_1.mp4")
+    instance_id, data = start(scenario, quality_issue=True, amount="100.00", evidence=evidence(scenario, "VID_1.mp4"))
     scenario.complete(instance_id, "Task_aftersales_offer_exchange", {"real_reason": "起球", "exchange_instead": False})
     scenario.complete(instance_id, "Task_aftersales_check_quality",
-                      {"evidence": "VID_1.mp4", "alipay_account": "buyer@example.com", "return_shipping_paid": "10.00"})
+                      {"evidence": data["evidence"], "alipay_account": "buyer@example.com", "return_shipping_paid": "10.00"})
     scenario.complete(instance_id, "Task_supervisor_approve_return", {"approved": True})
     scenario.complete(instance_id, "Task_aftersales_send_return_address",
                       {"return_address": "杭州市余杭区仓库 1 号", "order_flag": "purple"})
@@ -737,7 +750,8 @@ def test_contract_only_not_received_approved_refunded(scenario):
 @pytest.mark.parametrize("buyer_accepts", [True, False], ids=["withdrawn", "escalated-then-approved"])
 def test_contract_only_not_received_rejected_negotiation(scenario, buyer_accepts):
     instance_id, _ = contract_start(scenario, goods_received=False, days_since_signed=0)
-    scenario.complete(instance_id, "Task_supervisor_approve_refund_only", {"approved": False})
+    scenario.complete(instance_id, "Task_supervisor_approve_refund_only",
+                      {"approved": False, "approval_comment": "物流在途"})  # a rejection says why (issue 14)
     scenario.complete(instance_id, "Task_aftersales_negotiate", {"buyer_accepts": buyer_accepts})
     if buyer_accepts:
         assert_outcome(scenario, instance_id, "withdrawn", "0.00", "0.00")
@@ -798,7 +812,8 @@ def test_contract_only_exchange_instead_exchanged(scenario):
 def test_contract_only_supervisor_rejects_return(scenario):
     instance_id, _ = contract_start(scenario)
     scenario.complete(instance_id, "Task_aftersales_offer_exchange", {"exchange_instead": False})
-    scenario.complete(instance_id, "Task_supervisor_approve_return", {"approved": False})
+    scenario.complete(instance_id, "Task_supervisor_approve_return",
+                      {"approved": False, "approval_comment": "吊牌已剪"})  # a rejection says why (issue 14)
     assert_outcome(scenario, instance_id, "rejected", "0.00", "0.00")
     assert_completed(scenario, instance_id)
 

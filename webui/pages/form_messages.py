@@ -4,7 +4,8 @@ The engine (``engine.forms``) answers a form that does not fit with marshmallow'
 field, nested like the data (``{"lines": {2: {"qty": ["Not a valid integer."]}}}``). ``field_errors``
 flattens them onto the input names the page draws (``lines-2-qty``) and ``translate`` says each in the
 user's language: a field's own ``pattern_message`` for a pattern it does not match, "items" rather than
-"characters" for the length of a list. A message not known here is shown as the engine wrote it.
+"characters" for the length of a list, a ``required_if`` with the other field's label and value. A message
+not known here is shown as the engine wrote it.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any, Callable, Optional
 
 from flask_babel import gettext as _
 
+from webui.pages import form_conditions
 from webui.pages.display import localized
 
 
@@ -32,6 +34,8 @@ def field_errors(details: Any, form: Optional[dict]) -> dict[str, list[str]]:
                 walk(inner, f"{path}-{key}" if spec.get("fields") else path, row)
                 continue
             child = next((f for f in spec.get("fields", []) if f.get("name") == key), {})
+            if child.get("required_if"):
+                child = {**child, "required_when": form_conditions.words(child, spec.get("fields", []))}
             name = {"object": f"{path}.{key}", "row": f"{path}-{key}"}.get(kind or "", str(key))
             walk(inner, name if path else str(key), child)
 
@@ -87,6 +91,8 @@ MESSAGES: list[tuple[str, Callable[[re.Match, dict], str]]] = [
     (r"Length must be between (\d+) and (\d+)\.", _length),
     (r"String does not match expected pattern\.", _pattern),
     (r"Does not match the pattern.*", _pattern),
+    (r"Required when .*", lambda m, s: _("Required when %(condition)s.", condition=s["required_when"])
+     if s.get("required_when") else _("This field is required.")),
     (r"Unknown field\.", lambda m, s: _("This field is not part of the form.")),
     (r"Special numeric values \(nan or infinity\) are not permitted\.", lambda m, s: _("Enter a number.")),
 ]

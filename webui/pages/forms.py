@@ -6,7 +6,8 @@ a ``str`` with choices is a select (radio buttons with ``"widget": "radio"``), a
 choices is a checkbox group (a multi-select with ``"widget": "select"``) sending codes, a list of scalars
 without choices a textarea (one value per line), a list of objects a table with "add row" / "remove row"
 (``min_items``/``max_items``; none with ``"add_remove": false``), a ``note`` display-only text. Every cell
-of a table is labelled by its column header and row number. Reading the inputs back is ``form_input``'s;
+of a table is labelled by its column header and row number. A field with ``required_if`` says when it is
+required and is marked required while its conditions hold (``form_conditions``). Reading the inputs back is ``form_input``'s;
 the engine's messages in the user's language are ``form_messages``'.
 """
 from __future__ import annotations
@@ -15,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from flask_babel import gettext as _
+from markupsafe import Markup
 
+from webui.pages import form_conditions, values_view
 from webui.pages.display import as_text, localized
 from webui.pages.form_input import MAX_ROWS, is_multi_choice, row_limit, submitted_rows
 
@@ -35,6 +38,10 @@ class Field:
     children: list = field(default_factory=list)  # fields of an object; rows (lists of fields) of a table
     template: list = field(default_factory=list)  # the cells of a new row of a table
     labelled_by: str = ""  # ids of the column and row headers naming a cell of a table
+    stored: Any = None  # the value in the process data, shown read-only by ``shown``
+    typed: bool = False  # ``value`` is what was typed (a submission came back): ``shown`` shows it
+    required_when: str = ""  # a required_if in words («「主管是否同意」为「否」»)
+    required_now: bool = False  # its conditions hold for the values shown
 
     @property
     def type(self) -> str:
@@ -55,7 +62,12 @@ class Field:
 
     @property
     def required(self) -> bool:
-        return bool(self.spec.get("required")) and not self.spec.get("readonly")
+        return (bool(self.spec.get("required")) or self.required_now) and not self.spec.get("readonly")
+
+    @property
+    def conditions(self) -> str:
+        """The ``required_if`` conditions as ``static/js/forms.js`` reads them; "" without."""
+        return form_conditions.as_json(self.spec) if self.required_when else ""
 
     @property
     def readonly(self) -> bool:
@@ -153,12 +165,12 @@ class Field:
         return ", ".join(parts)
 
     @property
-    def shown(self) -> str:
-        """The value as read-only text: choices by their labels."""
-        labels = dict(self.choices)
-        if isinstance(self.value, list):
-            return "、".join(labels.get(str(v), as_text(v)) for v in self.value)
-        return labels.get(str(self.value), str(self.value)) if self.value not in (None, "") else ""
+    def shown(self) -> Markup:
+        """The stored value as people read it (``values_view``): choices by their labels, 是/否, tables."""
+        value = self.value if self.typed else self.stored
+        if self.typed and self.type == "bool" and value in ("true", "false"):
+            value = value == "true"
+        return values_view.html(value, values_view.described(self.spec))
 
 
 # -- drawing ----------------------------------------------------------------------------------------
@@ -188,13 +200,24 @@ def with_choices(spec: dict, data: Any) -> dict:
 
 
 def _fields(items: list[dict], prefix: str, data: Any, submitted, errors: dict) -> list[Field]:
-    return [_field(spec, prefix + spec["name"], data, submitted, errors) for spec in items]
+    return _with_conditions([_field(spec, prefix + spec["name"], data, submitted, errors) for spec in items])
+
+
+def _with_conditions(items: list[Field]) -> list[Field]:
+    """The fields of one form, object or row, those with ``required_if`` saying when they are required."""
+    shown = {f.spec.get("name"): f.value for f in items}
+    for item in items:
+        if item.spec.get("required_if") and not item.readonly:
+            item.required_when = form_conditions.words(item.spec, [f.spec for f in items])
+            item.required_now = form_conditions.holds_now(item.spec, shown)
+    return items
 
 
 def _field(spec: dict, name: str, data: Any, submitted, errors: dict, labelled_by: str = "") -> Field:
     kind = spec.get("type", "str")
     stored = data.get(spec["name"], spec.get("default")) if isinstance(data, dict) else None
-    item = Field(name, spec, errors=errors.get(name, []), labelled_by=labelled_by)
+    item = Field(name, spec, errors=errors.get(name, []), labelled_by=labelled_by, stored=stored,
+                 typed=submitted is not None and not spec.get("readonly"))
     if kind == "note":
         return item
     if spec.get("readonly"):
@@ -229,8 +252,9 @@ def _table(item: Field, stored: Any, submitted, errors: dict) -> None:
 
 
 def _row(spec: dict, name: str, index: str, data: dict, submitted, errors: dict) -> list[Field]:
-    return [_field(sub, f"{name}-{index}-{sub['name']}", data, submitted, errors,
-                   labelled_by=f"h-{name}-{sub['name']} r-{name}-{index}") for sub in spec["fields"]]
+    return _with_conditions([_field(sub, f"{name}-{index}-{sub['name']}", data, submitted, errors,
+                                    labelled_by=f"h-{name}-{sub['name']} r-{name}-{index}")
+                             for sub in spec["fields"]])
 
 
 def display(value: Any) -> str:

@@ -17,7 +17,7 @@ from engine.models import Definition, IncidentStatus, Instance
 from engine.runtime import waiting
 from webui import diagram
 from webui.db import get_session
-from webui.pages import variable_filter
+from webui.pages import form_files, variable_filter
 from webui.pages.display import DIAGRAM_SCALE, count, local_day_bounds, pager, parse_day, process_names, role_name
 from webui.pages.form_input import parse, rework, row_action
 from webui.pages.form_messages import field_errors
@@ -66,7 +66,7 @@ def start(process_id: str):
         submitted = rework(form, request.form)
     if request.method == "POST" and not row_action(request.form):  # a row button draws the form again
         try:
-            instance = runtime.start_instance(session, process_id, parse(form, submitted), actor())
+            instance = form_files.start(session, process_id, parse(form, submitted), form, actor())  # with its files
         except FormValidationError as exc:
             errors, message = field_errors(exc.details, form), _("Correct the marked fields and submit again.")
         else:

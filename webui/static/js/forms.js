@@ -1,5 +1,7 @@
-/* Liucheng forms: add and remove the rows of a table in place (templates/tasks/_form.html).
-   Without this script the same buttons submit the form, which comes back with a row more or less. */
+/* Liucheng forms: add and remove the rows of a table in place (templates/tasks/_form.html), and mark a field
+   with required_if (data-required-if) required while its conditions hold.
+   Without this script the same buttons submit the form, which comes back with a row more or less, and the
+   hint under a conditional field says when it is required (the engine enforces it either way). */
 (function () {
   "use strict";
   var PLACEHOLDER = /__row__/g;
@@ -56,4 +58,48 @@
     if (button.hasAttribute("data-add-row")) { addRow(box); } else { removeRow(box, button.closest("tr")); }
   });
   document.querySelectorAll("[data-rows]").forEach(refresh);
+
+  // -- required_if: conditions [{field, equals|not_equals|in}] on the fields of the same form or row --------
+  function controls(box) {
+    return Array.prototype.slice.call(box.querySelectorAll("input[name], select[name], textarea[name]"));
+  }
+
+  function currentValue(form, name) {
+    var checked = form.querySelector('[name="' + name + '"]:checked');
+    if (checked) { return checked.value; }
+    var input = form.querySelector('[name="' + name + '"]');
+    if (!input || input.type === "radio" || input.type === "checkbox") { return ""; }
+    return input.value;
+  }
+
+  function holds(condition, value) {
+    if (value === "") { return false; }
+    if ("equals" in condition) { return value === condition.equals; }
+    if ("not_equals" in condition) { return value !== condition.not_equals; }
+    return (condition["in"] || []).indexOf(value) >= 0;
+  }
+
+  function mark(box) {
+    var inputs = controls(box), form = box.closest("form");
+    if (!inputs.length || !form) { return; }
+    var own = inputs[0].name;
+    var prefix = own.slice(0, Math.max(own.lastIndexOf("-"), own.lastIndexOf(".")) + 1);
+    var conditions = JSON.parse(box.getAttribute("data-required-if") || "[]");
+    var required = conditions.length > 0 && conditions.every(function (c) {
+      return holds(c, currentValue(form, prefix + c.field));
+    });
+    var target = inputs[0].type === "radio" ? inputs.slice(0, 1)
+      : inputs.filter(function (el) { return el.type !== "checkbox"; });
+    target.forEach(function (el) {
+      el.required = required;
+      if (required) { el.setAttribute("aria-required", "true"); } else { el.removeAttribute("aria-required"); }
+    });
+    var star = box.querySelector(".req");
+    if (star) { star.hidden = !required; }
+  }
+
+  function markAll() { document.querySelectorAll("[data-required-if]").forEach(mark); }
+  document.addEventListener("change", markAll);
+  document.addEventListener("input", markAll);
+  markAll();
 })();

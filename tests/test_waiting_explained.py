@@ -1,0 +1,102 @@
+"""Waiting is explained (issue 14 item 8): an instance with no open task says what it waits for (a message and how
+to deliver it, a timer and when in local time, an external task, a receive task waiting for a signal, an
+incident), on its page and as ``waiting_for`` in ``GET /api/v1/instances/<id>``; members of the roles of its
+lanes open it while it waits."""
+from __future__ import annotations
+
+import json
+
+from web_support import browser_as, text, web  # noqa: F401 (fixtures)
+
+WAITS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
+  id="Definitions_waits" targetNamespace="http://liucheng.example/tests">
+  <bpmn:process id="waits_demo" name="等待演示" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="split"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:serviceTask id="Pay" name="扣款" camunda:type="external" camunda:topic="payments"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:serviceTask>
+    <bpmn:receiveTask id="Wait_ack" name="等待仓库回执"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:receiveTask>
+    <bpmn:parallelGateway id="join"><bpmn:incoming>f4</bpmn:incoming><bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:endEvent id="e"><bpmn:incoming>f6</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="split"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="Pay"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="Wait_ack"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="Pay" targetRef="join"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="Wait_ack" targetRef="join"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+APPLICATION = {"order_no": "RF-W1", "buyer": "小李", "amount": "100.00", "shipping_fee": "12.00",
+               "free_shipping": False, "goods_received": True, "quality_issue": False, "days_since_signed": 3,
+               "reason": "尺码不合适"}
+
+
+def refund_waiting_for_the_parcel(scenario) -> int:
+    started = scenario.start("refund", APPLICATION, as_role="aftersales_cs")
+    iid = started["id"]
+    scenario.complete(iid, "Task_aftersales_offer_exchange", {"exchange_instead": False})
+    scenario.complete(iid, "Task_supervisor_approve_return", {"approved": True, "approval_comment": "同意"})
+    scenario.complete(iid, "Task_aftersales_send_return_address", {})
+    assert scenario.open_elements(iid) == []
+    return iid
+
+
+def test_the_api_says_the_refund_waits_for_the_parcel_message_or_the_timer(scenario):
+    iid = refund_waiting_for_the_parcel(scenario)
+    body = scenario.instance(iid)
+    assert body["open_tasks"] == []
+    by_kind = {w["kind"]: w for w in body["waiting_for"]}
+    assert set(by_kind) == {"message", "timer"}
+    message = by_kind["message"]
+    assert message["element_id"] == "Event_return_parcel_received" and message["element_name"] == "收到退货包裹"
+    assert message["message"] == "return_parcel_received" and message["correlation"] == {"order_no": "RF-W1"}
+    assert message["delivery"]["name"] == "return_parcel_received"
+    assert message["delivery"]["correlation"] == {"order_no": "RF-W1"}
+    timer = by_kind["timer"]
+    assert timer["due_at"] == "2026-11-09T09:00:00+00:00" and "due" not in timer
+    # the delivery shown is the one that works
+    delivered = scenario.client.post("/api/v1/messages", headers=scenario.headers("integrator"), json={
+        **message["delivery"], "data": {"tracking_no": "SF-1"}})
+    assert delivered.status_code == 200, delivered.get_json()
+    assert scenario.open_elements(iid) == ["Task_warehouse_inspect"]
+    assert [w["kind"] for w in scenario.instance(iid)["waiting_for"]] == ["task", "timer"]
+
+
+def test_the_page_names_the_message_how_to_deliver_it_and_the_local_time_of_the_timer(scenario, web, browser_as):
+    iid = refund_waiting_for_the_parcel(scenario)
+    scenario.user("warehouse", "cangku")
+    page = text(browser_as("cangku").get(f"/instances/{iid}"))  # warehouse: a lane of refund, no task there yet
+    assert "没有待办任务" in page and "正在等待" in page
+    assert "等待消息" in page and "return_parcel_received" in page and "收到退货包裹" in page
+    assert "POST /api/v1/messages" in page and "RF-W1" in page and "order_no" in page
+    assert "等待定时器" in page and "2026-11-09 17:00" in page  # 09:00 UTC in Beijing time
+
+
+def test_a_role_without_a_lane_in_the_process_is_still_refused(scenario, web, browser_as):
+    iid = refund_waiting_for_the_parcel(scenario)
+    scenario.user("warehouse", "cangku")
+    scenario.user("purchasing", "caigou")
+    assert browser_as("cangku").get(f"/instances/{iid}").status_code == 200
+    assert scenario.client.get(f"/api/v1/instances/{iid}", headers=scenario.auth("cangku")).status_code == 200
+    assert browser_as("caigou").get(f"/instances/{iid}").status_code == 403
+    assert scenario.client.get(f"/api/v1/instances/{iid}", headers=scenario.auth("caigou")).status_code == 403
+
+
+def test_an_external_task_and_a_receive_task_are_explained(api, make_user, web, browser_as, clock):
+    make_user("root", "admin")
+    make_user("ivan", "integrator")
+    assert api("post", "/definitions", json={"files": {"waits_demo.bpmn": WAITS}}).status_code == 201
+    iid = api("post", "/instances", json={"process_id": "waits_demo", "data": {}}).get_json()["id"]
+    waits = {w["kind"]: w for w in api("get", f"/instances/{iid}").get_json()["waiting_for"]}
+    assert waits["external_task"]["topic"] == "payments" and waits["external_task"]["worker_id"] is None
+    assert waits["signal"]["element_id"] == "Wait_ack" and waits["signal"]["element_name"] == "等待仓库回执"
+    fetched = api("post", "/external-tasks/fetch-and-lock", "ivan", json={
+        "worker_id": "w1", "max_tasks": 1, "topics": [{"name": "payments", "lock_duration_ms": 600_000}]})
+    assert fetched.status_code == 200 and len(fetched.get_json()) == 1
+    waits = {w["kind"]: w for w in api("get", f"/instances/{iid}").get_json()["waiting_for"]}
+    assert waits["external_task"]["worker_id"] == "w1"
+    assert waits["external_task"]["lock_expires_at"] == "2026-11-02T09:10:00+00:00"
+    page = text(browser_as("root").get(f"/instances/{iid}"))
+    assert "等待外部任务" in page and "payments" in page and "已由 w1 锁定至 2026-11-02 17:10" in page
+    assert "等待信号" in page and f"/api/v1/instances/{iid}/signal" in page and "Wait_ack" in page
+    json.dumps(waits)  # plain JSON values
