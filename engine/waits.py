@@ -35,6 +35,7 @@ from engine.models import (
 
 KINDS = ("task", "message", "timer", "external_task", "signal", "incident")
 UNRESOLVED = (IncidentStatus.OPEN, IncidentStatus.RETRYING)
+_correlation_properties: dict[tuple[int, str, str], list[str]] = {}  # (definition id, hash, message) -> ids
 
 
 def of(session: Session, instance: Instance, receive_tasks: Iterable[str] = ()) -> list[dict[str, Any]]:
@@ -99,7 +100,7 @@ def _correlation(instance: Instance, definition: Optional[Definition], name: str
     """What a sender names to reach this instance: the message's BPMN correlation properties when the model has
     them, else the first business key field of the data (``engine.instances.BUSINESS_KEYS``), else the
     instance's business key (``"business_key"`` is matched against it)."""
-    properties = sorted(spiff.correlation_property_ids(definition.spec_json, name)) if definition else []
+    properties = _properties(definition, name) if definition else []
     data = instance.data or {}
     if properties:
         return {key: data.get(key, "…") for key in properties}
@@ -107,6 +108,17 @@ def _correlation(instance: Instance, definition: Optional[Definition], name: str
         if data.get(key) not in (None, ""):
             return {key: data[key]}
     return {"business_key": instance.business_key} if instance.business_key else {}
+
+
+def _properties(definition: Definition, name: str) -> list[str]:
+    """The ids of message ``name``'s correlation properties in a definition version, read once per process."""
+    key = (definition.id, definition.content_hash, name)
+    found = _correlation_properties.get(key)
+    if found is None:
+        found = sorted(spiff.correlation_property_ids(definition.spec_json, name))
+        if len(_correlation_properties) < 10_000:
+            _correlation_properties[key] = found
+    return found
 
 
 def _timer(timer: Timer, elements: dict) -> dict[str, Any]:

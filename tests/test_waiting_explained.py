@@ -5,6 +5,7 @@ lanes open it while it waits."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from web_support import browser_as, text, web  # noqa: F401 (fixtures)
 
@@ -26,6 +27,7 @@ WAITS = """<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="f6" sourceRef="join" targetRef="e"/>
   </bpmn:process>
 </bpmn:definitions>"""
+DATA = Path(__file__).resolve().parent / "data"
 APPLICATION = {"order_no": "RF-W1", "buyer": "小李", "amount": "100.00", "shipping_fee": "12.00",
                "free_shipping": False, "goods_received": True, "quality_issue": False, "days_since_signed": 3,
                "reason": "尺码不合适"}
@@ -100,3 +102,25 @@ def test_an_external_task_and_a_receive_task_are_explained(api, make_user, web, 
     assert "等待外部任务" in page and "payments" in page and "已由 w1 锁定至 2026-11-02 17:10" in page
     assert "等待信号" in page and f"/api/v1/instances/{iid}/signal" in page and "Wait_ack" in page
     json.dumps(waits)  # plain JSON values
+
+
+def test_an_incident_is_explained(api, make_user, deploy, web, browser_as, clock):
+    make_user("root", "admin")
+    deploy(DATA / "incidents_script_error.bpmn")
+    started = api("post", "/instances", json={"process_id": "incidents_script_error",
+                                              "data": {"total": 100, "quantity": 0}}).get_json()
+    (wait,) = api("get", f"/instances/{started['id']}").get_json()["waiting_for"]
+    assert wait["kind"] == "incident" and wait["element_id"] == "Script_compute"
+    assert wait["status"] == "retrying" and "division" in wait["message"]
+    page = text(browser_as("root").get(f"/instances/{started['id']}"))
+    assert "因故障停止" in page and "division" in page
+
+
+def test_the_waiting_panel_speaks_english(scenario, web, browser_as):
+    iid = refund_waiting_for_the_parcel(scenario)
+    scenario.user("warehouse", "cangku")
+    client = browser_as("cangku")
+    client.get("/lang/en")
+    page = text(client.get(f"/instances/{iid}"))
+    assert "What it waits for" in page and "Waits for message" in page and "Waits for a timer" in page
+    assert "due 2026-11-09 17:00" in page and "POST /api/v1/messages" in page
