@@ -12,6 +12,7 @@ refusal. Another test fails when an endpoint of the OpenAPI document has no row
 """
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,9 @@ from sqlalchemy import func, select, update
 from conftest import DATA, ROOT, basic_auth
 from engine import incidents, runtime, saved_filters, users
 from engine.database import command
-from engine.models import ApiToken, Definition, ExternalTask, HumanTask, Incident, Instance, Message, SavedFilter
+from engine.models import (Attachment, ApiToken, Comment, Definition, ExternalTask, HumanTask, Incident, Instance,
+                           Message, SavedFilter)
+from engine.runtime import collaboration
 from web_support import FORMS, REFUND, START_DATA, browser_as, web  # noqa: F401 (fixtures)
 
 SECURITY = ROOT / "SECURITY.md"
@@ -360,6 +363,35 @@ def fetch_external_tasks(world: World, name: Optional[str]) -> Call:
                                         .where(ExternalTask.worker_id == worker)) > 0)
 
 
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(32)
+BOUNDARY = "matrix-boundary"
+
+
+def multipart_png() -> bytes:
+    return (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"matrix.png\"\r\n"
+            "Content-Type: image/png\r\n\r\n").encode() + PNG_BYTES + f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def comment_call(values: Callable[[World], dict]) -> Callable:
+    """Comment on the prepared task or instance (issue 14)."""
+    return lambda w, n: Call(values(w), json={"text": "矩阵评论"}, form={"text": "矩阵评论"},
+                             done=more_than_before(w, Comment))
+
+
+def upload_call(values: Callable[[World], dict]) -> Callable:
+    """Upload a PNG to the prepared task or instance, or stage one for a start (issue 14)."""
+    return lambda w, n: Call(values(w), body=multipart_png(), content_type=f"multipart/form-data; boundary={BOUNDARY}",
+                             form={"file": (io.BytesIO(PNG_BYTES), "matrix.png")}, done=more_than_before(w, Attachment))
+
+
+def attachment_of(world: World, name: Optional[str]) -> Call:
+    """An image attached to the prepared instance by an admin."""
+    with world.database.session() as session:
+        [row] = collaboration.attach_to_instance(session, world.instance_id, [("matrix.png", PNG_BYTES)],
+                                                 users.get_user(session, "root"))
+    return Call({"attachment_id": row.id})
+
+
 def html_has(pattern: str) -> Callable[[Any], bool]:
     return lambda response: pattern in response.get_data(as_text=True)
 
@@ -417,6 +449,15 @@ RECIPES: dict[str, Callable[[World, Optional[str]], Call]] = {
         lambda w, t: lambda: w.read(select(ExternalTask.lock_expires_at).where(ExternalTask.id == t)).year < 2100,
         new_duration_ms=60_000),
     "GET /api/v1/external-tasks": lambda w, n: Call(),
+    "POST /api/v1/tasks/{task_id}/comments": comment_call(lambda w: {"task_id": w.task_id}),
+    "GET /api/v1/tasks/{task_id}/comments": lambda w, n: Call({"task_id": w.task_id}),
+    "POST /api/v1/instances/{instance_id}/comments": comment_call(lambda w: {"instance_id": w.instance_id}),
+    "GET /api/v1/instances/{instance_id}/comments": lambda w, n: Call({"instance_id": w.instance_id}),
+    "POST /api/v1/tasks/{task_id}/attachments": upload_call(lambda w: {"task_id": w.task_id}),
+    "POST /api/v1/instances/{instance_id}/attachments": upload_call(lambda w: {"instance_id": w.instance_id}),
+    "GET /api/v1/instances/{instance_id}/attachments": lambda w, n: Call({"instance_id": w.instance_id}),
+    "GET /api/v1/attachments/{attachment_id}": attachment_of,
+    "POST /api/v1/attachments": upload_call(lambda w: {}),
     # pages
     "GET /worklist": lambda w, n: Call(),
     "GET /start": lambda w, n: Call(),
@@ -430,6 +471,12 @@ RECIPES: dict[str, Callable[[World, Optional[str]], Call]] = {
     "GET /audit/": lambda w, n: Call(),
     "GET /admin/definitions": lambda w, n: Call(),
     "GET /admin/users/": lambda w, n: Call(),
+    "POST /tasks/{task_id}/comments": comment_call(lambda w: {"task_id": w.task_id}),
+    "POST /instances/{instance_id}/comments": comment_call(lambda w: {"instance_id": w.instance_id}),
+    "POST /tasks/{task_id}/attachments": upload_call(lambda w: {"task_id": w.task_id}),
+    "POST /instances/{instance_id}/attachments": upload_call(lambda w: {"instance_id": w.instance_id}),
+    "GET /attachments/{attachment_id}": attachment_of,
+    "GET /attachments/{attachment_id}/thumbnail": attachment_of,
 }
 
 

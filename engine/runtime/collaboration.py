@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine import access, attachments, comments, file_fields, worklist
 from engine.database import command
-from engine.errors import FormValidationError, NotFoundError, PermissionDeniedError
+from engine.errors import FormValidationError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Attachment, Comment, HumanTask, Instance, User
 from engine.runtime import instances, tasks
 
@@ -120,8 +120,8 @@ def _uploaded(session: Session, form: Optional[dict], data: dict, files: dict[st
         try:
             rows = [attachments.add(session, instance_id, task_id, name, content, actor.username, item.get("accept"))
                     for name, content in given]
-        except FormValidationError as exc:
-            raise FormValidationError(exc.message, {item["name"]: list(exc.details.get("file", []))})
+        except (FormValidationError, ValidationError) as exc:  # said on the field (the cause keeps the reason)
+            raise FormValidationError(exc.message, {item["name"]: list(exc.details.get("file", []))}) from exc
         refs = [{"attachment_id": r.id} for r in rows]
         kept = data.get(item["name"])
         kept = kept if isinstance(kept, list) else [kept] if kept else []

@@ -22,6 +22,7 @@ from engine.models import Attachment, HumanTask, Instance
 from engine.runtime import collaboration
 from webui.api.attachments import file_response
 from webui.db import get_session
+from webui.pages import file_links
 from webui.pages.signed_in import actor, page
 
 bp = Blueprint("collaboration", __name__)
@@ -174,8 +175,10 @@ def panel(instance: Instance, task: Optional[HumanTask] = None) -> Panel:
 
 
 def init_app(app: Flask) -> None:
-    """The panels' data for the templates: ``collaboration_panel(instance, task=None)``."""
-    app.jinja_env.globals.update(collaboration_panel=panel, is_image_attachment=attachments.is_image)
+    """For the templates: the panels' data (``collaboration_panel(instance, task=None)``) and a file field's
+    current files (``file_reference``, ``file_links_html``)."""
+    app.jinja_env.globals.update(collaboration_panel=panel, is_image_attachment=attachments.is_image,
+                                 file_reference=file_links.is_reference, file_links_html=file_links.html)
 
 
 def event_details(event_type: str, data: dict) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ from typing import Any, Optional
 from flask import Flask, g, has_request_context
 from markupsafe import Markup, escape
 
+from webui.pages import file_links
 from webui.pages.display import as_text, lang, local_zone, localized
 
 CURRENCY_SIGNS = {"CNY": "¥", "RMB": "¥", "USD": "US$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "HKD": "HK$",
@@ -142,6 +143,8 @@ def is_table(value: Any) -> bool:
 def html(value: Any, spec: Optional[dict] = None) -> Markup:
     """The value as HTML: a table for a list of objects (a row per item, a column per field), a two-column
     table for an object, a joined list for a list of values, else its words (escaped)."""
+    if file_links.is_reference(value):  # a file field's attachments: download links (issue 14, H4)
+        return file_links.html(value)
     if is_table(value):
         return _rows_table(value, spec)
     if isinstance(value, dict):
@@ -173,6 +176,8 @@ def _object_table(value: dict, spec: Optional[dict]) -> Markup:
 
 def text(value: Any, spec: Optional[dict] = None) -> str:
     """The value in one line: ``货号：T-100，数量：1,000；货号：…`` for rows, ``a、b`` for a list."""
+    if file_links.is_reference(value):  # a file field's attachments: their names (issue 14, H4)
+        return file_links.text(value)
     colon, comma, semicolon = ("：", "，", "；") if lang() == "zh" else (": ", ", ", "; ")
     if is_table(value) or isinstance(value, dict):
         rows = value if isinstance(value, list) else [value]
