@@ -79,7 +79,8 @@ FORMS = {
     "dd_check": {"id": "dd_check", "title": label("初审", "Check"), "fields": [
         {"name": "colour", "type": "str", "label": label("颜色", "Colour"), "readonly": True,
          "choices": [{"value": "purple", "label": label("紫色", "Purple")}]},
-        {"name": "approved", "type": "bool", "label": label("初审同意", "First approval"), "required": True}]},
+        {"name": "approved", "type": "bool", "label": label("初审同意", "First approval"), "required": True},
+        {"name": "photo", "type": "file", "label": label("照片", "Photo")}]},
     "dd_decide": {"id": "dd_decide", "title": label("终审", "Decide"), "fields": [
         {"name": "lines", "type": "list", "label": label("明细", "Lines"), "readonly": True, "fields": [
             {"name": "sku", "type": "str", "label": label("货号", "SKU")},
@@ -186,6 +187,20 @@ def test_the_task_page_shows_key_data_and_read_only_fields_as_people_read_them(d
     page = page_of(web, "zhu", f"/tasks/{tasks[0]['id']}")
     assert re.search(r"<th[^>]*>货号</th>", page) and "<td>T-200</td>" in page  # the read-only table
     assert "¥1,000.00" in page and "紫色" in page and not RAW_JSON.search(page)
+
+
+def test_a_file_field_shows_the_files_name_as_a_download_link(demo, web, api):
+    _deployed, instance_id = demo
+    tasks = api("get", f"/tasks?scope=all&instance_id={instance_id}", user="guan").get_json()
+    uploaded = api("post", f"/tasks/{tasks[0]['id']}/attachments", user="cang",
+                   data={"file": (io.BytesIO(b"%PDF-1.4 test"), "质检报告.pdf")})
+    assert uploaded.status_code == 201, uploaded.get_json()
+    attachment_id = uploaded.get_json()[0]["id"] if isinstance(uploaded.get_json(), list) else uploaded.get_json()["id"]
+    complete(api, instance_id, "cang", {"approved": True, "photo": {"attachment_id": attachment_id}})
+    page = page_of(web, "guan", f"/instances/{instance_id}")
+    data = section(page, '<dl class="key-data">', "</dl>")
+    assert re.search(rf'<a class="file-link" href="/attachments/{attachment_id}"[^>]*>.*质检报告.pdf', data)
+    assert "attachment_id" not in page and "sha256" not in data
 
 
 def test_the_timeline_names_an_unnamed_gateway_by_its_type_and_the_flow_it_took(demo, web, api):
