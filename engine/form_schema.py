@@ -3,8 +3,8 @@
 ``check_form`` finds what is wrong with a form (forms/README.md is the reference of its keys: types, choices,
 limits, ``pattern``, ``widget``, multi-choice lists, display-only ``note`` fields, lists of objects with
 ``add_remove``, ``required_if`` conditions on another field of the same form or row); ``schema_for`` gives
-the form's schema, cached (a ``required_if`` is a schema-level check: ``RequiredIf``); ``generic_values`` checks the data of a task
-that has no form (the generic form: variables by name). Reading form files is ``engine.forms``.
+the form's schema, cached (a ``required_if`` is a schema-level check: ``RequiredIf``); ``generic_values``
+checks the data of a task that has no form (the generic form: variables by name). Reading form files is ``engine.forms``.
 """
 from __future__ import annotations
 
@@ -166,11 +166,12 @@ class RequiredIf(Schema):
 
     conditional: dict[str, list[dict]] = {}
 
-    @validates_schema(skip_on_field_errors=False)
-    def _required_if(self, data: dict, **kwargs) -> None:
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _required_if(self, data: dict, original: Any = None, **kwargs) -> None:
+        sent = original if isinstance(original, dict) else {}  # a value sent but refused has its own message
         errors = {name: [f"Required when {' and '.join(map(condition_words, conditions))}."]
                   for name, conditions in self.conditional.items()
-                  if _blank(data.get(name)) and all(holds(c, data) for c in conditions)}
+                  if _blank(data.get(name)) and _blank(sent.get(name)) and all(holds(c, data) for c in conditions)}
         if errors:
             raise MarshmallowError(errors)
 

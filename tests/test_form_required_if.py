@@ -30,7 +30,7 @@ FORM = {"id": "ri_form", "fields": [
     {"name": "channel", "type": "str", "label": {"zh": "渠道", "en": "Channel"},
      "choices": [{"value": "phone", "label": {"zh": "电话", "en": "Phone"}},
                  {"value": "mail", "label": {"zh": "邮件", "en": "Mail"}}]},
-    {"name": "number", "type": "str", "label": {"zh": "号码", "en": "Number"},
+    {"name": "number", "type": "str", "label": {"zh": "号码", "en": "Number"}, "max_length": 20,
      "required_if": [{"field": "channel", "in": ["phone"]}, {"field": "approved", "not_equals": True}]},
     {"name": "lines", "type": "list", "label": {"zh": "明细", "en": "Lines"}, "fields": [
         {"name": "ok", "type": "bool", "label": {"zh": "合格", "en": "OK"}, "required": True},
@@ -78,6 +78,13 @@ def test_all_conditions_must_hold_and_rows_have_their_own(api, root):
     details = response.get_json()["details"]
     assert details == {"number": ["Required when 'channel' is one of [\"phone\"] and 'approved' is not true."],
                        "lines": {"1": {"defect": ["Required when 'ok' is false."]}}}
+
+
+def test_a_value_refused_for_its_own_reason_says_only_that(api, root):
+    task = start_demo(api)
+    response = complete(api, task, {"approved": False, "reason": "缺货", "channel": "phone", "number": "1" * 30})
+    assert response.status_code == 422
+    assert response.get_json()["details"] == {"number": ["Longer than maximum length 20."]}
 
 
 def test_when_the_condition_does_not_hold_the_field_may_be_left_out(api, root):
@@ -129,7 +136,8 @@ def test_the_refund_supervisor_must_say_why_on_the_page(refund_world, browser_as
     page = text(client.post(f"/tasks/{task}/complete", data={"approved": "false"}))
     assert "Required when “Supervisor approves” is “No”." in page
     with web.extensions["liucheng_db"].session() as session:
-        assert session.scalars(select(Instance.status).where(Instance.id == refund_world.instance_id)).one() == "running"
+        status = session.scalars(select(Instance.status).where(Instance.id == refund_world.instance_id)).one()
+    assert status == "running"
     assert client.post(f"/tasks/{task}/complete",
                        data={"approved": "false", "approval_comment": "物流在途"}).status_code == 302
 

@@ -7,8 +7,8 @@ choices is a checkbox group (a multi-select with ``"widget": "select"``) sending
 without choices a textarea (one value per line), a list of objects a table with "add row" / "remove row"
 (``min_items``/``max_items``; none with ``"add_remove": false``), a ``note`` display-only text. Every cell
 of a table is labelled by its column header and row number. A field with ``required_if`` says when it is
-required and is marked required while its conditions hold (``form_conditions``). Reading the inputs back is ``form_input``'s;
-the engine's messages in the user's language are ``form_messages``'.
+required and is marked required while its conditions hold (``form_conditions``). Reading the inputs back is
+``form_input``'s; the engine's messages in the user's language are ``form_messages``'.
 """
 from __future__ import annotations
 
