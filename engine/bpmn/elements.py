@@ -61,7 +61,8 @@ def _formal_expressions(node, tag: str) -> list[str]:
 def assignment(node) -> dict:
     """Who gets a user task as written on it (lanes aside): ``assignee`` (vendor attribute, else
     ``humanPerformer``; a comma list of users counts as candidate users), ``candidate_users`` and ``candidate_groups`` (vendor attributes, then
-    ``potentialOwner``: ``user(x)``, ``group(x)``, a bare name being a group as in Camunda 7)."""
+    ``potentialOwner``: ``user(x)``, ``group(x)``, a bare name being a group as in Camunda 7), and its
+    ``priority`` and ``follow_up`` date as written (``engine.assignment`` evaluates them)."""
     task = extensions.user_task(node)
     users = split_list(extensions.attribute(node, "candidateUsers"))
     groups = split_list(extensions.attribute(node, "candidateGroups"))
@@ -76,7 +77,8 @@ def assignment(node) -> dict:
             match = _OWNER.match(item)
             (users if match and match.group(1) == "user" else groups).append(match.group(2) if match else item)
     return {"assignee": assignee, "candidate_users": list(dict.fromkeys(users)),
-            "candidate_groups": list(dict.fromkeys(groups))}
+            "candidate_groups": list(dict.fromkeys(groups)),
+            "priority": task["priority"], "follow_up": task["follow_up_date"]}  # evaluated when created
 
 
 def called_processes(root, processes: list) -> list:

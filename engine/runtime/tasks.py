@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from engine import assignment, attachments, clock, definitions, forms, history, spiff, users, worklist
+from engine import assignment, attachments, clock, definitions, delegation, forms, history, spiff, users, worklist
 from engine.database import command
 from engine.errors import (ConflictError, EngineError, FormValidationError, NotFoundError, PermissionDeniedError,
                            ValidationError)
@@ -85,6 +85,9 @@ def unclaim_task(session: Session, task_id: int, actor: User) -> HumanTask:
         row = worklist.get_task(session, task_id)
         if row.status != TaskStatus.CLAIMED:
             raise ConflictError(f"Task {task_id} is {row.status}, not claimed.")
+        if row.delegation == delegation.PENDING:
+            raise ConflictError(f"Task {task_id} is delegated to {row.assignee}: they resolve it, which gives it "
+                                "back to its owner.")
         if not worklist.may_unclaim(row, actor):
             raise PermissionDeniedError(f"Task {task_id} is claimed by {row.assignee}; only they, a supervisor "
                                         "or an admin may unclaim it.")

@@ -61,8 +61,8 @@ class ResolveTaskSchema(Schema):
 
 
 class PrioritizeTaskSchema(Schema):
-    priority = fields.Raw(metadata={"description": "A whole number 0-100."})
-    follow_up = fields.Raw(metadata={"description": "A date YYYY-MM-DD, or null to clear it."})
+    priority = fields.Raw(allow_none=True, metadata={"description": "A whole number 0-100."})
+    follow_up = fields.Raw(allow_none=True, metadata={"description": "A date YYYY-MM-DD, or null to clear it."})
 
 
 class ClaimTasksSchema(Schema):
