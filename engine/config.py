@@ -56,11 +56,17 @@ def script_workers() -> int:
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
+class ConfigurationError(RuntimeError):
+    """A setting in the environment cannot be used; the message names the variable and how to fix it."""
+
+
 def timezone() -> ZoneInfo:
-    """The one time zone every page shows times in (and the exports name): ``LIUCHENG_TIMEZONE``, an
-    IANA zone name (default ``Asia/Shanghai``). The database and the API keep UTC. An unknown name is
-    a start-up error that names the variable."""
-    name = (os.environ.get("LIUCHENG_TIMEZONE") or DEFAULT_TIMEZONE).strip()
+    """The one time zone every page shows times in (and the exports name, and Quartz cron timers fire
+    in): ``LIUCHENG_TIMEZONE``, an IANA zone name (default ``Asia/Shanghai``; ``LIUCHENG_TIME_ZONE``, its
+    older name, is read when it is unset). The database and the API keep UTC. An unknown name is a
+    start-up error that names the variable."""
+    name = (os.environ.get("LIUCHENG_TIMEZONE") or os.environ.get("LIUCHENG_TIME_ZONE")  # the older name
+            or DEFAULT_TIMEZONE).strip()
     try:
         if name.startswith(("/", ".")) or ".." in name:
             raise ValueError(name)
@@ -69,7 +75,3 @@ def timezone() -> ZoneInfo:
         raise ConfigurationError(
             f"LIUCHENG_TIMEZONE={name!r} is not a known time zone. Set an IANA zone name such as "
             f"'Asia/Shanghai' or 'Europe/Berlin', or leave it unset for {DEFAULT_TIMEZONE}.") from None
-
-
-class ConfigurationError(RuntimeError):
-    """A setting in the environment cannot be used; the message names the variable and how to fix it."""

@@ -23,6 +23,7 @@ LOCATION = re.compile(r"(?P<where>[^\s;:]+(?::\d+)?(?: \[[^\]]+\])?): ")
 MORE = re.compile(r" \(and (?P<count>\d+) more\)$")
 PLACEHOLDER = re.compile(r"\{(?P<name>[a-z_0-9]+)\}")
 SENTENCE_END = re.compile(r"(?<=[.;:!?])\s+")
+ENGLISH_WORDS = re.compile(r"[A-Za-z]{2,} [A-Za-z]{2,}")
 
 
 def translate(message: Optional[str], lang: Optional[str]) -> str:
@@ -30,29 +31,34 @@ def translate(message: Optional[str], lang: Optional[str]) -> str:
     if not message or not str(lang or "").lower().startswith("zh"):
         return message or ""
     if message.startswith(DEPLOY_PREFIX):
-        return "无法部署：" + _located(message[len(DEPLOY_PREFIX):])
+        problems, more = _problems(message[len(DEPLOY_PREFIX):])
+        tail = f"（另有 {more} 处）" if more else ""
+        return "无法部署：" + "；".join((f"{where}：" if where else "") + _text(body) for where, body in problems) + tail
     return _text(message)
 
 
 def untranslated(message: str) -> list[str]:
-    """The English sentences of ``message`` no template knows (what a test of the catalogue looks for)."""
-    return [piece for piece, known in _pieces(message) if not known]
+    """The English sentences of ``message`` no template knows (what a test of the catalogue looks for); a
+    piece without two English words in a row (an id, a number, code) is not a sentence."""
+    bodies = [body for _, body in _problems(message[len(DEPLOY_PREFIX):])[0]] \
+        if message.startswith(DEPLOY_PREFIX) else [message]
+    return [piece for body in bodies for piece, known in _pieces(body) if not known and ENGLISH_WORDS.search(piece)]
 
 
 # -- located problems (deploy refusals) -----------------------------------------------------------
 
-def _located(text: str) -> str:
+def _problems(text: str) -> tuple[list[tuple[str, str]], Optional[str]]:
+    """The (location, message) of each problem of a deploy refusal, and how many more it did not list."""
     more = MORE.search(text)
-    tail = f"（另有 {more.group('count')} 处）" if more else ""
-    text = text[:more.start()] if more else text
-    parts, rest = [], text
+    rest = text[:more.start()] if more else text
+    problems = []
     while rest:
         found = LOCATION.match(rest)
         where = found.group("where") if found else ""
         rest = rest[found.end():] if found else rest
         body, rest = _until_next_location(rest)
-        parts.append((f"{where}：" if where else "") + _text(body))
-    return "；".join(parts) + tail
+        problems.append((where, body))
+    return problems, more.group("count") if more else None
 
 
 def _until_next_location(text: str) -> tuple[str, str]:
@@ -118,18 +124,21 @@ def _compiled() -> list[tuple[re.Pattern, str]]:
 
 
 def _pattern(english: str) -> re.Pattern:
-    """A template's regular expression: its text literally, each ``{name}`` any text (the last one to the
-    end when the template ends with it), ending where a word ends."""
+    """A template's regular expression: its text literally (its final full stop optional: an embedded
+    message may lack it), each ``{name}`` any text (to the end when the template ends with it, or an
+    ``m_`` one with a full stop), ending where a word ends."""
     parts, position, names = [], 0, set()
     for found in PLACEHOLDER.finditer(english):
         parts.append(re.escape(english[position:found.start()]))
         name = found.group("name")
-        at_end = found.end() == len(english)
+        after = english[found.end():]
+        at_end = after in ("", ".") or (name.startswith("m_") and after == ".)")
         in_juel = english[:found.start()].endswith("$")  # ${name}: one JUEL expression
         parts.append(f"(?P={name})" if name in names else f"(?P<{name}>{_any(name, at_end, in_juel)})")
         names.add(name)
         position = found.end()
-    parts.append(re.escape(english[position:]))
+    tail = english[position:]
+    parts.append(re.escape(tail[:-1]) + r"\.?" if tail.endswith(".") else re.escape(tail))  # "." may end the text
     return re.compile("".join(parts) + r"(?![A-Za-z0-9])", re.DOTALL)
 
 

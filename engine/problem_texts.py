@@ -39,7 +39,8 @@ PROBLEMS: list[tuple[str, str]] = [
      "默认角色 '{role}' 不是已知角色：请使用以下之一：{roles}（或先添加该角色）。"),
     ("Default role '{role}' is not a known role.", "默认角色 '{role}' 不是已知角色。"),
     ("No process '{id}' is deployed; deploy it with `liucheng deploy`.", "未部署流程 '{id}'；请用 `liucheng deploy` 部署。"),
-    ("No {which} process '{id}' is deployed; deploy it with `liucheng deploy`.", "未部署 {which} 流程 '{id}'；请用 `liucheng deploy` 部署。"),
+    ("No version {version} of process '{id}' is deployed; deploy it with `liucheng deploy`.",
+     "未部署流程 '{id}' 的第 {version} 版；请用 `liucheng deploy` 部署。"),
     ("Definition {id} does not exist.", "流程定义 {id} 不存在。"),
     # elements Liucheng does not run
     ("Business rule task '{name}' evaluates the DMN decision '{ref}', but Liucheng does not evaluate DMN decisions: "

@@ -5,7 +5,7 @@ Each field takes ``*``, numbers, lists (``1,15``), ranges (``MON-FRI``), steps (
 ``10-40/10``) and names (``JAN``, ``SUN``; day of week 1 = Sunday … 7 = Saturday as in Quartz).
 The day fields also take ``?`` (no value), the day of month ``L`` (last day), ``L-3``, ``15W``
 (nearest weekday) and ``LW``; the day of week ``6L`` (last Friday of the month) and ``6#3`` (third
-Friday). Times are those of the department's time zone (``time_zone``: ``LIUCHENG_TIME_ZONE``,
+Friday). Times are those of the department's time zone (``time_zone``: ``LIUCHENG_TIMEZONE``,
 default Asia/Shanghai, the zone the pages show), as Camunda evaluates cron in its server's zone.
 
 ``parse`` refuses what Quartz refuses with a ``CronError`` saying what to write; ``next_after``
@@ -14,13 +14,14 @@ gives the next firing after an instant (aware UTC in, aware UTC out, None when t
 from __future__ import annotations
 
 import calendar
-import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Optional
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from engine import config
 
 DEFAULT_ZONE = "Asia/Shanghai"
 MONTHS = {name: n for n, name in enumerate(
@@ -37,11 +38,12 @@ class CronError(ValueError):
 
 
 def time_zone() -> ZoneInfo:
-    """The department's time zone: ``LIUCHENG_TIME_ZONE`` (an IANA name), default Asia/Shanghai."""
-    name = os.environ.get("LIUCHENG_TIME_ZONE", DEFAULT_ZONE)
+    """The department's time zone, the one the pages show: ``engine.config.timezone``
+    (``LIUCHENG_TIMEZONE``, default Asia/Shanghai); an unknown name here (a worker started without the
+    web app's check) falls back to Asia/Shanghai."""
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return config.timezone()
+    except config.ConfigurationError:
         return ZoneInfo(DEFAULT_ZONE)
 
 
