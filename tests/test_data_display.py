@@ -303,3 +303,36 @@ def test_pm_onboarding_pages_show_no_raw_json_nor_true_false(scenario_only, web)
 def test_the_readme_of_forms_documents_the_currency_key():
     readme = (Path(__file__).resolve().parent.parent / "forms" / "README.md").read_text(encoding="utf-8")
     assert "`currency`" in readme and "¥" in readme
+
+
+def test_the_demo_datas_pages_show_no_json_no_true_false_and_no_choice_codes(web, deploy, make_user):
+    from sqlalchemy import select
+
+    from engine.models import HumanTask, Instance
+    from webui import demo as demo_data
+
+    deploy()
+    with web.extensions["liucheng_db"].session() as session:
+        demo_data.create_users(session)
+        demo_data.create_sample_instances(session)
+        session.commit()
+        instances, tasks = list(session.scalars(select(Instance.id))), list(session.scalars(select(HumanTask.id)))
+    make_user("guan", "admin", "auditor")
+    codes = re.compile(r">(?:true|false|True|False|None|CNY|USD|electronic|purple|seven_day)<")
+    paths = [f"/instances/{i}" for i in instances] + [f"/audit/instances/{i}" for i in instances]
+    for path in paths + [f"/tasks/{t}" for t in tasks]:
+        page = page_of(web, "guan", path)
+        assert not RAW_JSON.search(page) and not codes.search(page), path
+
+
+def test_in_english_the_same_data_reads_yes_no_labels_and_money(demo, web):
+    _deployed, instance_id = demo
+    client = web.test_client()
+    sign_in(client, "guan")
+    client.get("/lang/en")
+    page = text(client.get(f"/instances/{instance_id}"))
+    data = section(page, '<dl class="key-data">', "</dl>")
+    assert "<dt>Urgent</dt><dd>No</dd>" in data and "Purple" in data and "Gift wrap, Invoice" in data
+    assert "¥1,000.00" in data and re.search(r"<th[^>]*>SKU</th>", data)
+    labelled = client.get(f"/audit/instances/{instance_id}/history.csv?labels=1").get_data(as_text=True)
+    assert "Time (Asia/Shanghai)" in labelled and "Colour: Purple" in labelled

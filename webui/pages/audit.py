@@ -20,7 +20,8 @@ from sqlalchemy import Select, select
 from engine import history, runtime, users
 from engine.models import Definition, HistoryEvent, Instance
 from webui.db import get_session
-from webui.pages.display import count, local_day_bounds, local_zone, pager, parse_day, process_name, process_names
+from webui.pages.display import (count, lang, local_day_bounds, local_zone, pager, parse_day, process_name,
+                                 process_names)
 from webui.pages.history import Labels, entries, event_label
 from webui.pages.signed_in import AUDIT_ROLES, page
 from webui.pages.timeline import build as timeline_of
@@ -168,11 +169,12 @@ def to_csv(items: list[dict], columns: Optional[list[tuple[str, str]]] = None) -
 
 def readable_cell(key: str, value: object) -> object:
     """A labelled row's changes and details in one cell: 「主管是否同意：否 → 是；审批意见：同意」."""
+    colon, semicolon = ("：", "；") if lang() == "zh" else (": ", "; ")
     if key == "changes" and isinstance(value, list):
-        return "；".join(f"{c['field']}：{c['before']} → {c['after']}" if c["before"] else f"{c['field']}：{c['after']}"
-                        for c in value)
+        return semicolon.join(f"{c['field']}{colon}{c['before']} → {c['after']}" if c["before"]
+                              else f"{c['field']}{colon}{c['after']}" for c in value)
     if key == "details" and isinstance(value, dict):
-        return "；".join(f"{k}：{v}" for k, v in value.items())
+        return semicolon.join(f"{k}{colon}{v}" for k, v in value.items())
     return value
 
 
