@@ -169,4 +169,4 @@ def test_a_task_claimed_by_another_is_read_only_for_me(refund_world, browser_as)
     assert "此任务由 zhuguan 处理" in page and 'id="unclaim"' in page
     response = make_other.post(f"/tasks/{refund_world.task_id}/complete", data={"approved": "true"},
                                follow_redirects=True)
-    assert "claimed by zhuguan" in text(response)
+    assert response.status_code == 409 and "已被 zhuguan" in text(response)  # the refusal in Chinese (issue 14)

@@ -18,7 +18,8 @@ from engine.runtime import waiting
 from webui import diagram
 from webui.db import get_session
 from webui.pages import form_files, variable_filter
-from webui.pages.display import DIAGRAM_SCALE, count, local_day_bounds, pager, parse_day, process_names, role_name
+from webui.pages.display import (DIAGRAM_SCALE, count, engine_text, local_day_bounds, pager, parse_day, process_names,
+                                 role_name)
 from webui.pages.form_input import parse, rework, row_action
 from webui.pages.form_messages import field_errors
 from webui.pages.forms import fields
@@ -98,7 +99,7 @@ def index():
         rows = list(session.scalars(query.order_by(Instance.id.desc()).limit(pages.size).offset(pages.offset)))
     except ValidationError as exc:  # a variable expression the engine cannot read: say why, list nothing
         session.rollback()
-        error = exc.message
+        error = engine_text(exc.message)
     processes = sorted(process_names(session))
     return render_template("instances/index.html", rows=rows, pages=pages, processes=processes,
                            statuses=STATUSES, status=status, first=first, last=last, error=error,
@@ -168,7 +169,7 @@ def cancel(instance_id: int):
     try:
         runtime.cancel_instance(session, instance_id, request.form.get("reason", ""), actor())
     except EngineError as exc:
-        flash(exc.message, "error")
+        flash(engine_text(exc.message), "error")
     else:
         flash(_("The instance was cancelled."), "success")
     return redirect(url_for("instances.detail", instance_id=instance_id))

@@ -16,7 +16,7 @@ from engine.models import Definition, HumanTask, Instance
 from webui.db import get_session
 from webui.http_status import status_of
 from webui.pages import form_files
-from webui.pages.display import safe_next
+from webui.pages.display import engine_text, safe_next
 from webui.pages.form_input import parse, rework, row_action
 from webui.pages.form_messages import field_errors
 from webui.pages.forms import fields
@@ -95,7 +95,8 @@ def complete(task_id: int):
 
 def refused(exc: EngineError) -> str:
     """Why the engine refused a completion, with the reassurance that nothing typed is lost."""
-    return _("The task could not be completed: %(reason)s What you typed is kept below.", reason=exc.message)
+    return _("The task could not be completed: %(reason)s What you typed is kept below.",
+             reason=engine_text(exc.message))
 
 
 @bp.post("/tasks/<int:task_id>/claim")
@@ -155,7 +156,7 @@ def resolve(task_id: int):
         return render_task(row, submitted, errors, _("Correct the marked fields and submit again."), status_of(exc))
     except EngineError as exc:
         session.rollback()
-        return render_task(row, submitted, {}, exc.message, status_of(exc))
+        return render_task(row, submitted, {}, engine_text(exc.message), status_of(exc))
     flash(_("“%(name)s” was handed back to %(user)s with what you filled in.",
             name=row.name or row.element_id, user=row.owner), "success")
     return redirect(url_for("worklist.index"))
@@ -181,7 +182,7 @@ def perform(task_id: int, command: Callable[..., HumanTask], done: Callable[[Hum
     try:
         row = command(get_session(), task_id, actor())
     except EngineError as exc:
-        flash(exc.message, "error")
+        flash(engine_text(exc.message), "error")
         return False
     flash(done(row), "success")
     return True

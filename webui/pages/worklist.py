@@ -17,7 +17,7 @@ from engine.errors import EngineError, ValidationError
 from engine.models import Definition
 from webui.db import get_session
 from webui.pages import variable_filter
-from webui.pages.display import count, local_zone, pager
+from webui.pages.display import count, engine_text, local_zone, pager
 from webui.pages.signed_in import actor, page
 
 bp = Blueprint("worklist", __name__)
@@ -43,7 +43,7 @@ def index():
         rows = session.execute(worklist.ordered(query, chosen["sort"]).limit(pages.size).offset(pages.offset)).all()
     except ValidationError as exc:  # a variable expression the engine cannot read: say why, list nothing
         session.rollback()
-        error = exc.message
+        error = engine_text(exc.message)
     preview = claimable_preview(session, user, chosen, counts, today)
     quick = quick_tasks(session, rows + preview)
     processes = worklist.processes_with_tasks(session, user)
@@ -136,7 +136,7 @@ def save_filter():
     try:
         row = saved_filters.create_filter(get_session(), actor(), (request.form.get("name") or "").strip(), query)
     except EngineError as exc:
-        flash(exc.message, "error")
+        flash(engine_text(exc.message), "error")
         return redirect(url_for("worklist.index", **as_args(query)))
     flash(_("Filter “%(name)s” saved; it is a tab of your worklist now.", name=row.name), "success")
     return redirect(url_for("worklist.index", **as_args(query)))
@@ -148,7 +148,7 @@ def delete_filter(filter_id: int):
     try:
         saved_filters.delete_filter(get_session(), actor(), filter_id)
     except EngineError as exc:
-        flash(exc.message, "error")
+        flash(engine_text(exc.message), "error")
     else:
         flash(_("Filter deleted."), "success")
     return redirect(url_for("worklist.index"))
@@ -168,6 +168,7 @@ def claim_selected():
     if result["claimed"]:
         flash(_("You claimed %(n)s tasks; they are in “My tasks”.", n=len(result["claimed"])), "success")
     for refusal in result["refused"]:
-        flash(_("Task %(id)s was not claimed: %(reason)s", id=refusal["id"], reason=refusal["message"]), "error")
+        flash(_("Task %(id)s was not claimed: %(reason)s", id=refusal["id"],
+                reason=engine_text(refusal["message"])), "error")
     return redirect(url_for("worklist.index", tab="mine" if result["claimed"] else "claimable"))
 
