@@ -239,6 +239,16 @@ def test_exports_with_labels_read_as_the_pages_and_without_keep_the_codes(demo, 
     assert {"field": "增值服务", "before": "", "after": "礼品包装、开发票"} in items[0]["changes"]
 
 
+def test_the_audit_timeline_offers_the_readable_export(demo, web):
+    _deployed, instance_id = demo
+    page = page_of(web, "shen", f"/audit/instances/{instance_id}")
+    link = re.search(r'id="export-labels-csv" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert "便于阅读的导出" in page and "labels=1" in link
+    client = web.test_client()
+    sign_in(client, "shen")
+    assert "颜色：紫色" in client.get(link).get_data(as_text=True)
+
+
 def test_the_audit_search_offers_the_labelled_exports(demo, web):
     page = page_of(web, "shen", "/audit/?type=instance_started")
     link = re.search(r'id="export-search-labels-csv" href="([^"]+)"', page).group(1).replace("&amp;", "&")
