@@ -229,3 +229,12 @@ def test_the_designers_page_shows_deploy_problems_and_notes_in_chinese(web, make
     page = text(client.post("/admin/definitions", content_type="multipart/form-data", follow_redirects=True,
                             data={"files": [(io.BytesIO(lanes), "lanes.bpmn")]}))
     assert "泳道 &#39;Boss&#39; 不是角色" in page and "is not a role" not in page
+
+
+def test_a_refusal_on_the_task_page_reads_in_chinese(web, api, review, browser_as):
+    task_id = review["open_tasks"][0]["id"]
+    assert api("post", f"/tasks/{task_id}/claim", "wang").status_code == 200
+    assert api("post", f"/tasks/{task_id}/complete", "wang", json={"data": {}}).status_code == 200
+    page = text(browser_as("wang").post(f"/tasks/{task_id}/complete", data={}, follow_redirects=True))
+    assert f"任务 {task_id} 已是「已完成」状态，不能再办理。" in page
+    assert "already completed" not in page and "claimd" not in page
