@@ -31,6 +31,7 @@ def test_worklist_task_start_and_instance_pages_fit_a_phone(app, deploy, make_us
     deploy()
     make_user("kefu", "aftersales_cs")
     make_user("zhuguan", "supervisor")
+    make_user("zhuguan2", "supervisor")
     with app.extensions["liucheng_db"].session() as session:
         kefu = users.get_user(session, "kefu")
         for n in range(3):
@@ -56,11 +57,22 @@ def test_worklist_task_start_and_instance_pages_fit_a_phone(app, deploy, make_us
     expect(boss.locator(".flash-success")).to_contain_text("认领")
     expect(boss.locator(".assignee")).to_have_text("zhuguan")  # the claimed task opened
     assert_fits(boss, "the task page")
+    boss.click("#reassign-box summary")
+    boss.click("#delegate-box summary")
+    expect(boss.locator("#delegate-user")).to_be_visible()
+    assert_fits(boss, "the task page with its hand-over forms open")
     boss.screenshot(path=str(shots / "task-phone.png"), full_page=True)
+    boss.select_option("#delegate-user", "zhuguan2")
+    boss.click("#delegate")
+    expect(boss.locator("#delegation")).to_contain_text("委托给 zhuguan2 处理中")
 
     boss.goto("/instances")
     expect(boss.locator("table.list tbody tr")).to_have_count(3)
     assert_fits(boss, "the instance list")
+    boss.goto("/instances?var_name=order_no&var_op=eq&var_value=TB-20261102-0002")
+    expect(boss.locator("table.list tbody tr")).to_have_count(1)
+    expect(boss.locator("details.variable-filter")).to_have_attribute("open", "")
+    assert_fits(boss, "the instance list searched by order number")
 
     clerk = phone_sign_in(new_page, "kefu")
     clerk.goto("/start/refund")
