@@ -3,8 +3,8 @@
 Used by the task page, the instance page, the auditors' timeline and the exports with labels (without
 labels they write ``engine.history.export_row``). ``Labels``: an element's name (an unnamed one by its type
 in words), a variable's label and field spec (the form of the task, else the form that owns the variable,
-``engine.variable_catalog``); values are shown by ``values_view``. And ``highlight_of``: what an instance's diagram marks done,
-active and failed, read from its history.
+``engine.variable_catalog``); values are shown by ``values_view``. And ``highlight_of``: what an
+instance's diagram marks done, active and failed, read from its history.
 """
 from __future__ import annotations
 
@@ -203,12 +203,6 @@ def _start(labels: Labels) -> Optional[str]:
                  if node.get("type") == "startEvent" and node.get("form_key") and not node.get("in_subprocess")), None)
 
 
-def plain(event: HistoryEvent, process_id: str = "", business_key: Optional[str] = None) -> dict[str, Any]:
-    """One event as an export row (JSON-safe; times ISO 8601 UTC)."""
-    return {"id": event.id, "instance_id": event.instance_id, "process_id": process_id,
-            "business_key": business_key, "at": event.at.isoformat() + "Z", "type": event.type,
-            "actor": event.actor, "element_id": event.element_id, "task_id": event.task_id,
-            "data": event.data or {}}
 # -- what to highlight ------------------------------------------------------------------------------
 
 STEP_EVENTS = {"element_completed", "gateway_taken", "script_changed_data",  # one per step the engine ran
