@@ -203,6 +203,20 @@ def test_a_file_field_shows_the_files_name_as_a_download_link(demo, web, api):
     assert "attachment_id" not in page and "sha256" not in data
 
 
+def test_a_delegates_draft_shows_with_the_tasks_form_labels(demo, web, api, make_user):
+    _deployed, instance_id = demo
+    make_user("cang2", "warehouse")
+    task_id = api("get", f"/tasks?scope=all&instance_id={instance_id}", user="guan").get_json()[0]["id"]
+    assert api("post", f"/tasks/{task_id}/claim", user="cang").status_code == 200
+    assert api("post", f"/tasks/{task_id}/delegate", user="cang", json={"user": "cang2"}).status_code == 200
+    resolved = api("post", f"/tasks/{task_id}/resolve", user="cang2", json={"data": {"approved": False}})
+    assert resolved.status_code == 200, resolved.get_json()
+    page = page_of(web, "shen", f"/audit/instances/{instance_id}")
+    entry = re.findall(r'<li class="event type-task_resolved".*?</li>', page, re.S)[0]
+    assert "初审同意" in entry and '<td class="after">否</td>' in entry and "负责人" in entry and "cang" in entry
+    assert "approved" not in entry and "draft" not in entry
+
+
 def test_the_timeline_names_an_unnamed_gateway_by_its_type_and_the_flow_it_took(demo, web, api):
     _deployed, instance_id = demo
     complete(api, instance_id, "cang", {"approved": True})

@@ -64,6 +64,7 @@ DETAIL_LABELS = {  # keys of events' data shown as details
     "attempts": _l("Attempts"), "retry_at": _l("Next retry"), "to": _l("To"), "from": _l("From"), "by": _l("By"),
     "previous_assignee": _l("Previous assignee"), "kept_since": _l("Kept since"), "comment": _l("Comment"),
     "first_status": _l("First status"), "external_task_id": _l("External task"), "version": _l("Version"),
+    "owner": _l("Owner"),
 }
 TIME_KEYS = {"due_at", "fired_at", "retry_at", "kept_since"}  # the engine's times (UTC) in events' data
 ELEMENT_TYPES = {  # an element without a name is named by its type
@@ -168,6 +169,10 @@ def entry(event: HistoryEvent, labels: Labels) -> Entry:
         item.details.append((str(_l("Role")), role_name(data.get("role"))))
         if data.get("assignee"):
             item.details.append((str(_l("Assignee")), as_text(data.get("assignee"))))
+    elif event.type == "task_resolved":  # what the delegate entered, with the task form's labels
+        item.details.append((str(DETAIL_LABELS["owner"]), as_text(data.get("owner"))))
+        for key, value in (data.get("draft") or {}).items():
+            item.change(labels.field(key, form_key), None, value, labels.spec(key, form_key))
     elif event.type in ("comment_added", "attachment_added"):  # issue 14: webui.pages.collaboration
         item.details += collaboration.event_details(event.type, data)
     elif event.type.startswith("external_task_"):
