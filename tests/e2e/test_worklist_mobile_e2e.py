@@ -100,3 +100,22 @@ def test_bulk_claim_works_from_the_keyboard(app, deploy, make_user, new_page):
     expect(boss.locator(".flash-success")).to_contain_text("您已认领 2 个任务")
     expect(boss.locator("#task-list tbody tr")).to_have_count(2)
     assert_fits(boss, "my tasks")
+
+
+def test_at_desk_width_the_worklist_stays_a_table(app, deploy, make_user, new_page):
+    deploy()
+    make_user("kefu", "aftersales_cs")
+    make_user("zhuguan", "supervisor")
+    with app.extensions["liucheng_db"].session() as session:
+        runtime.start_instance(session, "refund", {**START_DATA, "order_no": "DESK-1"}, users.get_user(session, "kefu"))
+    page = new_page(1400, 900)
+    page.goto("/login")
+    page.fill("#username", "zhuguan")
+    page.fill("#password", "secret-zhuguan")
+    page.click("#sign-in")
+    page.goto("/worklist?tab=claimable")
+    row = "#task-list tbody tr"
+    assert page.evaluate(f"getComputedStyle(document.querySelector('{row}')).display") == "table-row"
+    title = page.locator(f"{row} td.task-cell").bounding_box()
+    header = page.locator("#task-list thead th").nth(1).bounding_box()
+    assert abs(title["x"] - header["x"]) < 2 and title["width"] > 100  # the title under its header, on one line
