@@ -69,7 +69,7 @@ PROBLEMS: list[tuple[str, str]] = [
      "此 {kind} 映射没有目标：请添加 target=\"<variable>\"（或 variables=\"all\"）。"),
     ("Process '{id}', which this call activity calls, is neither in this deployment nor deployed yet: deploy it "
      "before an instance reaches this call activity (an instance that gets there first stops with an incident, to "
-     "retry once it is deployed).", "此调用活动调用的流程 '{id}' 既不在本次部署中，也尚未部署：请在实例到达此调用活动之前部署它（先到达的实例会因异常停止，部署后可重试）。"),
+     "retry once it is deployed).", "此调用活动调用的流程 '{id}' 既不在本次部署中，也尚未部署：请在实例到达此调用活动之前部署它（先到达的实例会因故障停止，部署后可重试）。"),
     ("Script format '{fmt}' is not supported: Script task '{name}' is written in {fmt2}; Liucheng runs Python "
      "scripts only. Rewrite the script in Python and set scriptFormat=\"python\".",
      "不支持脚本格式 '{fmt}'：脚本任务 '{name}' 用 {fmt2} 编写；流程引擎只运行 Python 脚本。请用 Python 重写脚本，并设置 scriptFormat=\"python\"。"),
@@ -78,14 +78,14 @@ PROBLEMS: list[tuple[str, str]] = [
     ("Script is not allowed: {m_detail}", "脚本不被允许：{m_detail}"),
     ("The assignee '{written}' is a list; a task has one assignee, so these users are its candidate users (any of "
      "them may claim it). Write them in candidateUsers to say so.",
-     "办理人 '{written}' 是一个列表；任务只有一个办理人，因此这些用户作为候选用户（任何一人都可领取）。请写在 candidateUsers 中以明确表示。"),
+     "处理人 '{written}' 是一个列表；任务只有一个处理人，因此这些用户作为候选用户（任何一人都可认领）。请写在 candidateUsers 中以明确表示。"),
     ("Lane '{name}' is not a role", "泳道 '{name}' 不是角色"),
     ("Lane {id} has no name", "泳道 {id} 没有名称"),
     ("{m_label}, so it does not decide who gets its tasks (as in Camunda): {m_where}. Name the lane after a role, or "
-     "give the tasks candidateGroups or an assignee.", "{m_label}，因此不决定其任务由谁办理（与 Camunda 相同）：{m_where}。"
-     "请以角色命名泳道，或为任务设置 candidateGroups 或办理人。"),
+     "give the tasks candidateGroups or an assignee.", "{m_label}，因此不决定其任务由谁完成（与 Camunda 相同）：{m_where}。"
+     "请以角色命名泳道，或为任务设置 candidateGroups 或处理人。"),
     ("{task} ({id}) to the deployment's default role", "{task}（{id}）交给部署的默认角色"),
-    ("{task} ({id}) to its assignee or candidates", "{task}（{id}）交给其办理人或候选人"),
+    ("{task} ({id}) to its assignee or candidates", "{task}（{id}）交给其处理人或候选人"),
     # structure
     ("This receive task has no message: it waits until it is signalled through the API (POST "
      "/api/v1/instances/<id>/signal with {body}).", "此接收任务没有消息：它会一直等待，直到通过 API 发送信号（POST /api/v1/instances/<id>/signal，内容为 {body}）。"),
@@ -98,7 +98,7 @@ PROBLEMS: list[tuple[str, str]] = [
     ("This task's outgoing flows have conditions: it takes every flow whose condition is true, those without a "
      "condition always, its default flow when none is true (an inclusive gateway '{id}' is added; no flow to take "
      "stops the instance with an incident).", "此任务的出口顺序流带有条件：条件为真的顺序流都会执行，无条件的总会执行，都不为真时走默认顺序流"
-     "（会添加包容网关 '{id}'；没有可走的顺序流时实例因异常停止）。"),
+     "（会添加包容网关 '{id}'；没有可走的顺序流时实例因故障停止）。"),
     ("This task has several outgoing flows without conditions: all of them are taken in parallel, as in Camunda (a "
      "parallel gateway '{id}' is added). Draw an exclusive gateway if only one path is meant.",
      "此任务有多个无条件的出口顺序流：与 Camunda 相同，全部并行执行（会添加并行网关 '{id}'）。如只应走一条路径，请画一个排他网关。"),
@@ -170,7 +170,7 @@ PROBLEMS: list[tuple[str, str]] = [
      "worker through the external task API) or register a connector in engine/connectors; where a value is needed "
      "(a condition, an assignee), compute it in a script task or an external task first and name the variable, e.g. "
      "${approved} or ${editor}", "不支持方法 '{name}'（字符串和列表的安全方法：{methods}）；如果 '{bean}' 是 Java bean，这里调用的是 Java bean '{bean2}' "
-     "的方法 '{name2}'，流程引擎没有它（不运行 Java 代码）：请把" + JUEL_FIX + "；需要值的地方（条件、办理人），请先在脚本任务或外部任务中计算并命名变量，"
+     "的方法 '{name2}'，流程引擎没有它（不运行 Java 代码）：请把" + JUEL_FIX + "；需要值的地方（条件、处理人），请先在脚本任务或外部任务中计算并命名变量，"
      "例如 ${approved} 或 ${editor}"),
     ("method '{name}' is not supported; the safe methods are {methods}", "不支持方法 '{name}'；安全的方法有 {methods}"),
     ("'{name}' takes {counts} argument(s), not {given}", "'{name}' 需要 {counts} 个参数，而不是 {given} 个"),
@@ -183,7 +183,7 @@ PROBLEMS: list[tuple[str, str]] = [
     ("execution.{member} is not available in Liucheng (only execution.getVariable and execution.setVariable are): "
      "pass the value as a process variable (the business key is the 'business_key' of the start request) and name "
      "it, e.g. ${orderId}", "流程引擎中没有 execution.{member}（只有 execution.getVariable 和 execution.setVariable）：请把值作为流程变量传入"
-     "（业务编号是启动请求的 'business_key'）并引用它，例如 ${orderId}"),
+     "（业务单号是启动请求的 'business_key'）并引用它，例如 ${orderId}"),
     ("execution.{member} takes the variable's name as a quoted text{rest}", "execution.{member} 需要带引号的变量名{rest}"),
     ("'{name}' is a Java object of Camunda/Flowable, not a process variable; name the variable directly (e.g. "
      "${amount}, not ${{name2}.getVariable('amount')})", "'{name}' 是 Camunda/Flowable 的 Java 对象，不是流程变量；请直接引用变量（例如 ${amount}，而不是 ${{name2}.getVariable('amount')}）"),
@@ -242,7 +242,7 @@ PROBLEMS: list[tuple[str, str]] = [
      "表单 '{key}'（{written}）未部署：改用根据该元素表单字段生成的表单。"),
     ("Form '{key}' ({written}) is not deployed: the step shows the generic form (complete it, optionally with "
      "variables). Deploy the form (forms/{file}.json, or a Camunda Form .form file) to show it.",
-     "表单 '{key}'（{written}）未部署：该步骤显示通用表单（可直接办理，也可附带变量）。请部署该表单（forms/{file}.json，或 Camunda Form .form 文件）以显示它。"),
+     "表单 '{key}'（{written}）未部署：该步骤显示通用表单（可直接完成，也可附带变量）。请部署该表单（forms/{file}.json，或 Camunda Form .form 文件）以显示它。"),
     ("Form '{key}' (camunda:formRef) is not deployed: deploy its .form file with the BPMN; meanwhile the step shows "
      "the {m_what}", "表单 '{key}'（camunda:formRef）未部署：请将其 .form 文件与 BPMN 一起部署；在此之前该步骤显示{m_what}"),
     ("generated form of its form fields.", "根据其表单字段生成的表单。"),

@@ -236,5 +236,5 @@ def test_a_refusal_on_the_task_page_reads_in_chinese(web, api, review, browser_a
     assert api("post", f"/tasks/{task_id}/claim", "wang").status_code == 200
     assert api("post", f"/tasks/{task_id}/complete", "wang", json={"data": {}}).status_code == 200
     page = text(browser_as("wang").post(f"/tasks/{task_id}/complete", data={}, follow_redirects=True))
-    assert f"任务 {task_id} 已是「已完成」状态，不能再办理。" in page
+    assert f"任务 {task_id} 已是「已完成」状态，不能再完成。" in page
     assert "already completed" not in page and "claimd" not in page

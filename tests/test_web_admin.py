@@ -126,7 +126,7 @@ def test_incidents_are_listed_retried_and_resolved(web, deploy, make_user, brows
     assert retried.headers["Location"] == "/incidents/?status=all"
     assert f"故障 {incident_id}" in text(client.get("/incidents/?status=all"))
     if text(client.get("/incidents/?status=open")).count("data-incident-id"):
-        assert "请说明异常是如何解决的" in text(client.post(f"/incidents/{incident_id}/resolve", data={"comment": ""},
+        assert "请说明故障是如何解决的" in text(client.post(f"/incidents/{incident_id}/resolve", data={"comment": ""},
                                              follow_redirects=True))
         client.post(f"/incidents/{incident_id}/resolve", data={"comment": "已人工处理"})
         assert "已人工处理" in text(client.get("/incidents/?status=resolved"))
