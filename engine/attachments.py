@@ -32,7 +32,8 @@ def too_large(name: Optional[str] = None) -> FileTooLargeError:
     limit = file_store.max_upload_mb()
     what = f"The file '{name}'" if name else "The upload"
     return FileTooLargeError(f"{what} is larger than {limit} MB, the most one file may be; send a smaller "
-                             "or compressed file.", {"file": [f"At most {limit} MB."], "reason": "size", "max_mb": limit})
+                             "or compressed file.",
+                             {"file": [f"At most {limit} MB."], "reason": "size", "max_mb": limit})
 
 
 # -- uploading ------------------------------------------------------------------------------------

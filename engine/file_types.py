@@ -76,7 +76,8 @@ def clean_name(name: Optional[str]) -> str:
     name = unicodedata.normalize("NFC", name or "")
     name = _CONTROL.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip().strip(".")
     if not name:
-        raise FormValidationError("The file has no name; give it one, e.g. photo.jpg.", {"file": ["No name."], "reason": "name"})
+        raise FormValidationError("The file has no name; give it one, e.g. photo.jpg.",
+                                  {"file": ["No name."], "reason": "name"})
     if len(name) > MAX_NAME:
         stem, dot, ext = name.rpartition(".")
         name = stem[:MAX_NAME - len(ext) - 1] + dot + ext if dot and len(ext) < 16 else name[:MAX_NAME]

@@ -8,6 +8,7 @@ import io
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import text
 
 from web_support import browser_as, refund_world, web  # noqa: F401 (fixtures)
 
@@ -112,7 +113,6 @@ def test_files_dir_keeps_the_bytes_as_files_named_by_sha256(client, auth, refund
     [made] = upload(client, auth, f"/tasks/{refund_world.task_id}/attachments", "zhuguan", ("p.png", PNG)).get_json()
     stored = tmp_path / "files" / hashlib.sha256(PNG).hexdigest()
     assert stored.read_bytes() == PNG
-    from sqlalchemy import text
     assert db_session.execute(text("SELECT content FROM attachments")).scalar_one() is None
     assert client.get(made["url"], headers=auth("zhuguan")).data == PNG
 

@@ -16,6 +16,8 @@ package. Modules, bottom to top:
 * ``firing``: firing due timers and timer start events;
 * ``recovery``: retrying and resolving incidents;
 * ``deployments``: deploying definitions, which starts processes with kept messages.
+* ``collaboration`` (above the commands): comments, attachments, completing or starting with the files of file
+  fields (it joins ``tasks``' and ``instances``' commands in its transaction).
 
 ``start_engine`` is the one start-up call, before any command.
 """

@@ -114,7 +114,7 @@ class refusals_flashed:
         return self
 
     def __exit__(self, kind, exc, tb) -> bool:
-        if exc is None or isinstance(exc, PermissionDeniedError) or not isinstance(exc, (ValidationError, FormValidationError)):
+        if not isinstance(exc, (ValidationError, FormValidationError)) or isinstance(exc, PermissionDeniedError):
             return False
         get_session().rollback()
         flash(refusal_text(exc), "error")
