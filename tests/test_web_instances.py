@@ -95,7 +95,7 @@ def test_the_instance_page_shows_data_tasks_history_and_the_diagram(refund_world
 def test_cancelling_needs_a_reason(refund_world, browser_as, web):
     client = browser_as("kefu")
     url = f"/instances/{refund_world.instance_id}"
-    assert "Give a reason" in text(client.post(url + "/cancel", data={"reason": ""}, follow_redirects=True))
+    assert "请填写撤销实例的原因" in text(client.post(url + "/cancel", data={"reason": ""}, follow_redirects=True))
     page = text(client.post(url + "/cancel", data={"reason": "买家撤销"}, follow_redirects=True))
     assert "流程实例已撤销" in page and "买家撤销" in page and "撤销此流程实例" not in page
     assert browser_as("shenji").post(url + "/cancel", data={"reason": "x"}).status_code == 403
