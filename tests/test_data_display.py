@@ -360,3 +360,14 @@ def test_in_english_the_same_data_reads_yes_no_labels_and_money(demo, web):
     assert "¥1,000.00" in data and re.search(r"<th[^>]*>SKU</th>", data)
     labelled = client.get(f"/audit/instances/{instance_id}/history.csv?labels=1").get_data(as_text=True)
     assert "Time (Asia/Shanghai)" in labelled and "Colour: Purple" in labelled
+
+
+def test_values_and_keys_are_escaped_in_the_tables(demo, web, api):
+    hostile = "<img src=x onerror=alert(1)>"
+    started = api("post", "/instances", user="cang", json={"process_id": "display_demo", "data": {
+        **START, "order_no": hostile, "lines": [{"sku": hostile, "qty": 1}]}})
+    instance_id = started.get_json()["id"]
+    complete(api, instance_id, "cang", {"approved": True})
+    for path in (f"/instances/{instance_id}", f"/audit/instances/{instance_id}"):
+        page = page_of(web, "guan", path)
+        assert hostile not in page and "&lt;img src=x onerror=alert(1)&gt;" in page, path
