@@ -24,6 +24,7 @@ MORE = re.compile(r" \(and (?P<count>\d+) more\)$")
 PLACEHOLDER = re.compile(r"\{(?P<name>[a-z_0-9]+)\}")
 SENTENCE_END = re.compile(r"(?<=[.;:!?])\s+")
 ENGLISH_WORDS = re.compile(r"[A-Za-z]{2,} [A-Za-z]{2,}")
+PUNCTUATION = {";": "；", ".": "。", ":": "："}  # between translated sentences
 
 
 def translate(message: Optional[str], lang: Optional[str]) -> str:
@@ -77,7 +78,7 @@ def _inside_known(problem: str) -> bool:
 # -- sentences -----------------------------------------------------------------------------------
 
 def _text(text: str) -> str:
-    return "".join(known or piece for piece, known in _pieces(text))
+    return "".join(known or PUNCTUATION.get(piece.strip(), piece) for piece, known in _pieces(text))
 
 
 def _pieces(text: str) -> list[tuple[str, str]]:
@@ -132,13 +133,14 @@ def _pattern(english: str) -> re.Pattern:
         parts.append(re.escape(english[position:found.start()]))
         name = found.group("name")
         after = english[found.end():]
-        at_end = after in ("", ".") or (name.startswith("m_") and after == ".)")
+        at_end = after == "" or (name.startswith("m_") and after in (".", ".)"))  # a message: to its last stop
         in_juel = english[:found.start()].endswith("$")  # ${name}: one JUEL expression
         parts.append(f"(?P={name})" if name in names else f"(?P<{name}>{_any(name, at_end, in_juel)})")
         names.add(name)
         position = found.end()
     tail = english[position:]
-    parts.append(re.escape(tail[:-1]) + r"\.?" if tail.endswith(".") else re.escape(tail))  # "." may end the text
+    ends = tail.endswith(".")  # a full stop ends a sentence, or is missing where an embedded message ends
+    parts.append(re.escape(tail[:-1]) + r"(?:\.(?=\s|$)|$)" if ends else re.escape(tail))
     return re.compile("".join(parts) + r"(?![A-Za-z0-9])", re.DOTALL)
 
 
