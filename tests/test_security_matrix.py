@@ -461,7 +461,9 @@ RECIPES: dict[str, Callable[[World, Optional[str]], Call]] = {
     # pages
     "GET /worklist": lambda w, n: Call(),
     "GET /start": lambda w, n: Call(),
-    "GET /instances": lambda w, n: Call(listed=lambda r: html_has(f'href="/instances/{w.instance_id}"')(r)),
+    # the last page (the list is newest first): the API rows before it start more than a page of fresh instances
+    "GET /instances": lambda w, n: Call(query={"page": "999"},
+                                        listed=lambda r: html_has(f'href="/instances/{w.instance_id}"')(r)),
     "GET /instances/{instance_id}": lambda w, n: Call({"instance_id": w.instance_id}),
     "GET /tasks/{task_id}": lambda w, n: Call({"task_id": w.task_id}),
     "GET /incidents/": lambda w, n: Call(listed=lambda r: html_has(f'data-incident-id="{w.incident_id}"')(r)),
@@ -485,7 +487,8 @@ RECIPES: dict[str, Callable[[World, Optional[str]], Call]] = {
 def perform(row: Row, call: Call, client, name: Optional[str]):
     path = row.path.format(**call.values)
     if row.table == "Page":
-        return client.open(path, method=row.method, data=call.form if row.method == "POST" else None)
+        return client.open(path, method=row.method, data=call.form if row.method == "POST" else None,
+                           query_string=call.query)
     headers = basic_auth(name) if name else {}
     options: dict[str, Any] = {"method": row.method, "headers": headers, "query_string": call.query}
     if call.body is not None:

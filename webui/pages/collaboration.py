@@ -23,6 +23,7 @@ from engine.runtime import collaboration
 from webui.api.attachments import file_response
 from webui.db import get_session
 from webui.pages import file_links
+from webui.pages.display import engine_text
 from webui.pages.signed_in import actor, page
 
 bp = Blueprint("collaboration", __name__)
@@ -139,7 +140,7 @@ def refusal_text(exc) -> str:
         if details["text"] == ["Required."]:
             return _("A comment cannot be blank; write its text.")
         return _("A comment is at most %(n)s characters; shorten it.", n=comments.MAX_TEXT)
-    return exc.message
+    return engine_text(exc.message)
 
 
 # -- the panels -----------------------------------------------------------------------------------
