@@ -72,6 +72,8 @@ def test_the_task_header_due_and_the_timer_due_agree_in_the_zone(web, review, br
                       re.S).group(1)
     assert due in waits
     assert text(client.get(f"/instances/{review['id']}")).count(due) >= 2  # its open task's due time too
+    for page in (f"/tasks/{task['id']}", f"/instances/{review['id']}"):  # the timeline too: no raw UTC time
+        assert "2026-11-03T09:00" not in text(client.get(page))
 
 
 def test_every_api_time_carries_the_utc_offset(api, review):
