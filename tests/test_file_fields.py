@@ -177,3 +177,29 @@ def test_refund_started_with_an_evidence_photo_through_the_page(web, deploy, mak
     bad = kefu.post("/start/refund", content_type="multipart/form-data", data={
         **START_FORM, "evidence": [(io.BytesIO(JPEG), "clip.exe")]})
     assert bad.status_code == 422 and "不接受这种类型的文件" in bad.get_data(as_text=True)
+
+
+def test_the_quality_check_keeps_the_application_evidence_and_adds_new_files(web, deploy, make_user, browser_as,
+                                                                             client, auth):
+    deploy(REFUND, FORMS)
+    make_user("kefu", "aftersales_cs")
+    [staged] = upload(client, auth, "/attachments", "kefu", ("申请照片.jpg", JPEG)).get_json()
+    started = client.post("/api/v1/instances", headers=auth("kefu"), json={"process_id": "refund", "data": {
+        "order_no": "Q-1", "buyer": "小李", "amount": "99.00", "shipping_fee": "8.00", "free_shipping": False,
+        "goods_received": True, "quality_issue": True, "days_since_signed": 2, "reason": "开线",
+        "evidence": [{"attachment_id": staged["id"]}]}}).get_json()
+    instance_id = started["id"]
+    offer = session_task(web, instance_id)
+    assert client.post(f"/api/v1/tasks/{offer}/claim", headers=auth("kefu")).status_code == 200
+    assert client.post(f"/api/v1/tasks/{offer}/complete", headers=auth("kefu"), json={"data": {
+        "real_reason": "开线", "exchange_instead": False}}).status_code == 200
+    check = session_task(web, instance_id)
+    kefu = browser_as("kefu")
+    kefu.post(f"/tasks/{check}/claim")
+    page = kefu.get(f"/tasks/{check}").get_data(as_text=True)
+    assert f'<input type="hidden" name="evidence" value="{staged["id"]}">' in page and "申请照片.jpg" in page
+    done = kefu.post(f"/tasks/{check}/complete", content_type="multipart/form-data", data={
+        "evidence": [str(staged["id"]), (io.BytesIO(PNG), "补充照片.png")], "return_shipping_paid": "10.00"})
+    assert done.status_code == 302, done.get_data(as_text=True)[-2000:]
+    data = client.get(f"/api/v1/instances/{instance_id}", headers=auth("kefu")).get_json()["data"]
+    assert [e["name"] for e in data["evidence"]] == ["申请照片.jpg", "补充照片.png"]
