@@ -32,7 +32,8 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:userTask>
     <bpmn:scriptTask id="Script_extra" name="补充数据">
       <bpmn:incoming>F2</bpmn:incoming><bpmn:outgoing>F3</bpmn:outgoing>
-      <bpmn:script>extra_info = {"warehouse": "上海仓", "boxes": 2}</bpmn:script></bpmn:scriptTask>
+      <bpmn:script>extra_info = {"warehouse": "上海仓", "boxes": 2}
+synced_at = "2026-11-02T01:30:00Z"</bpmn:script></bpmn:scriptTask>
     <bpmn:userTask id="Task_decide" name="终审" camunda:formKey="dd_decide">
       <bpmn:incoming>F3</bpmn:incoming><bpmn:outgoing>F4</bpmn:outgoing></bpmn:userTask>
     <bpmn:exclusiveGateway id="Gateway_1"><bpmn:incoming>F4</bpmn:incoming>
@@ -177,6 +178,7 @@ def test_unknown_variables_are_readable_tables_folded_under_other_data(demo, web
     page = page_of(web, "guan", f"/instances/{instance_id}")
     other = section(page, '<details class="other-data">', "</details>")
     assert "extra_info" in other and re.search(r"<th[^>]*>warehouse</th><td>上海仓</td>", other)
+    assert "<dd>2026-11-02 09:30</dd>" in other  # an ISO time with its offset, in the local zone
     assert not RAW_JSON.search(page)
 
 

@@ -11,6 +11,7 @@ the variable's entry of the catalogue of the process shown in this request (``re
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
@@ -23,6 +24,7 @@ from webui.pages.display import as_text, lang, local_zone, localized
 
 CURRENCY_SIGNS = {"CNY": "¥", "RMB": "¥", "USD": "US$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "HKD": "HK$",
                   "TWD": "NT$", "KRW": "₩", "AUD": "A$", "CAD": "C$", "SGD": "S$", "CHF": "CHF "}
+ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 MAX_ROWS = 200  # rows of a table shown; more are counted
 
 
@@ -71,8 +73,8 @@ def scalar(value: Any, spec: Optional[dict] = None) -> str:
         return label
     if (kind == "decimal" or spec.get("currency")) and not isinstance(value, (dict, list)):
         return money(value, spec)
-    if kind == "datetime" and isinstance(value, str):
-        return local_time(value, naive_is_utc=False)
+    if isinstance(value, str) and (kind == "datetime" or (kind is None and ISO_DATETIME.match(value))):
+        return local_time(value, naive_is_utc=False)  # a time with an offset in the local zone, else as written
     return as_text(value)
 
 
