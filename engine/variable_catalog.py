@@ -4,9 +4,9 @@ variable per process), computed at deploy and stored as ``Definition.elements["v
 The form that owns a variable is the first form, in process order, where it is an editable field (not
 ``readonly``, not a ``note``): the start form first, then the forms of the steps as the flows reach them
 (then the steps no flow reaches, in document order). A variable only shown read-only takes the first form
-showing it. Two owning forms that label a variable differently (zh or en) or offer other choices give a
+showing it. Two owning forms that label a variable differently (zh or en), or a choice both offer, give a
 deploy ``Note`` at the second form's element, naming both forms and labels; choices only a later form
-offers are added to the owner's.
+offers are added to the owner's (a form may offer fewer or other choices).
 """
 from __future__ import annotations
 
