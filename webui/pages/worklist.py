@@ -6,7 +6,7 @@ The tabs, filters and sorting are ``engine.worklist``'s search; saved filters ar
 """
 from __future__ import annotations
 
-from datetime import date, timezone
+from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,7 +17,7 @@ from engine.errors import EngineError, ValidationError
 from engine.models import Definition
 from webui.db import get_session
 from webui.pages import variable_filter
-from webui.pages.display import count, engine_text, local_zone, pager
+from webui.pages.display import count, engine_text, pager
 from webui.pages.signed_in import actor, page
 
 bp = Blueprint("worklist", __name__)
@@ -29,7 +29,7 @@ ARG_OF = {"process_id": "process", "text": "q"}  # saved filter key -> the page'
 @bp.get("/worklist")
 @page(works=True)
 def index():
-    session, user, today = get_session(), actor(), local_today()
+    session, user, today = get_session(), actor(), worklist.local_today()
     chosen = chosen_filter(request.args)
     expression = variable_filter.expression(request.args)
     chosen["variables"] = expression or None
@@ -89,11 +89,6 @@ def claimable_preview(session, user, chosen: dict, counts: dict, today: date) ->
 
 def has_filters(chosen: dict) -> bool:
     return any(value for key, value in chosen.items() if key not in ("tab", "sort"))
-
-
-def local_today() -> date:
-    """Today in the pages' time zone (follow-up dates are days there)."""
-    return clock.now().replace(tzinfo=timezone.utc).astimezone(local_zone()).date()
 
 
 def quick_tasks(session, rows) -> set[int]:
