@@ -148,3 +148,20 @@ def test_the_hand_over_forms_need_their_csrf_token(app, deploy, make_user):
         assert client.post(f"/tasks/{task}/{action}", data=data).status_code == 400
     row = task_row(app, task)
     assert row.assignee == "zhuguan" and row.priority == 50 and row.delegation is None
+
+
+def test_a_resolve_with_a_bad_value_keeps_the_delegation_and_what_was_typed(refund_world, browser_as, make_user):
+    make_user("zhuguan2", "supervisor")
+    task = refund_world.task_id
+    owner, helper = browser_as("zhuguan"), browser_as("zhuguan2")
+    claimed_by(owner, task)
+    owner.post(f"/tasks/{task}/delegate", data={"user": "zhuguan2"})
+    refused = helper.post(f"/tasks/{task}/resolve", data={"approved": "maybe", "approval_comment": "再核实一下"})
+    assert refused.status_code == 422
+    page = text(refused)
+    assert "再核实一下" in page and 'id="resolve"' in page
+    row = task_row(helper.application, task)
+    assert row.assignee == "zhuguan2" and row.delegation == "pending" and not row.draft
+    stranger = browser_as("guanli").post(f"/tasks/{task}/resolve", data={"approval_comment": "x"})
+    assert stranger.status_code == 403  # only the delegate resolves
+    assert task_row(helper.application, task).delegation == "pending"
