@@ -161,3 +161,18 @@ def test_the_instance_list_has_the_same_variable_filter(web, deploy, make_user, 
     assert bad.status_code == 200 and 'id="filter-error"' in text(bad)
     with web.extensions["liucheng_db"].session() as session:
         assert session.query(Instance).count() == 3 and session.query(HumanTask).count() == 3
+
+
+def test_a_picked_value_with_a_comma_an_underscore_or_a_backslash_is_escaped(web, deploy, make_user, browser_as, clock):
+    deploy(REFUND, FORMS)
+    make_user("kefu", "aftersales_cs")
+    make_user("zhuguan", "supervisor")
+    odd = start_refund(web, "kefu", order_no="W_1,2\\3")
+    start_refund(web, "kefu", order_no="W-1")
+    client = browser_as("zhuguan")
+    page = text(client.get("/instances", query_string={"var_name": "order_no", "var_op": "eq", "var_value": "W_1,2\\3"}))
+    assert re.findall(r'data-instance-id="(\d+)"', page) == [str(odd)]
+    assert 'value="order_no_eq_W\\_1\\,2\\\\3"' in page  # the expression shown is the escaped one
+    contains = text(client.get("/worklist", query_string={"tab": "claimable", "var_name": "order_no",
+                                                           "var_op": "like", "var_value": "_1,"}))
+    assert task_ids(contains) == [open_task(web, odd).id]  # 包含: anywhere in the text
