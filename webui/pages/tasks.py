@@ -1,4 +1,6 @@
-"""A task's page: its form, the instance's key data, history and diagram; claim, unclaim, complete.
+"""A task's page: its form (pre-filled with a delegate's draft), the instance's key data, history and diagram;
+claim (the task then opens), give back (放回), complete, reassign, delegate, resolve (the delegate hands it back
+with what they filled in), and its priority and follow-up date.
 
 What the user may do with the task is ``engine.worklist.abilities``; the commands are ``engine.runtime``'s.
 """
