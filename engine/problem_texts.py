@@ -86,6 +86,14 @@ PROBLEMS: list[tuple[str, str]] = [
      "请以角色命名泳道，或为任务设置 candidateGroups 或处理人。"),
     ("{task} ({id}) to the deployment's default role", "{task}（{id}）交给部署的默认角色"),
     ("{task} ({id}) to its assignee or candidates", "{task}（{id}）交给其处理人或候选人"),
+    # variables two forms label otherwise (engine.variable_catalog)
+    ("Variable '{name}' is labelled {label_2} in form '{form_2}' but {label_1} in form '{form_1}', which owns it.",
+     "变量 '{name}' 在表单 '{form_2}' 中的标签为 {label_2}，而拥有它的表单 '{form_1}' 中为 {label_1}。"),
+    ("Variable '{name}' labels the choice '{value}' otherwise in form '{form_2}' than in form '{form_1}', which owns "
+     "it.", "变量 '{name}' 的选项 '{value}' 在表单 '{form_2}' 中的标签与拥有它的表单 '{form_1}' 不同。"),
+    ("Pages show the owning form's labels, except on the task of '{form}'.", "页面按拥有该变量的表单显示标签，'{form}' 所在任务除外。"),
+    ("Give both fields the same labels, or store the second one in another variable.",
+     "请为两个字段使用相同的标签，或把第二个存入另一个变量。"),
     # structure
     ("This receive task has no message: it waits until it is signalled through the API (POST "
      "/api/v1/instances/<id>/signal with {body}).", "此接收任务没有消息：它会一直等待，直到通过 API 发送信号（POST /api/v1/instances/<id>/signal，内容为 {body}）。"),
