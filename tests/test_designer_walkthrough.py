@@ -146,7 +146,7 @@ def test_a_designer_deploys_flowables_vacation_request_and_works_it_over_the_api
     assert instance_view(api, instance_id)["data"]["employeeName"] == "xiaoli"  # flowable:initiator
 
     handle = open_tasks(api, instance_id)["handleRequest"]
-    assert handle["assignee"] == "xiaoli" and handle["status"] == "open"  # $INITIATOR: hers, no claim needed
+    assert handle["assignee"] == "xiaoli" and handle["status"] == "claimed"  # $INITIATOR: created hers (issue 14)
     assert work_over_api(api, instance_id, "handleRequest", "xiaoli", {
         "vacationApproved": "Reject", "managerMotivation": "busy week"})["form"] is None  # generic form
     adjust = work_over_api(api, instance_id, "adjustVacationRequestTask", "xiaoli",

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
-from engine import runtime, worklist
+from engine import runtime, task_listing
 from engine.database import HeldSession
 from engine.models import ApiToken, Definition, HumanTask, Instance, Message
 from web_support import (  # noqa: F401 (fixtures)
@@ -356,7 +356,7 @@ def test_driver_errors_raised_past_sqlalchemy_are_503_or_400_never_500(web, refu
     def fail(*_args, **_kwargs):
         raise raised
 
-    monkeypatch.setattr(worklist, "list_tasks", fail)
+    monkeypatch.setattr(task_listing, "list_tasks", fail)
     monkeypatch.setattr(runtime, "claim_task", fail)
     client = web.test_client()
     assert_json_error(client.get(f"{API}/tasks", headers=auth("zhuguan")), status, code)
