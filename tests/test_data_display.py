@@ -10,7 +10,11 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from engine.definitions import get_definition
+from engine.models import HumanTask, Instance
+from webui import demo as demo_data
 from web_support import browser_as, open_task, refund_world, sign_in, text, web  # noqa: F401 (fixtures)
 
 BPMN = """<?xml version="1.0" encoding="UTF-8"?>
@@ -332,11 +336,6 @@ def test_the_readme_of_forms_documents_the_currency_key():
 
 
 def test_the_demo_datas_pages_show_no_json_no_true_false_and_no_choice_codes(web, deploy, make_user):
-    from sqlalchemy import select
-
-    from engine.models import HumanTask, Instance
-    from webui import demo as demo_data
-
     deploy()
     with web.extensions["liucheng_db"].session() as session:
         demo_data.create_users(session)
@@ -373,3 +372,19 @@ def test_values_and_keys_are_escaped_in_the_tables(demo, web, api):
     for path in (f"/instances/{instance_id}", f"/audit/instances/{instance_id}"):
         page = page_of(web, "guan", path)
         assert hostile not in page and "&lt;img src=x onerror=alert(1)&gt;" in page, path
+
+
+def test_a_shared_choice_labelled_otherwise_is_noted_and_a_new_choice_is_joined(web, tmp_path, deploy):
+    (tmp_path / "display_demo.bpmn").write_text(BPMN, encoding="utf-8")
+    decide = {**FORMS["dd_decide"], "fields": FORMS["dd_decide"]["fields"] + [
+        {"name": "colour", "type": "str", "label": label("颜色", "Colour"),
+         "choices": [{"value": "purple", "label": label("紫红", "Magenta")},
+                     {"value": "blue", "label": label("蓝色", "Blue")}]}]}
+    for key, form in {**FORMS, "dd_decide": decide}.items():
+        (tmp_path / f"{key}.json").write_text(json.dumps(form, ensure_ascii=False), encoding="utf-8")
+    notes = [n for n in deploy(tmp_path)[0].notes if "'colour'" in n["message"]]
+    assert len(notes) == 1 and "choice 'purple'" in notes[0]["message"] and notes[0]["element_id"] == "Task_decide"
+    with web.extensions["liucheng_db"].session() as session:
+        variables = get_definition(session, "display_demo").elements["variables"]
+    assert [c["value"] for c in variables["colour"]["choices"]] == ["purple", "red", "blue"]
+    assert variables["colour"]["form"] == "dd_start" and variables["approved"]["form"] == "dd_check"
