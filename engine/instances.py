@@ -69,7 +69,7 @@ def search(session: Session, user: User, process_id: Optional[str] = None, statu
     if text and text.strip():
         query = query.where(business_key_match(text))
     if variables:
-        query = query.where(variable_index.matching(variable_index.parse(variables), Instance.id))
+        query = query.where(variable_index.matching(variable_index.parse(variables), Instance.id, session))
     return query
 
 

@@ -32,6 +32,7 @@ from engine.statements import Statement
 
 OPERATORS = ("eq", "neq", "gt", "gteq", "lt", "lteq", "like")
 MAX_CONDITIONS = 20
+FEW = 1000  # a condition fewer instances satisfy is searched by the list of their ids
 TEXT_LENGTH = 256
 NAME_LENGTH = 128
 EXAMPLE = "order_no_eq_A1001,amount_gt_100"
@@ -171,10 +172,27 @@ def _refuse(problem: str, fix: str) -> None:
                           {"variables": [f"{problem}; {fix}."]})
 
 
-def matching(conditions: list[Condition], instance_id: ColumnElement) -> ColumnElement[bool]:
-    """SQL: the instance ``instance_id`` names has variables satisfying every condition."""
-    return and_(*[instance_id.in_(select(_TABLE.c.instance_id).where(_TABLE.c.name == c.name, _holds(c)))
-                  for c in conditions])
+def matching(conditions: list[Condition], instance_id: ColumnElement,
+             session: Optional[Session] = None) -> ColumnElement[bool]:
+    """SQL: the instance ``instance_id`` names has variables satisfying every condition. A condition few
+    instances satisfy is a list of their ids (found through the index); with ``session``, one that many
+    satisfy (probed: ``FEW`` rows or more) is checked row by row instead, so a list ordered and cut to a
+    page stops at the page's end rather than gathering every match first."""
+    clauses = []
+    for condition in conditions:
+        holding = select(_TABLE.c.instance_id).where(_TABLE.c.name == condition.name, _holds(condition))
+        if session is not None and not _few(session, condition, holding):
+            clauses.append(holding.where(_TABLE.c.instance_id == instance_id).exists())
+        else:
+            clauses.append(instance_id.in_(holding))
+    return and_(*clauses)
+
+
+def _few(session: Session, condition: Condition, holding) -> bool:
+    """Whether fewer than ``FEW`` instances satisfy the condition (a text or number equality is assumed to)."""
+    if condition.operator == "eq" and not isinstance(condition.value, bool):
+        return True
+    return session.scalar(select(func.count()).select_from(holding.limit(FEW).subquery())) < FEW
 
 
 def _holds(condition: Condition) -> ColumnElement[bool]:

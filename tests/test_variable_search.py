@@ -9,7 +9,10 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select, update
 
+from alembic import command as alembic_command
+
 from conftest import DATA
+from engine.database import alembic_config
 from engine.models import InstanceVariable
 
 PROCESS = "variable_search"
@@ -209,6 +212,25 @@ def test_a_step_writes_only_the_variables_it_changed(api, orders, database):
     assert found(api, "buyer_eq_stale") == [order]  # unchanged by the step: left as it was
     assert found(api, "stage_eq_scripted") == [order]  # written by the step (the script after the task)
     assert found(api, "amount_eq_200") == [order]
+
+
+def test_the_migration_indexes_the_instances_there_already(api, orders, database):
+    before = stored(database)
+    assert len(before) >= 14
+    with database.engine.begin() as connection:
+        config = alembic_config(database.url)
+        config.attributes["connection"] = connection
+        alembic_command.downgrade(config, "0008")
+        alembic_command.upgrade(config, "head")
+    assert stored(database) == before
+    assert found(api, "order_no_eq_A1001,amount_gt_100") == ids(orders, "A1001")
+
+
+def stored(database) -> list[tuple]:
+    with database.session() as session:
+        return sorted(tuple(row) for row in session.execute(select(
+            InstanceVariable.instance_id, InstanceVariable.name, InstanceVariable.kind, InstanceVariable.text_value,
+            InstanceVariable.num_value)))
 
 
 def rows(database) -> list[tuple[str, int]]:
