@@ -36,7 +36,7 @@ EVENT_TYPES = frozenset({  # every type ``record`` is called with (a test keeps 
     "incident_opened", "incident_retried", "incident_resolved",
     "external_task_completed", "external_task_failed", "external_task_bpmn_error",
     "comment_added", "attachment_added",
-    "task_delegated", "task_resolved",
+    "task_delegated", "task_resolved", "task_updated",
     "element_completed",  # a step the engine completed that left no other event (start/end events, …)
 })
 _INSERT = Statement(HistoryEvent.__table__.insert(),

@@ -115,3 +115,13 @@ def test_the_list_filters_by_priority_and_follow_up_date(api, three):
     assert listed("follow_up=current") == sorted([low, middle])  # tomorrow's is not yet
     assert api("get", "/tasks?min_priority=101", "wang").status_code == 400
     assert api("get", "/tasks?follow_up=later", "wang").status_code == 400
+
+
+def test_a_change_is_in_the_history_and_no_change_is_not(api, work):
+    task = work.deploy().start()
+    patch(api, task["id"], "zhao", priority=75, follow_up="2026-12-24")
+    patch(api, task["id"], "zhao", priority=75)  # the same: nothing to record
+    history = api("get", f"/instances/{task['instance_id']}/history", "root").json
+    (event,) = [e for e in history if e["type"] == "task_updated"]
+    assert event["actor"] == "zhao" and event["task_id"] == task["id"]
+    assert event["data"] == {"priority": {"from": 50, "to": 75}, "follow_up": {"from": None, "to": "2026-12-24"}}

@@ -149,8 +149,11 @@ def prioritize_task(session: Session, task_id: int, actor: User, priority: Any =
             raise PermissionDeniedError(f"Only the user holding task {task_id}, its owner, a supervisor or an admin "
                                         "may set its priority and follow-up date.")
         values = task_dates(priority, follow_up)
-        if values:
+        changes = {key: {"from": _plain(getattr(row, key)), "to": _plain(value)}
+                   for key, value in values.items() if getattr(row, key) != value}
+        if changes:
             worklist.mark_prioritized(session, row, values)
+            history.record(session, row.instance_id, "task_updated", actor.username, row.element_id, row.id, changes)
     session.refresh(row)
     return row
 
@@ -171,3 +174,8 @@ def task_dates(priority: Any, follow_up: Any) -> dict[str, Any]:
         raise FormValidationError("The priority must be a whole number from 0 to 100 and the follow-up date a "
                                   "date (YYYY-MM-DD): correct the fields listed in details.", problems)
     return values
+
+
+def _plain(value: Any) -> Any:
+    """A priority or a follow-up date as the history keeps it (a date as ISO text)."""
+    return value.isoformat() if hasattr(value, "isoformat") else value

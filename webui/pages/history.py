@@ -39,6 +39,7 @@ EVENT_LABELS = {
     "comment_added": _l("Comment added"), "attachment_added": _l("Attachment added"),
     "element_completed": _l("Step completed"),
     "task_delegated": _l("Task delegated"), "task_resolved": _l("Task resolved"),
+    "task_updated": _l("Task priority or follow-up date changed"),
 }
 STATUS_LABELS = {  # instances', tasks' and incidents' statuses (completed, cancelled and open are shared)
     InstanceStatus.RUNNING: _l("running"), InstanceStatus.COMPLETED: _l("completed"),
