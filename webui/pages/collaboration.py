@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from flask import Blueprint, Flask, abort, flash, redirect, request, url_for
+from flask import Blueprint, Flask, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -160,6 +160,15 @@ class Panel:
 
 
 def panel(instance: Instance, task: Optional[HumanTask] = None) -> Panel:
+    """The panels' data, read once per request (both partials ask for it)."""
+    key = (instance.id, task.id if task is not None else None)
+    cached = g.setdefault("collaboration_panels", {})
+    if key not in cached:
+        cached[key] = _panel(instance, task)
+    return cached[key]
+
+
+def _panel(instance: Instance, task: Optional[HumanTask]) -> Panel:
     session = get_session()
     user = actor()
     rows = comments.of_instance(session, instance.id)
@@ -179,7 +188,8 @@ def init_app(app: Flask) -> None:
     """For the templates: the panels' data (``collaboration_panel(instance, task=None)``) and a file field's
     current files (``file_reference``, ``file_links_html``)."""
     app.jinja_env.globals.update(collaboration_panel=panel, is_image_attachment=attachments.is_image,
-                                 file_reference=file_links.is_reference, file_links_html=file_links.html)
+                                 file_reference=file_links.is_reference, file_links_html=file_links.html,
+                                 attachment_size=filesize)
 
 
 def event_details(event_type: str, data: dict) -> list[tuple[str, str]]:
