@@ -36,6 +36,7 @@ FEW = 1000  # a condition fewer instances satisfy is searched by the list of the
 TEXT_LENGTH = 256
 NAME_LENGTH = 128
 EXAMPLE = "order_no_eq_A1001,amount_gt_100"
+ESCAPES = "in a name or value write \\, for a comma, \\_ for an underscore and \\\\ for a backslash"
 
 Entry = tuple[str, Optional[str], Optional[float]]  # kind, text_value, num_value
 Value = Union[str, float, bool]
@@ -115,7 +116,7 @@ def parse(expression: str) -> list[Condition]:
     """The conditions of ``name_op_value,...`` (see the module's docstring); ValidationError if malformed."""
     parts = _split(expression)
     if not parts:
-        _refuse("The variables filter is empty", f"write name_op_value, e.g. {EXAMPLE}")
+        _refuse("The variables filter is empty", f"write name_op_value, for example {EXAMPLE}")
     if len(parts) > MAX_CONDITIONS:
         _refuse(f"The variables filter has {len(parts)} conditions", f"use at most {MAX_CONDITIONS}")
     return [_condition(number, real, masked) for number, (real, masked) in enumerate(parts, start=1)]
@@ -129,8 +130,7 @@ def _split(expression: str) -> list[tuple[str, str]]:
         if character == "\\":
             escaped = next(characters, None)
             if escaped is None:
-                _refuse(f"The variables filter '{expression}' ends with a lone backslash",
-                        "write \\\\ for a backslash, \\, for a comma and \\_ for an underscore")
+                _refuse("The variables filter ends with a lone backslash", ESCAPES)
             real.append(escaped)
             masked.append(_ESCAPED)
         elif character == ",":
@@ -151,7 +151,8 @@ def _condition(number: int, real: str, masked: str) -> Condition:
     found = _OPERATOR.search(masked)
     if found is None or found.start() == 0:
         problem = "has no variable name" if found is not None else "has no operator"
-        _refuse(f"{where} {problem}", f"write name_op_value with op one of {', '.join(OPERATORS)}, e.g. {EXAMPLE}")
+        _refuse(f"{where} {problem}", f"write name_op_value with op one of {', '.join(OPERATORS)}, for example "
+                                      f"{EXAMPLE}; {ESCAPES}")
     name, operator, raw = real[:found.start()], found.group(1), real[found.end():]
     value = _typed(raw) if operator != "like" else raw
     if isinstance(value, bool) and operator not in ("eq", "neq"):
@@ -168,8 +169,7 @@ def _typed(raw: str) -> Value:
 
 
 def _refuse(problem: str, fix: str) -> None:
-    raise ValidationError(f"{problem}; {fix}. Escape a comma or an underscore in a value or name with a backslash.",
-                          {"variables": [f"{problem}; {fix}."]})
+    raise ValidationError(f"{problem}; {fix}.", {"variables": [f"{problem}; {fix}."]})
 
 
 def matching(conditions: list[Condition], instance_id: ColumnElement,
