@@ -42,6 +42,15 @@ PROBLEMS: list[tuple[str, str]] = [
     ("No version {version} of process '{id}' is deployed; deploy it with `liucheng deploy`.",
      "未部署流程 '{id}' 的第 {version} 版；请用 `liucheng deploy` 部署。"),
     ("Definition {id} does not exist.", "流程定义 {id} 不存在。"),
+    ("Cannot deploy {process}: [{element}] {m_detail}", "无法部署 {process}：[{element}] {m_detail}"),
+    ("This call activity calls process '{id}' of its own deployment (binding deployment), but no file of this "
+     "deployment holds it: deploy the file of '{id2}' together with this one, or use the binding latest.",
+     "此调用活动调用本次部署中的流程 '{id}'（binding deployment），但本次部署没有文件包含它：请把 '{id2}' 的文件一起部署，或使用 binding latest。"),
+    ("This call activity calls version {version} of process '{id}', which this deployment makes version {made}: "
+     "correct calledElementVersion.", "此调用活动调用流程 '{id}' 的第 {version} 版，而本次部署生成的是第 {made} 版：请更正 calledElementVersion。"),
+    ("This call activity calls version {version} of process '{id}', which is not deployed (deployed versions: "
+     "{versions}): correct calledElementVersion or deploy that process.",
+     "此调用活动调用流程 '{id}' 的第 {version} 版，该版本未部署（已部署的版本：{versions}）：请更正 calledElementVersion 或部署该流程。"),
     # elements Liucheng does not run
     ("Business rule task '{name}' evaluates the DMN decision '{ref}', but Liucheng does not evaluate DMN decisions: "
      "replace it by a script task that computes the result in Python (one if/elif per rule of the decision table), "
@@ -201,13 +210,15 @@ PROBLEMS: list[tuple[str, str]] = [
      "'{name}' 在流程引擎中不能作变量名（是保留字）；请重命名变量"),
     # cron
     ("Cron '{text}' has {count} fields; Quartz cron has six or seven (seconds minutes hours day-of-month month "
-     "day-of-week [year]), e.g. {example}", "Cron '{text}' 有 {count} 个字段；Quartz cron 有六或七个字段（秒 分 时 日 月 星期 [年]），例如 {example}"),
-    ("Cron '{text}': {m_detail}; write a Quartz cron, e.g. {example}", "Cron '{text}'：{m_detail}；请写 Quartz cron，例如 {example}"),
+     "day-of-week [year]), e.g. {m_example}", "Cron '{text}' 有 {count} 个字段；Quartz cron 有六或七个字段（秒 分 时 日 月 星期 [年]），例如 {m_example}"),
+    ("Cron '{text}': {m_detail}; write a Quartz cron, e.g. {m_example}", "Cron '{text}'：{m_detail}；请写 Quartz cron，例如 {m_example}"),
+    ("0 0/5 * * * ? (every five minutes) or 0 0 9 ? * MON-FRI (09:00 on weekdays)",
+     "0 0/5 * * * ?（每五分钟）或 0 0 9 ? * MON-FRI（工作日 09:00）"),
     ("both a day of month and a day of week are given; put '?' in one of them", "同时给出了日期和星期；请在其中一个字段写 '?'"),
     ("'?' is in both day fields; give a day of month or a day of week", "两个日字段都是 '?'；请给出日期或星期"),
-    ("'{text}' is not a valid {what} (from {low} to {high})", "'{text}' 不是有效的{what}（{low} 到 {high}）"),
-    ("'{field}' is not a valid {what} field ('?', 'L', 'W' and '#' are for the day fields)",
-     "'{field}' 不是有效的{what}字段（'?'、'L'、'W' 和 '#' 只用于日字段）"),
+    ("'{text}' is not a valid {w_unit} (from {low} to {high})", "'{text}' 不是有效的「{w_unit}」值（{low} 到 {high}）"),
+    ("'{field}' is not a valid {w_unit} field ('?', 'L', 'W' and '#' are for the day fields)",
+     "'{field}' 不是有效的「{w_unit}」字段（'?'、'L'、'W' 和 '#' 只用于日和星期字段）"),
     # multi-instance
     ("This multi-instance activity says neither how many instances nor over what: add camunda:collection=\"items\" "
      "with camunda:elementVariable=\"item\", or a loopCardinality (e.g. 3 or ${reviewers}).",

@@ -16,6 +16,7 @@ WORDS = {
     "Expression": "表达式", "script": "脚本", "condition": "条件", "expression": "表达式",
     "Field": "字段", "Data": "数据", "Correlation": "关联条件", "Variables": "变量",
     "comments": "评论", "attachments": "附件",
+    "second": "秒", "minute": "分", "hour": "时", "day of month": "日", "month": "月", "day of week": "星期", "year": "年",
 }
 
 REFUSALS: list[tuple[str, str]] = [
@@ -210,7 +211,43 @@ REFUSALS: list[tuple[str, str]] = [
     ("Shorter than minimum length {low}.", "短于最小长度 {low}。"),
     ("Longer than maximum length {high}.", "超过最大长度 {high}。"),
     ("Length must be between {low} and {high}.", "长度必须在 {low} 与 {high} 之间。"),
+    # comments and attachments
+    ("This field takes {kinds} files, not '{name}'.", "此字段接受 {kinds} 文件，不接受「{name}」。"),
+    ("Attachment {id} does not exist.", "附件 {id} 不存在。"),
+    ("A file field names an attachment that cannot be used here: correct the fields listed in details.",
+     "文件字段引用了不能在此使用的附件：请更正所列字段。"),
+    ("Write the comment's text; it cannot be blank.", "请填写评论内容；不能为空。"),
+    ("A comment is at most {most} characters ({given} given); shorten it.", "评论最多 {most} 个字符（当前 {given} 个）；请缩短。"),
+    ("The attachment's file is missing from the files directory (LIUCHENG_FILES_DIR); ask an administrator to "
+     "restore it from the backup.", "附件的文件不在文件目录（LIUCHENG_FILES_DIR）中；请让管理员从备份中恢复。"),
+    ("The file has no name; give it one, e.g. photo.jpg.", "文件没有名称；请命名，例如 photo.jpg。"),
+    ("Files of type '.{extension}' are not accepted; upload one of: {accepted}.", "不接受 '.{extension}' 类型的文件；请上传以下之一：{accepted}。"),
+    ("The file '{name}' is not a real .{extension} file (its content is of another type); upload the original file.",
+     "文件「{name}」不是真正的 .{extension} 文件（内容属于其他类型）；请上传原始文件。"),
+    ("Incident {id} does not exist.", "故障 {id} 不存在。"),
+    ("Too many failed sign-ins for this user name or from this address; try again in {seconds} seconds, with the "
+     "right password (ask an administrator to reset it if you forgot it).",
+     "此用户名或此地址登录失败次数过多；请在 {seconds} 秒后用正确的密码重试（忘记密码请让管理员重置）。"),
+    # messages
+    ("Only integrators and admins may send messages: send it with an integrator's account or token (an admin can "
+     "give your account the integrator role).", "只有集成用户和管理员可以发送消息：请使用集成用户的账号或令牌（管理员可为您的账号授予 integrator 角色）。"),
+    ("The account name 'system' is the engine's own: messages cannot be sent with an account of that name. Send it "
+     "with an integrator account of another name.", "账号名 'system' 属于引擎自身：不能用该名称的账号发送消息。请使用其他名称的集成用户账号发送。"),
+    ("Message '{name}' may not set {names}: its catching event ({where}) takes only {allowed}. Send only those names "
+     "in 'data' (correlation keys go in 'correlation'); nothing was delivered, started or kept.",
+     "消息「{name}」不能设置 {names}：其接收事件（{where}）只接受 {allowed}。请只在 'data' 中发送这些名称（关联键放在 'correlation' 中）；未投递、未启动、未保留任何内容。"),
+    ("Message '{name}' correlates with {count} catch events of instance {id} ({elements}); a message reaches one. "
+     "Narrow 'correlation' so it matches one, or send it with \"all\": true to deliver it to each of them; nothing was "
+     "delivered.", "消息「{name}」与实例 {id} 的 {count} 个接收事件（{elements}）关联；一条消息只能到达一个。请收窄 'correlation' 使其只匹配一个，"
+     "或加上 \"all\": true 投递给每一个；未投递任何内容。"),
+    ("Instance {id} cannot catch message '{name}': {m_reason}. Nothing was delivered, started or kept; correct the "
+     "message (or the model's correlation) and send it again.", "实例 {id} 无法接收消息「{name}」：{m_reason}。未投递、未启动、未保留任何内容；请更正消息（或模型中的关联条件）后重新发送。"),
+    ("no data", "无数据"),
     # scripts and conditions (the sandbox)
+    ("{q_source} cannot run: {problem}, which the sandbox cannot pass to its worker process; keep only plain data "
+     "(text, numbers, dates, lists, dicts) in the task data.", "{q_source} 无法运行：{problem}，沙箱无法把它传给工作进程；任务数据中请只保存普通数据（文本、数字、日期、列表、字典）。"),
+    ("The sandbox could not start a worker process ({detail}); free resources or lower LIUCHENG_SCRIPT_WORKERS and "
+     "retry.", "沙箱无法启动工作进程（{detail}）；请释放资源或调低 LIUCHENG_SCRIPT_WORKERS 后重试。"),
     ("{w_kind} {q_source} is refused: {m_errors}. Fix the syntax; names starting with '_', import, print, try, with "
      "and class are not allowed in the sandbox.", "{w_kind} {q_source} 被拒绝：{m_errors}。请修正语法；沙箱中不允许以 '_' 开头的名称以及 "
      "import、print、try、with 和 class。"),
