@@ -9,8 +9,9 @@ queue with them as a candidate user), and more candidate groups (roles) and cand
 ``${…}`` evaluated; its ``priority`` (0-100, 50 by default) and ``follow_up`` date come from the model
 too. Claims are conditional updates, so of two users claiming at once exactly one wins. Delegation
 (``owner``, ``delegation``, ``draft``) is ``engine.delegation``'s. The queries are the worklist's tabs
-(``search``, ``in_tab``, ``ordered``, ``counts``); the API's list and JSON are ``engine.task_listing``. The commands
-(complete, claim, unclaim, reassign, delegate, resolve, prioritize) are ``engine.runtime.tasks``.
+(``search``, ``in_tab``, ``narrowed``, ``ordered``, ``counts``); the API's list and JSON are
+``engine.task_listing``. The commands (complete, claim, unclaim, reassign, prioritize) are
+``engine.runtime.tasks``; delegate and resolve are ``engine.runtime.delegations``.
 """
 from __future__ import annotations
 
