@@ -72,6 +72,8 @@ def translated_details(details, lang: str):
     for key, value in result.items():
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             result[key] = [error_texts.translate(v, lang) for v in value]
+        elif isinstance(value, dict) and key not in ("problems", "notes"):  # fields of rows, a message's parts
+            result[key] = translated_details(value, lang)
     return result
 
 
