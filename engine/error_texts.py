@@ -6,8 +6,9 @@ and the API when asked (``Accept-Language: zh``), show ``translate(message, "zh"
 ``{name}`` matches any text and is copied untranslated (ids, file names, variables, code); ``{w_name}``
 is an English word the ``WORDS`` map translates (a status); ``{m_name}`` is an embedded message,
 translated in turn; ``{q_name}`` is a quoted text (a script's source as Python writes it). A message
-is translated sentence by sentence, so a template may cover one sentence or several; a deploy refusal ``Cannot deploy: file:line [element]: message; …`` keeps each location and
-translates each problem. A sentence no template knows stays English (nothing is lost, nothing guessed).
+is translated sentence by sentence, so a template may cover one sentence or several; a deploy refusal
+``Cannot deploy: file:line [element]: message; …`` keeps each location and translates each problem. A
+sentence no template knows stays English (nothing is lost, nothing guessed).
 """
 from __future__ import annotations
 
@@ -65,12 +66,12 @@ def _problems(text: str) -> tuple[list[tuple[str, str]], Optional[str]]:
 def _until_next_location(text: str) -> tuple[str, str]:
     """The problem at the start of ``text`` and what follows its ``; `` before the next location."""
     for cut in re.finditer(r"; ", text):
-        if LOCATION.match(text, cut.end()) and not _inside_known(text[:cut.start()]):
+        if LOCATION.match(text, cut.end()) and not _unfinished(text[:cut.start()]):
             return text[:cut.start()], text[cut.end():]
     return text, ""
 
 
-def _inside_known(problem: str) -> bool:
+def _unfinished(problem: str) -> bool:
     """Whether ``problem`` is an unfinished sentence (a location-like text inside a message)."""
     return problem.count("'") % 2 == 1 or problem.count('"') % 2 == 1
 
