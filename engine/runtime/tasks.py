@@ -67,12 +67,14 @@ def complete_task(session: Session, task_id: int, data: Any, actor: User) -> Row
 
 
 def claim_task(session: Session, task_id: int, actor: User) -> HumanTask:
-    """Take an open task: it leaves the role's queue and is the actor's until completed or given back."""
+    """Take an open task: it leaves the role's queue and is the actor's until completed or given back. A
+    task already the actor's (claimed before, or routed to them at creation) is answered as it is, with no
+    new event, as Camunda's claim by the current assignee; another user's claim is refused."""
     with command(session):
         row = worklist.get_task(session, task_id)
         worklist.check_may_work(row, actor, "claim")
         if row.status == TaskStatus.CLAIMED:
-            raise ConflictError(f"Task {task_id} is already claimed by you.")
+            return row
         worklist.mark_claimed(session, row, actor.username)
         history.record(session, row.instance_id, "task_claimed", actor.username, row.element_id, row.id)
     session.refresh(row)
