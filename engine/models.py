@@ -191,11 +191,13 @@ class Instance(Base):
 class InstanceVariable(Base):
     """One top-level scalar variable of an instance, for searching instances and tasks by their data
     (``engine.variable_index``): text cut to 256 characters, numbers (and text holding a plain number) in
-    ``num_value``, booleans as ``'true'``/``'false'``; lists, objects and None are not indexed."""
+    ``num_value``, booleans as ``'true'``/``'false'``; lists, objects and None are not indexed. One index
+    serves both kinds of search (a text equality is ``num_value IS NULL AND text_value = ?``), and SQLite keeps
+    the rows in their primary key (no rowid): each written variable costs two b-trees, not four."""
 
     __tablename__ = "instance_variables"
-    __table_args__ = (Index("ix_instance_variables_text", "name", "text_value"),
-                      Index("ix_instance_variables_num", "name", "num_value"))
+    __table_args__ = (Index("ix_instance_variables_value", "name", "num_value", "text_value"),
+                      {"sqlite_with_rowid": False})
 
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), primary_key=True)
     name: Mapped[str] = mapped_column(String(128), primary_key=True)

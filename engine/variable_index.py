@@ -1,7 +1,7 @@
 """The index of instances' variables, and searching instances and tasks by their data (Camunda 7's
 ``variables=name_op_value,...``).
 
-* ``entries`` / ``write_changes`` / ``stored``: each instance's top-level scalar variables as rows of
+* ``entry`` / ``entries`` / ``write_changes`` / ``stored``: each instance's top-level scalar variables as rows of
   ``instance_variables`` (``InstanceVariable``): text cut to 256 characters (compared on those), numbers
   (and text holding a plain number, such as ``"100.00"``) in ``num_value``, booleans as ``true``/``false``.
   Lists, objects and None are not indexed. A step writes only the variables it changed.
@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, not_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import ValidationError
@@ -44,6 +44,7 @@ Value = Union[str, float, bool]
 _PLAIN_NUMBER = re.compile(r"-?\d{1,15}(\.\d{1,15})?")
 _QUERY_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _OPERATOR = re.compile(r"_(" + "|".join(OPERATORS) + r")_")
+_MISSING = object()
 _ESCAPED = "\x00"  # stands for an escaped character while looking for separators
 
 _TABLE = InstanceVariable.__table__
@@ -82,22 +83,39 @@ def entries(data: dict) -> dict[str, Entry]:
     return found
 
 
-def stored(session: Session, instance_id: int) -> dict[str, Entry]:
-    """The instance's indexed variables as its rows hold them."""
-    return {row.name: (row.kind, row.text_value, row.num_value) for row in _STORED.all(session, {"iid": instance_id})}
+def stored(session: Session, instance_id: int) -> dict[str, Any]:
+    """The instance's indexed variables as data (``write_changes``'s ``before`` when the data last saved is
+    not at hand): text as stored (cut), numbers as floats, booleans."""
+    return {row.name: (row.text_value == "true" if row.kind == "boolean" else
+                       row.num_value if row.kind == "number" else row.text_value)
+            for row in _STORED.all(session, {"iid": instance_id})}
 
 
-def write_changes(session: Session, instance_id: int, before: dict[str, Entry], after: dict) -> dict[str, Entry]:
-    """Write the variables of ``after`` (the instance's data now) that differ from ``before`` (its
-    indexed variables as stored); returns the indexed variables now stored."""
-    now = entries(after)
-    rows = [{"iid": instance_id, "instance_id": instance_id, "var": name, "name": name,
-             "k": e[0], "kind": e[0], "text": e[1], "text_value": e[1], "num": e[2], "num_value": e[2]}
-            for name, e in now.items() if before.get(name) != e]
-    _INSERT.execute_many(session, [row for row in rows if row["name"] not in before])
-    _UPDATE.execute_many(session, [row for row in rows if row["name"] in before])
-    _DELETE.execute_many(session, [{"iid": instance_id, "var": name} for name in before if name not in now])
-    return now
+def write_changes(session: Session, instance_id: int, before: dict, after: dict) -> None:
+    """Write the index rows of the variables of ``after`` (the instance's data now) that differ from
+    ``before`` (its data as last saved, or ``stored``): unchanged values cost one comparison each."""
+    inserts, updates, deletes = [], [], []
+    for name, value in after.items():
+        old = before.get(name, _MISSING)
+        if old is value or (type(old) is type(value) and old == value):
+            continue
+        now = entry(value) if isinstance(name, str) and len(name) <= NAME_LENGTH else None
+        had = old is not _MISSING and _indexed(name, old)
+        if now is not None:
+            (updates if had else inserts).append(
+                {"iid": instance_id, "instance_id": instance_id, "var": name, "name": name, "k": now[0],
+                 "kind": now[0], "text": now[1], "text_value": now[1], "num": now[2], "num_value": now[2]})
+        elif had:
+            deletes.append({"iid": instance_id, "var": name})
+    deletes += [{"iid": instance_id, "var": name} for name, old in before.items()
+                if name not in after and _indexed(name, old)]
+    _INSERT.execute_many(session, inserts)
+    _UPDATE.execute_many(session, updates)
+    _DELETE.execute_many(session, deletes)
+
+
+def _indexed(name: Any, value: Any) -> bool:
+    return isinstance(name, str) and len(name) <= NAME_LENGTH and entry(value) is not None
 
 
 # -- the filter ---------------------------------------------------------------------------------------
@@ -110,6 +128,7 @@ class Condition:
     operator: str
     value: Value
     text: str  # the part of the expression, to name it in messages
+    raw: str = ""  # the value as written
 
 
 def parse(expression: str) -> list[Condition]:
@@ -157,7 +176,7 @@ def _condition(number: int, real: str, masked: str) -> Condition:
     value = _typed(raw) if operator != "like" else raw
     if isinstance(value, bool) and operator not in ("eq", "neq"):
         _refuse(f"{where} compares a boolean with '{operator}'", "use eq or neq with true or false")
-    return Condition(name, operator, value, real)
+    return Condition(name, operator, value, real, raw)
 
 
 def _typed(raw: str) -> Value:
@@ -202,7 +221,7 @@ def _holds(condition: Condition) -> ColumnElement[bool]:
         pattern = str(value).replace("\\", "\\\\").replace("_", "\\_").lower()
         return and_(_TABLE.c.kind == "text", func.lower(_TABLE.c.text_value).like(pattern, escape="\\"))
     if operator in ("eq", "neq"):
-        equal = _equal(value)
+        equal = _equal(value, condition.raw)
         return equal if operator == "eq" else not_(equal)
     column = _TABLE.c.num_value if isinstance(value, float) else _TABLE.c.text_value
     kind = _TABLE.c.num_value.is_not(None) if isinstance(value, float) else _TABLE.c.kind == "text"
@@ -210,9 +229,11 @@ def _holds(condition: Condition) -> ColumnElement[bool]:
     return and_(kind, compare[operator])
 
 
-def _equal(value: Value) -> ColumnElement[bool]:
+def _equal(value: Value, raw: str) -> ColumnElement[bool]:
     if isinstance(value, bool):
-        return and_(_TABLE.c.kind == "boolean", _TABLE.c.text_value == ("true" if value else "false"))
+        return and_(_TABLE.c.num_value.is_(None), _TABLE.c.text_value == ("true" if value else "false"),
+                    _TABLE.c.kind == "boolean")
     if isinstance(value, float):
-        return and_(_TABLE.c.num_value.is_not(None), _TABLE.c.num_value == value)
-    return and_(_TABLE.c.kind == "text", _TABLE.c.text_value == value)
+        return or_(and_(_TABLE.c.num_value.is_not(None), _TABLE.c.num_value == value),  # or the same text: a long number kept as text (a 19-digit order no)
+                   and_(_TABLE.c.num_value.is_(None), _TABLE.c.text_value == raw[:TEXT_LENGTH]))
+    return and_(_TABLE.c.num_value.is_(None), _TABLE.c.text_value == value, _TABLE.c.kind == "text")

@@ -99,6 +99,14 @@ def test_numbers_compare_as_numbers_and_text_holding_a_number_too(api, orders):
     assert found(api, "price_eq_99.90") == ids(orders, "B2001")
     assert found(api, "amount_eq_abc") == []  # a text value never equals a number variable
     assert found(api, "urgent_eq_1") == []  # nor a boolean a number
+    assert found(api, "buyer_neq_5") == ids(orders, "A1001", "A1002", "B2001")  # text differs from any number
+    assert found(api, "urgent_neq_1") == ids(orders, "A1001", "A1002", "B2001")
+
+
+def test_a_long_number_kept_as_text_is_found_by_its_text(api, start):
+    taobao = start({"order_no": "4012345678901234567"})  # 19 digits: too long to keep as a number
+    assert found(api, "order_no_eq_4012345678901234567") == [taobao]
+    assert found(api, "order_no_neq_4012345678901234567") == []
 
 
 def test_a_like_takes_percent_as_wildcard_and_underscore_literally(api, orders):

@@ -186,12 +186,13 @@ def save_workflow(session: Session, instance: Locked, wf, status: str, data: dic
 
 def _index_variables(session: Session, instance: Locked, wf, data: dict) -> None:
     """Write the variables the step changed to the search index (``engine.variable_index``): compared with
-    what the cached workflow last saved, else with the instance's rows (none yet for a new instance)."""
+    the data the cached workflow last saved, else with the instance's rows (none yet for a new instance)."""
     memo = spiff.memo(wf)
-    before = memo.get("variables")
+    before = memo.get("saved_data")
     if before is None:
         before = variable_index.stored(session, instance.id) if instance.etag else {}
-    memo["variables"] = variable_index.write_changes(session, instance.id, before, data)
+    variable_index.write_changes(session, instance.id, before, data)
+    memo["saved_data"] = data
 
 
 @event.listens_for(Session, "after_commit")

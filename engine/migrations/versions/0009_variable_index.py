@@ -1,7 +1,8 @@
 """Search by data (issue 14): ``instance_variables``, the index of instances' top-level scalar variables
 
-* ``instance_variables(instance_id, name, kind, text_value, num_value)``, primary key (instance_id, name),
-  indexes (name, text_value) and (name, num_value) (``engine.variable_index`` keeps it with each step).
+* ``instance_variables(instance_id, name, kind, text_value, num_value)``, primary key (instance_id, name)
+  (without rowid on SQLite), one index (name, num_value, text_value) (``engine.variable_index`` keeps it
+  with each step; a text equality looks it up with ``num_value IS NULL``).
 * The variables of the instances there already are written here, 500 instances at a time, as
   ``engine.variable_index.entries`` does it (copied so this revision stays as it is).
 
@@ -36,15 +37,15 @@ def upgrade() -> None:
         sa.Column('num_value', sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ),
         sa.PrimaryKeyConstraint('instance_id', 'name'),
+        sqlite_with_rowid=False,
     )
-    op.create_index('ix_instance_variables_text', 'instance_variables', ['name', 'text_value'], unique=False)
-    op.create_index('ix_instance_variables_num', 'instance_variables', ['name', 'num_value'], unique=False)
+    op.create_index('ix_instance_variables_value', 'instance_variables', ['name', 'num_value', 'text_value'],
+                    unique=False)
     _backfill(op.get_bind())
 
 
 def downgrade() -> None:
-    op.drop_index('ix_instance_variables_num', table_name='instance_variables')
-    op.drop_index('ix_instance_variables_text', table_name='instance_variables')
+    op.drop_index('ix_instance_variables_value', table_name='instance_variables')
     op.drop_table('instance_variables')
 
 
