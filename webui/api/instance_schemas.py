@@ -91,7 +91,7 @@ class InstanceQuerySchema(PageSchema):
     process_id = fields.String()
     status = fields.String(validate=validate.OneOf(INSTANCE_STATUSES))
     variables = fields.String(validate=validate.Length(max=2000), metadata={
-        "description": "Only instances whose instance's data match ALL of the comma-separated conditions "
+        "description": "Only instances whose data match ALL of the comma-separated conditions "
                        "name_op_value (Camunda 7), op one of eq, neq, gt, gteq, lt, lteq, like; e.g. "
                        "order_no_eq_A1001,amount_gt_100. true/false are booleans, numbers compare numerically, "
                        "like takes % as the wildcard (case-insensitive); a backslash escapes a comma or an "
