@@ -4,6 +4,8 @@ typed values, backslash escapes, a 400 naming the bad part, only what the user m
 with each step (task completion, script, message, start; only the variables that changed)."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from urllib.parse import quote
 
 import pytest
@@ -11,7 +13,7 @@ from sqlalchemy import select, update
 
 from alembic import command as alembic_command
 
-from conftest import DATA
+from conftest import DATA, ROOT
 from engine.database import alembic_config
 from engine.models import InstanceVariable
 
@@ -244,3 +246,10 @@ def stored(database) -> list[tuple]:
 def rows(database) -> list[tuple[str, int]]:
     with database.session() as session:
         return sorted(session.execute(select(InstanceVariable.name, InstanceVariable.instance_id)).all())
+
+
+def test_the_search_bench_runs():
+    done = subprocess.run([sys.executable, "bench/variable_search_bench.py", "--instances", "300", "--repeats", "1",
+                           "--url", "none"], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "one order number" in done.stdout and "PostgreSQL" not in done.stdout
