@@ -6,7 +6,8 @@ and first bytes: ``engine.file_types``), keeps its bytes (``engine.file_store``)
 the sha256; the ``attachment_added`` history event (id, name, size, sha256, content type) is written
 with it, or, for a file uploaded with a start (no instance yet), when ``bind_staged`` gives it the
 new instance. ``resolve_references`` checks the values of a form's file fields (an attachment of the
-same instance, or one staged by the same user for a start) and writes the full references.
+same instance, or one staged by the same user for a start) and writes the full references; a text given
+instead (a field with ``text_allowed``) is left as it is.
 """
 from __future__ import annotations
 
@@ -127,7 +128,7 @@ def resolve_references(session: Session, form: Optional[dict], values: dict, ins
     values = dict(values)
     for item in file_fields.file_fields(form):
         value = values.get(item["name"])
-        if value is None:
+        if value is None or file_fields.is_text(value):  # a text given instead (``text_allowed``) stays as it is
             continue
         given = value if isinstance(value, list) else [value]
         resolved = []

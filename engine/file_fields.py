@@ -4,7 +4,9 @@ A file field's value is a reference to an attachment of the instance: ``{"attach
 "size", "sha256", "content_type"}`` (a list of them with ``"multiple": true``). Submitted data may give
 just ``{"attachment_id": N}``; ``engine.attachments.resolve_references`` checks that the attachment
 exists and belongs to the instance and writes the full reference. ``accept`` (optional) narrows the
-extensions a field takes (e.g. ``["jpg", "png", "mp4"]``).
+extensions a field takes (e.g. ``["jpg", "png", "mp4"]``). With ``"text_allowed": true`` the value may
+instead be a plain text of 1 to 1000 characters (a file name or a link written by hand, e.g. ``"IMG_2041.jpg"``),
+stored as that text: the refund's evidence keeps its data contract so.
 """
 from __future__ import annotations
 
@@ -13,14 +15,18 @@ from typing import Any, Iterator
 from marshmallow import ValidationError as MarshmallowError, fields
 
 REFERENCE_KEYS = ("attachment_id", "name", "size", "sha256", "content_type")
+MAX_TEXT = 1000
 
 
 def field(item: dict, options: dict) -> fields.Field:
     """The marshmallow field of a file field (``options``: required, allow_none, load_default)."""
     if item.get("multiple"):
         required = options.get("required")
-        return fields.List(Reference(required=True), validate=_at_least(1 if required else 0), **options)
-    return Reference(**options)
+        files: fields.Field = fields.List(Reference(required=True), validate=_at_least(1 if required else 0),
+                                          **options)
+    else:
+        files = Reference(**options)
+    return TextOrFiles(files, **options) if item.get("text_allowed") else files
 
 
 def _at_least(count: int):
@@ -43,6 +49,35 @@ class Reference(fields.Field):
         return {"attachment_id": attachment_id}
 
 
+class TextOrFiles(fields.Field):
+    """A file field with ``"text_allowed": true``: a text of 1 to 1000 characters, or what ``files`` takes."""
+
+    def __init__(self, files: fields.Field, **options):
+        super().__init__(**options)
+        self.files = files
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> Any:
+        if isinstance(value, str):
+            return text_value(value)
+        if isinstance(value, list if isinstance(self.files, fields.List) else dict):
+            return self.files.deserialize(value, attr, data, **kwargs)
+        raise MarshmallowError("Give a file name or link as text (at most 1000 characters), or attachments as "
+                               "{\"attachment_id\": N}.")
+
+
+def text_value(value: str) -> str:
+    """A text given for a file field, trimmed: 1 to 1000 characters."""
+    value = value.strip()
+    if not value or len(value) > MAX_TEXT:
+        raise MarshmallowError("Write a file name or link of 1 to 1000 characters, or attach the file.")
+    return value
+
+
+def is_text(value: Any) -> bool:
+    """A file field's value written as text (``text_allowed``), not attachment references."""
+    return isinstance(value, str)
+
+
 def file_fields(form: dict | None) -> Iterator[dict]:
     """The form's top-level file fields that are submitted (not ``readonly``)."""
     for item in (form or {}).get("fields") or []:
@@ -55,6 +90,8 @@ def problems(item: dict) -> list[str]:
     found = []
     if "multiple" in item and not isinstance(item["multiple"], bool):
         found.append("'multiple' is true or false.")
+    if "text_allowed" in item and not isinstance(item["text_allowed"], bool):
+        found.append("'text_allowed' is true or false.")
     accept = item.get("accept")
     if accept is not None and (not isinstance(accept, list) or not all(isinstance(a, str) for a in accept)):
         found.append("'accept' is a list of file extensions, e.g. [\"jpg\", \"png\", \"mp4\"].")

@@ -203,3 +203,107 @@ def test_the_quality_check_keeps_the_application_evidence_and_adds_new_files(web
     assert done.status_code == 302, done.get_data(as_text=True)[-2000:]
     data = client.get(f"/api/v1/instances/{instance_id}", headers=auth("kefu")).get_json()["data"]
     assert [e["name"] for e in data["evidence"]] == ["申请照片.jpg", "补充照片.png"]
+
+
+# -- the refund's data contract: evidence may be a text (``"text_allowed": true``) ------------------------------
+
+def refund_application(**overrides) -> dict:
+    data = {"order_no": "T-1", "buyer": "小李", "amount": "99.00", "shipping_fee": "8.00", "free_shipping": False,
+            "goods_received": True, "quality_issue": True, "days_since_signed": 2, "reason": "开线"}
+    return {**data, **overrides}
+
+
+def test_api_start_takes_evidence_as_text_as_the_data_contract_says(client, auth, deploy, make_user):
+    deploy(REFUND, FORMS)
+    make_user("kefu", "aftersales_cs")
+    started = client.post("/api/v1/instances", headers=auth("kefu"), json={
+        "process_id": "refund", "data": refund_application(evidence="IMG_2041.jpg")})
+    assert started.status_code == 201, started.get_json()
+    instance_id = started.get_json()["id"]
+    data = client.get(f"/api/v1/instances/{instance_id}", headers=auth("kefu")).get_json()["data"]
+    assert data["evidence"] == "IMG_2041.jpg"
+    assert client.get(f"/api/v1/instances/{instance_id}/attachments", headers=auth("kefu")).get_json() == []
+
+
+@pytest.mark.parametrize("evidence, message", [
+    (5, "file name or link as text"), (True, "file name or link as text"), ("   ", "1 to 1000 characters"),
+    ("x" * 1001, "1 to 1000 characters"), ({"attachment_id": 1}, "file name or link as text"), (["IMG_1.jpg"], "attachment_id"),
+])
+def test_api_refuses_evidence_neither_text_nor_attachments(client, auth, deploy, make_user, evidence, message):
+    deploy(REFUND, FORMS)
+    make_user("kefu", "aftersales_cs")
+    refused = client.post("/api/v1/instances", headers=auth("kefu"), json={
+        "process_id": "refund", "data": refund_application(evidence=evidence)})
+    assert refused.status_code == 422, refused.get_json()
+    assert message.lower() in json.dumps(refused.get_json()["details"]["evidence"]).lower()
+    zh = client.post("/api/v1/instances", headers={**auth("kefu"), "Accept-Language": "zh-CN"}, json={
+        "process_id": "refund", "data": refund_application(evidence=evidence)}).get_json()
+    assert not re.search(r"[A-Za-z]{3,} [A-Za-z]{3,}", json.dumps(zh["details"]["evidence"], ensure_ascii=False)
+                         .replace("attachment_id", "").replace("POST /api/v1/tasks/<id>/attachments", ""))
+
+
+def quality_check_of(web, client, auth, evidence) -> tuple[int, int]:
+    """A quality refund started through the API with ``evidence``, at its quality check (claimed by kefu)."""
+    started = client.post("/api/v1/instances", headers=auth("kefu"), json={
+        "process_id": "refund", "data": refund_application(evidence=evidence)})
+    assert started.status_code == 201, started.get_json()
+    instance_id = started.get_json()["id"]
+    offer = session_task(web, instance_id)
+    assert client.post(f"/api/v1/tasks/{offer}/claim", headers=auth("kefu")).status_code == 200
+    assert client.post(f"/api/v1/tasks/{offer}/complete", headers=auth("kefu"), json={"data": {
+        "real_reason": "开线", "exchange_instead": False}}).status_code == 200
+    check = session_task(web, instance_id)
+    assert client.post(f"/api/v1/tasks/{check}/claim", headers=auth("kefu")).status_code == 200
+    return instance_id, check
+
+
+def test_the_quality_check_takes_and_keeps_evidence_as_text(web, deploy, make_user, browser_as, client, auth):
+    deploy(REFUND, FORMS)
+    make_user("kefu", "aftersales_cs")
+    instance_id, check = quality_check_of(web, client, auth, "IMG_2041.jpg")
+    done = client.post(f"/api/v1/tasks/{check}/complete", headers=auth("kefu"), json={"data": {
+        "evidence": "IMG_2041.jpg, VID_2042.mp4", "return_shipping_paid": "10.00"}})
+    assert done.status_code == 200, done.get_json()
+    assert client.get(f"/api/v1/instances/{instance_id}", headers=auth("kefu")).get_json()["data"]["evidence"] \
+        == "IMG_2041.jpg, VID_2042.mp4"
+    # on the page: the text is shown and kept when no file is chosen
+    instance_id, check = quality_check_of(web, client, auth, "IMG_2041.jpg")
+    kefu = browser_as("kefu")
+    page = kefu.get(f"/tasks/{check}").get_data(as_text=True)
+    assert '<span class="file-text">IMG_2041.jpg</span>' in page
+    assert '<input type="hidden" name="evidence:text" value="IMG_2041.jpg">' in page and 'type="file"' in page
+    done = kefu.post(f"/tasks/{check}/complete", content_type="multipart/form-data", data={
+        "evidence:text": "IMG_2041.jpg", "return_shipping_paid": "10.00"})
+    assert done.status_code == 302, done.get_data(as_text=True)[-2000:]
+    assert client.get(f"/api/v1/instances/{instance_id}", headers=auth("kefu")).get_json()["data"]["evidence"] \
+        == "IMG_2041.jpg"
+    detail = kefu.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert "IMG_2041.jpg" in detail and "file-link" not in detail.split("IMG_2041.jpg")[0][-300:]
+
+
+def test_files_chosen_on_the_page_replace_the_evidence_text(web, deploy, make_user, browser_as, client, auth):
+    deploy(REFUND, FORMS)
+    make_user("kefu", "aftersales_cs")
+    instance_id, check = quality_check_of(web, client, auth, "IMG_2041.jpg")
+    done = browser_as("kefu").post(f"/tasks/{check}/complete", content_type="multipart/form-data", data={
+        "evidence:text": "IMG_2041.jpg", "evidence": [(io.BytesIO(JPEG), "袖口.jpg")], "return_shipping_paid": "10.00"})
+    assert done.status_code == 302, done.get_data(as_text=True)[-2000:]
+    [photo] = client.get(f"/api/v1/instances/{instance_id}", headers=auth("kefu")).get_json()["data"]["evidence"]
+    assert photo["name"] == "袖口.jpg" and photo["sha256"] == hashlib.sha256(JPEG).hexdigest()
+
+
+def test_a_file_field_whose_text_allowed_is_not_a_boolean_is_not_deployed(tmp_path, deploy):
+    forms = tmp_path / "forms"
+    shutil.copytree(DATA / "forms", forms)
+    check = json.loads((forms / "approval_check.json").read_text(encoding="utf-8"))
+    check["fields"].append({"name": "photos", "type": "file", "text_allowed": "yes"})
+    (forms / "approval_check.json").write_text(json.dumps(check), encoding="utf-8")
+    with pytest.raises(Exception, match="text_allowed"):
+        deploy(DATA / "approval.bpmn", forms)
+
+
+def test_a_file_field_without_text_allowed_still_refuses_text(client, auth, photo_approval):
+    instance_id, task_id = start_approval(client, auth)
+    response = client.post(f"/api/v1/tasks/{task_id}/complete", headers=auth("cang"), json={"data": {
+        "checked_qty": 1, "condition": "good", "photos": "a.jpg"}})
+    assert response.status_code == 422 and response.get_json()["details"]["photos"] == ["Not a valid list."]

@@ -4,7 +4,9 @@ completion or the start (``engine.runtime.collaboration``), so a refused submiss
 
 A field keeps the files it already holds (its references come back as hidden inputs named like the
 field, e.g. after another field was refused); a new file replaces the kept one, or is added with
-``"multiple": true``. A refused file is reported on its field in the page's language.
+``"multiple": true``. A field with ``"text_allowed": true`` that holds a text (a file name written by hand)
+keeps it (hidden input ``<name>:text``) unless files are chosen, which replace it. A refused file is
+reported on its field in the page's language.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from engine.errors import EngineError, FormValidationError
 from engine.models import User
 from engine.runtime import collaboration
 from webui.pages import collaboration as collaboration_page
+
+TEXT_SUFFIX = ":text"  # the hidden input keeping a file field's text (``text_allowed``); no field name has ':'
 
 
 def complete(session, task_id: int, data: dict, form: Optional[dict], user: User):
@@ -44,7 +48,8 @@ def chosen_files(form: Optional[dict]) -> dict[str, list[tuple[Optional[str], by
 
 
 def with_kept(form: Optional[dict], data: dict) -> dict:
-    """``data`` with each file field's kept references (hidden inputs of attachment ids)."""
+    """``data`` with each file field's kept references (hidden inputs of attachment ids), or its kept text
+    (``text_allowed``: the hidden input ``<name>:text``) when no file is chosen for it."""
     data = dict(data)
     for item in file_fields.file_fields(form):
         ids = [int(v) for v in request.form.getlist(item["name"]) if v.isdigit() and len(v) < 19]
@@ -54,7 +59,15 @@ def with_kept(form: Optional[dict], data: dict) -> dict:
         data.pop(item["name"], None)
         if refs:
             data[item["name"]] = refs
+        elif item.get("text_allowed") and not _chosen(item["name"]):
+            text = request.form.get(item["name"] + TEXT_SUFFIX, "").strip()
+            if text:
+                data[item["name"]] = text
     return data
+
+
+def _chosen(name: str) -> bool:
+    return any(f.filename for f in request.files.getlist(name))
 
 
 class refusals_on_fields:
