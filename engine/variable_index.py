@@ -23,7 +23,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, not_, or_, select, type_coerce, update
+from sqlalchemy.types import NullType
 from sqlalchemy.orm import Session
 
 from engine.errors import ValidationError
@@ -54,7 +55,8 @@ _UPDATE = Statement(update(_TABLE)
                     .values(kind=bindparam("k"), text_value=bindparam("text"), num_value=bindparam("num")))
 _DELETE = Statement(delete(_TABLE).where(_TABLE.c.instance_id == bindparam("iid"),
                                          _TABLE.c.name == bindparam("var")))
-_STORED = Statement(select(_TABLE.c.name, _TABLE.c.kind, _TABLE.c.text_value, _TABLE.c.num_value)
+_STORED = Statement(select(_TABLE.c.name, _TABLE.c.kind, _TABLE.c.text_value,
+                           type_coerce(_TABLE.c.num_value, NullType()).label("num_value"))  # the driver's float
                     .where(_TABLE.c.instance_id == bindparam("iid")))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from alembic import command as alembic_command
 
 from conftest import DATA, ROOT
+from engine import runtime
 from engine.database import alembic_config
 from engine.models import InstanceVariable
 
@@ -201,6 +202,15 @@ def test_a_task_completion_a_script_and_a_message_are_found_by_the_new_value(api
     assert found(api, "stage_eq_scripted") == []
     assert found(api, "paid_gteq_161") == [order]
     assert tasks(api, "stage_eq_paid") == [order]
+
+
+def test_a_step_after_the_cached_workflow_is_gone_compares_with_the_stored_rows(api, orders):
+    runtime.forget()  # as after a restart: the step reads the instance's rows to know what changed
+    order = orders["A1002"]
+    complete(api, order, {"buyer": "赵六", "checked": True})
+    assert found(api, "buyer_eq_赵六") == [order] and found(api, "buyer_eq_李四") == []
+    assert found(api, "amount_eq_161") == [order] and found(api, "checked_eq_true") == [order]
+    assert found(api, "order_no_eq_A1002") == [order]
 
 
 def test_a_variable_set_to_a_list_leaves_the_index(api, orders, database):
