@@ -188,3 +188,21 @@ def test_the_main_pages_have_no_serious_accessibility_violation_and_fit_a_phone(
     checker.check(auditor, "audit timeline")
 
     assert not checker.findings, "\n".join(checker.findings)
+
+
+def test_keyboard_focus_is_always_visible(scenario, new_page):
+    """Tabbing through the worklist and a task form, every focused element draws an outline (WCAG 2.4.7)."""
+    work = sample_work(scenario)
+    boss = signed_in(new_page, "supervisor_user", "zh")
+    unseen = []
+    for url in ("/worklist", f"/tasks/{work['approval']}"):
+        boss.goto(url)
+        for _ in range(25):
+            boss.keyboard.press("Tab")
+            focused = boss.evaluate("""() => { const e = document.activeElement, s = getComputedStyle(e);
+                return [e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' "' + (e.textContent || '').trim().slice(0, 20) + '"',
+                        !e.matches(':focus')  /* a part of a native control (a date picker's button) has it */
+                        || s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0 || s.boxShadow !== 'none']; }""")
+            if not focused[1]:
+                unseen.append(f"{url}: {focused[0]}")
+    assert not unseen, "focus not visible on: " + "; ".join(unseen)
