@@ -163,8 +163,13 @@ def store(session: Session, model: bpmn.ProcessModel, forms: dict[str, dict], ac
     elements, defaulted = assign_roles(model.elements, roles if roles is not None else role_ids(session),
                                        defaults or [DEFAULT_ROLE])
     elements, pins = call_activities.pin(elements, stored or {})  # versions called with binding deployment
-    elements, variable_notes = variable_catalog.with_variables(elements, model.forms_used(forms), model.source_name)
+    dictionary = dictionary_of(model.process_id, forms)
+    used = {**model.forms_used(forms), **dictionary}
+    elements, variable_notes = variable_catalog.with_variables(elements, used, model.source_name)
     content_hash = model.content_hash(forms)
+    if dictionary:  # another data dictionary is another version
+        content_hash = hashlib.sha256((content_hash + json.dumps(dictionary, sort_keys=True, ensure_ascii=False)
+                                       ).encode()).hexdigest()
     if pins:  # calling another version is another version
         content_hash = hashlib.sha256((content_hash + json.dumps(pins, sort_keys=True)).encode()).hexdigest()
     by_default = defaulted + ([elements["starters"]] if elements["starters"]["by"] == starters.DEFAULT else [])
@@ -179,13 +184,19 @@ def store(session: Session, model: bpmn.ProcessModel, forms: dict[str, dict], ac
     definition = Definition(
         process_id=model.process_id, version=(latest or 0) + 1, name=model.name, content_hash=content_hash,
         source_name=Path(model.source_name).name, bpmn_xml=model.xml, spec_json=model.spec_json,
-        elements=elements, forms=model.forms_used(forms),
+        elements=elements, forms=used,
         start_form=model.start_form, deployed_at=clock.now(), deployed_by=actor)
     session.add(definition)
     session.flush()
     timers.schedule_start_timers(session, definition.id, definition.process_id, definition.elements)
     return Deployed(model.process_id, definition.version, True, model.source_name, defaulted,
                     [n.as_dict() for n in model.notes + variable_notes])
+
+
+def dictionary_of(process_id: str, forms: dict[str, dict]) -> dict[str, dict]:
+    """The process's data dictionary among the known forms (``{key: dictionary}``), else ``{}``."""
+    key = form_files.dictionary_key(process_id)
+    return {key: forms[key]} if key in forms else {}
 
 
 def stored_forms(session: Session) -> dict[str, dict]:

@@ -25,6 +25,7 @@ from engine.form_schema import TYPES, check_form, generic_values, schema_for
 __all__ = ["TYPES", "check_form", "describe", "load_forms", "read_forms", "refuse_unstorable", "to_json",
            "validate"]
 GENERATED = "generated:"  # the prefix of the keys of forms made at deploy; no form file may use it
+DICTIONARY = "variables:"  # a process's data dictionary is kept with the forms as "variables:<process id>"
 FORM_SUFFIXES = (".json", ".form")
 
 
@@ -52,7 +53,9 @@ def read_forms(files: dict[str, bytes], problems: Optional[list[dict]] = None) -
             problems.append({"file": name, "line": getattr(exc, "lineno", None), "element_id": None,
                              "message": f"Cannot read the form: {exc}. Fix the JSON syntax."})
             continue
-        if form_js.is_form_js(name, form):
+        if is_dictionary(form):
+            form, found = as_dictionary(form)
+        elif form_js.is_form_js(name, form):
             form, found = form_js.convert(form, Path(name).name)
         else:
             found = []
@@ -66,6 +69,29 @@ def read_forms(files: dict[str, bytes], problems: Optional[list[dict]] = None) -
         raise DefinitionError("Cannot deploy: " + "; ".join(f"{p['file']}: {p['message']}" for p in problems[:5]),
                               {"problems": problems})
     return forms
+
+
+def is_dictionary(document: Any) -> bool:
+    """Whether a JSON file is a process's data dictionary: ``{"process_id", "variables": [fields]}``."""
+    return isinstance(document, dict) and "process_id" in document and "variables" in document \
+        and "fields" not in document
+
+
+def as_dictionary(document: dict) -> tuple[dict, list[dict]]:
+    """A data dictionary as a form keyed ``variables:<process id>`` (its variables are its fields, checked
+    like a form's, shown after the forms': ``engine.variable_catalog``), and what is wrong with its frame."""
+    process_id, fields = document.get("process_id"), document.get("variables")
+    if not isinstance(process_id, str) or not process_id.strip() or not isinstance(fields, list):
+        return {"id": dictionary_key("?"), "fields": []}, [{
+            "file": "", "line": None, "element_id": None,
+            "message": "A data dictionary needs 'process_id' (the id of the process it describes) and "
+                       "'variables' (a list of fields as in a form); see forms/README.md."}]
+    return {"id": dictionary_key(process_id.strip()), "process_id": process_id.strip(),
+            "title": document.get("title", {}), "fields": fields}, []
+
+
+def dictionary_key(process_id: str) -> str:
+    return DICTIONARY + process_id
 
 
 def _check_id(form: Any) -> list[dict]:

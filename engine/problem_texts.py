@@ -303,6 +303,8 @@ PROBLEMS: list[tuple[str, str]] = [
     ("Form id '{id}' is reserved or too long: give an id of at most 128 characters not starting with '{prefix}'.",
      "表单 id '{id}' 是保留的或过长：请使用不超过 128 个字符且不以 '{prefix}' 开头的 id。"),
     ("A form is an object with a list 'fields' (see forms/README.md).", "表单是含 'fields' 列表的对象（见 forms/README.md）。"),
+    ("A data dictionary needs 'process_id' (the id of the process it describes) and 'variables' (a list of fields as "
+     "in a form); see forms/README.md.", "数据字典需要 'process_id'（所描述流程的 id）和 'variables'（与表单相同的字段列表）；见 forms/README.md。"),
     ("Every field needs a 'name' that is a valid identifier.", "每个字段都需要一个有效标识符作为 'name'。"),
     ("Field '{name}' appears twice; remove one.", "字段 '{name}' 出现了两次；请删除一个。"),
     ("Unknown type '{kind}'; use one of {kinds}.", "未知类型 '{kind}'；请使用以下之一：{kinds}。"),

@@ -7,12 +7,18 @@ The form that owns a variable is the first form, in process order, where it is a
 showing it. Two owning forms that label a variable differently (zh or en), or a choice both offer, give a
 deploy ``Note`` at the second form's element, naming both forms and labels; choices only a later form
 offers are added to the owner's (a form may offer fewer or other choices).
+
+The process's data dictionary (``forms/<process id>.variables.json``, kept with the forms under
+``variables:<process id>``: ``engine.forms``) comes after all forms: it labels the variables scripts and
+workers set, which no form shows, and a variable a form owns keeps the form's label (a dictionary that
+labels it otherwise gives the same note).
 """
 from __future__ import annotations
 
 from typing import Any, Optional
 
 from engine.bpmn.problems import Note
+from engine.forms import DICTIONARY
 
 SHOWN_KEYS = ("type", "label", "choices", "item_type", "places", "currency", "widget", "choices_from")
 
@@ -29,7 +35,7 @@ def catalog(elements: dict, forms: dict[str, dict], source_name: str = "") -> tu
     shown: dict[str, dict] = {}
     notes: list[Note] = []
     nodes = elements.get("nodes", {})
-    for element_id, form_key in forms_in_order(elements, forms):
+    for element_id, form_key in forms_in_order(elements, forms) + dictionaries(forms):
         for spec in forms[form_key].get("fields", []):
             name = spec.get("name")
             if not name or spec.get("type") == "note":
@@ -57,6 +63,11 @@ def forms_in_order(elements: dict, forms: dict[str, dict]) -> list[tuple[str, st
             seen.add(key)
             found.append((element_id, key))
     return found
+
+
+def dictionaries(forms: dict[str, dict]) -> list[tuple[None, str]]:
+    """``(None, key)`` of the process's data dictionary among its forms (no element shows it)."""
+    return [(None, key) for key in sorted(forms) if key.startswith(DICTIONARY)]
 
 
 def process_order(elements: dict) -> list[str]:

@@ -1,5 +1,6 @@
 """Process data as people read it: choices by their labels, 是/否, money with two decimals and its currency,
-dates and times in the local zone, lists and objects as small tables with their field labels.
+dates and times in the local zone (also a text field holding an ISO date-time, such as a due time a script
+computed), lists and objects as small tables with their field labels.
 
 ``html`` gives the markup pages show (Jinja: ``show_value`` in ``common/macros.html``), ``text`` the same in
 one line (exports with labels, details); both take the value's field spec (the form field, or the
@@ -73,7 +74,7 @@ def scalar(value: Any, spec: Optional[dict] = None) -> str:
         return label
     if (kind == "decimal" or spec.get("currency")) and not isinstance(value, (dict, list)):
         return money(value, spec)
-    if isinstance(value, str) and (kind == "datetime" or (kind is None and ISO_DATETIME.match(value))):
+    if isinstance(value, str) and (kind == "datetime" or (kind in (None, "str", "text") and ISO_DATETIME.match(value))):
         return local_time(value, naive_is_utc=False)  # a time with an offset in the local zone, else as written
     return as_text(value)
 
