@@ -54,14 +54,15 @@ def axe_script() -> str:
 
 
 def severe_violations(page, script: str) -> list[str]:
-    page.evaluate(script)
+    if page.evaluate("typeof window.axe") == "undefined":
+        page.evaluate(script)
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     return [f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(str(n["target"]) for n in v["nodes"][:5])
             for v in result["violations"] if v["impact"] in SEVERE]
 
 
 class Checker:
-    """Runs axe on a page at 1400 px, then measures it at 375 px; collects every finding."""
+    """Runs axe on a page at 1400 px and at 375 px, where it also measures its width; collects every finding."""
 
     def __init__(self, script: str, lang: str):
         self.script, self.lang, self.findings = script, lang, []
@@ -73,6 +74,8 @@ class Checker:
             self.findings.append(f"[{self.lang}] {where}: {line}")
         size = page.viewport_size
         page.set_viewport_size({"width": PHONE, "height": 800})
+        for line in severe_violations(page, self.script):
+            self.findings.append(f"[{self.lang}] {where} at {PHONE} px: {line}")
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE:
             self.findings.append(f"[{self.lang}] {where}: {width} px wide at {PHONE} px: "
