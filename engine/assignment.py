@@ -19,6 +19,7 @@ users; never an incident. ``task_name`` evaluates a name holding ``${…}``/``#{
 keeps its name as written. ``priority_of`` and ``follow_up_of`` evaluate ``camunda:priority`` (an integer
 0-100, default ``DEFAULT_PRIORITY`` 50 as in Camunda) and ``camunda:followUpDate`` (an ISO date or date-time)
 the same way when the task is created; what cannot be evaluated gives the default (50, no follow-up date).
+``calendar_date`` is the stricter reading of a follow-up date a person sets later: ``YYYY-MM-DD`` only.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ EVALUATION_SECONDS = 1.0
 NAME_LENGTH = 256  # the task row's name column
 DEFAULT_PRIORITY = 50  # Camunda's default task priority
 PRIORITY_RANGE = (0, 100)
+_CALENDAR_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # YYYY-MM-DD only (fromisoformat also takes 20261201)
 
 
 @dataclass
@@ -151,6 +153,17 @@ def as_date(value: Any) -> Optional[date]:
             except ValueError:
                 continue
     return None
+
+
+def calendar_date(value: Any) -> Optional[date]:
+    """``value`` as a date when it is exactly a calendar date written ``YYYY-MM-DD`` (what a person or a
+    script sets as a follow-up date); a date-time, another ISO form or anything else is None."""
+    if not isinstance(value, str) or not _CALENDAR_DATE.fullmatch(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _evaluate(expression: str, data: dict):

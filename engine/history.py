@@ -125,9 +125,9 @@ def as_dict(event_row: HistoryEvent) -> dict[str, Any]:
 
 def export_row(event_row: HistoryEvent, process_id: str = "", business_key: Optional[str] = None) -> dict[str, Any]:
     """The event as an export row, with its instance's process and business key (JSON-safe; ``at``
-    ISO 8601 UTC with ``Z``)."""
+    ISO 8601 UTC with ``+00:00``, as the API writes times: ``timestamps.iso``)."""
     return {"id": event_row.id, "instance_id": event_row.instance_id, "process_id": process_id,
-            "business_key": business_key, "at": event_row.at.isoformat() + "Z", "type": event_row.type,
+            "business_key": business_key, "at": timestamps.iso(event_row.at), "type": event_row.type,
             "actor": event_row.actor, "element_id": event_row.element_id, "task_id": event_row.task_id,
             "data": event_row.data or {}}
 

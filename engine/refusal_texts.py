@@ -221,6 +221,21 @@ REFUSALS: list[tuple[str, str]] = [
     ("The attachment's file is missing from the files directory (LIUCHENG_FILES_DIR); ask an administrator to "
      "restore it from the backup.", "附件的文件不在文件目录（LIUCHENG_FILES_DIR）中；请让管理员从备份中恢复。"),
     ("The file has no name; give it one, e.g. photo.jpg.", "文件没有名称；请命名，例如 photo.jpg。"),
+    ("The upload is larger than {total} MB, the most one request may carry (at most {limit} MB a file); send the "
+     "files in several requests.", "上传内容超过 {total} MB（一次请求的上限，每个文件最多 {limit} MB）；请分几次上传。"),
+    ("At most {limit} MB a file, {total} MB in all.", "每个文件最多 {limit} MB，合计最多 {total} MB。"),
+    ("The request body is larger than {total} MB; send less.", "请求内容超过 {total} MB；请减少发送的内容。"),
+    ("The file '{name}' is empty (0 bytes); choose the file again or another one.",
+     "文件「{name}」是空的（0 字节）；请重新选择该文件或换一个文件。"),
+    ("The file is empty.", "文件是空的。"),
+    ("Attachment {given_id} is not a file uploaded to this instance; upload the file first.",
+     "附件 {given_id} 不是上传到此流程实例的文件；请先上传该文件。"),
+    ("Attachment {given_id} is not a file uploaded to this start; upload the file first.",
+     "附件 {given_id} 不是为此次发起上传的文件；请先上传该文件。"),
+    ("Your files uploaded for starts not made yet would be more than {quota} MB; start with the files uploaded, or "
+     "wait: unused ones are removed after {hours} hours.",
+     "您为尚未发起的流程上传的文件将超过 {quota} MB；请先用已上传的文件发起流程，或等待：未使用的文件会在 {hours} 小时后删除。"),
+    ("At most {quota} MB staged in all.", "待用文件合计最多 {quota} MB。"),
     ("Files of type '.{extension}' are not accepted; upload one of: {accepted}.", "不接受 '.{extension}' 类型的文件；请上传以下之一：{accepted}。"),
     ("The file '{name}' is not a real .{extension} file (its content is of another type); upload the original file.",
      "文件「{name}」不是真正的 .{extension} 文件（内容属于其他类型）；请上传原始文件。"),
@@ -294,6 +309,24 @@ REFUSALS: list[tuple[str, str]] = [
     ("Repeating a sequence to {count} items exceeds the sandbox limit of {most}; build a smaller value.",
      "把序列重复到 {count} 项超过沙箱上限 {most}；请构造较小的值。"),
     ("The script or expression must be text; enter it as a string.", "脚本或表达式必须是文本；请以字符串输入。"),
+    # the variables filter (engine.variable_index: name_op_value,...)
+    ("The variables filter is empty; write name_op_value, for example {example}.",
+     "变量筛选条件为空；请按 name_op_value 填写，例如 {example}。"),
+    ("The variables filter has {count} conditions; use at most {max}.", "变量筛选有 {count} 个条件；最多 {max} 个。"),
+    ("The variables filter ends with a lone backslash; in a name or value write \\, for a comma, \\_ for an "
+     "underscore and \\\\ for a backslash.",
+     "变量筛选以单个反斜杠结尾；变量名或值中的逗号写作 \\,，下划线写作 \\_，反斜杠写作 \\\\。"),
+    ("Condition {n} of the variables filter is empty; remove the extra comma.", "变量筛选的第 {n} 个条件为空；请删去多余的逗号。"),
+    ("Condition {n} ('{part}') of the variables filter has no operator; write name_op_value with op one of {ops}, "
+     "for example {example}; in a name or value write \\, for a comma, \\_ for an underscore and \\\\ for a "
+     "backslash.", "变量筛选的第 {n} 个条件（'{part}'）缺少运算符；请按 name_op_value 填写，op 为 {ops} 之一，例如 "
+     "{example}；变量名或值中的逗号写作 \\,，下划线写作 \\_，反斜杠写作 \\\\。"),
+    ("Condition {n} ('{part}') of the variables filter has no variable name; write name_op_value with op one of "
+     "{ops}, for example {example}; in a name or value write \\, for a comma, \\_ for an underscore and \\\\ for a "
+     "backslash.", "变量筛选的第 {n} 个条件（'{part}'）缺少变量名；请按 name_op_value 填写，op 为 {ops} 之一，例如 "
+     "{example}；变量名或值中的逗号写作 \\,，下划线写作 \\_，反斜杠写作 \\\\。"),
+    ("Condition {n} ('{part}') of the variables filter compares a boolean with '{op}'; use eq or neq with true or "
+     "false.", "变量筛选的第 {n} 个条件（'{part}'）用「{op}」比较布尔值；布尔值只能用 eq 或 neq 与 true、false 比较。"),
     # the API's own refusals (request shape)
     ("The request body is not accepted: correct {names} (see details).", "请求体不被接受：请更正 {names}（见 details）。"),
     ("The query string is not accepted: correct {names} (see details).", "查询字符串不被接受：请更正 {names}（见 details）。"),
@@ -302,6 +335,23 @@ REFUSALS: list[tuple[str, str]] = [
     ("Two files are named '{name}'; give each file its own name.", "有两个文件都名为「{name}」；请为每个文件使用不同的名称。"),
     ("Send the file as multipart/form-data in the field 'file'.", "请以 multipart/form-data 在字段 'file' 中发送文件。"),
     ("Required.", "必填。"),
+    # field messages in the API's details (issue 14's modules)
+    ("At most {mb} MB.", "最多 {mb} MB。"),
+    ("At most {count} characters.", "最多 {count} 个字符。"),
+    ("Use one of: {values}.", "请使用以下之一：{values}。"),
+    ("Type not accepted; use one of: {values}.", "不接受此类型；请使用以下之一：{values}。"),
+    ("Content is not .{extension}.", "内容不是 .{extension} 文件。"),
+    ("No name.", "没有文件名。"),
+    ("Already theirs.", "任务已在该用户手中。"),
+    ("Not a member of {role}.", "没有角色「{role}」。"),
+    ("Give a whole number from 0 to 100.", "请填写 0 到 100 之间的整数。"),
+    ("Give a date as YYYY-MM-DD, or null to clear it.", "请按 YYYY-MM-DD 填写日期，或填 null 清除。"),
+    ("Give 1 to {most} characters.", "请填写 1 到 {most} 个字符。"),
+    ("Between 1 and {most}.", "须在 1 到 {most} 之间。"),
+    ("Unknown key.", "未知的键。"),
+    ("Unknown value.", "未知的值。"),
+    ("Not a text.", "不是文本。"),
+    ("Unknown follow-up filter.", "未知的跟进日期筛选。"),
     ("Unknown user.", "未知用户。"),
     ("Unknown scope.", "未知范围。"),
     ("Unknown status.", "未知状态。"),

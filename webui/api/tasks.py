@@ -9,10 +9,11 @@ from __future__ import annotations
 from flask import Blueprint
 from sqlalchemy.orm import Session
 
-from engine import runtime, task_listing, worklist
+from engine import error_texts, runtime, task_listing, worklist
 from engine.errors import PermissionDeniedError
 from engine.models import HumanTask
 from webui.api.credentials import current_user
+from webui.api.errors import reader_language
 from webui.api.openapi import documented
 from webui.api.schemas import load_json, load_query
 from webui.api.task_schemas import (ClaimedTasksSchema, ClaimTasksSchema, CompleteTaskSchema, DelegateTaskSchema,
@@ -91,7 +92,10 @@ def reassign_task(task_id: int):
             body=ClaimTasksSchema, response=ClaimedTasksSchema, errors=(400, 401, 403))
 def claim_tasks():
     body = load_json(ClaimTasksSchema())
-    return runtime.claim_tasks(get_session(), body["task_ids"], current_user())
+    result = runtime.claim_tasks(get_session(), body["task_ids"], current_user())
+    lang = reader_language()  # each refusal's message as the error handler writes one (Accept-Language: zh)
+    return {**result, "refused": [{**refusal, "message": error_texts.translate(refusal["message"], lang)}
+                                  for refusal in result["refused"]]}
 
 
 @bp.patch("/tasks/<int:task_id>")
