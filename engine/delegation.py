@@ -5,8 +5,10 @@ The assignee of a claimed task (or a supervisor or an admin) delegates it to ano
 responsibility), the ``assignee`` the delegate, ``delegation`` ``pending``. The owner still sees the task
 (``engine.worklist``'s "mine" and "delegated" lists) but nobody may complete it while it is pending: the
 delegate resolves it, which gives it back to the owner (``delegation`` ``resolved``) with the values the
-delegate entered kept as the task's ``draft``, which the owner's form shows pre-filled. The commands are
-``engine.runtime.tasks``; the row updates here are conditional, so of two users acting at once one wins.
+delegate entered kept as the task's ``draft``, which the owner's form shows pre-filled. A reassign or an
+unclaim ends a delegation (``engine.worklist`` clears owner, state and draft; ``ended`` says what for the
+history). The commands are ``engine.runtime.delegations``; the row updates here are conditional, so of two
+users acting at once one wins.
 """
 from __future__ import annotations
 
@@ -78,6 +80,19 @@ def draft_of(form: Optional[dict], data: Any) -> Optional[dict[str, Any]]:
         raise FormValidationError(f"The data does not fit form '{form.get('id')}': correct the fields listed in "
                                   "details.", exc.normalized_messages()) from exc
     return forms.to_json(forms.refuse_unstorable(values))
+
+
+def ended(row: HumanTask) -> dict[str, Any]:
+    """What a reassign or an unclaim of ``row`` clears of its delegation, for the history event's data:
+    ``owner``, ``delegation`` (the state it was in) and ``draft_cleared``; empty when it had none."""
+    data: dict[str, Any] = {}
+    if row.owner:
+        data["owner"] = row.owner
+    if row.delegation:
+        data["delegation"] = row.delegation
+    if row.draft:
+        data["draft_cleared"] = True
+    return data
 
 
 def mark_delegated(session: Session, row: HumanTask, username: str) -> None:

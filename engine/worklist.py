@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Optional
 
-from sqlalchemy import Select, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, func, insert, null, or_, select, update
 from sqlalchemy.orm import Session, object_session
 
 from engine import assignment, clock, config, delegation, history, instances
@@ -139,13 +139,17 @@ def mark_claimed(session: Session, row: HumanTask, username: str) -> None:
         f"Task {row.id} was claimed or completed by someone else just now.")
 
 
+_NO_DELEGATION: dict[str, Any] = {"owner": None, "delegation": None, "draft": null()}  # SQL NULL, not JSON null
+
+
 def mark_unclaimed(session: Session, row: HumanTask) -> None:
     """Give a claimed row back to its role's queue. A task routed to one user goes to the queue too (as
     Camunda's ``setAssignee(null)`` leaves the candidates), that user becoming one of its candidate users
-    so that they may take it again."""
+    so that they may take it again. A past delegation ends here: owner, delegation state and the
+    delegate's draft are cleared, so that the next holder works on a task of their own."""
     _changed(session, update(HumanTask).where(
         HumanTask.id == row.id, HumanTask.status == TaskStatus.CLAIMED, HumanTask.assignee == row.assignee)
-        .values(status=TaskStatus.OPEN, assignee=None, candidate_user=None, claimed_at=None),
+        .values(status=TaskStatus.OPEN, assignee=None, candidate_user=None, claimed_at=None, **_NO_DELEGATION),
         f"Task {row.id} changed just now; reload it.")
     routed = row.candidate_user
     if routed and session.get(TaskCandidate, (row.id, "user", routed[:64])) is None:
@@ -159,12 +163,14 @@ def mark_prioritized(session: Session, row: HumanTask, values: dict[str, Any]) -
 
 
 def mark_reassigned(session: Session, row: HumanTask, username: str) -> None:
-    """Give an active row to ``username`` (claimed by them)."""
+    """Give an active row to ``username`` (claimed by them). A delegation (pending or resolved) ends: owner,
+    delegation state and the delegate's draft are cleared (a supervisor reassigns because someone is away;
+    the history event keeps what was cleared)."""
     _changed(session, update(HumanTask).where(
         HumanTask.id == row.id, HumanTask.status.in_(ACTIVE),
         HumanTask.assignee.is_(row.assignee) if row.assignee is None else HumanTask.assignee == row.assignee)
         .values(status=TaskStatus.CLAIMED, assignee=username, claimed_at=clock.now(),
-                candidate_user=username if row.candidate_user else None),
+                candidate_user=username if row.candidate_user else None, **_NO_DELEGATION),
         f"Task {row.id} changed just now; reload it.")
 
 

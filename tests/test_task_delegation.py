@@ -5,9 +5,12 @@ entered kept as the task's draft. The assignee may also hand their claimed task 
 role (reassign). Over the REST API, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine import users, worklist
+from web_support import browser_as, text, web  # noqa: F401 (fixtures)
 from work_support import ids, people, work  # noqa: F401 (fixtures)
 
 FULL = {"note": "已核对", "qty": 3}
@@ -27,6 +30,13 @@ def delegate(api, task_id: int, to: str, by: str = "wang"):
 
 def history_of(api, task) -> list[dict]:
     return api("get", f"/instances/{task['instance_id']}/history", "root").json
+
+
+def note_field(client, task_id: int) -> str:
+    """The task page's "note" input (or textarea) with its value."""
+    note = re.search(r'<(input|textarea) id="f-note"[^>]*>([^<]*)', text(client.get(f"/tasks/{task_id}")))
+    assert note, "no note field on the task page"
+    return note.group(0)
 
 
 def test_delegating_makes_the_assignee_the_owner_and_the_delegate_the_assignee(api, claimed):
@@ -136,3 +146,66 @@ def test_counts_of_what_a_user_can_act_on(app, api, work, claimed):
         assert worklist.counts(session, fang) == {"mine": 1, "claimable": 0, "delegated": 0, "overdue": 0}
         assert worklist.counts(session, li)["claimable"] == 1
     assert other["id"] in ids(api("get", "/tasks?scope=claimable", "li"))
+
+
+def test_a_supervisor_reassigning_a_delegated_task_ends_the_delegation(api, claimed):
+    """wang delegated to fang, who is away: zhao gives the task to li, who completes it (not stuck pending)."""
+    delegate(api, claimed["id"], "fang")
+    moved = api("post", f"/tasks/{claimed['id']}/reassign", "zhao", json={"user": "li"})
+    assert moved.status_code == 200, moved.json
+    task = moved.json
+    assert (task["assignee"], task["owner"], task["delegation"], task["draft"]) == ("li", None, None, None)
+    assert claimed["id"] not in ids(api("get", "/tasks?scope=mine", "fang"))
+    assert claimed["id"] not in ids(api("get", "/tasks?scope=mine", "wang"))
+    assert ids(api("get", "/tasks?scope=delegated", "wang")) == []
+    assert api("post", f"/tasks/{claimed['id']}/resolve", "fang").status_code == 409
+    assert api("patch", f"/tasks/{claimed['id']}", "wang", json={"priority": 90}).status_code == 403
+    (event,) = [e for e in history_of(api, claimed) if e["type"] == "task_reassigned"]
+    assert event["actor"] == "zhao"
+    assert event["data"] == {"from": "fang", "to": "li", "owner": "wang", "delegation": "pending"}
+    done = api("post", f"/tasks/{claimed['id']}/complete", "li", json={"data": FULL})
+    assert done.status_code == 200, done.json
+
+
+def test_a_delegate_still_cannot_reassign_a_pending_delegation(api, claimed):
+    delegate(api, claimed["id"], "li")
+    refused = api("post", f"/tasks/{claimed['id']}/reassign", "li", json={"user": "wang"})
+    assert refused.status_code == 403
+    assert api("get", f"/tasks/{claimed['id']}", "root").json["delegation"] == "pending"
+
+
+def test_reassigning_after_a_resolve_clears_the_owner_and_the_draft(api, claimed):
+    delegate(api, claimed["id"], "fang")
+    api("post", f"/tasks/{claimed['id']}/resolve", "fang", json={"data": {"note": "数量待定"}})
+    moved = api("post", f"/tasks/{claimed['id']}/reassign", "wang", json={"user": "li"})
+    assert moved.status_code == 200, moved.json
+    assert (moved.json["owner"], moved.json["delegation"], moved.json["draft"]) == (None, None, None)
+    (event,) = [e for e in history_of(api, claimed) if e["type"] == "task_reassigned"]
+    assert event["data"] == {"from": "wang", "to": "li", "owner": "wang", "delegation": "resolved",
+                             "draft_cleared": True}
+
+
+def test_giving_a_resolved_task_back_leaves_the_old_owner_no_rights_and_the_next_holder_no_draft(
+        api, claimed, web, browser_as):
+    delegate(api, claimed["id"], "fang")
+    api("post", f"/tasks/{claimed['id']}/resolve", "fang", json={"data": {"note": "数量待定"}})
+    assert "数量待定" in note_field(browser_as("wang"), claimed["id"])  # the owner's form shows the draft
+    back = api("post", f"/tasks/{claimed['id']}/unclaim", "wang")
+    assert back.status_code == 200, back.json
+    assert (back.json["owner"], back.json["delegation"], back.json["draft"]) == (None, None, None)
+    (event,) = [e for e in history_of(api, claimed) if e["type"] == "task_unclaimed"]
+    assert event["data"] == {"previous_assignee": "wang", "owner": "wang", "delegation": "resolved",
+                             "draft_cleared": True}
+    assert api("post", f"/tasks/{claimed['id']}/claim", "li").status_code == 200
+    assert api("patch", f"/tasks/{claimed['id']}", "wang", json={"priority": 90}).status_code == 403
+    assert api("patch", f"/tasks/{claimed['id']}", "li", json={"priority": 90}).status_code == 200
+    assert claimed["id"] not in ids(api("get", "/tasks?scope=mine", "wang"))
+    assert "数量待定" not in note_field(browser_as("li"), claimed["id"])  # li's form has no old draft
+
+
+def test_a_plain_unclaim_and_reassign_record_no_delegation(api, claimed):
+    assert api("post", f"/tasks/{claimed['id']}/unclaim", "wang").status_code == 200
+    assert api("post", f"/tasks/{claimed['id']}/reassign", "zhao", json={"user": "li"}).status_code == 200
+    events = {e["type"]: e["data"] for e in history_of(api, claimed)}
+    assert events["task_unclaimed"] == {"previous_assignee": "wang"}
+    assert events["task_reassigned"] == {"from": None, "to": "li"}

@@ -5,7 +5,10 @@ lanes open it while it waits."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+import pytest
 
 from web_support import browser_as, text, web  # noqa: F401 (fixtures)
 
@@ -64,14 +67,37 @@ def test_the_api_says_the_refund_waits_for_the_parcel_message_or_the_timer(scena
     assert [w["kind"] for w in scenario.instance(iid)["waiting_for"]] == ["task", "timer"]
 
 
-def test_the_page_names_the_message_how_to_deliver_it_and_the_local_time_of_the_timer(scenario, web, browser_as):
+def test_the_page_names_the_message_and_the_local_time_of_the_timer_to_staff_without_codes(scenario, web,
+                                                                                          browser_as):
     iid = refund_waiting_for_the_parcel(scenario)
     scenario.user("warehouse", "cangku")
     page = text(browser_as("cangku").get(f"/instances/{iid}"))  # warehouse: a lane of refund, no task there yet
     assert "没有待办任务" in page and "正在等待" in page
-    assert "等待消息" in page and "return_parcel_received" in page and "收到退货包裹" in page
-    assert "POST /api/v1/messages" in page and "RF-W1" in page and "order_no" in page
+    assert "等待消息" in page and "收到退货包裹" in page and "系统会在收到「收到退货包裹」后继续" in page
+    panel = waiting_panel(page)
+    assert "return_parcel_received" not in panel and "POST /api/v1/messages" not in panel
+    assert "wait-body" not in panel and "order_no" not in panel
     assert "等待定时器" in page and "2026-11-09 17:00" in page  # 09:00 UTC in Beijing time
+
+
+@pytest.mark.parametrize("roles", [("admin",), ("warehouse", "integrator"), ("warehouse", "designer")])
+def test_integrators_admins_and_designers_see_the_message_and_how_to_deliver_it(scenario, web, browser_as, roles):
+    """(Integrators and designers alone do not open instance pages: one who also works in a lane does.)"""
+    iid = refund_waiting_for_the_parcel(scenario)
+    scenario.make_user("tech", *roles)
+    page = browser_as("tech").get(f"/instances/{iid}")
+    assert page.status_code == 200
+    panel = waiting_panel(text(page))
+    assert "return_parcel_received" in panel and "收到退货包裹" in panel
+    assert "POST /api/v1/messages" in panel and "RF-W1" in panel and "order_no" in panel and "wait-body" in panel
+    assert "系统会在收到" not in panel
+
+
+def waiting_panel(page: str) -> str:
+    """The waiting section of an instance page."""
+    match = re.search(r'<section class="waiting".*?</section>', page, re.S)
+    assert match, "no waiting panel"
+    return match.group(0)
 
 
 def test_a_role_without_a_lane_in_the_process_is_still_refused(scenario, web, browser_as):
@@ -102,6 +128,11 @@ def test_an_external_task_and_a_receive_task_are_explained(api, make_user, web, 
     assert "等待外部任务" in page and "payments" in page and "已由 w1 锁定至 2026-11-02 17:10" in page
     assert "等待信号" in page and f"/api/v1/instances/{iid}/signal" in page and "Wait_ack" in page
     json.dumps(waits)  # plain JSON values
+    make_user("zhang", "supervisor")  # staff: the steps by name and when the system goes on, no codes
+    panel = waiting_panel(text(browser_as("zhang").get(f"/instances/{iid}")))
+    assert "等待外部任务" in panel and "系统会在外部系统完成「扣款」后继续" in panel
+    assert "等待信号" in panel and "系统会在收到「等待仓库回执」的信号后继续" in panel
+    assert "payments" not in panel and "w1" not in panel and "/signal" not in panel and "Wait_ack" not in panel
 
 
 def test_an_incident_is_explained(api, make_user, deploy, web, browser_as, clock):
@@ -123,4 +154,4 @@ def test_the_waiting_panel_speaks_english(scenario, web, browser_as):
     client.get("/lang/en")
     page = text(client.get(f"/instances/{iid}"))
     assert "What it waits for" in page and "Waits for message" in page and "Waits for a timer" in page
-    assert "due 2026-11-09 17:00" in page and "POST /api/v1/messages" in page
+    assert "due 2026-11-09 17:00" in page and "The system continues once it receives “收到退货包裹”." in page

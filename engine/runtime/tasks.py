@@ -95,14 +95,15 @@ def unclaim_task(session: Session, task_id: int, actor: User) -> HumanTask:
                                         "or an admin may unclaim it.")
         worklist.mark_unclaimed(session, row)
         history.record(session, row.instance_id, "task_unclaimed", actor.username, row.element_id, row.id,
-                       {"previous_assignee": row.assignee})
+                       {"previous_assignee": row.assignee, **delegation.ended(row)})
     session.refresh(row)
     return row
 
 
 def reassign_task(session: Session, task_id: int, username: str, actor: User) -> HumanTask:
     """A supervisor or an admin gives an open or claimed task to a user with its role; the assignee of a
-    claimed task hands it on the same way."""
+    claimed task hands it on the same way. A delegation ends (a delegate holding it loses it, the owner's
+    rights and the delegate's draft go): the event's data says what was cleared."""
     with command(session):
         row = worklist.get_task(session, task_id)
         if row.status not in worklist.ACTIVE:
@@ -117,7 +118,7 @@ def reassign_task(session: Session, task_id: int, username: str, actor: User) ->
                                   {"user": [f"Not a member of {row.role}."]})
         worklist.mark_reassigned(session, row, target.username)
         history.record(session, row.instance_id, "task_reassigned", actor.username, row.element_id, row.id,
-                       {"from": row.assignee, "to": target.username})
+                       {"from": row.assignee, "to": target.username, **delegation.ended(row)})
     session.refresh(row)
     return row
 
@@ -141,8 +142,9 @@ UNSET: Any = object()
 
 def prioritize_task(session: Session, task_id: int, actor: User, priority: Any = UNSET,
                     follow_up: Any = UNSET) -> HumanTask:
-    """Set an active task's priority (an integer 0-100) and/or follow-up date (an ISO date, or None to
-    clear it): its assignee, its owner, a supervisor or an admin."""
+    """Set an active task's priority (an integer 0-100) and/or follow-up date (a calendar date written
+    exactly ``YYYY-MM-DD``, not a date-time; None or "" clears it): its assignee, its owner, a supervisor or
+    an admin."""
     with command(session):
         row = worklist.get_task(session, task_id)
         if row.status not in worklist.ACTIVE:
@@ -169,7 +171,7 @@ def task_dates(priority: Any, follow_up: Any) -> dict[str, Any]:
         if values["priority"] is None or isinstance(priority, float):
             problems["priority"] = ["Give a whole number from 0 to 100."]
     if follow_up is not UNSET:
-        values["follow_up"] = None if follow_up in (None, "") else assignment.as_date(follow_up)
+        values["follow_up"] = None if follow_up in (None, "") else assignment.calendar_date(follow_up)
         if follow_up not in (None, "") and (values["follow_up"] is None or not isinstance(follow_up, str)):
             problems["follow_up"] = ["Give a date as YYYY-MM-DD, or null to clear it."]
     if problems:
