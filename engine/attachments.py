@@ -5,15 +5,17 @@ references that file fields of forms hold.
 and first bytes: ``engine.file_types``), keeps its bytes (``engine.file_store``) and inserts its row with
 the sha256; the ``attachment_added`` history event (id, name, size, sha256, content type) is written
 with it, or, for a file uploaded with a start (no instance yet), when ``bind_staged`` gives it the
-new instance. ``resolve_references`` checks the values of a form's file fields (an attachment of the
+new instance. A file of 0 bytes is refused; a user's files staged for starts hold at most ``STAGED_QUOTA_MB``
+in all, and ``prune_staged`` removes those no start used within ``STAGED_HOURS``. ``resolve_references`` checks the values of a form's file fields (an attachment of the
 same instance, or one staged by the same user for a start) and writes the full references; a text given
 instead (a field with ``text_allowed``) is left as it is.
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Optional
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from engine import clock, file_fields, file_store, file_types, history, timestamps
@@ -21,6 +23,9 @@ from engine.errors import FormValidationError, NotFoundError, ValidationError
 from engine.models import Attachment
 
 SNIFF_BYTES = 64
+STAGED_QUOTA_MB = 100  # a user's uploads staged for starts not made yet, in all
+STAGED_HOURS = 24  # a staged upload no start used is removed after this
+PRUNE_BATCH = 500
 
 
 class FileTooLargeError(ValidationError):
@@ -37,6 +42,18 @@ def too_large(name: Optional[str] = None) -> FileTooLargeError:
                              {"file": [f"At most {limit} MB."], "reason": "size", "max_mb": limit})
 
 
+def request_too_large(multipart: bool) -> FileTooLargeError:
+    """A request body over ``file_store.max_request_bytes`` (Flask's ``MAX_CONTENT_LENGTH``)."""
+    limit, total = file_store.max_upload_mb(), file_store.max_request_mb()
+    if multipart:
+        return FileTooLargeError(f"The upload is larger than {total} MB, the most one request may carry (at most "
+                                 f"{limit} MB a file); send the files in several requests.",
+                                 {"file": [f"At most {limit} MB a file, {total} MB in all."], "reason": "size",
+                                  "max_mb": limit, "max_request_mb": total})
+    return FileTooLargeError(f"The request body is larger than {total} MB; send less.",
+                             {"reason": "size", "max_request_mb": total})
+
+
 # -- uploading ------------------------------------------------------------------------------------
 
 def add(session: Session, instance_id: Optional[int], task_id: Optional[int], name: Optional[str], content: bytes,
@@ -45,6 +62,11 @@ def add(session: Session, instance_id: Optional[int], task_id: Optional[int], na
     if len(content) > file_store.max_upload_bytes():
         raise too_large(name)
     name = file_types.clean_name(name)
+    if not content:
+        raise ValidationError(f"The file '{name}' is empty (0 bytes); choose the file again or another one.",
+                              {"file": ["The file is empty."], "reason": "empty", "name": name})
+    if instance_id is None:
+        _check_staged_quota(session, uploader, len(content))
     if accept and file_types.extension_of(name) not in {a.lower().lstrip(".") for a in accept}:
         raise FormValidationError(f"This field takes {', '.join(accept)} files, not '{name}'.",
                                   {"file": [f"Use one of: {', '.join(accept)}."], "reason": "accept",
@@ -59,6 +81,33 @@ def add(session: Session, instance_id: Optional[int], task_id: Optional[int], na
     if instance_id is not None:
         _record(session, row)
     return row
+
+
+def _check_staged_quota(session: Session, uploader: str, size: int) -> None:
+    staged = session.scalar(select(func.coalesce(func.sum(Attachment.size), 0))
+                            .where(Attachment.instance_id.is_(None), Attachment.uploaded_by == uploader))
+    quota, hours = STAGED_QUOTA_MB, STAGED_HOURS
+    if staged + size > quota * 1024 * 1024:
+        raise FileTooLargeError(f"Your files uploaded for starts not made yet would be more than {quota} MB; start "
+                                f"with the files uploaded, or wait: unused ones are removed after {hours} hours.",
+                                {"file": [f"At most {quota} MB staged in all."], "reason": "quota",
+                                 "max_staged_mb": quota})
+
+
+def prune_staged(session: Session) -> tuple[int, set[str]]:
+    """Delete up to ``PRUNE_BATCH`` uploads staged for a start more than ``STAGED_HOURS`` ago that no start
+    used: how many, and the sha256 of those whose content no attachment holds any more (for
+    ``file_store.discard`` once the deletion is committed)."""
+    cutoff = clock.now() - timedelta(hours=STAGED_HOURS)
+    rows = session.execute(select(Attachment.id, Attachment.sha256)
+                           .where(Attachment.instance_id.is_(None), Attachment.at < cutoff)
+                           .order_by(Attachment.id).limit(PRUNE_BATCH)).all()
+    if not rows:
+        return 0, set()
+    session.execute(delete(Attachment).where(Attachment.id.in_([r.id for r in rows])))
+    orphans = {r.sha256 for r in rows
+               if session.scalar(select(Attachment.id).where(Attachment.sha256 == r.sha256).limit(1)) is None}
+    return len(rows), orphans
 
 
 def _record(session: Session, row: Attachment) -> None:
@@ -135,9 +184,11 @@ def resolve_references(session: Session, form: Optional[dict], values: dict, ins
         for ref in given:
             row = find_attachment(session, ref["attachment_id"])
             if row is None or not _usable(row, instance_id, actor):
+                given_id = ref["attachment_id"]
                 errors.setdefault(item["name"], []).append(
-                    f"Attachment {ref['attachment_id']} is not a file uploaded to this "
-                    f"{'instance' if instance_id else 'start'}; upload the file first.")
+                    f"Attachment {given_id} is not a file uploaded to this instance; upload the file first."
+                    if instance_id else f"Attachment {given_id} is not a file uploaded to this start; upload the "
+                    "file first.")
                 continue
             if row.instance_id is None:
                 staged.append(row.id)

@@ -1,8 +1,8 @@
 """File fields of forms (``"type": "file"``): the shape of their values and which fields of a form they are.
 
 A file field's value is a reference to an attachment of the instance: ``{"attachment_id", "name",
-"size", "sha256", "content_type"}`` (a list of them with ``"multiple": true``). Submitted data may give
-just ``{"attachment_id": N}``; ``engine.attachments.resolve_references`` checks that the attachment
+"size", "sha256", "content_type"}`` (a list of them with ``"multiple": true``; one given alone is a list
+of one). Submitted data may give just ``{"attachment_id": N}``; ``engine.attachments.resolve_references`` checks that the attachment
 exists and belongs to the instance and writes the full reference. ``accept`` (optional) narrows the
 extensions a field takes (e.g. ``["jpg", "png", "mp4"]``). With ``"text_allowed": true`` the value may
 instead be a plain text of 1 to 1000 characters (a file name or a link written by hand, e.g. ``"IMG_2041.jpg"``),
@@ -22,8 +22,8 @@ def field(item: dict, options: dict) -> fields.Field:
     """The marshmallow field of a file field (``options``: required, allow_none, load_default)."""
     if item.get("multiple"):
         required = options.get("required")
-        files: fields.Field = fields.List(Reference(required=True), validate=_at_least(1 if required else 0),
-                                          **options)
+        files: fields.Field = References(Reference(required=True), validate=_at_least(1 if required else 0),
+                                         **options)
     else:
         files = Reference(**options)
     return TextOrFiles(files, **options) if item.get("text_allowed") else files
@@ -49,6 +49,13 @@ class Reference(fields.Field):
         return {"attachment_id": attachment_id}
 
 
+class References(fields.List):
+    """The references of a field taking several files; one given alone (``{"attachment_id": N}``) is a list of one."""
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> list:
+        return super()._deserialize([value] if isinstance(value, dict) else value, attr, data, **kwargs)
+
+
 class TextOrFiles(fields.Field):
     """A file field with ``"text_allowed": true``: a text of 1 to 1000 characters, or what ``files`` takes."""
 
@@ -59,7 +66,7 @@ class TextOrFiles(fields.Field):
     def _deserialize(self, value: Any, attr, data, **kwargs) -> Any:
         if isinstance(value, str):
             return text_value(value)
-        if isinstance(value, list if isinstance(self.files, fields.List) else dict):
+        if isinstance(value, (list, dict) if isinstance(self.files, fields.List) else dict):
             return self.files.deserialize(value, attr, data, **kwargs)
         raise MarshmallowError("Give a file name or link as text (at most 1000 characters), or attachments as "
                                "{\"attachment_id\": N}.")

@@ -18,6 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from engine import runtime
 from engine.database import Database
 from engine.errors import EngineError
+from engine.runtime import collaboration
 
 log = logging.getLogger("liucheng.worker")
 
@@ -39,8 +40,8 @@ class Failure:
 
 
 def tick(database: Database, worker: str | None = None, failures: Optional[list[Failure]] = None) -> int:
-    """Fire every due timer once, retry due incidents and expire old kept messages; returns how
-    many timers fired. What fails is appended to ``failures``; the tick itself never raises."""
+    """Fire every due timer once, retry due incidents, expire old kept messages and prune unused staged
+    uploads; returns how many timers fired. What fails is appended to ``failures``; the tick itself never raises."""
     found: list[Failure] = failures if failures is not None else []
 
     def failed(what: str, instance_id: Optional[int], element_id: Optional[str], message: str) -> None:
@@ -49,6 +50,7 @@ def tick(database: Database, worker: str | None = None, failures: Optional[list[
     fired = _guarded("firing timers", failed, lambda: runtime.fire_due_timers(database, worker, on_failure=failed)) or 0
     _guarded("retrying incidents", failed, lambda: runtime.retry_due_incidents(database, on_failure=failed))
     _guarded("expiring kept messages", failed, lambda: _expire_messages(database))
+    _guarded("pruning staged uploads", failed, lambda: _prune_staged_uploads(database))
     if fired:
         log.info("fired %d timer(s)", fired)
     return fired
@@ -57,6 +59,12 @@ def tick(database: Database, worker: str | None = None, failures: Optional[list[
 def _expire_messages(database: Database) -> None:
     with database.session() as session:
         runtime.expire_kept_messages(session)
+
+
+def _prune_staged_uploads(database: Database) -> None:
+    """Uploads staged for a start none used within a day: one bounded batch a tick."""
+    with database.session() as session:
+        collaboration.prune_staged_uploads(session)
 
 
 def _guarded(what: str, failed: Callable, run: Callable):

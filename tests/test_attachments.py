@@ -10,6 +10,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import text
 
+from engine import attachments, file_store, scheduler
 from web_support import browser_as, refund_world, web  # noqa: F401 (fixtures)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(200)
@@ -179,3 +180,129 @@ def test_the_page_flashes_a_file_too_large(refund_world, browser_as, monkeypatch
 def test_auditor_page_has_no_upload_form(refund_world, browser_as):
     page = browser_as("shenji").get(f"/instances/{refund_world.instance_id}").get_data(as_text=True)
     assert 'id="attachments"' in page and 'id="attachment-file"' not in page
+
+
+# -- review findings (issue 14): request limits, empty files, staged uploads -------------------------------
+
+def test_one_request_takes_several_files_each_up_to_the_file_limit(client, auth, refund_world, monkeypatch, app):
+    monkeypatch.setenv("LIUCHENG_MAX_UPLOAD_MB", "1")
+    app.config["MAX_CONTENT_LENGTH"] = file_store.max_request_bytes()  # as create_app sets it: 10 files + 1 MB
+    assert file_store.max_request_mb() == 11
+    photos = [(f"p{i}.png", PNG + bytes(900 * 1024)) for i in range(3)]
+    response = upload(client, auth, f"/tasks/{refund_world.task_id}/attachments", "zhuguan", *photos)
+    assert response.status_code == 201 and len(response.get_json()) == 3
+    one_too_big = upload(client, auth, f"/tasks/{refund_world.task_id}/attachments", "zhuguan",
+                         ("ok.png", PNG), ("big.png", PNG + bytes(1024 * 1024)))
+    assert one_too_big.status_code == 413 and "'big.png'" in one_too_big.get_json()["message"]
+
+
+def test_the_default_request_limit_is_ten_files_worth(app):
+    assert app.config["MAX_CONTENT_LENGTH"] == 10 * file_store.max_upload_bytes() + 1024 * 1024
+
+
+def test_an_api_body_over_the_limit_says_files_only_for_uploads(client, auth, refund_world, app):
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    w = refund_world
+    comment = client.post(f"/api/v1/instances/{w.instance_id}/comments", headers=auth("zhuguan"),
+                          json={"text": "很长" * 40000})
+    body = comment.get_json()
+    assert comment.status_code == 413 and body["error"] == "payload_too_large"
+    assert body["message"].startswith("The request body is larger than") and "file" not in body["details"]
+    zh = client.post(f"/api/v1/instances/{w.instance_id}/comments", json={"text": "很长" * 40000},
+                     headers={**auth("zhuguan"), "Accept-Language": "zh"}).get_json()
+    assert zh["message"].startswith("请求内容超过")
+    files = upload(client, auth, f"/tasks/{w.task_id}/attachments", "zhuguan", ("big.png", PNG + bytes(100 * 1024)))
+    body = files.get_json()
+    assert files.status_code == 413 and body["message"].startswith("The upload is larger than")
+    assert body["details"]["reason"] == "size" and body["details"]["file"]
+
+
+def test_a_page_upload_over_the_request_limit_comes_back_to_the_page_with_the_file_limit(refund_world, browser_as,
+                                                                                        monkeypatch, web):
+    monkeypatch.setenv("LIUCHENG_MAX_UPLOAD_MB", "1")
+    web.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    boss = browser_as("zhuguan")
+    task_page = f"http://localhost/tasks/{refund_world.task_id}"
+    for action in (f"/tasks/{refund_world.task_id}/attachments", f"/tasks/{refund_world.task_id}/complete"):
+        response = boss.post(action, data={"file": (io.BytesIO(PNG + bytes(100 * 1024)), "big.png")},
+                             content_type="multipart/form-data", headers={"Referer": task_page})
+        assert response.status_code == 302 and response.headers["Location"] == f"/tasks/{refund_world.task_id}"
+        page = boss.get(response.headers["Location"]).get_data(as_text=True)
+        assert "每个文件最多 1 MB" in page and "合计最多 11 MB" in page, action
+    # without a Referer: the task's page all the same
+    response = boss.post(f"/tasks/{refund_world.task_id}/attachments", content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(PNG + bytes(100 * 1024)), "big.png")})
+    assert response.headers["Location"] == f"/tasks/{refund_world.task_id}"
+
+
+def test_an_empty_file_is_refused(client, auth, refund_world, browser_as):
+    response = upload(client, auth, f"/tasks/{refund_world.task_id}/attachments", "zhuguan", ("空.png", b""))
+    assert response.status_code == 400 and "is empty (0 bytes)" in response.get_json()["message"]
+    staged = upload(client, auth, "/attachments", "kefu", ("empty.jpg", b""))
+    assert staged.status_code == 400
+    page = browser_as("zhuguan").post(f"/tasks/{refund_world.task_id}/attachments", follow_redirects=True,
+                                      data={"file": (io.BytesIO(b""), "空.png")}, content_type="multipart/form-data")
+    assert "文件「空.png」是空的（0 字节）" in page.get_data(as_text=True)
+    assert client.get(f"/api/v1/instances/{refund_world.instance_id}/attachments",
+                      headers=auth("zhuguan")).get_json() == []
+
+
+def staged_count(app) -> int:
+    with app.extensions["liucheng_db"].session() as session:
+        return session.execute(text("SELECT count(*) FROM attachments WHERE instance_id IS NULL")).scalar()
+
+
+def test_staged_uploads_have_a_quota_per_user(client, auth, refund_world, monkeypatch):
+    monkeypatch.setattr(attachments, "STAGED_QUOTA_MB", 1)
+    first = upload(client, auth, "/attachments", "kefu", ("a.png", PNG + bytes(700 * 1024)))
+    assert first.status_code == 201
+    over = upload(client, auth, "/attachments", "kefu", ("b.png", PNG + bytes(400 * 1024)))
+    body = over.get_json()
+    assert over.status_code == 413 and body["details"]["reason"] == "quota" and "1 MB" in body["message"]
+    assert upload(client, auth, "/attachments", "zhuguan", ("c.png", PNG + bytes(400 * 1024))).status_code == 201
+
+
+def test_the_worker_prunes_staged_uploads_no_start_used_after_a_day(client, auth, refund_world, clock, app,
+                                                                    monkeypatch, tmp_path):
+    monkeypatch.setenv("LIUCHENG_FILES_DIR", str(tmp_path / "files"))
+    [old] = upload(client, auth, "/attachments", "kefu", ("old.png", PNG)).get_json()
+    [kept] = upload(client, auth, f"/tasks/{refund_world.task_id}/attachments", "zhuguan", ("same.png", PNG)).get_json()
+    clock.advance(hours=23)
+    [young] = upload(client, auth, "/attachments", "kefu", ("young.jpg", JPEG)).get_json()
+    database = app.extensions["liucheng_db"]
+    scheduler.tick(database)
+    assert staged_count(app) == 2
+    clock.advance(hours=2)
+    failures: list = []
+    scheduler.tick(database, failures=failures)
+    assert failures == [] and staged_count(app) == 1
+    assert (tmp_path / "files" / old["sha256"]).exists()  # the same bytes are still the instance's attachment
+    assert client.get(kept["url"], headers=auth("zhuguan")).data == PNG
+    clock.advance(hours=24)
+    monkeypatch.setattr(attachments, "PRUNE_BATCH", 1)
+    scheduler.tick(database)
+    assert staged_count(app) == 0 and not (tmp_path / "files" / young["sha256"]).exists()
+
+
+def test_an_id_beyond_any_row_is_404_for_every_method(client, auth, refund_world):
+    for path in (f"/instances/{2 ** 64}/comments", f"/tasks/{2 ** 64}/comments", f"/instances/{2 ** 31}/comments"):
+        response = client.get("/api/v1" + path, headers=auth("zhuguan"))
+        assert response.status_code == 404, (path, response.status_code)
+    assert client.get(f"/api/v1/instances/{2 ** 31 - 1}/comments", headers=auth("zhuguan")).status_code == 404
+
+
+def test_thumbnails_are_lazy_and_sized(client, auth, refund_world, browser_as):
+    upload(client, auth, f"/instances/{refund_world.instance_id}/attachments", "kefu", ("p.png", PNG))
+    page = browser_as("zhuguan").get(f"/instances/{refund_world.instance_id}").get_data(as_text=True)
+    thumb = page[page.index('class="attachment-thumb"'):]
+    thumb = thumb[:thumb.index(">")]
+    assert 'loading="lazy"' in thumb and 'width="96"' in thumb and 'height="72"' in thumb
+
+
+def test_a_relative_files_dir_is_made_absolute(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LIUCHENG_FILES_DIR", "relative-files-f2")
+    first = file_store.files_dir()
+    assert first == tmp_path / "relative-files-f2" and first.is_absolute()
+    monkeypatch.chdir("/")
+    assert file_store.files_dir() == first

@@ -66,6 +66,7 @@ def test_api_completes_with_references_to_attachments_of_the_instance(client, au
 
 @pytest.mark.parametrize("photos, message", [
     (None, "required"), ([], "at least one"), ([{"attachment_id": 999999}], "not a file uploaded to this instance"),
+    ({"attachment_id": 999999}, "not a file uploaded to this instance"),  # one reference alone: a list of one
     ([{"attachment_id": "x"}], "attachment_id"), (["a.jpg"], "attachment_id"),
 ])
 def test_api_refuses_bad_or_missing_file_values_per_field(client, auth, photo_approval, photos, message):
@@ -227,7 +228,8 @@ def test_api_start_takes_evidence_as_text_as_the_data_contract_says(client, auth
 
 @pytest.mark.parametrize("evidence, message", [
     (5, "file name or link as text"), (True, "file name or link as text"), ("   ", "1 to 1000 characters"),
-    ("x" * 1001, "1 to 1000 characters"), ({"attachment_id": 1}, "file name or link as text"), (["IMG_1.jpg"], "attachment_id"),
+    ("x" * 1001, "1 to 1000 characters"), ({"attachment_id": 1}, "not a file uploaded to this start"),
+    (["IMG_1.jpg"], "attachment_id"),
 ])
 def test_api_refuses_evidence_neither_text_nor_attachments(client, auth, deploy, make_user, evidence, message):
     deploy(REFUND, FORMS)
@@ -307,3 +309,32 @@ def test_a_file_field_without_text_allowed_still_refuses_text(client, auth, phot
     response = client.post(f"/api/v1/tasks/{task_id}/complete", headers=auth("cang"), json={"data": {
         "checked_qty": 1, "condition": "good", "photos": "a.jpg"}})
     assert response.status_code == 422 and response.get_json()["details"]["photos"] == ["Not a valid list."]
+
+
+def test_one_reference_alone_on_a_field_of_several_files_is_a_list_of_one(client, auth, photo_approval):
+    instance_id, task_id = start_approval(client, auth)
+    [made] = upload(client, auth, f"/tasks/{task_id}/attachments", "cang", ("a.jpg", JPEG)).get_json()
+    done = client.post(f"/api/v1/tasks/{task_id}/complete", headers=auth("cang"), json={"data": {
+        "checked_qty": 1, "condition": "good", "photos": {"attachment_id": made["id"]}}})
+    assert done.status_code == 200, done.get_json()
+    data = client.get(f"/api/v1/instances/{instance_id}", headers=auth("boss")).get_json()["data"]
+    assert [p["name"] for p in data["photos"]] == ["a.jpg"]
+
+
+def test_a_delegate_cannot_hand_files_back_on_the_page(photo_approval, client, auth, browser_as, make_user, app):
+    make_user("cang2", "warehouse")
+    instance_id, task_id = start_approval(client, auth)
+    cang = browser_as("cang")
+    assert cang.post(f"/tasks/{task_id}/claim").status_code == 302
+    assert cang.post(f"/tasks/{task_id}/delegate", data={"user": "cang2"}).status_code == 302
+    helper = browser_as("cang2")
+    refused = helper.post(f"/tasks/{task_id}/resolve", content_type="multipart/form-data", data={
+        "checked_qty": "3", "photos": (io.BytesIO(JPEG), "a.jpg")})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "交回任务时不能附带文件" in page and 'value="3"' in page
+    with app.extensions["liucheng_db"].session() as session:
+        assert session.scalars(select(Attachment)).all() == []
+        assert session.get(HumanTask, task_id).delegation == "pending"
+    resolved = helper.post(f"/tasks/{task_id}/resolve", content_type="multipart/form-data",
+                           data={"checked_qty": "3"})
+    assert resolved.status_code == 302

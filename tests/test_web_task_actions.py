@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from engine.models import HumanTask
+from engine.models import HumanTask, User
 from web_support import (  # noqa: F401 (fixtures)
     FORMS, REFUND, browser_as, csrf_token_of, open_task, refund_world, start_refund, text, web,
 )
@@ -165,3 +165,26 @@ def test_a_resolve_with_a_bad_value_keeps_the_delegation_and_what_was_typed(refu
     stranger = browser_as("guanli").post(f"/tasks/{task}/resolve", data={"approval_comment": "x"})
     assert stranger.status_code == 403  # only the delegate resolves
     assert task_row(helper.application, task).delegation == "pending"
+
+
+def renamed(app, username: str, display_name: str) -> None:
+    with app.extensions["liucheng_db"].session() as session:
+        session.query(User).filter_by(username=username).one().display_name = display_name
+        session.commit()
+
+
+def test_reassign_and_delegate_flashes_name_the_user_by_display_name(refund_world, browser_as, make_user, app):
+    make_user("zhuguan2", "supervisor")
+    renamed(app, "zhuguan2", "王主管")
+    renamed(app, "zhuguan", "李主管")
+    task = refund_world.task_id
+    owner = browser_as("zhuguan")
+    claimed_by(owner, task)
+    owner.post(f"/tasks/{task}/delegate", data={"user": "zhuguan2"})
+    assert "已委托给 王主管" in text(owner.get(f"/tasks/{task}"))
+    resolved = browser_as("zhuguan2").post(f"/tasks/{task}/resolve", data={"approval_comment": "好"},
+                                           follow_redirects=True)
+    assert "李主管" in text(resolved)
+    admin = browser_as("guanli")
+    admin.post(f"/tasks/{task}/reassign", data={"user": "zhuguan2"})
+    assert "已转派给 王主管" in text(admin.get(f"/tasks/{task}"))

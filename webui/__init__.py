@@ -8,8 +8,8 @@
 Config keys: ``DATABASE_URL``, ``SECRET_KEY`` (``LIUCHENG_SECRET_KEY`` or random),
 ``AUTO_UPGRADE`` (default True: bring the schema to the newest revision and
 create the standard roles), ``AUTH_CACHE_SECONDS`` (how long a verified
-password is remembered, default 300), ``MAX_CONTENT_LENGTH`` (a request's body: ``LIUCHENG_MAX_UPLOAD_MB``
-(default 20) + 1 MB).
+password is remembered, default 300), ``MAX_CONTENT_LENGTH`` (a request's body: 10 files of ``LIUCHENG_MAX_UPLOAD_MB``
+(default 20) + 1 MB; each file is checked on its own too).
 
 Every response carries the browser-hardening headers of ``security_headers``;
 every request's input follows ``strict_input`` (no NUL, 64-bit numbers in URLs).
@@ -63,7 +63,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
         SECRET_KEY=os.environ.get("LIUCHENG_SECRET_KEY") or secrets.token_hex(32),
         AUTO_UPGRADE=True,
         AUTH_CACHE_SECONDS=300,
-        MAX_CONTENT_LENGTH=file_store.max_upload_bytes() + 1024 * 1024,  # one file's limit and the form around it
+        MAX_CONTENT_LENGTH=file_store.max_request_bytes(),  # 10 files' worth and the form around them
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE=timezone().key,  # LIUCHENG_TIMEZONE: the zone every page shows
         SESSION_COOKIE_HTTPONLY=True,
@@ -84,6 +84,7 @@ def create_app(test_config: Optional[Mapping[str, Any]] = None) -> Flask:
         app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     app.json.ensure_ascii = False  # Chinese names stay readable
     runtime.start_engine()
+    file_store.files_dir()  # a relative LIUCHENG_FILES_DIR: absolute from the directory the app starts in
     database = Database(app.config["DATABASE_URL"])
     if app.config["AUTO_UPGRADE"]:
         prepare_database(database)

@@ -40,6 +40,11 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 class WholeNumberConverter(IntegerConverter):
     """``<int:name>``: 0 .. ``ID_MAX``; anything larger is no such resource."""
 
+    # 0 .. 2147483647 (ID_MAX) in the path's pattern: a larger number is no path at all (a 404), not a match of
+    # the same path's route for another method (a 405)
+    regex = (r"(?:\d{1,9}|[01]\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}|21474[0-7]\d{4}"
+             r"|214748[0-2]\d{3}|2147483[0-5]\d{2}|21474836[0-3]\d|214748364[0-7])")
+
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", ID_MAX)
         super().__init__(url_map, *args, **kwargs)

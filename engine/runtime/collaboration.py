@@ -5,7 +5,8 @@ Who: anyone who may see the task (``worklist.may_read``) or its instance (``acce
 auditor, who reads comments and attachments but adds none. Each command is one transaction with its
 history event (``comment_added``, ``attachment_added``). Starting or completing with files uploads them
 and starts or completes in the same transaction (the task and start commands join it), so a refused
-submission leaves no file behind.
+submission leaves no file behind. ``prune_staged_uploads`` (the worker's tick) removes uploads staged for a
+start that none used within a day.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any, Optional
 
 from sqlalchemy.orm import Session
 
-from engine import access, attachments, comments, file_fields, worklist
+from engine import access, attachments, comments, file_fields, file_store, worklist
 from engine.database import command
 from engine.errors import FormValidationError, NotFoundError, PermissionDeniedError, ValidationError
 from engine.models import Attachment, Comment, HumanTask, Instance, User
@@ -84,6 +85,15 @@ def stage_for_start(session: Session, uploads: list[Upload], actor: User) -> lis
     with command(session):
         check_may_add(actor, "attachments")
         return [attachments.add(session, None, None, name, content, actor.username) for name, content in uploads]
+
+
+def prune_staged_uploads(session: Session) -> int:
+    """One batch of ``attachments.prune_staged``, then the files no attachment holds any more; how many."""
+    with command(session):
+        count, orphans = attachments.prune_staged(session)
+    for sha256 in orphans:
+        file_store.discard(sha256)
+    return count
 
 
 # -- starting and completing with the files of file fields ----------------------------------------

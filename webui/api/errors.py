@@ -78,8 +78,8 @@ def translated_details(details, lang: str):
 
 
 def http_error(exc: HTTPException):
-    if exc.code == 413:  # a body over MAX_CONTENT_LENGTH: the same error as a file over LIUCHENG_MAX_UPLOAD_MB
-        too_large = attachments.too_large()
+    if exc.code == 413:  # a body over MAX_CONTENT_LENGTH: said of the files only when it carries files
+        too_large = attachments.request_too_large(request.mimetype == "multipart/form-data")
         return error_response(too_large.code, too_large.message, too_large.details, 413)
     code = re.sub(r"[^a-z0-9]+", "_", (exc.name or "error").lower()).strip("_")
     headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else {}

@@ -22,6 +22,8 @@ from webui.pages import (
 
 csrf = CSRFProtect()
 BLUEPRINTS = (auth, worklist, tasks, instances, audit, admin, users, incidents, collaboration)
+for _taking_files in (tasks, instances, collaboration):  # a post over the request limit back to its page (issue 14)
+    _taking_files.bp.register_error_handler(413, collaboration.too_large_back)
 
 
 def init_app(app: Flask, api_name: str) -> None:

@@ -4,13 +4,17 @@ previews, and what the panels (``common/_comments.html``, ``common/_attachments.
 Who may is the engine's rule (``engine.runtime.collaboration``): who may see the task or instance reads
 and adds, an auditor only reads. A refusal (blank comment, a file too large, of a type not accepted or
 not what its name says) comes back to the page as a flash; nothing is stored. Images are previewed by
-the original file, shown inline and scaled down by CSS (``.attachment-thumb``): no image is decoded on the
-server (no new dependency, no decompression bombs) and the browser caches it.
+the original file, shown inline, lazily loaded and scaled down by CSS (``.attachment-thumb``): no image is
+decoded on the server (no new dependency, no decompression bombs) and the browser caches it.
+
+``too_large_back`` answers a page's multipart post over the request limit (10 files' worth,
+``file_store.max_request_bytes``): back to the page it came from with a flash naming the limits.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
@@ -23,7 +27,8 @@ from engine.runtime import collaboration
 from webui.api.attachments import file_response
 from webui.db import get_session
 from webui.pages import file_links
-from webui.pages.display import engine_text
+from webui.pages.display import engine_text, safe_next
+from webui.pages.errors import error_page
 from webui.pages.signed_in import actor, page
 
 bp = Blueprint("collaboration", __name__)
@@ -107,6 +112,31 @@ def uploads() -> list[tuple[Optional[str], bytes]]:
     return [(f.filename, f.read(file_store.max_upload_bytes() + 1)) for f in files]
 
 
+def too_large_back(exc):
+    """A page's post over ``MAX_CONTENT_LENGTH``: files (multipart) go back to the page they came from with a
+    flash naming the limits (nothing was stored); any other form is the error page with the request limit."""
+    per_file, total = file_store.max_upload_mb(), file_store.max_request_mb()
+    if request.mimetype != "multipart/form-data":
+        return error_page(413, _("What you sent is too large (at most %(mb)d MB); nothing was changed. Send less "
+                                 "and try again.", mb=total))
+    flash(_("The files are too large: at most %(mb)s MB each and %(total)s MB in one submission; nothing was "
+            "saved. Choose smaller or fewer files and submit again.", mb=per_file, total=total), "error")
+    return redirect(page_sent_from())
+
+
+def page_sent_from() -> str:
+    """The page the post came from (its Referer on this site), else the task's, instance's or form's page."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path:
+        return safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""), "/")
+    args = request.view_args or {}
+    if "task_id" in args:
+        return url_for("tasks.task", task_id=args["task_id"])
+    if "instance_id" in args:
+        return url_for("instances.detail", instance_id=args["instance_id"])
+    return safe_next(request.path, "/")
+
+
 class refusals_flashed:
     """``with refusals_flashed(): ...`` — a refused comment or upload becomes a flash in the user's language
     (nothing was stored); who may not is still a 403 page."""
@@ -136,6 +166,12 @@ def refusal_text(exc) -> str:
                  "original file.")
     if reason in ("name", "missing"):
         return _("Choose a file to upload.")
+    if reason == "empty":
+        return _("The file “%(name)s” is empty (0 bytes); choose the file again or another one.",
+                 name=details.get("name"))
+    if reason == "quota":
+        return _("Your files uploaded for starts not made yet would be more than %(mb)s MB; start with the files "
+                 "uploaded, or wait: unused ones are removed after a day.", mb=details.get("max_staged_mb"))
     if "text" in details:
         if details["text"] == ["Required."]:
             return _("A comment cannot be blank; write its text.")

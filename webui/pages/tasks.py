@@ -1,6 +1,7 @@
 """A task's page: its form (pre-filled with a delegate's draft), the instance's key data, history and diagram;
 claim (the task then opens), give back (放回), complete, reassign, delegate, resolve (the delegate hands it back
-with what they filled in), and its priority and follow-up date.
+with what they filled in; files are refused there), and its priority and follow-up date. Complete and resolve
+read the form alike (``submitted_or_page``); flashes name people by their display names.
 
 What the user may do with the task is ``engine.worklist.abilities``; the commands are ``engine.runtime``'s.
 """
@@ -12,7 +13,7 @@ from typing import Callable, Optional
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import runtime, users, worklist
+from engine import comments, runtime, users, worklist
 from engine.errors import EngineError, FormValidationError
 from engine.models import Definition, HumanTask, Instance
 from webui.db import get_session
@@ -74,6 +75,17 @@ def task(task_id: int):
 @page(changes=True)
 def complete(task_id: int):
     row = readable_task(task_id)
+    again = submitted_or_page(row, lambda session, form, data: form_files.complete(session, task_id, data, form,
+                                                                                   actor()), refused)  # and files
+    if again is not None:
+        return again
+    flash(_("Task “%(name)s” completed.", name=row.name or row.element_id), "success")
+    return redirect(safe_next(request.form.get("next"), url_for("worklist.index")))
+
+
+def submitted_or_page(row: HumanTask, send: Callable, refusal: Callable[[EngineError], str]):
+    """The task's form as submitted, parsed and given to ``send(session, form, data)``: None once sent, else the
+    page again (a row added or removed, marked fields, or the engine's refusal) with what was typed."""
     session = get_session()
     form = task_form(row)
     submitted = rework(form or GENERIC_FORM, request.form)
@@ -83,16 +95,15 @@ def complete(task_id: int):
     if errors:
         return render_task(row, submitted, errors, _("Correct the marked fields and submit again."), 422)
     try:
-        form_files.complete(session, task_id, data, form, actor())  # with the files of file fields
+        send(session, form, data)
     except FormValidationError as exc:
         session.rollback()
         errors = field_errors(exc.details, form) if form is not None else variable_errors(exc.details, submitted)
         return render_task(row, submitted, errors, _("Correct the marked fields and submit again."), status_of(exc))
     except EngineError as exc:  # e.g. completed by someone else meanwhile: say so, keep what was typed
         session.rollback()
-        return render_task(row, submitted, {}, refused(exc), status_of(exc))
-    flash(_("Task “%(name)s” completed.", name=row.name or row.element_id), "success")
-    return redirect(safe_next(request.form.get("next"), url_for("worklist.index")))
+        return render_task(row, submitted, {}, refusal(exc), status_of(exc))
+    return None
 
 
 def refused(exc: EngineError) -> str:
@@ -123,7 +134,8 @@ def unclaim(task_id: int):
 def reassign(task_id: int):
     username = (request.form.get("user") or "").strip()
     perform(task_id, lambda session, tid, user: runtime.reassign_task(session, tid, username, user),
-                 lambda row: _("“%(name)s” was handed to %(user)s.", name=row.name or row.element_id, user=username))
+                 lambda row: _("“%(name)s” was handed to %(user)s.", name=row.name or row.element_id,
+                               user=display_name(username)))
     return redirect(url_for("tasks.task", task_id=task_id))
 
 
@@ -133,34 +145,26 @@ def delegate(task_id: int):
     username = (request.form.get("user") or "").strip()
     perform(task_id, lambda session, tid, user: runtime.delegate_task(session, tid, username, user),
                  lambda row: _("“%(name)s” was delegated to %(user)s; it comes back to you when they resolve it.",
-                               name=row.name or row.element_id, user=username))
+                               name=row.name or row.element_id, user=display_name(username)))
     return redirect(url_for("tasks.task", task_id=task_id))
 
 
 @bp.post("/tasks/<int:task_id>/resolve")
 @page(changes=True)
 def resolve(task_id: int):
-    """The delegate hands the task back to its owner with the form's values as a draft (partial allowed)."""
+    """The delegate hands the task back to its owner with the form's values as a draft (partial allowed); files
+    chosen in file fields are refused (a draft holds no upload): attach them in the attachments panel."""
     row = readable_task(task_id)
-    session = get_session()
-    form = task_form(row)
-    submitted = rework(form or GENERIC_FORM, request.form)
-    if row_action(request.form):
-        return render_task(row, submitted)
-    data, errors = parse_variables(submitted) if form is None else (parse(form, submitted), {})
-    if errors:
-        return render_task(row, submitted, errors, _("Correct the marked fields and submit again."), 422)
-    try:
-        runtime.resolve_task(session, task_id, data, actor())
-    except FormValidationError as exc:
-        session.rollback()
-        errors = field_errors(exc.details, form) if form is not None else variable_errors(exc.details, submitted)
-        return render_task(row, submitted, errors, _("Correct the marked fields and submit again."), status_of(exc))
-    except EngineError as exc:
-        session.rollback()
-        return render_task(row, submitted, {}, engine_text(exc.message), status_of(exc))
+    if form_files.chosen_files(task_form(row)):
+        return render_task(row, rework(task_form(row) or GENERIC_FORM, request.form), {},
+                           _("Files cannot be handed back with the task: attach them in the Attachments panel "
+                             "below, or let the owner attach them. Nothing was handed back."), 422)
+    again = submitted_or_page(row, lambda session, form, data: runtime.resolve_task(session, task_id, data, actor()),
+                              lambda exc: engine_text(exc.message))
+    if again is not None:
+        return again
     flash(_("“%(name)s” was handed back to %(user)s with what you filled in.",
-            name=row.name or row.element_id, user=row.owner), "success")
+            name=row.name or row.element_id, user=display_name(row.owner)), "success")
     return redirect(url_for("worklist.index"))
 
 
@@ -188,6 +192,11 @@ def perform(task_id: int, command: Callable[..., HumanTask], done: Callable[[Hum
         return False
     flash(done(row), "success")
     return True
+
+
+def display_name(username: Optional[str]) -> str:
+    """How the pages name a user: the display name, else the user name."""
+    return comments.author_names(get_session(), [username]).get(username, username) if username else ""
 
 
 def back_to(task_id: int) -> str:
