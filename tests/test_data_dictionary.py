@@ -164,6 +164,7 @@ SCENARIOS = [
     ("order_dispatch", "test_cancel_while_waiting_for_the_batch_is_made_in_place", {}),
     ("order_dispatch", "test_cancel_after_printing_retrieves_the_documents_and_voids_them", {}),
     ("order_dispatch", "test_change_after_shipping_is_handed_to_aftersales", {}),
+    ("order_dispatch", "test_contract_only_order_with_no_stock_on_the_books_still_ships", {}),
     ("pm_onboarding", "test_operations_reject_then_approve", {}),
     ("pm_onboarding", "test_invalid_assignment_goes_back_to_sp_dispatch", {}),
     ("pm_onboarding", "test_merchant_issue_at_two_stages_creates_tasks_for_the_pm", {}),
