@@ -1,8 +1,8 @@
 """Accessibility of the main pages (issue 14 item 10): axe-core finds no critical or serious violation on the
 login, worklist (mine and claimable), task forms (a refund approval, also with its errors, the contract quote's
 tiers table, the PM qualification checkbox group), the start list and the refund start form, an instance page
-(diagram, comments, attachments, what it waits for), the instance list, an error page, the audit search and an
-audit timeline — in Chinese and in English — and none of them scrolls
+(diagram, comments, attachments, what it waits for), the instance list, an error page, the audit search, an
+audit timeline and a definition's page — in Chinese and in English — and none of them scrolls
 sideways at 375 px.
 
 axe-core's script comes from the PyPI package ``axe-playwright-python`` (the ``test`` extra), else from
@@ -189,6 +189,10 @@ def test_the_main_pages_have_no_serious_accessibility_violation_and_fit_a_phone(
     auditor.goto(f"/audit/instances/{work['waiting']}")
     expect(auditor.locator(".timeline li").first).to_be_visible()
     checker.check(auditor, "audit timeline")
+
+    admin = signed_in(new_page, "admin_user", lang)  # made by the scenario's task look-ups
+    admin.goto("/admin/definitions/refund")
+    checker.check(admin, "a definition (its elements table)")
 
     assert not checker.findings, "\n".join(checker.findings)
 
