@@ -306,3 +306,12 @@ def test_a_relative_files_dir_is_made_absolute(monkeypatch, tmp_path):
     assert first == tmp_path / "relative-files-f2" and first.is_absolute()
     monkeypatch.chdir("/")
     assert file_store.files_dir() == first
+
+
+def test_a_start_form_with_files_over_the_request_limit_comes_back_to_the_form(refund_world, browser_as, web):
+    web.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    kefu = browser_as("kefu")
+    response = kefu.post("/start/refund", content_type="multipart/form-data",
+                         data={"order_no": "W-9", "evidence": (io.BytesIO(PNG + bytes(100 * 1024)), "big.png")})
+    assert response.status_code == 302 and response.headers["Location"] == "/start/refund"
+    assert "每个文件最多" in kefu.get("/start/refund").get_data(as_text=True)
