@@ -205,7 +205,7 @@ def test_no_department_page_shows_a_variable_name_or_a_choice_code(module_name, 
                 assert not unlabelled(value, catalogue[name]), \
                     f"{instance.process_id}: '{name}' = {value!r}: {unlabelled(value, catalogue[name])}"
         pages = [f"/instances/{i.id}" for i in instances] + [f"/audit/instances/{i.id}" for i in instances]
-        pages += [f"/tasks/{t}" for t in session.scalars(select(HumanTask.id).where(HumanTask.completed_at.is_(None)))]
+        pages += [f"/tasks/{t}" for t in session.scalars(select(HumanTask.id))]  # open and completed: the side panel
     for path in pages:
         page = page_of(web, "data_reader", path)
         assert 'class="other-data"' not in page, path
