@@ -196,9 +196,9 @@ def test_work_is_found_by_order_number_and_by_amount(scenario, new_page):
     search_by_data(boss, "实付金额 (amount)", "小于", "100")
     expect(boss.locator("table.list tbody tr")).to_have_count(1)
     expect(boss.locator("table.list tbody tr")).to_contain_text("TB-20261206-0101")
-    boss.fill("input[type=text][name=variables]", "amount_gt_100,")  # a stray comma: said, nothing listed wrongly
+    boss.fill("input[type=text][name=variables]", "amount_gt_100,")  # a stray comma: said in Chinese, the input kept
     boss.get_by_role("button", name="筛选", exact=True).click()
-    expect(boss.locator("#filter-error")).to_contain_text("2")
+    expect(boss.locator("#filter-error")).to_contain_text("变量筛选的第 2 个条件为空；请删去多余的逗号。")
     expect(boss.locator("input[type=text][name=variables]")).to_have_value("amount_gt_100,")
 
 
