@@ -63,7 +63,7 @@ def test_daily_report_starts_at_14h_beijing_each_day_and_not_before(scenario):
     assert len(instances(scenario, "daily_report")) == 1
     scenario.advance_to(datetime(2026, 11, 4, 6, 0))
     both = instances(scenario, "daily_report")
-    assert [i["started_at"] for i in both] == ["2026-11-03T06:00:00", "2026-11-04T06:00:00"]
+    assert [i["started_at"] for i in both] == ["2026-11-03T06:00:00+00:00", "2026-11-04T06:00:00+00:00"]
 
 
 def test_daily_report_two_days_of_downtime_fire_once(scenario):
@@ -82,7 +82,7 @@ def test_daily_report_two_days_of_downtime_fire_once(scenario):
     scenario.advance_to(datetime(2026, 11, 6, 5, 59))
     assert len(instances(scenario, "daily_report")) == 2
     scenario.advance_to(datetime(2026, 11, 6, 6, 0))
-    assert [i["started_at"] for i in instances(scenario, "daily_report")][-1] == "2026-11-06T06:00:00"
+    assert [i["started_at"] for i in instances(scenario, "daily_report")][-1] == "2026-11-06T06:00:00+00:00"
 
 
 # -- daily report: the paths ----------------------------------------------------------------------
@@ -181,8 +181,8 @@ def test_weekly_report_starts_on_friday_and_not_before(scenario):
     started = scenario.instance(iid)
     assert started["started_at"] == "2026-11-06T01:00:00+00:00" and started["started_by"] == "system"
     assert datetime.fromisoformat(started["started_at"]).weekday() == 4  # Friday (UTC and Beijing)
-    assert due_dates(scenario, iid) == {"Task_domestic_report": "2026-11-06T10:00:00",       # Friday 18:00 Beijing
-                                        "Task_foreign_trade_report": "2026-11-07T10:00:00"}  # Saturday 18:00
+    assert due_dates(scenario, iid) == {"Task_domestic_report": "2026-11-06T10:00:00+00:00",       # Friday 18:00 Beijing
+                                        "Task_foreign_trade_report": "2026-11-07T10:00:00+00:00"}  # Saturday 18:00
     assert {t["role"] for t in scenario.open_tasks(iid)} == {"presales_cs"}
     assert started["data"] == {"week_ending": "2026-11-06", "domestic_due": "2026-11-06T18:00:00+08:00",
                                "foreign_trade_due": "2026-11-07T18:00:00+08:00",
@@ -193,8 +193,8 @@ def test_weekly_report_starts_on_friday_and_not_before(scenario):
     scenario.advance_to(datetime(2026, 11, 13, 0, 59))
     assert len(instances(scenario, "weekly_report")) == 1
     scenario.advance_to(datetime(2026, 11, 13, 1, 0))  # the next Friday
-    assert [i["started_at"] for i in instances(scenario, "weekly_report")] == ["2026-11-06T01:00:00",
-                                                                               "2026-11-13T01:00:00"]
+    assert [i["started_at"] for i in instances(scenario, "weekly_report")] == ["2026-11-06T01:00:00+00:00",
+                                                                               "2026-11-13T01:00:00+00:00"]
 
 
 def test_weekly_report_started_late_keeps_the_real_deadlines(scenario):
@@ -207,7 +207,7 @@ def test_weekly_report_started_late_keeps_the_real_deadlines(scenario):
     scenario.advance(seconds=1)  # the next worker tick fires the overdue deadline
     assert scenario.open_elements(iid) == ["Task_domestic_late_report", "Task_foreign_trade_report",
                                            "Task_supervisor_urge_domestic"]
-    assert due_dates(scenario, iid)["Task_foreign_trade_report"] == "2026-11-07T10:00:00"
+    assert due_dates(scenario, iid)["Task_foreign_trade_report"] == "2026-11-07T10:00:00+00:00"
     assert scenario.data(iid)["domestic_late"] is True
 
 
