@@ -76,15 +76,20 @@ def sign_in(new_page):
     """``sign_in("wang")`` → a new page signed in as a user made by ``make_user``."""
 
     def login(name: str, password: str | None = None):
-        page = new_page()
-        page.goto("/login")
-        page.fill("#username", name)
-        page.fill("#password", password or f"secret-{name}")
-        page.click("#sign-in")
-        page.wait_for_load_state()
-        assert "/login" not in page.url, page.content()[:2000]
-        return page
+        return log_in(new_page(), name, password)
     return login
+
+
+def log_in(page, name: str, password: str | None = None, lang: str | None = None):
+    """Sign ``page`` in as ``name`` (password ``secret-<name>`` unless given), the pages in ``lang`` when
+    given (``zh``/``en``); the page, on the user's landing page."""
+    page.goto(f"/lang/{lang}?next=/login" if lang else "/login")
+    page.fill("#username", name)
+    page.fill("#password", password or f"secret-{name}")
+    page.click("#sign-in")
+    page.wait_for_load_state()
+    assert "/login" not in page.url, page.content()[:2000]
+    return page
 
 
 @pytest.fixture

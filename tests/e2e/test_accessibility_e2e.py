@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from e2e_support import log_in
+
 expect = pytest.importorskip("playwright.sync_api").expect
 ROOT = Path(__file__).resolve().parents[2]
 PHONE = 375
@@ -84,14 +86,7 @@ class Checker:
 
 
 def signed_in(new_page, name: str, lang: str):
-    page = new_page()
-    page.goto(f"/lang/{lang}?next=/login")
-    page.fill("#username", name)
-    page.fill("#password", f"secret-{name}")
-    page.click("#sign-in")
-    page.wait_for_load_state()
-    assert "/login" not in page.url
-    return page
+    return log_in(new_page(), name, lang=lang)
 
 
 def refund_waiting_for_the_parcel(scenario) -> int:

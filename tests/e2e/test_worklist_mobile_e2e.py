@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import runtime, users
+from e2e_support import log_in
 from web_support import START_DATA
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -12,14 +13,7 @@ PHONE = 375
 
 
 def phone_sign_in(new_page, name: str):
-    page = new_page(PHONE, 800)
-    page.goto("/login")
-    page.fill("#username", name)
-    page.fill("#password", f"secret-{name}")
-    page.click("#sign-in")
-    page.wait_for_load_state()
-    assert "/login" not in page.url
-    return page
+    return log_in(new_page(PHONE, 800), name)
 
 
 def assert_fits(page, where: str) -> None:

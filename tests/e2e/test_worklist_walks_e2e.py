@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from e2e_support import log_in
+
 expect = pytest.importorskip("playwright.sync_api").expect
 PHONE = 375
 REFUND = {"buyer": "tb_小林", "amount": "129.00", "shipping_fee": "10.00", "free_shipping": False,
@@ -24,13 +26,7 @@ QUALIFICATIONS = ["对运营平台后台管理非常熟悉", "对产品品牌运
 def signed_in(new_page, name: str, width: int = 1400):
     page = new_page(width, 900)
     page.on("dialog", lambda dialog: dialog.accept())  # 'are you sure?' answered OK, as a person would
-    page.goto("/login")
-    page.fill("#username", name)
-    page.fill("#password", f"secret-{name}")
-    page.click("#sign-in")
-    page.wait_for_load_state()
-    assert "/login" not in page.url
-    return page
+    return log_in(page, name)
 
 
 def open_from_worklist(page, tab: str, key: str, task_name: str):
