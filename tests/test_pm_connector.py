@@ -102,6 +102,8 @@ def test_check_lists_every_problem(db_session):
     problems = assignment_problems(db_session, "ghost", "家电", "pm_a", ["communication"], "  ")
     assert len(problems) == 3
     assert "ghost" in problems[0] and "platform_backend" in problems[1] and "改派" in problems[2]
+    assert "缺：“对运营平台后台管理非常熟悉”、" in problems[1]  # by the labels the form shows (issue 14)
+    assert "拥有较好的上传下达沟通能力" not in problems[1]
     assert "不存在或已停用" in assignment_problems(db_session, "pm_off", "家电", "", list(QUALIFICATIONS), "")[0]
     assert "不是 PM" in assignment_problems(db_session, "wh", "家电", "", list(QUALIFICATIONS), "")[0]
     assert "不存在" in assignment_problems(db_session, "", "家电", "", list(QUALIFICATIONS), "")[0]

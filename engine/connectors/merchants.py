@@ -33,15 +33,17 @@ ACTIVE_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.COMPLETED)
 PM_ROLE = "pm"
 CATEGORY_SEPARATORS = re.compile(r"[,，、;；]")
 
-# The six 上岗资格 of 000 第四篇 三、PM上崗資格要求, as the choice values of the assignment form.
-QUALIFICATIONS = (
-    "platform_backend",      # 1、對運營平臺后臺管理非常熟悉
-    "brand_operations",      # 2、對產品品牌運營非常熟悉
-    "category_brands",       # 3、對類目中的品牌非常熟悉
-    "data_analysis",         # 4、擁有數據分析能力,對品牌發展有比較好的把控力
-    "communication",         # 5、擁有比較好的上傳下達溝通能力
-    "issue_reporting",       # 6、對問題的匯總呈報能力
-)
+# The six 上岗资格 of 000 第四篇 三、PM上崗資格要求: the choice values of the assignment form, and their
+# Chinese labels there (forms/pm_onboarding_assign.json), which the problems name.
+QUALIFICATION_LABELS = {
+    "platform_backend": "对运营平台后台管理非常熟悉",
+    "brand_operations": "对产品品牌运营非常熟悉",
+    "category_brands": "对类目中的品牌非常熟悉",
+    "data_analysis": "拥有数据分析能力，对品牌发展有较好的把控力",
+    "communication": "拥有较好的上传下达沟通能力",
+    "issue_reporting": "对问题的汇总呈报能力",
+}
+QUALIFICATIONS = tuple(QUALIFICATION_LABELS)
 
 
 def categories_of(user) -> list[str]:
@@ -104,8 +106,8 @@ def assignment_problems(session, pm: Optional[str], category: str, pm_proposed: 
         problems.append("未知的上岗资格: " + ", ".join(unknown) + " (use " + ", ".join(QUALIFICATIONS) + ").")
     missing = [q for q in QUALIFICATIONS if q not in checked]
     if missing:
-        problems.append("未核对全部六项上岗资格，缺: " + ", ".join(missing)
-                        + " (all six 上岗资格 must be checked).")
+        problems.append("未核对全部六项上岗资格，缺：" + "、".join(f"“{QUALIFICATION_LABELS[q]}”" for q in missing)
+                        + " (all six 上岗资格 must be checked: " + ", ".join(missing) + ").")
     if pm_proposed and username != pm_proposed and not (assignment_note or "").strip():
         problems.append(f"改派（系统推荐 {pm_proposed}）须填写原因 (give the reason for overriding the proposal).")
     return problems
