@@ -25,10 +25,10 @@ def test_the_timeline_says_who_when_what_and_the_data_before_and_after(clock, re
     assert "2026-11-02 17:00" in page  # 09:00 UTC in Beijing time
     completed = re.findall(r'<li class="event type-task_completed".*?</li>', page, re.S)
     assert len(completed) == 2
-    assert "主管审核仅退款申请" in completed[0] and "操作人 zhuguan" in completed[0]
+    assert "主管审核仅退款申请" in completed[0] and '操作人 <span class="person" title="zhuguan">zhuguan</span>' in completed[0]
     assert "主管是否同意" in completed[0] and "<td class=\"after\">是</td>" in completed[0]
     assert "修改前" in completed[0] and "修改后" in completed[0]
-    assert "ALI-9" in completed[1] and "操作人 caiwu" in completed[1]
+    assert "ALI-9" in completed[1] and '操作人 <span class="person" title="caiwu">caiwu</span>' in completed[1]
     scripts = re.findall(r'<li class="event type-script_changed_data".*?</li>', page, re.S)
     assert any("退款金额" in s and "88.00" in s for s in scripts)
     assert 'id="export-csv"' in page and 'id="export-json"' in page

@@ -78,15 +78,15 @@ def test_delegate_and_resolve_bring_the_task_back_to_its_owner_with_a_draft(refu
     delegated = owner.post(f"/tasks/{task}/delegate", data={"user": "zhuguan2"})
     assert delegated.headers["Location"] == f"/tasks/{task}"
     page = text(owner.get(f"/tasks/{task}"))
-    assert "已委托给 zhuguan2" in page and "委托给 zhuguan2 处理中" in page and 'id="complete"' not in page
+    assert "已委托给 zhuguan2" in page and '委托给 <span class="person" title="zhuguan2">zhuguan2</span> 处理中' in page and 'id="complete"' not in page
     mine = text(owner.get("/worklist?tab=delegated"))
     assert task_ids(mine) == [task] and re.search(r'我委托的 <span class="count">1</span>', mine)
 
     helper_list = text(helper.get("/worklist"))
-    assert task in task_ids(helper_list) and "由 zhuguan 委托" in helper_list
+    assert task in task_ids(helper_list) and '由 <span class="person" title="zhuguan">zhuguan</span> 委托' in helper_list
     assert f'action="/tasks/{task}/complete"' not in helper_list  # a delegate resolves, never completes
     form = text(helper.get(f"/tasks/{task}"))
-    assert 'id="resolve"' in form and "zhuguan 将此任务委托给您" in form
+    assert 'id="resolve"' in form and '<span class="person" title="zhuguan">zhuguan</span> 将此任务委托给您' in form
     resolved = helper.post(f"/tasks/{task}/resolve", data={"approval_comment": "核实过，可以退"})
     assert resolved.headers["Location"] == "/worklist"
     row = task_row(owner.application, task)

@@ -166,7 +166,7 @@ def test_a_task_claimed_by_another_is_read_only_for_me(refund_world, browser_as)
     browser_as("zhuguan").post(f"/tasks/{refund_world.task_id}/claim")
     make_other = browser_as("guanli")  # admin: reads it, may unclaim it, cannot complete it
     page = text(make_other.get(f"/tasks/{refund_world.task_id}"))
-    assert "此任务由 zhuguan 处理" in page and 'id="unclaim"' in page
+    assert '此任务由 <span class="person" title="zhuguan">zhuguan</span> 处理' in page and 'id="unclaim"' in page
     response = make_other.post(f"/tasks/{refund_world.task_id}/complete", data={"approved": "true"},
                                follow_redirects=True)
     assert response.status_code == 409 and "已被 zhuguan" in text(response)  # the refusal in Chinese (issue 14)

@@ -13,13 +13,14 @@ from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request, session
+from markupsafe import Markup
 from flask_babel import format_datetime, get_locale, get_timezone, gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from engine import error_texts, users
-from engine.models import Definition
+from engine.models import Definition, User
 from webui.db import get_session
 from webui.pages.signed_in import ADMIN_ROLES, AUDIT_ROLES, DESIGN_ROLES, INCIDENT_ROLES, login_manager
 
@@ -186,10 +187,41 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(zone_label=zone_label)  # the footer's time zone (issue 14)
     app.jinja_env.filters.update(engine_text=engine_text)  # engine messages in the page's language
     app.jinja_env.filters.update(when=when, as_text=as_text, localized=localized, role_name=role_name)
+    app.jinja_env.filters.update(person=person, person_name=person_name)  # users by display name (issue 14)
 
     @app.context_processor
     def navigation() -> dict:
         return {"nav": menu(), "process_name": process_name}
+
+
+SYSTEM_ACTOR = "system"  # the engine's own actor in history (engine.history.record)
+
+
+def person(username: Optional[str]) -> Markup:
+    """A user as people read them: the display name, the login id as its tooltip
+    (``<span class="person" title="zhuguan">张主管</span>``); the engine's own ``system`` as 系统 / System;
+    an unknown id as itself. Display names are read once per request (``display_names``)."""
+    if not username:
+        return Markup("")
+    kind = "person system" if username == SYSTEM_ACTOR else "person"
+    return Markup('<span class="%s" title="%s">%s</span>') % (kind, username, person_name(username))
+
+
+def person_name(username: Optional[str]) -> str:
+    """The plain display name of a user (系统 / System for ``system``; an unknown id as itself), for
+    places that take no markup (a select's options)."""
+    if not username:
+        return ""
+    if username == SYSTEM_ACTOR:
+        return _("System")
+    if "display_names" not in g:
+        g.display_names = display_names(get_session())
+    return g.display_names.get(username) or username
+
+
+def display_names(db: Session) -> dict[str, str]:
+    """``{login id: display name}`` of every user (one query for a whole page)."""
+    return {username: name for username, name in db.execute(select(User.username, User.display_name))}
 
 
 def process_name(process_id: str) -> str:
