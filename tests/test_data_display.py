@@ -290,6 +290,7 @@ def test_the_refund_supervisors_decision_keeps_its_label_on_later_tasks(refund_w
     key_data = section(page[page.index("side-card"):], '<dl class="key-data">', "</dl>")
     assert "主管是否同意" in key_data and "是否同意部分退款" not in key_data
     assert not RAW_JSON.search(page) and ">false<" not in page and ">true<" not in page
+    assert re.search(r"¥[\d,]+\.\d\d", key_data)  # the department's money fields name their currency (CNY)
 
 
 def test_contract_negotiation_shows_tiers_as_a_table_and_choices_by_label(scenario_only, web):
