@@ -2,10 +2,13 @@
 ``system`` actor as 系统 / System (issue 14); exports keep the login ids."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
+from engine import incidents, runtime, users
 from engine.models import User
-from web_support import browser_as, refund_world, text, web  # noqa: F401 (fixtures)
+from web_support import ROOT, browser_as, refund_world, text, web  # noqa: F401 (fixtures)
 
 ZHUGUAN = '<span class="person" title="zhuguan">张主管</span>'
 KEFU = '<span class="person" title="kefu">李客服</span>'
@@ -87,3 +90,19 @@ def test_the_audit_user_choice_shows_names_and_keeps_login_ids_as_values(web, br
     assert '<option value="kefu">李客服 (kefu)</option>' in page
     assert '<option value="system">系统</option>' in page
     assert '<option value="zhuguan">zhuguan</option>' in page  # no display name of its own: the id once
+
+
+def test_an_incident_names_who_resolved_it(web, deploy, make_user, browser_as, monkeypatch, clock):
+    monkeypatch.setattr(incidents, "MAX_ATTEMPTS", 1)
+    deploy(ROOT / "tests" / "data" / "incidents_script_error.bpmn")
+    make_user("cangku", "warehouse")
+    make_user("zhuguan", "supervisor")
+    name_people(web, zhuguan="张主管")
+    with web.extensions["liucheng_db"].session() as session:
+        runtime.start_instance(session, "incidents_script_error", {"total": 1, "quantity": 0},
+                               users.get_user(session, "cangku"))
+    client = browser_as("zhuguan")
+    incident_id = int(re.search(r'data-incident-id="(\d+)"', text(client.get("/incidents/"))).group(1))
+    client.post(f"/incidents/{incident_id}/resolve", data={"comment": "已人工处理"})
+    assert f"已人工处理 ({ZHUGUAN})" in text(client.get("/incidents/?status=resolved"))
+    assert f"<dd>{ZHUGUAN} " in text(client.get(f"/incidents/{incident_id}"))
