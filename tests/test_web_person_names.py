@@ -106,3 +106,13 @@ def test_an_incident_names_who_resolved_it(web, deploy, make_user, browser_as, m
     client.post(f"/incidents/{incident_id}/resolve", data={"comment": "已人工处理"})
     assert f"已人工处理 ({ZHUGUAN})" in text(client.get("/incidents/?status=resolved"))
     assert f"<dd>{ZHUGUAN} " in text(client.get(f"/incidents/{incident_id}"))
+
+
+def test_a_reassignment_in_the_timeline_names_both_people(web, browser_as, refund_world, make_user):
+    make_user("zhuguan2", "supervisor")
+    name_people(web, zhuguan="张主管", zhuguan2="王主管")
+    client = claimed_by_zhuguan(web, browser_as, refund_world)
+    assert client.post(f"/tasks/{refund_world.task_id}/reassign", data={"user": "zhuguan2"}).status_code == 302
+    timeline = text(client.get(f"/instances/{refund_world.instance_id}")).split('class="timeline', 1)[1]
+    assert '<span class="person" title="zhuguan2">王主管</span>' in timeline  # the event's "to", by name
+    assert ">zhuguan2<" not in timeline

@@ -192,7 +192,6 @@ class Panel:
     upload_url: str
     task_names: dict[int, str]
     max_mb: int
-    uploaders: dict[str, str]  # display names
 
 
 def panel(instance: Instance, task: Optional[HumanTask] = None) -> Panel:
@@ -217,7 +216,7 @@ def _panel(instance: Instance, task: Optional[HumanTask]) -> Panel:
     files = attachments.of_instance(session, instance.id)
     shown = [dict(d, at=row.at) for d, row in zip(comments.as_dicts(session, rows), rows)]  # times for ``when``
     return Panel(shown, files, not user.read_only, comment_url, upload_url, comments.task_names(session, instance.id),
-                 file_store.max_upload_mb(), comments.author_names(session, (f.uploaded_by for f in files)))
+                 file_store.max_upload_mb())
 
 
 def init_app(app: Flask) -> None:

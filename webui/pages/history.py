@@ -19,7 +19,7 @@ from engine import variable_catalog
 from engine.models import Definition, HistoryEvent, IncidentStatus, InstanceStatus, TaskStatus
 from webui.diagram import Highlight
 from webui.pages import collaboration, values_view
-from webui.pages.display import as_text, localized, role_name
+from webui.pages.display import as_text, localized, person, role_name
 
 EVENT_LABELS = {
     "instance_started": _l("Instance started"), "instance_completed": _l("Instance completed"),
@@ -67,6 +67,7 @@ DETAIL_LABELS = {  # keys of events' data shown as details
     "first_status": _l("First status"), "external_task_id": _l("External task"), "version": _l("Version"),
     "owner": _l("Owner"),
 }
+PERSON_KEYS = frozenset({"to", "from", "by", "previous_assignee", "owner", "assignee"})  # users, by name
 TIME_KEYS = {"due_at", "fired_at", "retry_at", "kept_since"}  # the engine's times (UTC) in events' data
 ELEMENT_TYPES = {  # an element without a name is named by its type
     "exclusiveGateway": _l("Exclusive gateway"), "parallelGateway": _l("Parallel gateway"),
@@ -169,9 +170,9 @@ def entry(event: HistoryEvent, labels: Labels) -> Entry:
     elif event.type == "task_created":
         item.details.append((str(_l("Role")), role_name(data.get("role"))))
         if data.get("assignee"):
-            item.details.append((str(_l("Assignee")), as_text(data.get("assignee"))))
+            item.details.append((str(_l("Assignee")), person(data.get("assignee"))))
     elif event.type == "task_resolved":  # what the delegate entered, with the task form's labels
-        item.details.append((str(DETAIL_LABELS["owner"]), as_text(data.get("owner"))))
+        item.details.append((str(DETAIL_LABELS["owner"]), person(data.get("owner"))))
         for key, value in (data.get("draft") or {}).items():
             item.change(labels.field(key, form_key), None, value, labels.spec(key, form_key))
     elif event.type in ("comment_added", "attachment_added"):  # issue 14: webui.pages.collaboration
@@ -184,9 +185,12 @@ def entry(event: HistoryEvent, labels: Labels) -> Entry:
 
 
 def detail(key: str, value: Any) -> str:
-    """A value of an event's data in one line: the engine's times in the local zone, data as people read it."""
+    """A value of an event's data in one line: the engine's times in the local zone, users by their names, data
+    as people read it."""
     if key in TIME_KEYS and isinstance(value, str):
         return values_view.local_time(value)
+    if key in PERSON_KEYS and isinstance(value, str):
+        return person(value)
     return values_view.text(value)
 
 
