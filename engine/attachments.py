@@ -117,7 +117,10 @@ def _record(session: Session, row: Attachment) -> None:
 
 
 def bind_staged(session: Session, attachment_ids: list[int], instance_id: int) -> None:
-    """Give the attachments staged for a start their new instance, and record them."""
+    """Give the attachments staged for a start their new instance, and record them (nothing to read when
+    the start named none: most starts)."""
+    if not attachment_ids:
+        return
     for row in session.scalars(select(Attachment).where(Attachment.id.in_(attachment_ids),
                                                         Attachment.instance_id.is_(None))):
         row.instance_id = instance_id
