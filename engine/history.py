@@ -17,12 +17,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Select, event, select
+from sqlalchemy import Select, bindparam, event, select, update
 from sqlalchemy.orm import Session
 
-from engine import clock, database, instances, timestamps, values
+from engine import clock, database, hash_chain, instances, timestamps, values
 from engine.forms import to_json
-from engine.models import HistoryEvent, Instance
+from engine.models import HistoryChain, HistoryEvent, Instance
 from engine.spiff import Step
 from engine.statements import Statement
 
@@ -37,14 +37,21 @@ EVENT_TYPES = frozenset({  # every type ``record`` is called with (a test keeps 
     "external_task_completed", "external_task_failed", "external_task_bpmn_error",
     "comment_added", "attachment_added",
     "task_delegated", "task_resolved", "task_updated",
+    "variables_changed",  # what a step changed in the data: {"changes": {name: {"old", "new"}}, "source"}
+    "operation",  # an administrative action (``record_operation``): the operation log
     "element_completed",  # a step the engine completed that left no other event (start/end events, …)
 })
 _INSERT = Statement(HistoryEvent.__table__.insert(),
-                    columns=("instance_id", "type", "actor", "element_id", "task_id", "data", "at"))
+                    columns=("instance_id", "type", "actor", "element_id", "task_id", "data", "at", "operation",
+                             "entity_type", "entity_id", "prev_hash", "hash"))
+_TAKE_HEAD = Statement(  # locks the head row until commit: writers on every node append one after the other
+    update(HistoryChain).where(HistoryChain.id == 1).values(events=HistoryChain.events + bindparam("n"))
+    .returning(HistoryChain.head))
+_MOVE_HEAD = Statement(update(HistoryChain).where(HistoryChain.id == 1).values(head=bindparam("head")))
 _QUEUE = "liucheng_history"
 
 
-def record(session: Session, instance_id: int, type_: str, actor: str = "system",
+def record(session: Session, instance_id: Optional[int], type_: str, actor: str = "system",
            element_id: Optional[str] = None, task_id: Optional[int] = None,
            data: Optional[dict[str, Any]] = None, at: Optional[datetime] = None) -> None:
     """Queue one event; it is written with the session's next flush before commit."""
@@ -52,7 +59,20 @@ def record(session: Session, instance_id: int, type_: str, actor: str = "system"
         raise ValueError(f"Unknown history event type {type_!r}: add it to engine.history.EVENT_TYPES.")
     session.info.setdefault(_QUEUE, []).append({
         "instance_id": instance_id, "type": type_, "actor": actor or "system", "element_id": element_id,
-        "task_id": task_id, "data": to_json(data or {}), "at": at or clock.now()})
+        "task_id": task_id, "data": to_json(data or {}), "at": at or clock.now(), "operation": None,
+        "entity_type": None, "entity_id": None})
+
+
+def record_operation(session: Session, actor: str, operation: str, entity_type: str, entity_id: Any,
+                     instance_id: Optional[int] = None, property: Optional[str] = None, old: Any = None,
+                     new: Any = None, reason: Optional[str] = None, **details: Any) -> None:
+    """Queue an operation event (``type`` ``operation``): someone did ``operation`` to the ``entity_type``
+    ``entity_id`` (changing its ``property`` from ``old`` to ``new``, for ``reason``), in the same chain as
+    every other event. ``instance_id`` when it concerns an instance (it then shows in its history too)."""
+    record(session, instance_id, "operation", actor, data={
+        "property": property, "old": old, "new": new, "reason": reason, **details})
+    queued = session.info[_QUEUE][-1]
+    queued.update(operation=operation, entity_type=entity_type, entity_id=None if entity_id is None else str(entity_id))
 
 
 def queue_mark(session: Session) -> int:
@@ -67,9 +87,18 @@ def queue_reset(session: Session, mark: int) -> None:
 
 
 def write_queued(session: Session) -> None:
+    """Chain the queued events onto the head (locking it until commit) and insert them."""
     queued = session.info.pop(_QUEUE, None)
     if queued:
+        taken = _TAKE_HEAD.all(session, {"n": len(queued)})
+        if not taken:
+            raise RuntimeError("The history chain has no head row: run `liucheng db upgrade`.")
+        head = taken[0][0]
+        for row in queued:
+            row["prev_hash"] = head
+            head = row["hash"] = hash_chain.event_hash(row, head)
         _INSERT.execute_many(session, queued)
+        _MOVE_HEAD.execute(session, {"head": head})
 
 
 @event.listens_for(Session, "before_commit")

@@ -1,6 +1,7 @@
 """The tables of Liucheng (SQLAlchemy 2.0 typed models): definitions, instances and their variables, tasks,
-history, timers, messages, incidents, external tasks, comments and attachments. The people tables, the
-role groups and ``Base`` live in ``engine.people_models`` and are re-exported here, so
+timers, messages, incidents, external tasks, comments and attachments. The people tables, the role groups
+and ``Base`` live in ``engine.people_models``, the history and its hash chain in ``engine.audit_models``; both
+are re-exported here, so
 ``from engine.models import User, Base, ADMIN`` is the one way to import any table.
 
 Alembic owns the schema (``engine/migrations``); these classes are its source (all tables share
@@ -18,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from engine.audit_models import (GENESIS, AuditAnchor, CleanupPermit, HistoryChain, HistoryEvent,
+                                 HistoryGap)
 from engine.people_models import (ADMIN, AUDITOR, DESIGNER, INTEGRATION_ROLES, INTEGRATOR, MANAGER_ROLES,
                                   NON_WORKER_ROLES, READ_ALL_ROLES, SUPERVISOR, ApiToken, Base, LoginAttempt,
                                   Membership, Role, User, UserAttribute)
@@ -27,7 +30,7 @@ from engine.statuses import (ExternalTaskStatus, IncidentStatus, InstanceStatus,
 
 __all__ = [  # the tables, the statuses (defined in engine.statuses, imported from here too) and the role groups
     "Base", "Role", "User", "Membership", "UserAttribute", "ApiToken", "LoginAttempt", "Definition", "Instance",
-    "HumanTask", "TaskCandidate", "SavedFilter", "HistoryEvent", "Timer", "MessageSubscription", "Message", "Incident",
+    "HumanTask", "TaskCandidate", "SavedFilter", "HistoryEvent", "HistoryChain", "AuditAnchor", "HistoryGap", "CleanupPermit", "GENESIS", "Timer", "MessageSubscription", "Message", "Incident",
     "ExternalTask", "Comment", "Attachment", "ExternalTaskStatus", "IncidentStatus", "InstanceStatus", "MessageStatus", "TaskStatus",
     "TimerStatus", "ADMIN", "SUPERVISOR", "AUDITOR", "INTEGRATOR", "DESIGNER", "MANAGER_ROLES", "READ_ALL_ROLES",
     "NON_WORKER_ROLES", "INTEGRATION_ROLES"
@@ -56,6 +59,7 @@ class Definition(Base):
     start_form: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
     deployed_at: Mapped[datetime] = mapped_column(DateTime)
     deployed_by: Mapped[str] = mapped_column(String(64), default="system")
+    history_ttl_days: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)  # historyTimeToLive
 
 
 class Instance(Base):
@@ -164,25 +168,6 @@ class SavedFilter(Base):
     query: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime)
-
-
-class HistoryEvent(Base):
-    """Append-only: database triggers refuse UPDATE and DELETE."""
-
-    __tablename__ = "history_events"
-    __table_args__ = (  # what a person did, by time (the engine's own "system" events are not indexed)
-        Index("ix_history_events_person", "actor", "at", sqlite_where=text("actor <> 'system'"),
-              postgresql_where=text("actor <> 'system'")),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime, index=True)
-    type: Mapped[str] = mapped_column(String(48))
-    actor: Mapped[str] = mapped_column(String(64))
-    element_id: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
-    task_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Timer(Base):
