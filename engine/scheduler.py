@@ -15,7 +15,7 @@ from typing import Callable, Optional
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from engine import runtime
+from engine import anchors, runtime
 from engine.database import Database
 from engine.errors import EngineError
 from engine.runtime import collaboration
@@ -51,6 +51,7 @@ def tick(database: Database, worker: str | None = None, failures: Optional[list[
     _guarded("retrying incidents", failed, lambda: runtime.retry_due_incidents(database, on_failure=failed))
     _guarded("expiring kept messages", failed, lambda: _expire_messages(database))
     _guarded("pruning staged uploads", failed, lambda: _prune_staged_uploads(database))
+    _guarded("recording the daily anchor", failed, lambda: _record_daily_anchor(database))
     if fired:
         log.info("fired %d timer(s)", fired)
     return fired
@@ -65,6 +66,12 @@ def _prune_staged_uploads(database: Database) -> None:
     """Uploads staged for a start none used within a day: one bounded batch a tick."""
     with database.session() as session:
         collaboration.prune_staged_uploads(session)
+
+
+def _record_daily_anchor(database: Database) -> None:
+    """The history chain's head, signed, once a local calendar day (``engine.anchors``)."""
+    with database.session() as session:
+        anchors.record_daily_anchor_if_due(session)
 
 
 def _guarded(what: str, failed: Callable, run: Callable):
