@@ -13,9 +13,14 @@ from typing import Any, NamedTuple, Optional
 from sqlalchemy import Select, select
 
 from engine import timestamps
-from engine.models import HistoryEvent
+from engine.errors import PermissionDeniedError
+from engine.models import ADMIN, AUDITOR, HistoryEvent, User
 
-__all__ = ["Operation", "OPERATIONS", "ENTITY_TYPES", "search", "as_dict", "label"]
+__all__ = ["Operation", "OPERATIONS", "ENTITY_TYPES", "AUDIT_READERS", "check_may_audit", "search", "as_dict",
+           "label"]
+
+AUDIT_READERS = frozenset({AUDITOR, ADMIN})
+"""Who reads the operation log and the chain's proofs (the issue: auditor and admin; not supervisors)."""
 
 
 class Operation(NamedTuple):
@@ -57,6 +62,12 @@ ENTITY_TYPES: tuple[Operation, ...] = (  # what an operation was done to (the fi
     Operation("history", "历史", "History"),
     Operation("anchor", "锚点", "Anchor"),
 )
+
+
+def check_may_audit(user: User) -> None:
+    """``PermissionDeniedError`` unless ``user`` is an auditor or an admin."""
+    if not user.roles & AUDIT_READERS:
+        raise PermissionDeniedError("Only auditors and admins may read the operation log and the audit chain.")
 
 
 def label(name: Optional[str], lang: str = "zh") -> str:

@@ -81,6 +81,7 @@ REFUSALS: list[tuple[str, str]] = [
     ("A signal needs a 'name'.", "信号需要 'name'。"),
     ("'variables' must be an object such as {example}.", "'variables' 必须是对象，例如 {example}。"),
     ("Only admins, auditors, supervisors and integrators may list messages.", "只有管理员、审计员、主管和集成用户可以查看消息列表。"),
+    ("Only auditors and admins may read the operation log and the audit chain.", "只有审计员和管理员可以查看操作日志和审计链。"),
     ("Only integrators and admins may work on external tasks: run the worker with an integrator's account or token.",
      "只有集成用户和管理员可以处理外部任务：请用集成用户的账号或令牌运行工作程序。"),
     ("External task {id} ('{element}') no longer waits (its instance moved on or was changed); nothing was recorded. "
