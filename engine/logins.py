@@ -14,6 +14,10 @@ client address) and through which channel. The rule, shared by both channels:
   per ``LOCKED_RECORD_EVERY`` (a minute) — one per locked address, whatever the names
   tried from it — so a flood cannot fill the table.
 * A successful sign-in does not erase failures: they stay as the record of what happened.
+* The failure that starts a lock (the ``USER_LIMIT``-th for the name, the ``ADDRESS_LIMIT``-th from the
+  address, within the window) is also a ``login_lockout`` operation in the history, committed with the
+  failure: entity ``user`` (the name, known or not) or ``address``, ``new`` = ``{address|username,
+  channel, until}``. Once per lock: refused attempts record no failure, so none starts another.
 
 Checks and writes are separate transactions, so attempts racing each other may pass
 the check together; the overshoot is bounded by the server's concurrency.
@@ -28,7 +32,7 @@ from typing import Optional
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import clock
+from engine import clock, history, timestamps
 from engine.database import command
 from engine.errors import TooManyRequestsError
 from engine.models import LoginAttempt
@@ -72,11 +76,27 @@ def check_allowed(session: Session, username: str, address: str, channel: Channe
 
 
 def record_failure(session: Session, username: str, address: str, channel: Channel) -> None:
-    """Record one wrong password, in its own transaction (the request that failed changes nothing else)."""
+    """Record one wrong password, in its own transaction (the request that failed changes nothing else),
+    and the lockout it starts, if it does."""
+    username, address, channel = _key(username), _key(address), Channel(channel)
     with command(session):
-        session.add(LoginAttempt(at=clock.now(), username=_key(username), address=_key(address),
-                                 outcome=Outcome.FAILURE.value, channel=Channel(channel).value))
+        session.add(LoginAttempt(at=clock.now(), username=username, address=address,
+                                 outcome=Outcome.FAILURE.value, channel=channel.value))
         session.flush()
+        _record_lockouts(session, username, address, channel)
+
+
+def _record_lockouts(session: Session, username: str, address: str, channel: Channel) -> None:
+    """A ``login_lockout`` operation for the name and for the address whose failures just reached the limit."""
+    by_user, by_address = _recent_failures(session, username, address)
+    if by_user == USER_LIMIT:
+        until = _unlock_at(session, LoginAttempt.username == username, USER_LIMIT)
+        history.record_operation(session, "system", "login_lockout", "user", username,
+                                 new={"address": address, "channel": channel.value, "until": timestamps.iso(until)})
+    if by_address == ADDRESS_LIMIT:
+        until = _unlock_at(session, LoginAttempt.address == address, ADDRESS_LIMIT)
+        history.record_operation(session, "system", "login_lockout", "address", address,
+                                 new={"username": username, "channel": channel.value, "until": timestamps.iso(until)})
 
 
 def _recent_failures(session: Session, username: str, address: str) -> tuple[int, int]:

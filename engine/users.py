@@ -1,5 +1,11 @@
 """Users, roles, memberships, attributes and API tokens: creating and changing users (the rules a
-username, a password and an admin's own account follow), signing in, and the tokens integrations use."""
+username, a password and an admin's own account follow), signing in, and the tokens integrations use.
+
+Every change is an operation in the history (``history.record_operation``, in the change's own
+transaction; a refused change records nothing): ``user_create`` (roles and attributes, never the
+password), ``role_change``, ``attribute_change`` (one per key), ``user_update`` (display name, active, and
+``password`` with only ``"changed"`` as its new value), ``token_issue`` and ``token_revoke`` (never the
+secret). The actor is the user who did it, ``cli:<os user>`` from the command line, or ``system``."""
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +19,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine import clock
+from engine import clock, history, timestamps
 from engine.database import command
 from engine.errors import AuthenticationError, ConflictError, NotFoundError, ValidationError
 from engine.models import (ADMIN, AUDITOR, DESIGNER, INTEGRATOR, SUPERVISOR, ApiToken, Membership, Role, User,
@@ -47,6 +53,7 @@ PASSWORD_TOO_SHORT = f"A password needs at least {MIN_PASSWORD} characters."
 NOT_YOURSELF = "You cannot remove your own admin role or deactivate yourself."
 ATTRIBUTE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 RESERVED_NAMES = {"system"}  # the actor of what the engine does by itself (timers, send tasks)
+CLI_ACTOR = "cli:"  # prefix of the actor of command-line changes (``cli:<os user>``): no username starts so
 
 
 def ensure_roles(session: Session) -> None:
@@ -74,11 +81,12 @@ def get_user(session: Session, username: str) -> User:
 
 
 def add_user(session: Session, username: str, password: str, roles: Iterable[str],
-             attributes: Optional[dict[str, str]] = None, display_name: str = "") -> User:
+             attributes: Optional[dict[str, str]] = None, display_name: str = "", actor: str = "system") -> User:
+    """A new user (in the caller's transaction, which commits it), recorded as ``user_create`` by ``actor``."""
     username = (username or "").strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise ValidationError("A username is 1-64 characters without spaces.")
-    if username.lower() in RESERVED_NAMES:
+    if username.lower() in RESERVED_NAMES or username.lower().startswith(CLI_ACTOR):
         raise ValidationError(f"'{username}' is the engine's own name in the history; pick another username.")
     if not password or len(password) < MIN_PASSWORD:
         raise ValidationError(PASSWORD_TOO_SHORT)
@@ -95,7 +103,13 @@ def add_user(session: Session, username: str, password: str, roles: Iterable[str
     user.attributes = [UserAttribute(key=k, value=v) for k, v in (attributes or {}).items()]
     session.add(user)
     session.flush()
+    history.record_operation(session, actor, "user_create", "user", username,
+                             new={"display_name": user.display_name, **_profile(roles, attributes or {})})
     return user
+
+
+def _profile(roles: Iterable[str], attributes: dict[str, str]) -> dict:
+    return {"roles": sorted(roles), "attributes": dict(sorted(attributes.items()))}
 
 
 def list_users(session: Session) -> list[User]:
@@ -141,6 +155,7 @@ def update_user(session: Session, username: str, actor: User, roles: Iterable[st
         problems = update_problems(session, user, actor, roles, attributes, password, active)
         if problems:
             raise ValidationError(" ".join(problems.values()), {field: [text] for field, text in problems.items()})
+        before = _state(user)
         user.display_name = display_name.strip()[:128] or user.username
         user.active = active
         user.memberships = [m for m in user.memberships if m.role_id in roles] + [
@@ -150,7 +165,33 @@ def update_user(session: Session, username: str, actor: User, roles: Iterable[st
             set_attribute(session, user, key, value)
         if password:
             user.password_hash = generate_password_hash(password, PASSWORD_METHOD)
+        record_changes(session, actor.username, username, before, _state(user), bool(password))
     return user
+
+
+def _state(user: User) -> dict:
+    """What an operation records of a user: never the password."""
+    return {"display_name": user.display_name, "active": user.active,
+            **_profile(user.roles, {a.key: a.value for a in user.attributes})}
+
+
+def record_changes(session: Session, actor: str, username: str, before: dict, after: dict,
+                   password_changed: bool) -> None:
+    """One operation per changed thing: roles, each attribute, display name, active, password."""
+    def changed(operation: str, property_: str, old, new) -> None:
+        history.record_operation(session, actor, operation, "user", username, property=property_, old=old, new=new)
+
+    if before["roles"] != after["roles"]:
+        changed("role_change", "roles", before["roles"], after["roles"])
+    old_attrs, new_attrs = before["attributes"], after["attributes"]
+    for key in sorted(set(old_attrs) | set(new_attrs)):
+        if old_attrs.get(key) != new_attrs.get(key):
+            changed("attribute_change", key, old_attrs.get(key), new_attrs.get(key))
+    for property_ in ("display_name", "active"):
+        if before[property_] != after[property_]:
+            changed("user_update", property_, before[property_], after[property_])
+    if password_changed:
+        changed("user_update", "password", None, "changed")
 
 
 def set_attribute(session: Session, user: User, key: str, value: str) -> None:
@@ -192,14 +233,16 @@ LAST_USE_PRECISION = timedelta(minutes=1)
 GET_A_NEW_TOKEN = "get a new one with POST /api/v1/tokens (HTTP Basic) or `liucheng user token NAME`."
 
 
-def issue_token(session: Session, user: User, label: str = "", expires_days: int = TOKEN_DAYS) -> str:
+def issue_token(session: Session, user: User, label: str = "", expires_days: int = TOKEN_DAYS,
+                actor: Optional[str] = None) -> str:
     """A new bearer token for ``user``; only its hash is stored."""
-    return create_token(session, user, label, expires_days)[1]
+    return create_token(session, user, label, expires_days, actor)[1]
 
 
-def create_token(session: Session, user: User, label: str = "",
-                 expires_days: int = TOKEN_DAYS) -> tuple[ApiToken, str]:
-    """The stored row and the secret of a new token for ``user``, committed."""
+def create_token(session: Session, user: User, label: str = "", expires_days: int = TOKEN_DAYS,
+                 actor: Optional[str] = None) -> tuple[ApiToken, str]:
+    """The stored row and the secret of a new token for ``user``, committed, recorded as ``token_issue``
+    by ``actor`` (the user themselves unless given)."""
     if isinstance(expires_days, bool) or not isinstance(expires_days, int) \
             or not 1 <= expires_days <= MAX_TOKEN_DAYS:
         raise ValidationError(f"A token lasts 1 to {MAX_TOKEN_DAYS} days; {expires_days!r} is not accepted.",
@@ -211,7 +254,14 @@ def create_token(session: Session, user: User, label: str = "",
                        expires_at=now + timedelta(days=expires_days))
         session.add(row)
         session.flush()
+        history.record_operation(session, actor or user.username, "token_issue", "token", row.id,
+                                 new=_token_facts(row, user.username))
     return row, token
+
+
+def _token_facts(row: ApiToken, username: str) -> dict:
+    """What an operation records of a token: never the secret nor its hash."""
+    return {"user": username, "label": row.label, "expires_at": timestamps.iso(row.expires_at)}
 
 
 def user_for_token(session: Session, token: str) -> User:
@@ -255,12 +305,20 @@ def get_token(session: Session, token_id: int, caller: Optional[User] = None) ->
     return row
 
 
-def revoke_token(session: Session, token_id: int, caller: Optional[User] = None) -> ApiToken:
-    """Revoke a token (see ``get_token`` for whose); revoking it again keeps the first time."""
+def revoke_token(session: Session, token_id: int, caller: Optional[User] = None,
+                 actor: Optional[str] = None) -> ApiToken:
+    """Revoke a token (see ``get_token`` for whose), recorded as ``token_revoke`` by ``actor`` (the
+    caller's name unless given; ``system`` without either); revoking it again keeps the first time and
+    records nothing."""
     with command(session):
         row = get_token(session, token_id, caller)
         if row.revoked_at is None:
             row.revoked_at = clock.now()
+            owner = session.get(User, row.user_id)
+            history.record_operation(session, actor or (caller.username if caller else "system"), "token_revoke",
+                                     "token", row.id, property="revoked_at", old=None,
+                                     new={**_token_facts(row, owner.username if owner else None),
+                                          "revoked_at": timestamps.iso(row.revoked_at)})
     return row
 
 

@@ -1,6 +1,7 @@
 """The ``liucheng`` command: database, deploy, users and their tokens, serve, demo and the worker."""
 from __future__ import annotations
 
+import getpass
 import sys
 from typing import Optional
 from datetime import datetime, timezone
@@ -73,7 +74,7 @@ def deploy(obj, paths: tuple[Path, ...], default_role: Optional[str]) -> None:
     database = _ready(obj["url"])
     with database.session() as session:
         try:
-            results = runtime.deploy_paths(session, list(paths) or list(DEFAULT_PATHS), default_role=default_role)
+            results = runtime.deploy_paths(session, list(paths) or list(DEFAULT_PATHS), _actor(), default_role)
         except EngineError as error:
             _fail(error)
     for result in results:
@@ -112,7 +113,7 @@ def user_add(obj, name: str, roles: tuple[str, ...], attrs: tuple[str, ...], pas
     database = _ready(obj["url"])
     with database.session() as session:
         try:
-            users.add_user(session, name, password, roles, attributes)
+            users.add_user(session, name, password, roles, attributes, actor=_actor())
             session.commit()
         except EngineError as error:
             session.rollback()
@@ -131,7 +132,7 @@ def user_token(obj, name: str, expires_days: int, label: str) -> None:
     database = _ready(obj["url"])
     with database.session() as session:
         try:
-            token = users.issue_token(session, users.get_user(session, name), label, expires_days)
+            token = users.issue_token(session, users.get_user(session, name), label, expires_days, _actor())
         except EngineError as error:
             _fail(error)
     click.echo(token)
@@ -163,10 +164,18 @@ def user_revoke_token(obj, token_id: int) -> None:
     database = _ready(obj["url"])
     with database.session() as session:
         try:
-            row = users.revoke_token(session, token_id)
+            row = users.revoke_token(session, token_id, actor=_actor())
         except EngineError as error:
             _fail(error)
         click.echo(f"Token {row.id} revoked at {_minute(row.revoked_at)} UTC.")
+
+
+def _actor() -> str:
+    """Who the operation log names for a command-line change: ``cli:<os user>``."""
+    try:
+        return users.CLI_ACTOR + getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment nor the password database
+        return users.CLI_ACTOR + "unknown"
 
 
 def _minute(value) -> str:

@@ -3,7 +3,10 @@
 The checks and rows are ``engine.definitions`` (parse, check, store a version, schedule its timer
 start events); this command adds what a deployment starts: processes deployed after messages for
 their message start events were kept start with them now, oldest message first, as they would
-have had they been deployed when the messages arrived.
+have had they been deployed when the messages arrived. Each new version is a ``deploy`` operation in
+the history, in the deployment's transaction (entity ``definition``, id ``<process_id>:<version>``, by
+the deploying user, ``cli:<os user>`` or ``system``); a file deployed again unchanged creates no version
+and records nothing.
 """
 from __future__ import annotations
 
@@ -36,8 +39,21 @@ def deploy_definitions(session: Session, documents: dict[str, bytes], forms_: di
     """Check every document, then store the changed processes in one transaction."""
     with command(session):
         results = definitions.store_all(session, documents, forms_, actor, default_role)
-        start_kept(session, definitions.versions_of(session, [r for r in results if r.created]))
+        created = [r for r in results if r.created]
+        versions = definitions.versions_of(session, created)
+        record_deploys(session, actor, created, versions)
+        start_kept(session, versions)
     return results
+
+
+def record_deploys(session: Session, actor: str, created: list[definitions.Deployed],
+                   versions: list[definitions.Version]) -> None:
+    """A ``deploy`` operation per new version (``created`` and their ``versions``, in the same order)."""
+    for item, version in zip(created, versions):
+        history.record_operation(
+            session, actor, "deploy", "definition", f"{version.process_id}:{version.version}",
+            new={"process_id": version.process_id, "version": version.version,
+                 "content_hash": version.content_hash, "source_name": Path(item.source_name).name})
 
 
 def start_kept(session: Session, versions: list[definitions.Version]) -> list[int]:

@@ -70,7 +70,8 @@ def create():
     if not errors:
         try:
             user = users.add_user(session, request.form.get("username", "").strip(), request.form.get("password", ""),
-                                  roles, attributes, request.form.get("display_name", "").strip())
+                                  roles, attributes, request.form.get("display_name", "").strip(),
+                                  actor=actor().username)
             session.commit()
         except EngineError as exc:
             session.rollback()
