@@ -16,6 +16,7 @@ from engine.config import default_database_url
 from engine.database import Database
 from engine.errors import EngineError
 from webui import create_app, demo as demo_data
+from webui.audit_cli import audit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATHS = (ROOT / "processes", ROOT / "forms")
@@ -49,6 +50,9 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     """Liucheng (流程): run the department's BPMN processes."""
     runtime.start_engine()
     ctx.obj = {"url": database_url}
+
+
+main.add_command(audit)  # liucheng audit verify|head|anchor (webui/audit_cli.py)
 
 
 @main.group()
