@@ -16,12 +16,12 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from webui.pages import (
-    admin, audit, auth, collaboration, display, errors, history, incidents, instances, reports, tasks, users,
-    values_view, worklist,
+    admin, audit, auth, collaboration, display, errors, history, incidents, instances, operations, reports,
+    tasks, users, values_view, worklist,
 )
 
 csrf = CSRFProtect()
-BLUEPRINTS = (auth, worklist, tasks, instances, audit, admin, users, incidents, collaboration, reports)
+BLUEPRINTS = (auth, worklist, tasks, instances, audit, operations, admin, users, incidents, collaboration, reports)
 for _taking_files in (tasks, instances, collaboration):  # a post over the request limit back to its page (issue 14)
     _taking_files.bp.register_error_handler(413, collaboration.too_large_back)
 

@@ -23,6 +23,7 @@ from webui.db import get_session
 from webui.pages.display import (count, lang, local_day_bounds, local_zone, pager, parse_day, process_name,
                                  process_names)
 from webui.pages.history import Labels, entries, event_label
+from webui.pages.operations import verification_of
 from webui.pages.signed_in import AUDIT_ROLES, page
 from webui.pages.timeline import build as timeline_of
 
@@ -81,7 +82,8 @@ def timeline(instance_id: int):
     definition = session.get(Definition, instance.definition_id)
     events = history.events_of(session, instance_id)
     return render_template("audit/timeline.html", instance=instance, definition=definition,
-                           timeline=timeline_of(events, Labels(definition, instance.data)))
+                           timeline=timeline_of(events, Labels(definition, instance.data)),
+                           verdict=verification_of(session, instance_id))
 
 
 @bp.get("/instances/<int:instance_id>/history.<fmt>")
