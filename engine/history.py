@@ -80,6 +80,11 @@ def queue_mark(session: Session) -> int:
     return len(session.info.get(_QUEUE) or [])
 
 
+def queued_since(session: Session, mark: int) -> list[dict[str, Any]]:
+    """The events queued since ``mark`` (``queue_mark``), not yet written: read them, do not change them."""
+    return (session.info.get(_QUEUE) or [])[mark:]
+
+
 def queue_reset(session: Session, mark: int) -> None:
     queued = session.info.get(_QUEUE)
     if queued:

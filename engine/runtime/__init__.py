@@ -16,6 +16,7 @@ package. Modules, bottom to top:
 * ``firing``: firing due timers and timer start events;
 * ``recovery``: retrying and resolving incidents;
 * ``deployments``: deploying definitions, which starts processes with kept messages.
+* ``variables``: an admin's edit of a running instance's variable.
 * ``collaboration`` (above the commands): comments, attachments, completing or starting with the files of file
   fields (it joins ``tasks``' and ``instances``' commands in its transaction).
 
@@ -34,13 +35,14 @@ from engine.runtime.steps import advance
 from engine.runtime.delegations import delegate_task, resolve_task
 from engine.runtime.tasks import (claim_task, claim_tasks, complete_task, prioritize_task, reassign_task,
                                   unclaim_task)
+from engine.runtime.variables import edit_variable
 from engine.runtime.workflows import forget, load_workflow, lock_instance
 
 __all__ = [
     "start_engine",
     # commands
     "start_instance", "cancel_instance", "complete_task", "claim_task", "unclaim_task", "reassign_task",
-    "claim_tasks", "prioritize_task", "delegate_task", "resolve_task",
+    "claim_tasks", "prioritize_task", "delegate_task", "resolve_task", "edit_variable",
     "receive_message", "expire_kept_messages", "fire_due_timers", "claim_due_timers", "fire_timer",
     "retry_incident", "retry_due_incidents", "resolve_incident", "deploy_definitions", "deploy_paths",
     # reading and helpers the callers of commands use

@@ -20,7 +20,8 @@ from typing import Any, Optional
 from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
-from engine import call_activities, clock, config, database, definitions, incidents, spiff, variable_index
+from engine import (call_activities, clock, config, database, definitions, incidents, spiff, variable_history,
+                    variable_index)
 from engine.errors import ConflictError, EngineError, NotFoundError
 from engine.models import Definition, Instance, InstanceStatus
 from engine.statements import Statement
@@ -64,6 +65,7 @@ _LOCK = Statement(select(_INSTANCES.c.id, _INSTANCES.c.process_id, _INSTANCES.c.
          .join(_DEFINITIONS, _DEFINITIONS.c.id == _INSTANCES.c.definition_id)
          .where(_INSTANCES.c.id == bindparam("iid")).with_for_update(of=_INSTANCES, key_share=True))
 _STATE = Statement(select(_INSTANCES.c.state).where(_INSTANCES.c.id == bindparam("iid")))
+_DATA = Statement(select(_INSTANCES.c.data).where(_INSTANCES.c.id == bindparam("iid")))
 _PEEK = Statement(select(_INSTANCES.c.etag, _INSTANCES.c.definition_id, _DEFINITIONS.c.content_hash)
                   .join(_DEFINITIONS, _DEFINITIONS.c.id == _INSTANCES.c.definition_id)
                   .where(_INSTANCES.c.id == bindparam("iid")))
@@ -174,25 +176,32 @@ def save_workflow(session: Session, instance: Locked, wf, status: str, data: dic
     if contained is not None and status != InstanceStatus.CANCELLED:
         status = contained
     new_etag = uuid.uuid4().hex
+    before = _saved_data(session, instance, wf)
     saved = _SAVE.rowcount(session, {
         "iid": instance.id, "old_etag": instance.etag, "state": state, "data": data,
         "new_etag": new_etag, "status": status, "ended": clock.now() if status in ENDED else None})
     if saved != 1:
         raise ConflictError(f"Instance {instance.id} was changed by someone else; reload and try again.")
-    _index_variables(session, instance, wf, data)
+    _index_variables(session, instance, wf, before, data)
     if status in (InstanceStatus.RUNNING, InstanceStatus.FAILED):  # an ended instance takes no more steps
         session.info.setdefault(PENDING, {})[_cache_key(session, instance.id)] = (new_etag, wf)
 
 
-def _index_variables(session: Session, instance: Locked, wf, data: dict) -> None:
-    """Write the variables the step changed to the search index (``engine.variable_index``): compared with
-    the data the cached workflow last saved, else with the instance's rows (none yet for a new instance)."""
-    memo = spiff.memo(wf)
-    before = memo.get("saved_data")
+def _saved_data(session: Session, instance: Locked, wf) -> dict:
+    """The instance's data as last saved: what the cached workflow saved, else the row's (before it is
+    written), none for a new instance."""
+    before = spiff.memo(wf).get("saved_data")
     if before is None:
-        before = variable_index.stored(session, instance.id) if instance.etag else {}
+        before = (_DATA.scalar(session, {"iid": instance.id}) or {}) if instance.etag else {}
+    return before
+
+
+def _index_variables(session: Session, instance: Locked, wf, before: dict, data: dict) -> None:
+    """Write the variables the step changed (``before`` -> ``data``) to the search index
+    (``engine.variable_index``) and their history (``engine.variable_history``)."""
     variable_index.write_changes(session, instance.id, before, data)
-    memo["saved_data"] = data
+    variable_history.record_changes(session, instance.id, before, data)
+    spiff.memo(wf)["saved_data"] = data
 
 
 @event.listens_for(Session, "after_commit")

@@ -53,8 +53,8 @@ from engine.spiff.signals import (ThrownSignal, catch_signal, signal_names, sign
 from engine.spiff.state import (SERIALIZER, StateVersionError, dump_spec, dump_state, load_spec, load_state,
                                 new_workflow)
 from engine.spiff.steps import FailedStep, Listener, Step, cancel, complete, failed_step, retry_failed, run
-from engine.spiff.tasks import (ReadyTask, failed_task_ids, is_completed, memo, process_data, task_data,
-                                ready_user_tasks)
+from engine.spiff.tasks import (ReadyTask, failed_task_ids, is_completed, memo, process_data, set_variable,
+                                task_data, ready_user_tasks)
 
 __all__ = [
     "install", "ServiceCall", "SpiffWorkflowChanged", "StateVersionError",
@@ -64,7 +64,7 @@ __all__ = [
     "SERIALIZER", "dump_spec", "load_spec", "parse_specs", "new_workflow", "dump_state", "load_state", "prune",
     "memo",
     # the steps
-    "run", "complete", "cancel", "retry_failed", "is_completed", "process_data", "ready_user_tasks",
+    "run", "complete", "cancel", "retry_failed", "is_completed", "process_data", "set_variable", "ready_user_tasks",
     "task_data", "failed_task_ids", "failed_step",
     # waits
     "waiting_timers", "waiting_messages", "fire_timers", "fire_start_timer", "deliver_message",

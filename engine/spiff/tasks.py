@@ -6,6 +6,7 @@ has finished, else the data at its front, parallel branches merged (``branches``
 """
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass
 from typing import Optional
@@ -60,6 +61,27 @@ def process_data(workflow: BpmnWorkflow, completed: Optional[bool] = None) -> di
     data of the tasks at the front, merged (latest change wins)."""
     if completed if completed is not None else workflow.is_completed():
         return dict(workflow.data) or dict(workflow.last_task.data if workflow.last_task else {})
+    sources = _front_sources(workflow)
+    merged = branches.merge(sources) if sources else None
+    if merged is None:  # tasks in different (sub)process trees: the latest values win
+        merged = {}
+        for task in sources:
+            merged.update(task.data)
+    if not merged and workflow.last_task is not None:
+        merged.update(workflow.last_task.data)
+    return merged
+
+
+def set_variable(workflow: BpmnWorkflow, name: str, value) -> None:
+    """Set a top-level variable in the data a running workflow holds at its front (every task ``process_data``
+    reads, so the tasks that run next inherit it): an administrator's edit."""
+    sources = _front_sources(workflow) or ([workflow.last_task] if workflow.last_task is not None else [])
+    for task in sources:
+        task.data[name] = copy.deepcopy(value)
+
+
+def _front_sources(workflow: BpmnWorkflow) -> list:
+    """The tasks whose data is the running workflow's data, oldest change first."""
     front = list(speedups.walk(workflow.task_tree, state=FRONT))
     sources = [_data_source(t) for t in front]
     for join in [t for t in front if t.has_state(TaskState.WAITING) and isinstance(t.task_spec, Join)]:
@@ -69,14 +91,7 @@ def process_data(workflow: BpmnWorkflow, completed: Optional[bool] = None) -> di
     sources += [t.parent for t in workflow.tasks.values()
                 if t.task_spec.name.endswith("EndJoin") and t.has_state(DONE) and t.parent is not None]
     sources.sort(key=lambda t: t.last_state_change or 0)
-    merged = branches.merge(sources) if sources else None
-    if merged is None:  # tasks in different (sub)process trees: the latest values win
-        merged = {}
-        for task in sources:
-            merged.update(task.data)
-    if not merged and workflow.last_task is not None:
-        merged.update(workflow.last_task.data)
-    return merged
+    return sources
 
 
 def _data_source(task):

@@ -1,0 +1,262 @@
+"""Variable history (issue 15 item 5): every change of a process variable is a ``variables_changed`` event in
+the chain, with old and new value, who or which element changed it and when — from the start form, a task
+form, a script, a message, an external task and an admin's edit — read back per variable
+(``engine.variable_history``, ``GET /api/v1/instances/<id>/variables/<name>/history``, the instance page);
+and the admin's edit itself (``PUT /api/v1/instances/<id>/variables/<name>``, the page's form)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from engine import chain_verify, history, runtime, users, variable_history
+from engine.errors import ConflictError, FormValidationError, PermissionDeniedError, ValidationError
+from engine.models import HistoryEvent, HumanTask
+
+
+CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
+MODEL = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" {CAMUNDA} id="d"
+    targetNamespace="http://example.com/vh">
+  <bpmn:message id="M_paid" name="vh_paid"/>
+  <bpmn:process id="vh" name="Variable history" isExecutable="true">
+    <bpmn:startEvent id="Start" name="Request" camunda:formKey="vh_start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="Start" targetRef="Calc"/>
+    <bpmn:scriptTask id="Calc" name="Work out the total" scriptFormat="python"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing><bpmn:script>total = amount * 2
+items = items + ["checked"]</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="Calc" targetRef="Review"/>
+    <bpmn:userTask id="Review" name="Review" camunda:formKey="vh_review" camunda:candidateGroups="warehouse">
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="Review" targetRef="Paid"/>
+    <bpmn:intermediateCatchEvent id="Paid" name="Paid"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+      <bpmn:messageEventDefinition messageRef="M_paid"/></bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f4" sourceRef="Paid" targetRef="Ship"/>
+    <bpmn:serviceTask id="Ship" name="Ship" camunda:type="external" camunda:topic="shipping">
+      <bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f5" sourceRef="Ship" targetRef="Close"/>
+    <bpmn:userTask id="Close" name="Close" camunda:formKey="vh_close" camunda:candidateGroups="warehouse">
+      <bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="f6" sourceRef="Close" targetRef="End"/>
+    <bpmn:endEvent id="End"><bpmn:incoming>f6</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>"""
+FORMS = {
+    "vh_start.json": {"id": "vh_start", "title": {"zh": "申请", "en": "Request"}, "fields": [
+        {"name": "order_no", "type": "str", "label": {"zh": "订单号", "en": "Order no."}, "required": True},
+        {"name": "amount", "type": "decimal", "label": {"zh": "金额", "en": "Amount"}, "required": True, "min": 0},
+        {"name": "items", "type": "list", "item_type": "str", "label": {"zh": "货品", "en": "Items"}}]},
+    "vh_review.json": {"id": "vh_review", "title": {"zh": "审核", "en": "Review"}, "fields": [
+        {"name": "approved", "type": "bool", "label": {"zh": "批准", "en": "Approved"}, "required": True},
+        {"name": "amount", "type": "decimal", "label": {"zh": "金额", "en": "Amount"}, "min": 0}]},
+    "vh_close.json": {"id": "vh_close", "title": {"zh": "结案", "en": "Close"}, "fields": [
+        {"name": "note", "type": "text", "label": {"zh": "备注", "en": "Note"}}]},
+    "vh_variables.json": {"process_id": "vh", "variables": [
+        {"name": "total", "type": "decimal", "label": {"zh": "合计", "en": "Total"}},
+        {"name": "paid_ref", "type": "str", "label": {"zh": "付款单号", "en": "Payment ref."}},
+        {"name": "tracking", "type": "str", "label": {"zh": "运单号", "en": "Tracking no."}}]},
+}
+
+
+@pytest.fixture
+def people(make_user):
+    make_user("root", "admin")
+    make_user("wang", "warehouse")
+    make_user("ivan", "integrator")
+    make_user("audrey", "auditor")
+    make_user("sam", "supervisor")
+    make_user("li", "finance")
+
+
+@pytest.fixture
+def deployed(api, people, clock):
+    reply = api("post", "/definitions", "root", json={"files": {"vh.bpmn": MODEL}, "forms": FORMS})
+    assert reply.status_code == 201, reply.json
+
+
+@pytest.fixture
+def started(api, deployed):
+    """An instance started by wang with the start form; the script has run; Review waits."""
+    reply = api("post", "/instances", "wang", json={"process_id": "vh", "data": {
+        "order_no": "V-1", "amount": "10.00", "items": ["tea"]}})
+    assert reply.status_code == 201, reply.json
+    return reply.json["id"]
+
+
+def fresh(db_session):
+    """The test's session, its read transaction ended: it sees what the commands committed since."""
+    db_session.rollback()
+    return db_session
+
+
+def events(db_session, instance_id: int) -> list[HistoryEvent]:
+    return history.events_of(fresh(db_session), instance_id)
+
+
+def open_task(db_session, instance_id: int, element_id: str) -> int:
+    fresh(db_session)
+    return db_session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
+                                                        HumanTask.element_id == element_id,
+                                                        HumanTask.status.in_(("open", "claimed"))))
+
+
+@pytest.fixture
+def at_close(api, db_session, started):
+    """The instance moved on to Close: Review completed (amount corrected), the payment message delivered
+    and the external task completed by ivan's worker."""
+    review = open_task(db_session, started, "Review")
+    reply = api("post", f"/tasks/{review}/complete", "wang", json={"data": {"approved": True, "amount": "12.00"}})
+    assert reply.status_code == 200, reply.json
+    sent = api("post", "/messages", "ivan", json={"name": "vh_paid", "correlation": {"order_no": "V-1"},
+                                                  "data": {"paid_ref": "P-9"}})
+    assert sent.status_code in (200, 202), sent.json
+    fetched = api("post", "/external-tasks/fetch-and-lock", "ivan", json={
+        "worker_id": "w1", "max_tasks": 1, "topics": [{"name": "shipping", "lock_duration_ms": 60000}]})
+    assert len(fetched.json) == 1, fetched.json
+    done = api("post", f"/external-tasks/{fetched.json[0]['id']}/complete", "ivan",
+               json={"worker_id": "w1", "variables": {"tracking": "SF-1"}})
+    assert done.status_code in (200, 204), done.json
+    return started
+
+
+def changes(db_session, instance_id: int, name: str) -> list[dict]:
+    return variable_history.changes_of(fresh(db_session), instance_id, name)
+
+
+# -- each source ------------------------------------------------------------------------------------
+
+def test_the_start_form_records_each_value_with_the_starter_and_the_start_event(db_session, started):
+    (order_no,) = changes(db_session, started, "order_no")
+    assert order_no["source"] == "start_form" and order_no["actor"] == "wang" and order_no["element_id"] == "Start"
+    assert order_no["old"] is None and order_no["new"] == "V-1" and order_no.get("added") is True
+    assert order_no["at"] is not None and order_no["event_id"]
+
+
+def test_a_script_records_its_own_changes_old_and_new(db_session, started):
+    (total,) = changes(db_session, started, "total")
+    assert total["source"] == "script" and total["element_id"] == "Calc" and total["actor"] == "system"
+    assert total["new"] == 20 and total["old"] is None
+    first, by_script = changes(db_session, started, "items")  # a list: the start form's, then the script's
+    assert (first["source"], first["new"]) == ("start_form", ["tea"])
+    assert (by_script["source"], by_script["old"], by_script["new"]) == ("script", ["tea"], ["tea", "checked"])
+
+
+def test_one_event_per_source_of_a_step_not_one_per_variable(db_session, started):
+    found = [e for e in events(db_session, started) if e.type == "variables_changed"]
+    assert [(e.data["source"], sorted(e.data["changes"])) for e in found] == [
+        ("start_form", ["amount", "items", "order_no"]), ("script", ["items", "total"])]
+
+
+def test_task_form_message_and_external_task_each_name_who_and_where(db_session, at_close):
+    amount = changes(db_session, at_close, "amount")
+    assert [(c["source"], c["old"], c["new"]) for c in amount] == [("start_form", None, 10), ("task_form", 10, 12)]
+    by_task = amount[1]
+    assert by_task["actor"] == "wang" and by_task["element_id"] == "Review" and by_task["task_id"]
+    (approved,) = changes(db_session, at_close, "approved")
+    assert approved["source"] == "task_form" and approved["new"] is True
+    (paid_ref,) = changes(db_session, at_close, "paid_ref")
+    assert (paid_ref["source"], paid_ref["actor"], paid_ref["element_id"], paid_ref["new"]) == (
+        "message", "ivan", "Paid", "P-9")
+    (tracking,) = changes(db_session, at_close, "tracking")
+    assert (tracking["source"], tracking["actor"], tracking["element_id"], tracking["new"]) == (
+        "external_task", "ivan", "Ship", "SF-1")
+    assert variable_history.names_changed(db_session, at_close)[:3] == ["order_no", "amount", "items"]
+
+
+def test_the_changes_are_in_the_chain(db_session, at_close):
+    verdict = chain_verify.verify(db_session, at_close)
+    assert verdict.intact
+    rows = db_session.scalars(select(HistoryEvent).where(HistoryEvent.type == "variables_changed")).all()
+    assert rows and all(r.hash and r.prev_hash for r in rows)
+
+
+def test_a_step_that_changes_nothing_records_no_change(api, db_session, started):
+    before = len(events(db_session, started))
+    review = open_task(db_session, started, "Review")
+    assert api("post", f"/tasks/{review}/claim", "wang").status_code == 200
+    found = events(db_session, started)[before:]
+    assert found and "variables_changed" not in {e.type for e in found}
+
+
+def test_a_cold_cache_still_records_old_values_of_lists(api, db_session, started):
+    runtime.forget()  # the next step reads the data as saved from the row, lists included
+    review = open_task(db_session, started, "Review")
+    assert api("post", f"/tasks/{review}/complete", "wang", json={"data": {"approved": False}}).status_code == 200
+    assert len(changes(db_session, started, "items")) == 2  # unchanged: no spurious change from the row's copy
+    assert [c["source"] for c in changes(db_session, started, "approved")] == ["task_form"]
+
+
+# -- the admin's edit -------------------------------------------------------------------------------
+
+def user(db_session, name: str):
+    return users.get_user(db_session, name)
+
+
+def test_an_admin_edits_a_variable_with_a_reason(db_session, started):
+    reply = runtime.edit_variable(db_session, started, "amount", "15.50", "  typo in the amount ",
+                                  user(db_session, "root"))
+    assert reply == {"instance_id": started, "name": "amount", "value": 15.5, "old": 10, "changed": True}
+    last = changes(db_session, started, "amount")[-1]
+    assert (last["source"], last["actor"], last["old"], last["new"]) == ("admin_edit", "root", 10, 15.5)
+    (operation,) = [e for e in events(db_session, started) if e.type == "operation"]
+    assert (operation.operation, operation.entity_type, operation.entity_id) == (
+        "variable_edit", "variable", f"{started}:amount")
+    assert operation.data["property"] == "amount" and operation.data["reason"] == "typo in the amount"
+    assert (operation.data["old"], operation.data["new"]) == (10, 15.5)
+    fresh(db_session)
+    assert runtime.get_instance(db_session, started).data["amount"] == 15.5
+
+
+def test_the_edited_value_is_what_the_next_step_sees(api, db_session, started):
+    runtime.edit_variable(db_session, started, "order_no", "V-2", "wrong order", user(db_session, "root"))
+    review = open_task(db_session, started, "Review")
+    form = api("get", f"/tasks/{review}", "wang").json
+    assert api("post", f"/tasks/{review}/complete", "wang", json={"data": {"approved": True}}).status_code == 200
+    fresh(db_session)
+    assert runtime.get_instance(db_session, started).data["order_no"] == "V-2", form
+
+
+def test_a_declared_variable_not_set_yet_may_be_set(db_session, started):
+    runtime.edit_variable(db_session, started, "tracking", "SF-0", "known early", user(db_session, "root"))
+    (change,) = changes(db_session, started, "tracking")
+    assert change["source"] == "admin_edit" and change["new"] == "SF-0" and change.get("added")
+
+
+def test_an_equal_value_changes_nothing(db_session, started):
+    before = len(events(db_session, started))
+    reply = runtime.edit_variable(db_session, started, "order_no", "V-1", "no change", user(db_session, "root"))
+    assert reply["changed"] is False and len(events(db_session, started)) == before
+
+
+@pytest.mark.parametrize("who", ["wang", "sam", "audrey", "ivan"])
+def test_only_admins_edit(db_session, started, who):
+    with pytest.raises(PermissionDeniedError):
+        runtime.edit_variable(db_session, started, "amount", "1", "why not", user(db_session, who))
+
+
+@pytest.mark.parametrize("reason", ["", "   ", None])
+def test_a_reason_is_required(db_session, started, reason):
+    with pytest.raises(ValidationError, match="reason"):
+        runtime.edit_variable(db_session, started, "amount", "1", reason, user(db_session, "root"))
+
+
+def test_a_wrong_type_is_refused_naming_the_field_and_nothing_changes(db_session, started):
+    before = len(events(db_session, started))
+    with pytest.raises(FormValidationError) as refused:
+        runtime.edit_variable(db_session, started, "amount", "lots", "typo", user(db_session, "root"))
+    assert "amount" in refused.value.details
+    with pytest.raises(FormValidationError):
+        runtime.edit_variable(db_session, started, "amount", "-3", "below the form's minimum", user(db_session, "root"))
+    assert len(events(db_session, started)) == before
+    fresh(db_session)
+    assert runtime.get_instance(db_session, started).data["amount"] == 10
+
+
+def test_an_unknown_variable_is_refused_naming_the_known_ones(db_session, started):
+    with pytest.raises(ValidationError, match="declares a variable 'colour'.*amount, approved, items"):
+        runtime.edit_variable(db_session, started, "colour", "red", "new", user(db_session, "root"))
+
+
+def test_an_ended_instance_is_not_edited(api, db_session, started):
+    assert api("post", f"/instances/{started}/cancel", "root", json={"reason": "test"}).status_code == 200
+    with pytest.raises(ConflictError, match="only a running instance"):
+        runtime.edit_variable(db_session, started, "amount", "1", "late", user(db_session, "root"))
