@@ -137,14 +137,14 @@ def task_row(row: HumanTask, events: list[HistoryEvent]) -> dict[str, Any]:
 # -- variables --------------------------------------------------------------------------------------
 
 def variables_part(events: list[HistoryEvent]) -> list[dict[str, Any]]:
-    """``[{"name", "changes": [{"event_id", "at", "actor", "element_id", "source", "old", "new"}]}]`` by
-    name, each variable's changes oldest first."""
+    """``[{"name", "changes": [{"event_id", "at", "actor", "element_id", "task_id", "source", "old", "new",
+    "removed"}]}]``, variables in the order first changed, each one's changes oldest first."""
     recorded = [e for e in events if e.type == "variables_changed"]
     changes = recorded_changes(recorded) if recorded else derived_changes(events)
     by_name: dict[str, list[dict]] = {}
     for name, change in changes:
         by_name.setdefault(name, []).append(change)
-    return [{"name": name, "changes": by_name[name]} for name in sorted(by_name)]
+    return [{"name": name, "changes": changes_of_name} for name, changes_of_name in by_name.items()]
 
 
 def change(event: HistoryEvent, source: str, old: Any, new: Any, removed: bool = False) -> dict[str, Any]:
@@ -194,7 +194,8 @@ def carried(event_type: str, data: dict) -> Iterable[tuple[str, Any, bool]]:
 
 
 def source_of(event_type: str) -> str:
-    return {"instance_started": "start", "task_completed": "task", "script_changed_data": "script",
+    """The source as ``engine.variable_history`` names it."""
+    return {"instance_started": "start_form", "task_completed": "task_form", "script_changed_data": "script",
             "external_task_completed": "external_task"}[event_type]
 
 

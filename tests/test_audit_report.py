@@ -117,8 +117,13 @@ def test_the_page_labels_everything_and_says_how_to_check_it(client, auth, web, 
     assert "report-print.css" in page and 'class="bpmn-diagram"' in page
     assert "主管是否同意" in page and "ALI-9" in page  # field labels, values as people read them
     assert hashlib.sha256(PNG).hexdigest() in page and "请核实物流单号" in page
-    assert "链校验通过" in page
+    assert "链校验通过" in page and "变更来源" in page and "任务表单" in page
     assert "shenji" in page  # who generated it
+    auditor = browser_as("shenji")
+    auditor.get("/lang/en")
+    english = auditor.get(f"/instances/{refund_world.instance_id}/report").get_data(as_text=True)
+    assert "Audit report" in english and "The chain verifies" in english and "Variable history" in english
+    assert "审计报告" not in english
 
 
 def test_print_stylesheet_leaves_out_the_menu_and_prints_a4(web):
@@ -183,3 +188,19 @@ def drop_triggers(connection) -> None:
     else:
         for verb in ("update", "delete"):
             connection.execute(text(f"DROP TRIGGER IF EXISTS history_events_no_{verb}"))
+
+
+def test_printed_the_report_has_no_menu_shows_links_as_text_and_fills_a4_pages(client, auth, web, browser_as,
+                                                                                refund_world, sign_in, live_server):
+    walk(client, auth, web, browser_as, refund_world)
+    page = sign_in("shenji")
+    page.goto(f"{live_server}/instances/{refund_world.instance_id}/report")
+    assert page.locator(".topbar").is_visible() and page.locator("#report-json").is_visible()
+    page.emulate_media(media="print")
+    assert not page.locator(".topbar").is_visible() and not page.locator("#report-json").is_visible()
+    assert page.locator("#verify-against").is_visible() and page.locator("#report-chain").is_visible()
+    after = page.evaluate("getComputedStyle(document.querySelector('.report-attachments a'), '::after').content")
+    assert "/attachments/" in after  # the link's address printed after its text
+    pdf = page.pdf(format="A4")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert pdf.startswith(b"%PDF") and pages >= 2

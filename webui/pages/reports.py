@@ -20,12 +20,19 @@ from webui import diagram
 from webui.db import get_session
 from webui.pages import values_view
 from webui.pages.display import DIAGRAM_SCALE, lang, role_name
-from webui.pages.history import Labels
+from webui.pages.history import Labels, event_label
 from webui.pages.signed_in import actor, page
 
 bp = Blueprint("reports", __name__)
 REASONS = {"changed": _l("changed"), "missing": _l("missing (an event before it is gone)"),
            "inserted": _l("inserted"), "reordered": _l("out of order")}  # engine.chain_verify.REASONS
+SOURCES = {  # who or what changed a variable (engine.variable_history's sources)
+    "start_form": _l("Start form"), "task_form": _l("Task form"), "script": _l("Script"),
+    "message": _l("Message received"), "signal": _l("Signal received"), "external_task": _l("External task"),
+    "timer": _l("Timer"), "incident_retry": _l("Incident retried"), "admin_edit": _l("Edited by an admin"),
+    "engine": _l("The engine"),
+}
+UNLABELLED = {"variables_changed": _l("Variables changed")}  # until webui.pages.history labels it
 
 
 @bp.get("/instances/<int:instance_id>/report")
@@ -39,7 +46,8 @@ def instance_report(instance_id: int):
     labels = Labels(definition, report["instance"].get("data") or {})
     return render_template("reports/report.html", report=report, labels=labels, svg=diagram_of(definition, report),
                            highlight=True, local_time=local_time, operation_label=operation_label,
-                           reason_text=reason_text)
+                           reason_text=reason_text, source_text=source_text,
+                           event_text=event_text)
 
 
 def marks_of(path: dict[str, Any]) -> diagram.Highlight:
@@ -64,8 +72,20 @@ def local_time(iso: Optional[str]) -> str:
     return values_view.local_time(iso) if iso else ""
 
 
+def event_text(event: dict[str, Any]) -> str:
+    """An event of the report by its label (an operation by the operation's)."""
+    if event.get("operation"):
+        return operation_label(event["operation"])
+    label = event_label(event["type"])
+    return str(UNLABELLED.get(event["type"], label)) if label == event["type"] else label
+
+
 def operation_label(name: Optional[str]) -> str:
     return operation_log.label(name, lang())
+
+
+def source_text(source: Optional[str]) -> str:
+    return str(SOURCES.get(source or "", source or ""))
 
 
 def reason_text(reason: Optional[str]) -> str:
