@@ -43,6 +43,15 @@ REFUSALS: list[tuple[str, str]] = [
     ("status must be one of {values}.", "status 必须是以下之一：{values}。"),
     # instances
     ("Give a reason for cancelling the instance.", "请填写撤销实例的原因。"),
+    # an admin's edit of a variable (engine.runtime.variables)
+    ("Give a reason for changing the variable.", "请填写修改变量的原因。"),
+    ("Only an admin may change an instance's variables.", "只有管理员可以修改实例的变量。"),
+    ("Instance {id} is {w_status}; only a running instance's variables can be changed.",
+     "实例 {id} 是「{w_status}」状态；只能修改进行中实例的变量。"),
+    ("Variable '{name}' holds files; add or remove its attachments instead.",
+     "变量「{name}」保存的是文件；请改为添加或删除其附件。"),
+    ("No form or data dictionary of process '{process}' declares a variable '{name}'; the variables it declares "
+     "are: {names}.", "流程「{process}」的表单和数据字典都没有声明变量「{name}」；已声明的变量有：{names}。"),
     ("Instance {id} does not exist.", "实例 {id} 不存在。"),
     ("Only an admin, a supervisor or the user who started an instance may cancel it.",
      "只有管理员、主管或发起人可以撤销实例。"),
@@ -354,6 +363,8 @@ REFUSALS: list[tuple[str, str]] = [
     ("Not a text.", "不是文本。"),
     ("Unknown follow-up filter.", "未知的跟进日期筛选。"),
     ("Unknown user.", "未知用户。"),
+    ("Unknown variable.", "未知变量。"),
+    ("A file field.", "文件字段。"),
     ("Unknown scope.", "未知范围。"),
     ("Unknown status.", "未知状态。"),
     ("Someone else changed this at the same moment; reload and try again.", "有人在同一时刻修改了此内容；请刷新后重试。"),
