@@ -185,7 +185,8 @@ def store(session: Session, model: bpmn.ProcessModel, forms: dict[str, dict], ac
         process_id=model.process_id, version=(latest or 0) + 1, name=model.name, content_hash=content_hash,
         source_name=Path(model.source_name).name, bpmn_xml=model.xml, spec_json=model.spec_json,
         elements=elements, forms=used,
-        start_form=model.start_form, deployed_at=clock.now(), deployed_by=actor)
+        start_form=model.start_form, deployed_at=clock.now(), deployed_by=actor,
+        history_ttl_days=model.history_ttl_days)
     session.add(definition)
     session.flush()
     timers.schedule_start_timers(session, definition.id, definition.process_id, definition.elements)

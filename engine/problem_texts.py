@@ -74,6 +74,10 @@ PROBLEMS: list[tuple[str, str]] = [
     ("{binding}=\"{value}\" is not supported: use latest (the default), deployment or version.",
      "不支持 {binding}=\"{value}\"：请使用 latest（默认）、deployment 或 version。"),
     ("{binding}=\"version\" needs the version to call: add {attribute}=\"<number>\".", "{binding}=\"version\" 需要指定调用的版本：请添加 {attribute}=\"<number>\"。"),
+    ("{attribute}=\"{written}\" is not a number of days: write whole days such as 180, or P180D as Camunda 7 reads "
+     "it, or remove it to keep the history as LIUCHENG_HISTORY_TTL_DAYS says.",
+     "{attribute}=\"{written}\" 不是天数：请写整数天数，例如 180，或按 Camunda 7 的写法写 P180D；也可删除该属性，按 "
+     "LIUCHENG_HISTORY_TTL_DAYS 的设置保留历史。"),
     ("This {kind} mapping has no target: add target=\"<variable>\" (or variables=\"all\").",
      "此 {kind} 映射没有目标：请添加 target=\"<variable>\"（或 variables=\"all\"）。"),
     ("Process '{id}', which this call activity calls, is neither in this deployment nor deployed yet: deploy it "

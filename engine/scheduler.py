@@ -15,7 +15,7 @@ from typing import Callable, Optional
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from engine import anchors, runtime
+from engine import anchors, retention, runtime
 from engine.database import Database
 from engine.errors import EngineError
 from engine.runtime import collaboration
@@ -40,8 +40,9 @@ class Failure:
 
 
 def tick(database: Database, worker: str | None = None, failures: Optional[list[Failure]] = None) -> int:
-    """Fire every due timer once, retry due incidents, expire old kept messages and prune unused staged
-    uploads; returns how many timers fired. What fails is appended to ``failures``; the tick itself never raises."""
+    """Fire every due timer once, retry due incidents, expire old kept messages, prune unused staged
+    uploads and remove expired history (``engine.retention``); returns how many timers fired. What fails is
+    appended to ``failures``; the tick itself never raises."""
     found: list[Failure] = failures if failures is not None else []
 
     def failed(what: str, instance_id: Optional[int], element_id: Optional[str], message: str) -> None:
@@ -52,6 +53,7 @@ def tick(database: Database, worker: str | None = None, failures: Optional[list[
     _guarded("expiring kept messages", failed, lambda: _expire_messages(database))
     _guarded("pruning staged uploads", failed, lambda: _prune_staged_uploads(database))
     _guarded("recording the daily anchor", failed, lambda: _record_daily_anchor(database))
+    _guarded("removing expired history", failed, lambda: _remove_expired_history(database))
     if fired:
         log.info("fired %d timer(s)", fired)
     return fired
@@ -74,6 +76,13 @@ def _record_daily_anchor(database: Database) -> None:
         anchors.record_daily_anchor_if_due(session)
 
 
+def _remove_expired_history(database: Database) -> None:
+    """Ended instances past their history time-to-live: a few bounded batches, in the off-peak window."""
+    with database.session() as session:
+        for batch in retention.remove_expired(session):
+            log.info("retention removed %d instance(s), %d row(s)", len(batch.instance_ids), batch.rows)
+
+
 def _guarded(what: str, failed: Callable, run: Callable):
     """``run()``; what it raises is logged and reported instead of ending the tick."""
     try:
@@ -85,6 +94,7 @@ def _guarded(what: str, failed: Callable, run: Callable):
 
 
 def _add_job(scheduler, database: Database, interval: float) -> None:
+    retention.check_settings()  # a bad LIUCHENG_CLEANUP_* or LIUCHENG_HISTORY_TTL_DAYS stops the start
     worker = runtime.worker_name()
     scheduler.add_job(tick, "interval", seconds=interval, args=[database, worker], id="fire-timers",
                       max_instances=1, coalesce=True, misfire_grace_time=None)

@@ -4,15 +4,16 @@ an assignee, candidates and a name in JUEL must translate), the forms an element
 timers (``expression_checks``: JUEL of the subset, Python the sandbox allows, FEEL/XPath/prose conditions
 refused), script tasks (Python only, inline, allowed by the sandbox), service tasks (``service_checks``:
 connectors and their inputs, external tasks, expressions, other engines' service types), call activities
-(binding and mappings), what message catch events declare, business rule tasks (DMN is not evaluated:
-refused) and compensation (refused). ``duplicate_ids`` finds repeated BPMN ids. Each finding is a
-``Problem`` or a ``Note`` (``engine.bpmn.problems``, re-exported here with ``fail`` and ``split_notes``).
+(binding and mappings), the process's ``historyTimeToLive``, what message catch events declare, business
+rule tasks (DMN is not evaluated: refused) and compensation (refused). ``duplicate_ids`` finds repeated BPMN
+ids. Each finding is a ``Problem`` or a ``Note`` (``engine.bpmn.problems``, re-exported here with ``fail``
+and ``split_notes``).
 """
 from __future__ import annotations
 
 from lxml import etree
 
-from engine import juel, message_rules
+from engine import config, juel, message_rules
 from engine.bpmn import extensions, generated_forms
 from engine.bpmn.elements import NS, assignment, call_of, split_list
 from engine.bpmn.expression_checks import (ISO_TIME, check_expression, empty_timer, expression_problem,
@@ -59,7 +60,20 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
                 problems.append(_business_rule(where, node))
             if tag == "timerEventDefinition":
                 problems += empty_timer(name, node)
+            if tag == "process":
+                problems += _check_history_ttl(where, node)
     return problems
+
+
+def _check_history_ttl(where, node) -> list[Problem]:
+    written = extensions.history_time_to_live(node)
+    try:
+        config.days(written or "0")
+    except ValueError:
+        return [Problem(*where, f"{extensions.qualified(node, 'historyTimeToLive')}=\"{written}\" is not a number "
+                        "of days: write whole days such as 180, or P180D as Camunda 7 reads it, or remove it to keep "
+                        "the history as LIUCHENG_HISTORY_TTL_DAYS says.")]
+    return []
 
 
 def duplicate_ids(name, root) -> list[Problem]:

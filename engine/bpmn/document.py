@@ -16,10 +16,10 @@ from typing import Any, Optional
 from lxml import etree
 
 from engine import juel, spiff, xml_encoding
-from engine import timer_cycles
+from engine import config, timer_cycles
 from engine.bpmn.checks import (ISO_TIME, Note, Problem, check_elements, duplicate_ids, fail, python_from_juel,
                                 split_notes)
-from engine.bpmn import multi_instance, structure
+from engine.bpmn import extensions, multi_instance, structure
 from engine.bpmn import generated_forms
 from engine.bpmn.elements import NS, called_processes, describe_elements
 from engine.errors import DefinitionError
@@ -41,6 +41,7 @@ class ProcessModel:
     form_keys: set[str] = field(default_factory=set)
     notes: list[Note] = field(default_factory=list)  # what the deploy reply tells the designer
     own_forms: dict[str, dict] = field(default_factory=dict)  # forms made from the model ("generated:" keys)
+    history_ttl_days: Optional[int] = None  # historyTimeToLive (engine.retention); None: the default
 
     def forms_used(self, forms: dict[str, dict]) -> dict[str, dict]:
         """The forms its elements show: the deployed forms they name and the forms made from the model."""
@@ -189,4 +190,10 @@ def _model(name: str, content: bytes, spec_json: str, process, forms: dict[str, 
     form_keys = {e["form_key"] for e in elements["nodes"].values() if e.get("form_key")}
     return ProcessModel(process_id=process_id, name=process.get("name") or process_id, source_name=name,
                         xml=content.decode("utf-8"), spec_json=spec_json,
-                        elements=elements, start_form=start_form, form_keys=form_keys, own_forms=own_forms)
+                        elements=elements, start_form=start_form, form_keys=form_keys, own_forms=own_forms,
+                        history_ttl_days=_history_ttl_days(process))
+
+
+def _history_ttl_days(process) -> Optional[int]:
+    written = extensions.history_time_to_live(process)  # checked by check_elements
+    return None if written is None else config.days(written)

@@ -5,8 +5,8 @@ dict with the same keys for the three dialects, and ``form_fields`` for generate
 (``camunda:formData/formField``, ``flowable:formProperty``, ``activiti:formProperty``).
 
 Where an element carries the same attribute in several of these namespaces, ``camunda:`` wins, then
-``flowable:``, then ``activiti:``. ``dialect(node)`` names the prefix the element uses, so that a
-problem can name the attribute as the designer wrote it (``flowable:formKey``).
+``flowable:``, then ``activiti:``, then Liucheng's own ``liucheng:``. ``dialect(node)`` names the prefix
+the element uses, so that a problem can name the attribute as the designer wrote it (``flowable:formKey``).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ NAMESPACES = {
     "camunda": "http://camunda.org/schema/1.0/bpmn",
     "flowable": "http://flowable.org/bpmn",
     "activiti": "http://activiti.org/bpmn",
+    "liucheng": "http://liucheng.dev/schema/1.0/bpmn",  # Liucheng's own attributes (historyTimeToLive)
 }
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 
@@ -102,6 +103,13 @@ def process(node) -> dict:
                     groups.append(item)
     return {"candidate_starter_groups": list(dict.fromkeys(groups)),
             "candidate_starter_users": list(dict.fromkeys(users))}
+
+
+def history_time_to_live(node) -> Optional[str]:
+    """The process's ``historyTimeToLive`` as written (days: ``180`` or ``P180D``), or None (``engine.retention``
+    removes an ended instance's history that many days after it ended)."""
+    value = attribute(node, "historyTimeToLive")
+    return value.strip() if value is not None and value.strip() else None
 
 
 def start_event(node) -> dict:
