@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from engine import chain_verify, history, runtime, users, variable_history
-from engine.errors import ConflictError, FormValidationError, PermissionDeniedError, ValidationError
+from engine.errors import ConflictError, FormValidationError, PermissionDeniedError
 from engine.models import HistoryEvent, HumanTask
 
 
@@ -235,7 +235,7 @@ def test_only_admins_edit(db_session, started, who):
 
 @pytest.mark.parametrize("reason", ["", "   ", None])
 def test_a_reason_is_required(db_session, started, reason):
-    with pytest.raises(ValidationError, match="reason"):
+    with pytest.raises(FormValidationError, match="reason"):
         runtime.edit_variable(db_session, started, "amount", "1", reason, user(db_session, "root"))
 
 
@@ -252,7 +252,7 @@ def test_a_wrong_type_is_refused_naming_the_field_and_nothing_changes(db_session
 
 
 def test_an_unknown_variable_is_refused_naming_the_known_ones(db_session, started):
-    with pytest.raises(ValidationError, match="declares a variable 'colour'.*amount, approved, items"):
+    with pytest.raises(FormValidationError, match="declares a variable 'colour'.*amount, approved, items"):
         runtime.edit_variable(db_session, started, "colour", "red", "new", user(db_session, "root"))
 
 
@@ -260,3 +260,60 @@ def test_an_ended_instance_is_not_edited(api, db_session, started):
     assert api("post", f"/instances/{started}/cancel", "root", json={"reason": "test"}).status_code == 200
     with pytest.raises(ConflictError, match="only a running instance"):
         runtime.edit_variable(db_session, started, "amount", "1", "late", user(db_session, "root"))
+
+
+# -- the API -----------------------------------------------------------------------------------------
+
+def test_the_api_gives_a_variables_history_to_who_may_read_the_instance(api, at_close):
+    for reader in ("wang", "audrey", "root", "sam"):
+        reply = api("get", f"/instances/{at_close}/variables/amount/history", reader)
+        assert reply.status_code == 200, (reader, reply.json)
+        assert reply.json["name"] == "amount"
+        assert [(c["source"], c["actor"], c["new"]) for c in reply.json["changes"]] == [
+            ("start_form", "wang", 10), ("task_form", "wang", 12)]
+        assert reply.json["changes"][0]["at"].endswith("+00:00") and reply.json["changes"][0]["event_id"]
+    assert api("get", f"/instances/{at_close}/variables/colour/history", "wang").json == {"name": "colour",
+                                                                                       "changes": []}
+    assert api("get", f"/instances/{at_close}/variables/amount/history", "li").status_code == 403
+    assert api("get", "/instances/999/variables/amount/history", "root").status_code == 404
+
+
+def test_the_api_edit(api, db_session, started):
+    path = f"/instances/{started}/variables/amount"
+    reply = api("put", path, "root", json={"value": "11.25", "reason": "the buyer paid 11.25"})
+    assert reply.status_code == 200, reply.json
+    assert reply.json == {"instance_id": started, "name": "amount", "value": 11.25, "old": 10, "changed": True}
+    last = api("get", f"{path}/history", "audrey").json["changes"][-1]
+    assert (last["source"], last["actor"], last["old"], last["new"]) == ("admin_edit", "root", 10, 11.25)
+    operations = api("get", "/operations?operation=variable_edit", "audrey")
+    if operations.status_code == 200:  # the operation log's API (issue 15 item 4)
+        (logged,) = operations.json
+        assert (logged["entity_id"], logged["reason"], logged["old"], logged["new"]) == (
+            f"{started}:amount", "the buyer paid 11.25", 10, 11.25)
+
+
+@pytest.mark.parametrize("who, body, status, field", [
+    ("wang", {"value": "1", "reason": "x"}, 403, None),
+    ("audrey", {"value": "1", "reason": "x"}, 403, None),
+    ("root", {"value": "1"}, 422, "reason"),
+    ("root", {"value": "1", "reason": "  "}, 422, "reason"),
+    ("root", {"value": "many", "reason": "x"}, 422, "amount"),
+    ("root", {"reason": "x"}, 400, "value"),
+])
+def test_the_api_edit_refuses_and_changes_nothing(api, db_session, started, who, body, status, field):
+    before = len(events(db_session, started))
+    reply = api("put", f"/instances/{started}/variables/amount", who, json=body)
+    assert reply.status_code == status, reply.json
+    if field:
+        assert field in str(reply.json["details"])
+    assert len(events(db_session, started)) == before
+
+
+def test_the_api_edit_of_an_unknown_variable_or_instance_or_an_ended_one(api, started):
+    unknown = api("put", f"/instances/{started}/variables/colour", "root", json={"value": "red", "reason": "x"})
+    assert unknown.status_code == 422 and "amount, approved, items" in unknown.json["message"]
+    assert api("put", "/instances/999/variables/amount", "root",
+               json={"value": "1", "reason": "x"}).status_code == 404
+    assert api("post", f"/instances/{started}/cancel", "root", json={"reason": "test"}).status_code == 200
+    ended = api("put", f"/instances/{started}/variables/amount", "root", json={"value": "1", "reason": "x"})
+    assert ended.status_code == 409, ended.json

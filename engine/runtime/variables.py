@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from engine import definitions, forms, history, spiff, variable_history
 from engine.database import command
-from engine.errors import ConflictError, PermissionDeniedError, ValidationError
+from engine.errors import ConflictError, FormValidationError, PermissionDeniedError
 from engine.models import ADMIN, InstanceStatus, User
 from engine.runtime import workflows
 
@@ -36,7 +36,7 @@ def edit_variable(session: Session, instance_id: int, name: str, value: Any, rea
     check_may_edit(actor)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("Give a reason for changing the variable.", {"reason": ["Required."]})
+        raise FormValidationError("Give a reason for changing the variable.", {"reason": ["Required."]})
     with command(session):
         instance, version = workflows.lock_instance(session, instance_id)
         if instance.status != InstanceStatus.RUNNING:
@@ -66,7 +66,7 @@ def checked_value(version: definitions.Version, name: str, value: Any) -> Any:
     variables there are when no form or data dictionary declares ``name``)."""
     field = owning_field(version, name)
     if field.get("type") == "file":
-        raise ValidationError(f"Variable '{name}' holds files; add or remove its attachments instead.",
+        raise FormValidationError(f"Variable '{name}' holds files; add or remove its attachments instead.",
                               {name: ["A file field."]})
     one_field = {"id": f"{field.get('form') or version.process_id}:{name}",
                  "fields": [{k: v for k, v in field.items() if k not in NOT_CHECKED and k != "form"}]}
@@ -79,7 +79,7 @@ def owning_field(version: definitions.Version, name: str) -> dict:
     spec = catalog.get(name)
     if spec is None:
         known = ", ".join(sorted(catalog)) or "none"
-        raise ValidationError(f"No form or data dictionary of process '{version.process_id}' declares a variable "
+        raise FormValidationError(f"No form or data dictionary of process '{version.process_id}' declares a variable "
                               f"'{name}'; the variables it declares are: {known}.", {"name": ["Unknown variable."]})
     form = version.form(spec.get("form")) or {}
     for field in form.get("fields", []):

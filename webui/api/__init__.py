@@ -27,6 +27,7 @@ from engine.models import User
 from webui.api import (attachments, comments, credentials, definitions, errors, external_tasks, filters, incidents,
                        instances, messages, openapi, signals, tasks, tokens)
 from webui.api import audit, operations, reports
+from webui.api import variables
 from webui.api.credentials import authenticate_request, is_public
 from webui.db import get_session
 from webui.strict_input import parse_json
@@ -38,7 +39,7 @@ AUDITOR_MAY_CHANGE = {"api.tokens.issue_token", "api.tokens.revoke_token"}  # th
 
 api = Blueprint("api", __name__, url_prefix=openapi.API_PREFIX)
 for noun in (instances, tasks, definitions, messages, signals, incidents, tokens, external_tasks, comments,
-             attachments, filters, operations, audit, reports, openapi):
+             attachments, filters, operations, audit, reports, variables, openapi):
     api.register_blueprint(noun.bp)
 errors.register(api)
 
