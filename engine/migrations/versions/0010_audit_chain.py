@@ -76,8 +76,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_history_gaps_prev_hash', 'history_gaps', ['prev_hash'], unique=False)
-    with op.batch_alter_table('definitions') as batch:
-        batch.add_column(sa.Column('history_ttl_days', sa.Integer(), nullable=True))
+    op.add_column('definitions', sa.Column('history_ttl_days', sa.Integer(), nullable=True))
     op.create_table('cleanup_permits', sa.Column('id', sa.Integer(), nullable=False), sa.PrimaryKeyConstraint('id'))
     head, count = _chain_existing(op.get_bind())
     op.execute(sa.text("INSERT INTO history_chain (id, head, events) VALUES (1, :head, :events)")
@@ -93,8 +92,7 @@ def downgrade() -> None:
     op.drop_index('ix_audit_anchors_at', table_name='audit_anchors')
     op.drop_table('audit_anchors')
     op.drop_table('history_chain')
-    with op.batch_alter_table('definitions') as batch:
-        batch.drop_column('history_ttl_days')
+    op.drop_column('definitions', 'history_ttl_days')
     with op.batch_alter_table('history_events') as batch:
         batch.drop_index('ix_history_events_operation')
         for column in ('hash', 'prev_hash', 'entity_id', 'entity_type', 'operation'):
