@@ -111,7 +111,8 @@ def _script_changes(data: dict, before: dict, after: dict) -> dict[str, dict]:
     found = {}
     for name, value in (data.get("changed") or {}).items():
         if name in before or name in after:
-            found[name] = {"old": (data.get("before") or {}).get(name), "new": value}
+            old = (data.get("before") or {}).get(name)
+            found[name] = {"old": old, "new": value, **({"added": True} if old is None and name not in before else {})}
     for name in data.get("removed") or []:
         if name in before or name in after:
             found[name] = {"old": (data.get("before") or {}).get(name), "removed": True}

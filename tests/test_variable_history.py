@@ -12,6 +12,8 @@ from engine import chain_verify, history, runtime, users, variable_history
 from engine.errors import ConflictError, FormValidationError, PermissionDeniedError
 from engine.models import HistoryEvent, HumanTask
 
+from web_support import browser_as, web  # noqa: F401 (fixtures)
+
 
 CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
 MODEL = f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -134,7 +136,7 @@ def test_the_start_form_records_each_value_with_the_starter_and_the_start_event(
 def test_a_script_records_its_own_changes_old_and_new(db_session, started):
     (total,) = changes(db_session, started, "total")
     assert total["source"] == "script" and total["element_id"] == "Calc" and total["actor"] == "system"
-    assert total["new"] == 20 and total["old"] is None
+    assert total["new"] == 20 and total["old"] is None and total["added"] is True
     first, by_script = changes(db_session, started, "items")  # a list: the start form's, then the script's
     assert (first["source"], first["new"]) == ("start_form", ["tea"])
     assert (by_script["source"], by_script["old"], by_script["new"]) == ("script", ["tea"], ["tea", "checked"])
@@ -317,3 +319,62 @@ def test_the_api_edit_of_an_unknown_variable_or_instance_or_an_ended_one(api, st
     assert api("post", f"/instances/{started}/cancel", "root", json={"reason": "test"}).status_code == 200
     ended = api("put", f"/instances/{started}/variables/amount", "root", json={"value": "1", "reason": "x"})
     assert ended.status_code == 409, ended.json
+
+
+# -- the instance page ------------------------------------------------------------------------------
+
+def page_of(client, instance_id: int) -> str:
+    response = client.get(f"/instances/{instance_id}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_the_page_shows_each_variables_history_folded(web, browser_as, at_close):
+    page = page_of(browser_as("wang"), at_close)
+    section = page[page.index('id="variable-history"'):]
+    assert '<details class="variable" id="variable-amount">' in section  # folded: no "open"
+    amount = section[section.index('id="variable-amount"'):section.index("</details>", section.index('id="variable-amount"'))]
+    assert "金额" in amount and "Review" in amount and "任务表单" in amount and "发起表单" in amount and "Request" in amount
+    assert "10.00 → 12.00" in amount.replace("\n", "").replace("  ", "") or "10 → 12" in amount
+    assert "Work out the total" in section  # the script's change is named by its step
+    assert "variable-edit" not in section  # only admins edit
+
+
+def test_an_admin_edits_on_the_page(web, browser_as, db_session, started):
+    admin = browser_as("root")
+    page = page_of(admin, started)
+    assert f'action="/instances/{started}/variables/amount"' in page and 'name="reason"' in page
+    assert f'action="/instances/{started}/variables/tracking"' in page  # declared, not set yet
+    done = admin.post(f"/instances/{started}/variables/amount", data={"value": "13.50", "reason": "typo"})
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/instances/{started}#variable-history")
+    assert runtime.get_instance(fresh(db_session), started).data["amount"] == 13.5
+    assert changes(db_session, started, "amount")[-1]["source"] == "admin_edit"
+    listed = admin.post(f"/instances/{started}/variables/items", data={"value": '["tea", "cups"]', "reason": "more"})
+    assert listed.status_code == 302
+    assert runtime.get_instance(fresh(db_session), started).data["items"] == ["tea", "cups"]
+
+
+def test_a_refused_edit_comes_back_with_its_form_open_and_nothing_changed(web, browser_as, db_session, started):
+    admin = browser_as("root")
+    refused = admin.post(f"/instances/{started}/variables/amount", data={"value": "lots", "reason": "typo"})
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert '<details class="variable" id="variable-amount" open>' in page and 'value="lots"' in page
+    assert 'role="alert"' in page and ">typo</textarea>" in page
+    no_reason = admin.post(f"/instances/{started}/variables/amount", data={"value": "1", "reason": " "})
+    assert no_reason.status_code == 422 and "原因" in no_reason.get_data(as_text=True)
+    bad_json = admin.post(f"/instances/{started}/variables/items", data={"value": "[tea", "reason": "x"})
+    assert bad_json.status_code == 422
+    assert runtime.get_instance(fresh(db_session), started).data["amount"] == 10
+    assert len(changes(db_session, started, "amount")) == 1
+
+
+def test_others_may_not_edit_on_the_page_and_an_ended_instance_shows_no_form(web, api, browser_as, db_session,
+                                                                              started):
+    assert browser_as("wang").post(f"/instances/{started}/variables/amount",
+                                   data={"value": "1", "reason": "x"}).status_code == 403
+    assert browser_as("audrey").post(f"/instances/{started}/variables/amount",
+                                     data={"value": "1", "reason": "x"}).status_code == 403
+    assert api("post", f"/instances/{started}/cancel", "root", json={"reason": "test"}).status_code == 200
+    page = page_of(browser_as("root"), started)
+    assert 'id="variable-history"' in page and "/variables/amount" not in page

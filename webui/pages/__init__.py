@@ -19,9 +19,11 @@ from webui.pages import (
     admin, audit, auth, collaboration, display, errors, history, incidents, instances, operations, reports,
     tasks, users, values_view, worklist,
 )
+from webui.pages import variables
 
 csrf = CSRFProtect()
-BLUEPRINTS = (auth, worklist, tasks, instances, audit, operations, admin, users, incidents, collaboration, reports)
+BLUEPRINTS = (auth, worklist, tasks, instances, audit, operations, admin, users, incidents, collaboration, reports,
+              variables)
 for _taking_files in (tasks, instances, collaboration):  # a post over the request limit back to its page (issue 14)
     _taking_files.bp.register_error_handler(413, collaboration.too_large_back)
 
