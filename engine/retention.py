@@ -80,6 +80,8 @@ def remove_expired(session: Session, batches: int = MAX_BATCHES, seconds: float 
         return []
     limit, default_ttl, started, done = config.cleanup_batch(), config.history_ttl_days(), time.monotonic(), []
     while len(done) < batches and time.monotonic() - started < seconds:
+        if not _anything_expired(session, default_ttl):  # a read: no write lock taken for nothing
+            break
         with database.command(session):
             batch = remove_batch(session, limit, default_ttl)
         if batch is None:
@@ -115,19 +117,32 @@ def remove_batch(session: Session, limit: int, default_ttl: Optional[int]) -> Op
 
 def expired_instances(session: Session, now: datetime, default_ttl: Optional[int]) -> list[int]:
     """Up to ``CANDIDATES`` ended instances past their version's time-to-live, the longest ended first."""
+    query = _expired(session, now, default_ttl)
+    if query is None:
+        return []
+    return list(session.scalars(query.order_by(Instance.ended_at, Instance.id).limit(CANDIDATES)
+                                .with_for_update(skip_locked=True)))  # PostgreSQL: one a command holds waits
+
+
+def _anything_expired(session: Session, default_ttl: Optional[int]) -> bool:
+    query = _expired(session, clock.now(), default_ttl)
+    found = query is not None and session.scalar(query.limit(1)) is not None
+    session.rollback()  # ends the read before the batch's command
+    return found
+
+
+def _expired(session: Session, now: datetime, default_ttl: Optional[int]):
+    """``select(Instance.id)`` of the ended instances past their time-to-live; None when no version has one."""
     by_days: dict[int, list[int]] = {}
     for definition_id, ttl in session.execute(select(Definition.id, Definition.history_ttl_days)):
         days = ttl if ttl is not None else default_ttl
         if days is not None:
             by_days.setdefault(days, []).append(definition_id)
     if not by_days:
-        return []
+        return None
     past = [and_(Instance.definition_id.in_(ids), Instance.ended_at < now - timedelta(days=days))
             for days, ids in by_days.items()]
-    query = (select(Instance.id).where(Instance.status.in_(ENDED), Instance.ended_at.is_not(None), or_(*past))
-             .order_by(Instance.ended_at, Instance.id).limit(CANDIDATES)
-             .with_for_update(skip_locked=True))  # PostgreSQL: an instance a command holds waits for a later batch
-    return list(session.scalars(query))
+    return select(Instance.id).where(Instance.status.in_(ENDED), Instance.ended_at.is_not(None), or_(*past))
 
 
 def row_counts(session: Session, instance_ids: list[int]) -> dict[int, int]:
