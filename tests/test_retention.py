@@ -3,6 +3,7 @@ else ``LIUCHENG_HISTORY_TTL_DAYS``), and the worker removing ended instances pas
 the off-peak window, leaving signed summaries so that ``audit verify`` still passes — at 100,000 events too."""
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -333,6 +334,36 @@ def test_no_transaction_deletes_more_than_the_batch(database, db_session, root, 
     assert len(summaries) == len(counter.committed)  # one operation event per batch
     assert sum(e.data["new"]["rows"] for e in summaries) == sum(sizes.values())
     assert len([e for e in summaries if big in e.data["new"]["instance_ids"]]) == 1  # once its row went
+
+
+def test_two_workers_cleaning_at_once_remove_each_row_once(database, db_session, root, clock, monkeypatch):
+    monkeypatch.setenv("LIUCHENG_CLEANUP_BATCH", "30")
+    deploy(db_session, ("short", model("short", "1")))
+    ended = [complete(db_session, start(db_session, "short", root), root) for _ in range(12)]
+    events = db_session.scalar(select(func.count()).where(HistoryEvent.instance_id.in_(ended)))
+    clock.advance(days=2)
+    db_session.commit()
+    failures: list = []
+
+    def worker():
+        try:
+            with database.session() as session:
+                while retention.remove_expired(session):
+                    pass
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    db_session.rollback()
+    assert db_session.scalar(select(func.count()).select_from(Instance)) == 0
+    assert db_session.scalar(select(func.sum(HistoryGap.count))) == events  # no run summarized twice
+    verdict = verified(db_session)
+    assert verdict.intact and verdict.removed == events, verdict
 
 
 # -- the chain ----------------------------------------------------------------------------------
