@@ -56,13 +56,15 @@ class HistoryChain(Base):
     """The chain's head: one row (id 1), locked by every command that writes events (so writers on several
     nodes append one after the other, never fork), holding the last event's hash and how many events
     were ever chained (those retention removed included). Events are inserted while the row is locked, so
-    their ids grow in the chain's order."""
+    their ids grow in the chain's order. The row is signed with the audit key at each write, so cutting or
+    extending the chain (or recomputing it) without the key shows even without an anchor."""
 
     __tablename__ = "history_chain"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     head: Mapped[str] = mapped_column(String(64), default=GENESIS)
     events: Mapped[int] = mapped_column(Integer, default=0)
+    signature: Mapped[str] = mapped_column(String(64), default="")  # hash_chain.sign("head", head, events)
 
 
 class AuditAnchor(Base):

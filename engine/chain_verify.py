@@ -5,7 +5,8 @@ and of ``prev_hash`` (else it was **changed**) and that ``prev_hash`` is the has
 reached from it through retention's signed summaries (``HistoryGap``). Where a link fails it says why:
 **inserted** (the events after it continue from the one before it), **reordered** (it links to an event that
 comes later), or **missing** (an event before it is gone). The end of the walk must be the head row's hash
-and count (else the last events are **missing**). ``verify(instance_id=N)`` walks the stretch of the chain
+and count (else the last events are **missing**), and the head row must carry the audit key's signature (else
+the chain was cut, extended or recomputed by someone without the key). ``verify(instance_id=N)`` walks the stretch of the chain
 that holds N's events, one event before it and one after it, and checks that N's first event is its start.
 ``verify_against`` proves the chain up to an anchor (``HASH:COUNT``) is the one the anchor named: a chain
 recomputed after an edit passes ``verify`` but not this. A walk reads the events in batches (constant memory).
@@ -67,6 +68,7 @@ class _Walk:
 
     def __init__(self, gaps: dict[str, HistoryGap], running: str = GENESIS):
         self.gaps, self.running, self.seen, self.removed = gaps, running, 0, 0
+        self.previous, self.last_id = None, 0  # the hash before ``running``, and the id of the event that made it
 
     def across_gaps(self, target: str) -> bool:
         """Step from the running hash over signed summaries until ``target``; True when reached."""
@@ -87,7 +89,11 @@ class _Walk:
                 return Broken(row.id, "inserted", "its successor continues from the event before it")
             return Broken(row.id, "changed", "its content or links do not give its stored hash")
         if not linked:
+            if self.previous is not None and row.prev_hash == self.previous:
+                return Broken(self.last_id, "inserted", "it is valid by itself, but the event after it continues "
+                                                        "from the one before it")
             return _name_break(row, self.running, rows)
+        self.previous, self.last_id = self.running, row.id
         self.running, self.seen = row.hash, self.seen + 1
         return None
 
@@ -99,10 +105,10 @@ def _continues_from(rows: Iterator, running: str) -> bool:
 
 def _name_break(row, running: str, rows: Iterator) -> Broken:
     later = [following for _, following in zip(range(LOOKAHEAD), rows)]
-    if later and later[0].prev_hash == running:
-        return Broken(row.id, "inserted", "it does not link to the event before it, and the next event does")
     if any(following.hash == row.prev_hash for following in later):
         return Broken(row.id, "reordered", "it links to an event that comes after it")
+    if later and later[0].prev_hash == running:
+        return Broken(row.id, "inserted", "it does not link to the event before it, and the next event does")
     return Broken(row.id, "missing", f"an event before it is missing (its link is {row.prev_hash[:16]}…, "
                                      f"the chain stood at {running[:16]}…)")
 
@@ -143,9 +149,16 @@ def _against_head(session: Session, walk: _Walk) -> Verdict:
                              f"this one are missing"), walk.removed)
     if walk.seen + walk.removed != events:
         last = session.scalar(select(func.max(HistoryEvent.id))) or 0
+        walked = walk.seen + walk.removed
+        return Verdict(False, walked, walk.running, Broken(
+            last, "missing" if walked < events else "inserted",
+            f"the chain's head counts {events} events, the walk {walked}"), walk.removed)
+    row = session.get(HistoryChain, 1)
+    if row is not None and not hash_chain.signed(row.signature, "head", row.head, row.events):
+        last = session.scalar(select(func.max(HistoryEvent.id))) or 0
         return Verdict(False, walk.seen + walk.removed, walk.running, Broken(
-            last, "changed", f"the chain's head counts {events} events, the walk {walk.seen + walk.removed}"),
-            walk.removed)
+            last, "changed", "the chain's head was not written with the audit key: the chain was cut, extended or "
+                             "recomputed outside Liucheng (or LIUCHENG_AUDIT_KEY changed)"), walk.removed)
     return Verdict(True, events, head, None, walk.removed)
 
 

@@ -46,8 +46,9 @@ _INSERT = Statement(HistoryEvent.__table__.insert(),
                              "entity_type", "entity_id", "prev_hash", "hash"))
 _TAKE_HEAD = Statement(  # locks the head row until commit: writers on every node append one after the other
     update(HistoryChain).where(HistoryChain.id == 1).values(events=HistoryChain.events + bindparam("n"))
-    .returning(HistoryChain.head))
-_MOVE_HEAD = Statement(update(HistoryChain).where(HistoryChain.id == 1).values(head=bindparam("head")))
+    .returning(HistoryChain.head, HistoryChain.events))
+_MOVE_HEAD = Statement(update(HistoryChain).where(HistoryChain.id == 1).values(
+    head=bindparam("head"), signature=bindparam("signature")))
 _QUEUE = "liucheng_history"
 
 
@@ -92,18 +93,18 @@ def queue_reset(session: Session, mark: int) -> None:
 
 
 def write_queued(session: Session) -> None:
-    """Chain the queued events onto the head (locking it until commit) and insert them."""
+    """Chain the queued events onto the head (locking it until commit), insert them, move and sign the head."""
     queued = session.info.pop(_QUEUE, None)
     if queued:
         taken = _TAKE_HEAD.all(session, {"n": len(queued)})
         if not taken:
             raise RuntimeError("The history chain has no head row: run `liucheng db upgrade`.")
-        head = taken[0][0]
+        head, events = taken[0]
         for row in queued:
             row["prev_hash"] = head
             head = row["hash"] = hash_chain.event_hash(row, head)
         _INSERT.execute_many(session, queued)
-        _MOVE_HEAD.execute(session, {"head": head})
+        _MOVE_HEAD.execute(session, {"head": head, "signature": hash_chain.sign("head", head, events)})
 
 
 @event.listens_for(Session, "before_commit")

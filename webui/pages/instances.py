@@ -17,6 +17,7 @@ from engine.models import Definition, IncidentStatus, Instance
 from engine.runtime import waiting
 from webui import diagram
 from webui.db import get_session
+from webui.http_status import status_of
 from webui.pages import form_files, variable_filter
 from webui.pages.display import (DIAGRAM_SCALE, count, engine_text, local_day_bounds, pager, parse_day, process_names,
                                  role_name)
@@ -25,6 +26,7 @@ from webui.pages.form_messages import field_errors
 from webui.pages.forms import fields
 from webui.pages import timeline
 from webui.pages.history import Labels, highlight_of
+from webui.pages.operations import verification_of
 from webui.pages.signed_in import actor, page
 
 UNRESOLVED = (IncidentStatus.OPEN, IncidentStatus.RETRYING)
@@ -147,7 +149,7 @@ def detail(instance_id: int):
     session = get_session()
     instance = readable(session, instance_id)
     return render_template("instances/detail.html", instance=instance, may_cancel=access.may_cancel(instance, actor()),
-                           **panels(session, instance))
+                           verdict=verification_of(session, instance_id), **panels(session, instance))
 
 
 @bp.get("/instances/<int:instance_id>/diagram.svg")
@@ -164,12 +166,18 @@ def diagram_svg(instance_id: int):
 @bp.post("/instances/<int:instance_id>/cancel")
 @page(changes=True)
 def cancel(instance_id: int):
+    """Cancel with the reason typed (required); a refusal draws the page again, the cancel form open with the
+    reason kept and the refusal beside it."""
     session = get_session()
     readable(session, instance_id)
+    reason = request.form.get("reason", "")
     try:
-        runtime.cancel_instance(session, instance_id, request.form.get("reason", ""), actor())
+        runtime.cancel_instance(session, instance_id, reason, actor())
     except EngineError as exc:
-        flash(engine_text(exc.message), "error")
-    else:
-        flash(_("The instance was cancelled."), "success")
+        session.rollback()
+        instance = readable(session, instance_id)
+        return render_template("instances/detail.html", instance=instance, may_cancel=access.may_cancel(
+            instance, actor()), cancel_form={"reason": reason, "error": engine_text(exc.message)},
+            verdict=verification_of(session, instance_id), **panels(session, instance)), status_of(exc)
+    flash(_("The instance was cancelled."), "success")
     return redirect(url_for("instances.detail", instance_id=instance_id))

@@ -4,7 +4,8 @@
   ``entity_type``, ``entity_id`` (an operation event; partial index ``ix_history_events_operation``), and
   ``instance_id`` may be null (an operation on a user, a definition…). The events there already are chained
   in ``id`` order, as ``engine.hash_chain.event_hash`` does it (copied so this revision stays as it is).
-* ``history_chain``: the head row (id 1) every writer locks; ``audit_anchors``; ``history_gaps`` (retention's
+* ``history_chain``: the head row (id 1) every writer locks, signed as ``engine.hash_chain.sign("head", head,
+  events)`` does it; ``audit_anchors``; ``history_gaps`` (retention's
   signed summaries); ``cleanup_permits``.
 * ``definitions.history_ttl_days``: the process's history time-to-live (retention), null for none.
 * The append-only triggers of ``history_events`` and ``comments`` let DELETE through while the deleting
@@ -15,7 +16,9 @@ Revises: 0009
 Create Date: 2026-12-06 06:40:00
 """
 import hashlib
+import hmac
 import json
+import os
 
 from alembic import op
 import sqlalchemy as sa
@@ -50,6 +53,7 @@ def upgrade() -> None:
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('head', sa.String(length=64), nullable=False),
         sa.Column('events', sa.Integer(), nullable=False),
+        sa.Column('signature', sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_table(
@@ -79,8 +83,10 @@ def upgrade() -> None:
     op.add_column('definitions', sa.Column('history_ttl_days', sa.Integer(), nullable=True))
     op.create_table('cleanup_permits', sa.Column('id', sa.Integer(), nullable=False), sa.PrimaryKeyConstraint('id'))
     head, count = _chain_existing(op.get_bind())
-    op.execute(sa.text("INSERT INTO history_chain (id, head, events) VALUES (1, :head, :events)")
-               .bindparams(head=head, events=count))
+    signature = hmac.new((os.environ.get("LIUCHENG_AUDIT_KEY") or "liucheng-audit-key-not-set").encode("utf-8"),
+                         f"head|{head}|{count}".encode("utf-8"), hashlib.sha256).hexdigest()
+    op.execute(sa.text("INSERT INTO history_chain (id, head, events, signature) VALUES (1, :head, :events, :sig)")
+               .bindparams(head=head, events=count, sig=signature))
     _create_triggers(permit=True)
 
 
