@@ -38,6 +38,7 @@ REFUSALS: list[tuple[str, str]] = [
     ("Task {id} is {w_status}; only open or claimed tasks can be reassigned.",
      "任务 {id} 是「{w_status}」状态；只有待处理或已认领的任务可以转派。"),
     ("User '{user}' does not exist.", "用户「{user}」不存在。"),
+    ("Give a reason for reassigning the task.", "请填写转派任务的原因。"),
     ("{user} does not have role '{role}'; give them the role first.", "{user} 没有角色「{role}」；请先授予该角色。"),
     ("scope must be one of {values}.", "scope 必须是以下之一：{values}。"),
     ("status must be one of {values}.", "status 必须是以下之一：{values}。"),

@@ -150,7 +150,7 @@ def test_instances_are_read_by_those_involved(api, started):
 
 def test_cancel_needs_a_reason_and_the_right_person(api, started):
     path = f"/instances/{started['id']}/cancel"
-    assert_error(api("post", path, "wang", json={}), 400, "bad_request")
+    assert_error(api("post", path, "wang", json={}), 422, "invalid_data")  # issue 15: the reason is required
     assert_error(api("post", path, "li", json={"reason": "dup"}), 403, "permission_denied")
     response = api("post", path, "wang", json={"reason": "客户撤回"})
     assert response.status_code == 200
@@ -197,12 +197,13 @@ def test_claim_and_unclaim_permissions(api, started):
 
 def test_reassign_is_for_supervisors_and_admins_to_role_members(api, started):
     task = f"/tasks/{check_task(started)['id']}"
-    assert_error(api("post", task + "/reassign", "wang", json={"user": "li"}), 403, "permission_denied")
-    response = api("post", task + "/reassign", "zhao", json={"user": "li"})
+    assert_error(api("post", task + "/reassign", "wang", json={"user": "li", "reason": "休假"}), 403, "permission_denied")
+    response = api("post", task + "/reassign", "zhao", json={"user": "li", "reason": "休假"})
     assert (response.status_code, response.json["assignee"], response.json["status"]) == (200, "li", "claimed")
-    assert_error(api("post", task + "/reassign", "zhao", json={"user": "fang"}), 400, "bad_request")
+    assert_error(api("post", task + "/reassign", "zhao", json={"user": "fang", "reason": "休假"}), 400, "bad_request")
     assert_error(api("post", task + "/reassign", "zhao", json={}), 400, "bad_request")
-    assert api("post", task + "/reassign", "root", json={"user": "wang"}).json["assignee"] == "wang"
+    assert_error(api("post", task + "/reassign", "zhao", json={"user": "wang"}), 422, "invalid_data")  # no reason
+    assert api("post", task + "/reassign", "root", json={"user": "wang", "reason": "休假"}).json["assignee"] == "wang"
     assert_error(api("post", task + "/complete", "li", json={"data": {"checked_qty": 1, "condition": "good"}}),
                  409, "conflict")
 

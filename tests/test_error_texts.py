@@ -261,13 +261,14 @@ def test_refusals_of_the_api_are_english_by_default_and_chinese_for_a_chinese_re
     assert refused(client, auth, "get", "/tasks/999999", "root", 404) == "Task 999999 does not exist."
     refused(client, auth, "get", "/instances/999999", "root", 404)
     refused(client, auth, "get", "/tasks", "wang", 400, query_string={"scope": "everything"})
-    refused(client, auth, "post", f"/instances/{review['id']}/cancel", "root", 400, json={"reason": " "})
+    refused(client, auth, "post", f"/instances/{review['id']}/cancel", "root", 422, json={"reason": " "})
     refused(client, auth, "post", "/incidents/999999/retry", "zhao", 404)
     assert api("post", f"/tasks/{task_id}/claim", "wang").status_code == 200
     assert "claimed by wang" in refused(client, auth, "post", f"/tasks/{task_id}/claim", "li", 409)
     refused(client, auth, "post", f"/tasks/{task_id}/complete", "li", 409, json={"data": {}})
     refused(client, auth, "post", f"/tasks/{task_id}/unclaim", "li", 403)
     refused(client, auth, "post", f"/tasks/{task_id}/reassign", "zhao", 400, json={"username": "nobody"})
+    refused(client, auth, "post", f"/tasks/{task_id}/reassign", "zhao", 422, json={"user": "li"})  # no reason
     assert api("post", f"/tasks/{task_id}/complete", "wang", json={"data": {}}).status_code == 200
     assert refused(client, auth, "post", f"/tasks/{task_id}/complete", "wang", 409, json={"data": {}}) == \
         f"Task {task_id} is already completed; it cannot be completed."

@@ -423,7 +423,7 @@ def test_every_pm_task_is_routed_to_the_chosen_pm_only(scenario):
     scenario.complete(instance_id, "Task_brand_ops_receive", {})
     record = check_routed("Task_pm_record_merchant")
     # a supervisor may reassign a routed task to another PM
-    moved = scenario.client.post(f"/api/v1/tasks/{record['id']}/reassign", json={"user": "pm_li"},
+    moved = scenario.client.post(f"/api/v1/tasks/{record['id']}/reassign", json={"user": "pm_li", "reason": "休假"},
                                  headers=scenario.auth("supervisor_user"))
     assert moved.status_code == 200, moved.get_json()
     scenario.complete(instance_id, "Task_pm_record_merchant", {"main_products": "空调"}, as_user="pm_li")

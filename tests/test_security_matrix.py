@@ -421,7 +421,7 @@ RECIPES: dict[str, Callable[[World, Optional[str]], Call]] = {
                                                         json={"data": {"approved": True,
                                                                        "approval_comment": "同意"}}),
     "POST /api/v1/tasks/{task_id}/reassign": fresh_task(lambda w, t: task_is(w, t, "claimed", OTHER_SUPERVISOR),
-                                                        json={"user": OTHER_SUPERVISOR}),
+                                                        json={"user": OTHER_SUPERVISOR, "reason": "休假"}),
     "POST /api/v1/tasks/claim": bulk_claim,
     "PATCH /api/v1/tasks/{task_id}": fresh_task(
         lambda w, t: lambda: w.read(select(HumanTask.priority).where(HumanTask.id == t)) == 80, json={"priority": 80}),

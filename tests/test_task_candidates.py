@@ -202,9 +202,10 @@ def test_default_role_of_the_cli_deployment(database_url, db_session, tmp_path):
 
 def test_reassign_to_a_candidate_user(api, run):
     task = run(model(user_task('camunda:candidateUsers="chen"')))
-    response = api("post", f"/tasks/{task['id']}/reassign", "zhao", json={"user": "chen"})
+    response = api("post", f"/tasks/{task['id']}/reassign", "zhao", json={"user": "chen", "reason": "休假"})
     assert response.status_code == 200 and response.json["assignee"] == "chen"
-    assert api("post", f"/tasks/{task['id']}/reassign", "zhao", json={"user": "wang"}).status_code == 400
+    assert api("post", f"/tasks/{task['id']}/reassign", "zhao",
+               json={"user": "wang", "reason": "休假"}).status_code == 400
 
 
 def test_an_assignee_expression_giving_several_users_makes_them_candidates(api, run):

@@ -130,11 +130,12 @@ def test_a_delegate_delegating_further_keeps_the_first_owner(api, claimed):
 
 
 def test_the_assignee_hands_their_task_to_another_member_of_the_role(api, claimed):
-    refused = api("post", f"/tasks/{claimed['id']}/reassign", "wang", json={"user": "fang"})
+    refused = api("post", f"/tasks/{claimed['id']}/reassign", "wang", json={"user": "fang", "reason": "休假"})
     assert refused.status_code == 400  # fang has no warehouse role
-    handed = api("post", f"/tasks/{claimed['id']}/reassign", "wang", json={"user": "li"})
+    handed = api("post", f"/tasks/{claimed['id']}/reassign", "wang", json={"user": "li", "reason": "休假"})
     assert handed.status_code == 200 and handed.json["assignee"] == "li"
-    assert api("post", f"/tasks/{claimed['id']}/reassign", "wang", json={"user": "wang"}).status_code == 403
+    assert api("post", f"/tasks/{claimed['id']}/reassign", "wang",
+               json={"user": "wang", "reason": "休假"}).status_code == 403
 
 
 def test_counts_of_what_a_user_can_act_on(app, api, work, claimed):
@@ -151,7 +152,7 @@ def test_counts_of_what_a_user_can_act_on(app, api, work, claimed):
 def test_a_supervisor_reassigning_a_delegated_task_ends_the_delegation(api, claimed):
     """wang delegated to fang, who is away: zhao gives the task to li, who completes it (not stuck pending)."""
     delegate(api, claimed["id"], "fang")
-    moved = api("post", f"/tasks/{claimed['id']}/reassign", "zhao", json={"user": "li"})
+    moved = api("post", f"/tasks/{claimed['id']}/reassign", "zhao", json={"user": "li", "reason": "休假"})
     assert moved.status_code == 200, moved.json
     task = moved.json
     assert (task["assignee"], task["owner"], task["delegation"], task["draft"]) == ("li", None, None, None)
@@ -169,7 +170,7 @@ def test_a_supervisor_reassigning_a_delegated_task_ends_the_delegation(api, clai
 
 def test_a_delegate_still_cannot_reassign_a_pending_delegation(api, claimed):
     delegate(api, claimed["id"], "li")
-    refused = api("post", f"/tasks/{claimed['id']}/reassign", "li", json={"user": "wang"})
+    refused = api("post", f"/tasks/{claimed['id']}/reassign", "li", json={"user": "wang", "reason": "休假"})
     assert refused.status_code == 403
     assert api("get", f"/tasks/{claimed['id']}", "root").json["delegation"] == "pending"
 
@@ -177,7 +178,7 @@ def test_a_delegate_still_cannot_reassign_a_pending_delegation(api, claimed):
 def test_reassigning_after_a_resolve_clears_the_owner_and_the_draft(api, claimed):
     delegate(api, claimed["id"], "fang")
     api("post", f"/tasks/{claimed['id']}/resolve", "fang", json={"data": {"note": "数量待定"}})
-    moved = api("post", f"/tasks/{claimed['id']}/reassign", "wang", json={"user": "li"})
+    moved = api("post", f"/tasks/{claimed['id']}/reassign", "wang", json={"user": "li", "reason": "休假"})
     assert moved.status_code == 200, moved.json
     assert (moved.json["owner"], moved.json["delegation"], moved.json["draft"]) == (None, None, None)
     (event,) = [e for e in history_of(api, claimed) if e["type"] == "task_reassigned"]
@@ -205,7 +206,8 @@ def test_giving_a_resolved_task_back_leaves_the_old_owner_no_rights_and_the_next
 
 def test_a_plain_unclaim_and_reassign_record_no_delegation(api, claimed):
     assert api("post", f"/tasks/{claimed['id']}/unclaim", "wang").status_code == 200
-    assert api("post", f"/tasks/{claimed['id']}/reassign", "zhao", json={"user": "li"}).status_code == 200
+    assert api("post", f"/tasks/{claimed['id']}/reassign", "zhao",
+               json={"user": "li", "reason": "休假"}).status_code == 200
     events = {e["type"]: e["data"] for e in history_of(api, claimed)}
     assert events["task_unclaimed"] == {"previous_assignee": "wang"}
     assert events["task_reassigned"] == {"from": None, "to": "li"}

@@ -112,7 +112,8 @@ def test_a_reassignment_in_the_timeline_names_both_people(web, browser_as, refun
     make_user("zhuguan2", "supervisor")
     name_people(web, zhuguan="张主管", zhuguan2="王主管")
     client = claimed_by_zhuguan(web, browser_as, refund_world)
-    assert client.post(f"/tasks/{refund_world.task_id}/reassign", data={"user": "zhuguan2"}).status_code == 302
+    assert client.post(f"/tasks/{refund_world.task_id}/reassign",
+                       data={"user": "zhuguan2", "reason": "休假"}).status_code == 302
     timeline = text(client.get(f"/instances/{refund_world.instance_id}")).split('class="timeline', 1)[1]
     assert '<span class="person" title="zhuguan2">王主管</span>' in timeline  # the event's "to", by name
     assert ">zhuguan2<" not in timeline

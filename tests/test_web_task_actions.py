@@ -46,7 +46,7 @@ def test_a_supervisor_reassigns_a_task_to_a_user_with_its_role(refund_world, bro
     page = text(admin.get(f"/tasks/{task}"))
     picker = page[page.index('id="reassign-user"'):page.index("</select>", page.index('id="reassign-user"'))]
     assert 'value="zhuguan2"' in picker and 'value="zhuguan"' not in picker  # not who holds it
-    done = admin.post(f"/tasks/{task}/reassign", data={"user": "zhuguan2"})
+    done = admin.post(f"/tasks/{task}/reassign", data={"user": "zhuguan2", "reason": "休假"})
     assert done.headers["Location"] == f"/tasks/{task}"
     assert "已转派给 zhuguan2" in text(admin.get(f"/tasks/{task}"))
     assert task_row(admin.application, task).assignee == "zhuguan2"
@@ -56,8 +56,8 @@ def test_reassigning_to_someone_without_the_role_is_refused_and_changes_nothing(
     task = refund_world.task_id
     client = browser_as("zhuguan")
     claimed_by(client, task)
-    refused = client.post(f"/tasks/{task}/reassign", data={"user": "caiwu"}, follow_redirects=True)
-    assert refused.status_code == 200 and "caiwu" in text(refused)
+    refused = client.post(f"/tasks/{task}/reassign", data={"user": "caiwu", "reason": "休假"})
+    assert refused.status_code == 400 and "caiwu" in text(refused)  # the page again, the refusal on it
     assert task_row(client.application, task).assignee == "zhuguan"
 
 
@@ -186,5 +186,5 @@ def test_reassign_and_delegate_flashes_name_the_user_by_display_name(refund_worl
                                            follow_redirects=True)
     assert "李主管" in text(resolved)
     admin = browser_as("guanli")
-    admin.post(f"/tasks/{task}/reassign", data={"user": "zhuguan2"})
+    admin.post(f"/tasks/{task}/reassign", data={"user": "zhuguan2", "reason": "休假"})
     assert "已转派给 王主管" in text(admin.get(f"/tasks/{task}"))

@@ -4,7 +4,8 @@ The rules and the row updates are ``engine.delegation``'s: the assignee (or a su
 delegates a claimed task to another user, who becomes its assignee while its owner keeps the
 responsibility; the delegate resolves it, which gives it back to the owner with the values the delegate
 entered kept as the task's draft. Each is one transaction with its history event (``task_delegated``,
-``task_resolved``); neither advances the workflow.
+``task_resolved``); neither advances the workflow. A delegation is also an operation (``delegate``, in the
+operation log: the assignee before and after, and the reason when one is given).
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from engine.database import command
 from engine.models import Definition, HumanTask, Instance, User
 
 
-def delegate_task(session: Session, task_id: int, username: str, actor: User) -> HumanTask:
+def delegate_task(session: Session, task_id: int, username: str, actor: User,
+                  reason: Optional[str] = None) -> HumanTask:
     """Delegate a claimed task to ``username``; its owner (the assignee, or the owner it had) keeps it."""
     with command(session):
         row = worklist.get_task(session, task_id)
@@ -28,6 +30,8 @@ def delegate_task(session: Session, task_id: int, username: str, actor: User) ->
         delegation.mark_delegated(session, row, target.username)
         history.record(session, row.instance_id, "task_delegated", actor.username, row.element_id, row.id,
                        {"owner": owner, "from": row.assignee, "to": target.username})
+        history.record_operation(session, actor.username, "delegate", "task", row.id, row.instance_id, "assignee",
+                                 row.assignee, target.username, str(reason or "").strip() or None, owner=owner)
     session.refresh(row)
     return row
 

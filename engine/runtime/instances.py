@@ -1,4 +1,5 @@
-"""Commands on instances: start one, cancel one (and read one, for the callers of these commands).
+"""Commands on instances: start one, cancel one (with a reason; an operation in the operation log), and read
+one, for the callers of these commands.
 
 Each command is one transaction: the instance row (state, data), its human tasks and its history
 events are written together and committed at the end, or rolled back together.
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from engine import (access, attachments, definitions, external_tasks, forms, history, messages, spiff, timers,
                     worklist)
 from engine.database import command
-from engine.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from engine.errors import ConflictError, FormValidationError, NotFoundError, PermissionDeniedError
 from engine.models import Instance, InstanceStatus, TaskStatus, User
 from engine.runtime import deliveries, starts, workflows
 from engine.statements import Row, Statement
@@ -39,16 +40,18 @@ def start_instance(session: Session, process_id: str, data: Any, actor: User,
 
 
 def cancel_instance(session: Session, instance_id: int, reason: str, actor: User) -> Instance:
-    """Stop a running or failed instance: its open tasks, timers and subscriptions go with it."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError("Give a reason for cancelling the instance.", {"reason": ["Required."]})
+    """Stop a running or failed instance: its open tasks, timers and subscriptions go with it. ``reason`` is
+    required (422 naming the field when blank); the cancel is an operation (``cancel``: status → cancelled)."""
     with command(session):
         instance, version = workflows.lock_instance(session, instance_id)
         if not access.has_cancel_right(instance, actor):
             raise PermissionDeniedError("Only an admin, a supervisor or the user who started an instance may cancel it.")
+        reason = str(reason or "").strip()
+        if not reason:
+            raise FormValidationError("Give a reason for cancelling the instance.", {"reason": ["Required."]})
         if not access.is_cancellable(instance):
             raise ConflictError(f"Instance {instance_id} is {instance.status}; only running instances can be cancelled.")
+        status_before = str(instance.status)
         wf = workflows.load_workflow(session, instance, version)
         spiff.cancel(wf)
         worklist.close_open_tasks(session, instance.id, TaskStatus.CANCELLED, actor.username)
@@ -60,6 +63,8 @@ def cancel_instance(session: Session, instance_id: int, reason: str, actor: User
         session.execute(update(Instance).where(Instance.id == instance.id).values(cancel_reason=reason)
                         .execution_options(synchronize_session=False))
         history.record(session, instance.id, "instance_cancelled", actor.username, data={"reason": reason})
+        history.record_operation(session, actor.username, "cancel", "instance", instance.id, instance.id, "status",
+                                 status_before, str(InstanceStatus.CANCELLED), reason)
     return session.get(Instance, instance_id, populate_existing=True)
 
 

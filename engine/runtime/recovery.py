@@ -2,7 +2,9 @@
 back-off time came) and resolving an incident handled outside the engine.
 
 The incident rows and their counting are ``engine.incidents``; a retry advances the workflow
-from the failed step, and incidents whose step no longer fails are closed by it.
+from the failed step, and incidents whose step no longer fails are closed by it. A person's retry and a
+resolve are operations (``incident_retry``, ``incident_resolve``: the incident's status before and after);
+the worker's retries are not.
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from engine.runtime import deliveries, steps, workflows
 log = logging.getLogger("liucheng.worker")
 
 
-def retry_incident(session: Session, incident_id: int, actor: Optional[User] = None) -> Incident:
+def retry_incident(session: Session, incident_id: int, actor: Optional[User] = None,
+                   reason: Optional[str] = None) -> Incident:
     """Run the failed step again (a person's retry, or the worker's when it is due: no actor)."""
     with command(session):
         incident = incidents.get_incident(session, incident_id)
@@ -30,6 +33,7 @@ def retry_incident(session: Session, incident_id: int, actor: Optional[User] = N
         if incident.status not in incidents.UNSETTLED:
             raise ConflictError(f"Incident {incident_id} is {incident.status}; nothing to retry.")
         instance, version = workflows.lock_instance(session, incident.instance_id)
+        status_before = str(incident.status)
         wf = workflows.load_workflow(session, instance, version)
         history.record(session, instance.id, "incident_retried", actor.username if actor else "system",
                        incident.element_id, data={"incident_id": incident.id, "attempt": incident.attempts + 1})
@@ -39,6 +43,10 @@ def retry_incident(session: Session, incident_id: int, actor: Optional[User] = N
                                  step=lambda wf_, on_step: spiff.retry_failed(wf_, incident.engine_task_id, on_step))
         deliveries.settle(session, instance.id, advanced)
         incidents.close_succeeded(session, instance.id, wf)
+        if actor is not None:
+            history.record_operation(session, actor.username, "incident_retry", "incident", incident.id, instance.id,
+                                     "status", status_before, str(incident.status), str(reason or "").strip() or None,
+                                     element_id=incident.element_id)
     session.refresh(incident)
     return incident
 
@@ -77,5 +85,8 @@ def resolve_incident(session: Session, incident_id: int, comment: str, actor: Us
         incidents.mark_resolved(session, incident_id, actor.username, comment)
         history.record(session, incident.instance_id, "incident_resolved", actor.username, incident.element_id,
                        data={"incident_id": incident_id, "comment": comment})
+        history.record_operation(session, actor.username, "incident_resolve", "incident", incident_id,
+                                 incident.instance_id, "status", str(incident.status), str(IncidentStatus.RESOLVED),
+                                 comment, element_id=incident.element_id)
     session.refresh(incident)
     return incident

@@ -1,12 +1,16 @@
 """Commands on human tasks: complete (which advances the workflow), claim (one or several), unclaim,
 reassign, prioritize (priority and follow-up date). Delegating and resolving are ``delegations``.
 
+What is not someone's own work is also an operation event (``history.record_operation``, the operation
+log) next to the task's event: a reassign (``reassign``; of an open task, ``claim_for``: it is claimed for
+the user named), which needs a reason, and a give-back by someone other than the assignee (``unclaim``).
+
 Who may do what is asked of ``engine.worklist`` (``check_may_work``, ``may_unclaim``); the row
 updates are its conditional updates, so of two users acting at once exactly one wins.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -81,8 +85,9 @@ def claim_task(session: Session, task_id: int, actor: User) -> HumanTask:
     return row
 
 
-def unclaim_task(session: Session, task_id: int, actor: User) -> HumanTask:
-    """Give a claimed task back to its role (or to the user it was routed to)."""
+def unclaim_task(session: Session, task_id: int, actor: User, reason: Optional[str] = None) -> HumanTask:
+    """Give a claimed task back to its role (or to the user it was routed to). A supervisor's or an admin's
+    give-back of someone else's task is an operation (``unclaim``, with ``reason`` when given)."""
     with command(session):
         row = worklist.get_task(session, task_id)
         if row.status != TaskStatus.CLAIMED:
@@ -96,20 +101,25 @@ def unclaim_task(session: Session, task_id: int, actor: User) -> HumanTask:
         worklist.mark_unclaimed(session, row)
         history.record(session, row.instance_id, "task_unclaimed", actor.username, row.element_id, row.id,
                        {"previous_assignee": row.assignee, **delegation.ended(row)})
+        if row.assignee != actor.username:
+            history.record_operation(session, actor.username, "unclaim", "task", row.id, row.instance_id,
+                                     "assignee", row.assignee, None, (reason or "").strip() or None)
     session.refresh(row)
     return row
 
 
-def reassign_task(session: Session, task_id: int, username: str, actor: User) -> HumanTask:
+def reassign_task(session: Session, task_id: int, username: str, actor: User, reason: str) -> HumanTask:
     """A supervisor or an admin gives an open or claimed task to a user with its role; the assignee of a
     claimed task hands it on the same way. A delegation ends (a delegate holding it loses it, the owner's
-    rights and the delegate's draft go): the event's data says what was cleared."""
+    rights and the delegate's draft go): the event's data says what was cleared. ``reason`` is required
+    (422 naming the field when blank); the operation is ``claim_for`` for an open task, else ``reassign``."""
     with command(session):
         row = worklist.get_task(session, task_id)
         if row.status not in worklist.ACTIVE:
             raise ConflictError(f"Task {task_id} is {row.status}; only open or claimed tasks can be reassigned.")
         if not worklist.may_reassign(row, actor):
             raise PermissionDeniedError("Only a supervisor, an admin or the user holding the task may reassign it.")
+        reason = required_reason(reason, "Give a reason for reassigning the task.")
         target = users.find_user(session, username or "")
         if target is None or not target.active:
             raise ValidationError(f"User '{username}' does not exist.", {"user": ["Unknown user."]})
@@ -119,6 +129,9 @@ def reassign_task(session: Session, task_id: int, username: str, actor: User) ->
         worklist.mark_reassigned(session, row, target.username)
         history.record(session, row.instance_id, "task_reassigned", actor.username, row.element_id, row.id,
                        {"from": row.assignee, "to": target.username, **delegation.ended(row)})
+        operation = "claim_for" if row.status == TaskStatus.OPEN else "reassign"
+        history.record_operation(session, actor.username, operation, "task", row.id, row.instance_id,
+                                 "assignee", row.assignee, target.username, reason)
     session.refresh(row)
     return row
 
@@ -178,6 +191,14 @@ def task_dates(priority: Any, follow_up: Any) -> dict[str, Any]:
         raise FormValidationError("The priority must be a whole number from 0 to 100 and the follow-up date a "
                                   "date (YYYY-MM-DD): correct the fields listed in details.", problems)
     return values
+
+
+def required_reason(reason: Optional[str], message: str) -> str:
+    """``reason`` without surrounding blanks; a FormValidationError (422, field ``reason``) when blank."""
+    reason = str(reason or "").strip()
+    if not reason:
+        raise FormValidationError(message, {"reason": ["Required."]})
+    return reason
 
 
 def _plain(value: Any) -> Any:

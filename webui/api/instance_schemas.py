@@ -71,7 +71,8 @@ class StartInstanceSchema(Schema):
 
 
 class CancelInstanceSchema(Schema):
-    reason = fields.String(load_default="", metadata={"description": "Required by the engine."})
+    reason = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
+        "description": "Why: required, not blank (422 without one, nothing changed); kept in the operation log."})
 
 
 class SignalInstanceSchema(Schema):

@@ -73,8 +73,9 @@ def get_instance(instance_id: int):
 
 
 @bp.post("/instances/<int:instance_id>/cancel")
-@documented("Cancel a running instance with a reason (admin, supervisor or who started it)", "instances",
-            body=CancelInstanceSchema, response=InstanceSchema, errors=(400, 401, 403, 404, 409))
+@documented("Cancel a running instance with a reason (admin, supervisor or who started it; 422 without a "
+            "reason, nothing changed); kept in the operation log", "instances",
+            body=CancelInstanceSchema, response=InstanceSchema, errors=(400, 401, 403, 404, 409, 422))
 def cancel_instance(instance_id: int):
     body = load_json(CancelInstanceSchema())
     session = get_session()

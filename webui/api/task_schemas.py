@@ -1,6 +1,6 @@
-"""The API's JSON about human tasks: a task as the engine writes it, the bodies that complete,
-reassign, delegate, resolve, prioritize or claim (several) tasks, and the worklist's query string (scope,
-process, role, instance, status, due dates, priority, follow-up, sort)."""
+"""The API's JSON about human tasks: a task as the engine writes it, the bodies that complete, reassign
+(with its required reason), unclaim, delegate, resolve, prioritize or claim (several) tasks, and the
+worklist's query string (scope, process, role, instance, status, due dates, priority, follow-up, sort)."""
 from __future__ import annotations
 
 from datetime import timezone
@@ -46,13 +46,26 @@ class CompleteTaskSchema(Schema):
     data = fields.Dict(load_default=dict, metadata={"description": "Values of the task's form."})
 
 
+REASON = {"description": "Why (kept in the operation log with who did it and when)."}
+
+
 class ReassignTaskSchema(Schema):
     user = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    reason = fields.String(load_default="", validate=validate.Length(max=2000), metadata={
+        "description": "Why the task changes hands: required, not blank (422 without one, nothing changed); "
+                       "kept in the operation log."})
+
+
+class UnclaimTaskSchema(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000), metadata={
+        "description": "Why, when a supervisor or an admin gives back someone else's task (optional; kept in "
+                       "the operation log)."})
 
 
 class DelegateTaskSchema(Schema):
     user = fields.String(required=True, validate=validate.Length(min=1, max=64),
                          metadata={"description": "The delegate: any active user who works on tasks."})
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000), metadata=REASON)
 
 
 class ResolveTaskSchema(Schema):

@@ -18,7 +18,7 @@ from webui.api.openapi import documented
 from webui.api.schemas import load_json, load_query
 from webui.api.task_schemas import (ClaimedTasksSchema, ClaimTasksSchema, CompleteTaskSchema, DelegateTaskSchema,
                                     PrioritizeTaskSchema, ReassignTaskSchema, ResolveTaskSchema, TaskQuerySchema,
-                                    TaskSchema)
+                                    TaskSchema, UnclaimTaskSchema)
 from webui.db import get_session
 
 bp = Blueprint("tasks", __name__)
@@ -62,11 +62,13 @@ def claim_task(task_id: int):
 
 
 @bp.post("/tasks/<int:task_id>/unclaim")
-@documented("Give a claimed task back to its role (assignee, supervisor or admin)", "tasks",
-            response=TaskSchema, errors=CHANGE_ERRORS)
+@documented("Give a claimed task back to its role (assignee, supervisor or admin; someone else's task with an "
+            "optional reason, kept in the operation log)", "tasks", body=UnclaimTaskSchema, response=TaskSchema,
+            errors=CHANGE_ERRORS)
 def unclaim_task(task_id: int):
+    body = load_json(UnclaimTaskSchema())
     session = get_session()
-    return task_view(session, runtime.unclaim_task(session, task_id, current_user()))
+    return task_view(session, runtime.unclaim_task(session, task_id, current_user(), body["reason"]))
 
 
 @bp.post("/tasks/<int:task_id>/complete")
@@ -79,12 +81,13 @@ def complete_task(task_id: int):
 
 
 @bp.post("/tasks/<int:task_id>/reassign")
-@documented("Assign a task to another member of its role (supervisor or admin)", "tasks",
-            body=ReassignTaskSchema, response=TaskSchema, errors=CHANGE_ERRORS)
+@documented("Assign a task to another member of its role (supervisor, admin or its assignee), with a reason "
+            "(422 without one); kept in the operation log", "tasks", body=ReassignTaskSchema, response=TaskSchema,
+            errors=CHANGE_ERRORS + (422,))
 def reassign_task(task_id: int):
     body = load_json(ReassignTaskSchema())
     session = get_session()
-    return task_view(session, runtime.reassign_task(session, task_id, body["user"], current_user()))
+    return task_view(session, runtime.reassign_task(session, task_id, body["user"], current_user(), body["reason"]))
 
 
 @bp.post("/tasks/claim")
@@ -114,7 +117,7 @@ def prioritize_task(task_id: int):
 def delegate_task(task_id: int):
     body = load_json(DelegateTaskSchema())
     session = get_session()
-    return task_view(session, runtime.delegate_task(session, task_id, body["user"], current_user()))
+    return task_view(session, runtime.delegate_task(session, task_id, body["user"], current_user(), body["reason"]))
 
 
 @bp.post("/tasks/<int:task_id>/resolve")

@@ -1,7 +1,7 @@
 """A task's page: its form (pre-filled with a delegate's draft), the instance's key data, history and diagram;
-claim (the task then opens), give back (放回), complete, reassign, delegate, resolve (the delegate hands it back
-with what they filled in; files are refused there), and its priority and follow-up date. Complete and resolve
-read the form alike (``submitted_or_page``); flashes name people by their display names.
+claim (the task then opens), give back (放回; someone else's task with an optional reason), complete, reassign
+(with a required reason), delegate, resolve (the delegate hands it back with what they filled in; files are
+refused there), and its priority and follow-up date. Complete and resolve read the form alike (``submitted_or_page``); flashes name people by their display names.
 
 What the user may do with the task is ``engine.worklist.abilities``; the commands are ``engine.runtime``'s.
 """
@@ -45,8 +45,11 @@ def task_form(row: HumanTask) -> Optional[dict]:
     return definition.forms.get(row.form_key)
 
 
-def render_task(row: HumanTask, submitted=None, errors=None, message=None, status: int = 200):
-    """The task page; a form without a definition is the generic form (variables), drawn empty."""
+def render_task(row: HumanTask, submitted=None, errors=None, message=None, status: int = 200,
+                handover: Optional[dict] = None):
+    """The task page; a form without a definition is the generic form (variables), drawn empty. ``handover``:
+    a refused reassign or delegation drawn again open, with what was chosen and typed (``action``, ``user``,
+    ``reason``, ``error``)."""
     session = get_session()
     instance = runtime.get_instance(session, row.instance_id)
     info = panels(session, instance)
@@ -55,7 +58,8 @@ def render_task(row: HumanTask, submitted=None, errors=None, message=None, statu
     can = worklist.abilities(row, actor())
     return render_template("tasks/task.html", task=row, instance=instance, form=form,
                            inputs=fields(form or GENERIC_FORM, data, submitted, errors), errors=errors or {},
-                           message=message, can=can, people=handover_choices(session, row, can), **info), status
+                           message=message, can=can, people=handover_choices(session, row, can),
+                           handover=handover or {}, **info), status
 
 
 def handover_choices(session, row: HumanTask, can: dict) -> list:
@@ -124,7 +128,8 @@ def claim(task_id: int):
 @bp.post("/tasks/<int:task_id>/unclaim")
 @page(changes=True)
 def unclaim(task_id: int):
-    perform(task_id, runtime.unclaim_task,
+    reason = request.form.get("reason")  # a supervisor's give-back of someone else's task (optional)
+    perform(task_id, lambda session, tid, user: runtime.unclaim_task(session, tid, user, reason),
                  lambda row: _("“%(name)s” was given back to the role's queue.", name=row.name or row.element_id))
     return redirect(back_to(task_id))
 
@@ -132,20 +137,40 @@ def unclaim(task_id: int):
 @bp.post("/tasks/<int:task_id>/reassign")
 @page(changes=True)
 def reassign(task_id: int):
-    username = (request.form.get("user") or "").strip()
-    perform(task_id, lambda session, tid, user: runtime.reassign_task(session, tid, username, user),
-                 lambda row: _("“%(name)s” was handed to %(user)s.", name=row.name or row.element_id,
-                               user=display_name(username)))
-    return redirect(url_for("tasks.task", task_id=task_id))
+    """Hand the task to the user chosen, with the reason typed (required); a refusal draws the page again with
+    the box open and both kept."""
+    username, reason = (request.form.get("user") or "").strip(), request.form.get("reason") or ""
+    return hand_over(task_id, "reassign", lambda session: runtime.reassign_task(session, task_id, username, actor(),
+                                                                                reason),
+                     lambda row: _("“%(name)s” was handed to %(user)s.", name=row.name or row.element_id,
+                                   user=display_name(username)))
 
 
 @bp.post("/tasks/<int:task_id>/delegate")
 @page(changes=True)
 def delegate(task_id: int):
-    username = (request.form.get("user") or "").strip()
-    perform(task_id, lambda session, tid, user: runtime.delegate_task(session, tid, username, user),
-                 lambda row: _("“%(name)s” was delegated to %(user)s; it comes back to you when they resolve it.",
-                               name=row.name or row.element_id, user=display_name(username)))
+    """Delegate the task to the user chosen (the reason is optional); a refusal draws the page again."""
+    username, reason = (request.form.get("user") or "").strip(), request.form.get("reason") or ""
+    return hand_over(task_id, "delegate", lambda session: runtime.delegate_task(session, task_id, username, actor(),
+                                                                                reason),
+                     lambda row: _("“%(name)s” was delegated to %(user)s; it comes back to you when they resolve it.",
+                                   name=row.name or row.element_id, user=display_name(username)))
+
+
+def hand_over(task_id: int, action: str, send: Callable, done: Callable[[HumanTask], str]):
+    """Run a reassign or a delegation (``send(session)``): flash ``done(task)`` and show the task, or the page
+    again with the engine's refusal and the box (``action``) open with what was chosen and typed."""
+    row = readable_task(task_id)
+    session = get_session()
+    try:
+        row = send(session)
+    except EngineError as exc:
+        session.rollback()
+        refusal = engine_text(exc.message)
+        kept = {"action": action, "user": (request.form.get("user") or "").strip(),
+                "reason": request.form.get("reason") or "", "error": refusal}
+        return render_task(readable_task(task_id), message=refusal, status=status_of(exc), handover=kept)
+    flash(done(row), "success")
     return redirect(url_for("tasks.task", task_id=task_id))
 
 
