@@ -3,6 +3,8 @@ else ``LIUCHENG_HISTORY_TTL_DAYS``), and the worker removing ended instances pas
 the off-peak window, leaving signed summaries so that ``audit verify`` still passes — at 100,000 events too."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
@@ -18,7 +20,7 @@ from engine.errors import DefinitionError
 from engine.models import (Attachment, Base, CleanupPermit, Comment, Definition, HistoryEvent, HistoryGap,
                            HumanTask, Incident, Instance, InstanceStatus, TaskCandidate, Timer)
 
-from conftest import CLOCK_START
+from conftest import CLOCK_START, ROOT
 
 NAMESPACES = {"camunda": "http://camunda.org/schema/1.0/bpmn", "flowable": "http://flowable.org/bpmn",
               "liucheng": "http://liucheng.dev/schema/1.0/bpmn"}
@@ -442,6 +444,7 @@ def build_history(database, definition_id: int, ended) -> tuple[list[int], list[
     return kept, expired
 
 
+@pytest.mark.timeout(240)  # about 25 s on SQLite, 75 s on PostgreSQL (most of it writing the 100,000 events)
 def test_a_hundred_thousand_events_are_removed_in_bounded_batches_and_verify_passes(database, db_session, clock):
     deploy(db_session, ("bulk", model("bulk", "30")))
     definition_id = db_session.scalar(select(Definition.id))
@@ -477,3 +480,10 @@ def test_a_hundred_thousand_events_are_removed_in_bounded_batches_and_verify_pas
     assert max(counter.committed) <= config.DEFAULT_CLEANUP_BATCH
     assert longest < BATCH_SECONDS  # measured: see the figures printed above and the README
     assert max(ticks) < retention.TICK_SECONDS + 2 * BATCH_SECONDS  # the worker stays responsive
+
+
+def test_the_benchmark_runs():
+    done = subprocess.run([sys.executable, "bench/retention_bench.py", "--events", "2000", "--events-each", "20",
+                           "--batch", "100"], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "batches/s" in done.stdout and "intact=True" in done.stdout, done.stdout
