@@ -110,14 +110,21 @@ def forged_event(after, instance_id: int, actor: str = "mallory") -> dict:
     return {**content, "id": after.id + 1, "prev_hash": after.hash, "hash": hash_chain.event_hash(content, after.hash)}
 
 
-def recompute_chain(session) -> None:
-    """What a careful forger does after an edit: every hash again from the start, and the head row."""
+def recompute_chain(session, key: str | None = None) -> None:
+    """What a careful forger does after an edit: every hash again from the start, and the head row (signed
+    with ``key`` when the forger holds the audit key, else with a guess)."""
     head = hash_chain.GENESIS
     for row in events(session):
         digest = hash_chain.event_hash(row._mapping, head)
         session.execute(update(EVENTS).where(EVENTS.c.id == row.id).values(prev_hash=head, hash=digest))
         head = digest
-    run(session, update(CHAIN).where(CHAIN.c.id == 1).values(head=head))
+    move_head(session, head, len(events(session)), key)
+
+
+def move_head(session, head: str, count: int, key: str | None) -> None:
+    """Set the head row, signed as ``write_queued`` signs it, under ``key`` (``None``: a forger's guess)."""
+    signature = hmac.new((key or "a guessed key").encode(), f"head|{head}|{count}".encode(), hashlib.sha256)
+    run(session, update(CHAIN).where(CHAIN.c.id == 1).values(head=head, events=count, signature=signature.hexdigest()))
 
 
 def refund_start(session, instance_id: int):
@@ -206,15 +213,29 @@ def test_deleting_the_last_event_and_moving_the_head_back_is_caught_by_the_count
     assert_broken(db_session, chain.url, rows[-2].id, "missing")  # the head row counts one more event
 
 
-def test_cutting_the_chain_short_with_the_head_row_is_caught_by_an_anchor_taken_before(chain, db_session):
-    anchor = anchors.record_anchor(db_session, "manual")
+def test_cutting_the_chain_short_and_fixing_the_head_row_without_the_key_is_changed(chain, db_session):
     rows = events(db_session)
     for row in rows[-2:]:
         delete_event(db_session, row.id)
-    run(db_session, update(CHAIN).where(CHAIN.c.id == 1).values(head=rows[-3].hash, events=len(rows) - 2))
-    assert_intact(db_session, chain.url)  # a shorter chain, consistent with its head row
-    result = cli(chain.url, "verify", "--against", anchors.against_text(anchor.head, anchor.events))
-    assert result.exit_code == 1 and "(missing:" in result.stdout
+    move_head(db_session, rows[-3].hash, len(rows) - 2, key=None)
+    assert_broken(db_session, chain.url, rows[-3].id, "changed")  # the head row's signature does not hold
+
+
+def test_cutting_the_chain_short_with_an_old_head_row_replayed_is_caught_by_a_later_anchor(chain, db_session):
+    old_head = db_session.execute(select(CHAIN)).one()  # e.g. from a backup: a row Liucheng signed itself
+    li = users.get_user(db_session, "li")
+    runtime.start_instance(db_session, "refund", application("T-3", "30.00"), li)
+    db_session.rollback()
+    anchor = anchors.record_anchor(db_session, "daily")
+    for row in events(db_session)[old_head.events:]:
+        delete_event(db_session, row.id)
+    run(db_session, update(CHAIN).where(CHAIN.c.id == 1).values(
+        head=old_head.head, events=old_head.events, signature=old_head.signature))
+    assert_intact(db_session, chain.url)  # a shorter chain under a head row that once was true
+    written_down = cli(chain.url, "verify", "--against", anchors.against_text(anchor.head, anchor.events))
+    assert written_down.exit_code == 1 and "(missing:" in written_down.stdout
+    kept = cli(chain.url, "anchors")  # the anchor the worker kept in the database says so too
+    assert kept.exit_code == 1 and f"BROKEN: the chain is not the one anchor {anchor.id}" in kept.stdout
 
 
 # -- insertions ---------------------------------------------------------------------------------------------
@@ -242,6 +263,14 @@ def test_appending_a_forged_event_without_moving_the_head_is_found(chain, db_ses
     session_verdict = chain_verify.verify(db_session)
     assert not session_verdict.intact and session_verdict.first_broken.id == last.id + 1
     assert cli(chain.url, "verify").exit_code == 1
+
+
+def test_appending_a_forged_event_and_moving_the_head_without_the_key_is_changed(chain, db_session):
+    last = events(db_session)[-1]
+    forged = forged_event(last, chain.second)
+    run(db_session, insert(EVENTS).values(**forged))
+    move_head(db_session, forged["hash"], len(events(db_session)), key=None)
+    assert_broken(db_session, chain.url, forged["id"], "changed")
 
 
 # -- reordering ---------------------------------------------------------------------------------------------
@@ -276,13 +305,20 @@ def test_exchanging_two_events_ids_is_reordered(chain, db_session):
 
 # -- recomputing, anchors -------------------------------------------------------------------------------
 
-def test_a_recomputed_chain_verifies_but_not_against_an_anchor_taken_before(chain, db_session):
+def test_a_chain_recomputed_without_the_key_is_changed_at_its_head(chain, db_session):
+    started = refund_start(db_session, chain.first)
+    set_columns(db_session, started.id, data={**started.data, "data": {**started.data["data"], "amount": 10000}})
+    recompute_chain(db_session, key=None)
+    assert_broken(db_session, chain.url, events(db_session)[-1].id, "changed")
+
+
+def test_a_chain_recomputed_with_the_key_verifies_but_not_against_an_anchor_taken_before(chain, db_session):
     anchor = anchors.record_anchor(db_session, "manual")
     against = anchors.against_text(anchor.head, anchor.events)
     assert_intact(db_session, chain.url, "--against", against)
     started = refund_start(db_session, chain.first)
     set_columns(db_session, started.id, data={**started.data, "data": {**started.data["data"], "amount": 10000}})
-    recompute_chain(db_session)
+    recompute_chain(db_session, key="the department's audit key")  # an insider who holds the key
     assert_intact(db_session, chain.url)  # the chain alone cannot tell
     verdict = chain_verify.verify_against(db_session, anchor.head, anchor.events)
     assert not verdict.intact and verdict.first_broken.reason == "changed"
@@ -393,8 +429,10 @@ def test_against_and_instance_together_are_refused(chain):
     assert result.exit_code == 2 and "--instance" in result.output
 
 
-def test_without_the_audit_key_every_command_warns_on_stderr(chain, monkeypatch):
+def test_without_the_audit_key_every_command_warns_on_stderr(chain, db_session, monkeypatch):
     monkeypatch.delenv("LIUCHENG_AUDIT_KEY")
+    head, count = chain_verify.current_head(db_session)
+    move_head(db_session, head, count, "liucheng-audit-key-not-set")  # as if the key had never been set
     for args in (("verify",), ("head",), ("anchor",)):
         result = cli(chain.url, *args)
         assert result.exit_code == 0, result.output
@@ -406,3 +444,46 @@ def test_a_database_that_is_not_there_is_exit_3_and_is_not_created(tmp_path):
     missing = tmp_path / "nowhere.db"
     result = cli(f"sqlite:///{missing}", "verify")
     assert result.exit_code == 3 and "no database" in result.stderr and not missing.exists()
+
+
+# -- the anchors the database keeps ---------------------------------------------------------------------
+
+def test_audit_anchors_lists_them_and_proves_the_chain_against_the_newest(chain, db_session, clock):
+    assert "No anchors yet" in cli(chain.url, "anchors").stdout
+    first = anchors.record_anchor(db_session, "daily")
+    clock.advance(days=1)
+    second = anchors.record_anchor(db_session, "manual")
+    result = cli(chain.url, "anchors")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "recorded (Asia/Shanghai)" in lines[0]
+    assert lines[1].split()[:3] == [str(second.id), "2026-11-03", "17:10:00"] and lines[1].endswith("valid")
+    assert lines[2].split()[0] == str(first.id)
+    assert f"Intact up to anchor {second.id}" in result.stdout
+
+
+def test_stored_anchors_catch_a_chain_recomputed_with_the_key_unless_they_were_rewritten_too(chain, db_session):
+    anchors.record_anchor(db_session, "daily")
+    started = refund_start(db_session, chain.first)
+    set_columns(db_session, started.id, data={**started.data, "data": {**started.data["data"], "amount": 1}})
+    recompute_chain(db_session, key="the department's audit key")
+    assert cli(chain.url, "verify").exit_code == 0
+    result = cli(chain.url, "anchors")
+    assert result.exit_code == 1 and "BROKEN: the chain is not the one anchor" in result.stdout
+    assert "(changed:" in result.stdout
+
+
+def test_an_anchor_edited_in_the_database_shows_as_invalid(chain, db_session, clock):
+    honest = anchors.record_anchor(db_session, "daily")
+    clock.advance(hours=1)
+    edited = anchors.record_anchor(db_session, "daily")
+    run(db_session, text("UPDATE audit_anchors SET head = :head WHERE id = :id").bindparams(
+        head=recompute_target(db_session), id=edited.id))
+    result = cli(chain.url, "anchors")
+    assert result.exit_code == 1
+    assert f"anchor(s) {edited.id} does not hold" in result.stdout
+    assert f"Intact up to anchor {honest.id}, the newest with a valid signature" in result.stdout
+
+
+def recompute_target(session) -> str:
+    return events(session)[1].hash

@@ -6,7 +6,10 @@
   not exist, 3 when the database cannot be read (so a script never takes "could not check" for "broken");
 * ``audit head``: the head as ``HASH:COUNT`` on the first line (what ``--against`` takes, to copy out or
   mail), then a line for people;
-* ``audit anchor``: record a signed anchor now (kind "manual", ``engine.anchors``) and print it.
+* ``audit anchor``: record a signed anchor now (kind "manual", ``engine.anchors``) and print it;
+* ``audit anchors``: the newest anchors with their signatures, and the chain proved against the newest one
+  whose signature holds (with the audit key kept from the database's administrators, the anchors the worker
+  records each day catch a chain rewritten with recomputed hashes without anyone writing an anchor down).
 
 These commands read the database as it is: they never upgrade its schema (an auditor may hold a read-only
 login; ``audit anchor`` alone writes). Each warns on standard error when ``LIUCHENG_AUDIT_KEY`` is not set.
@@ -37,7 +40,7 @@ KEY_WARNING = ("Warning: LIUCHENG_AUDIT_KEY is not set, so anchors and retention
 
 @click.group()
 def audit() -> None:
-    """Verify the history's hash chain, print its head, record an anchor."""
+    """Verify the history's hash chain, print its head, record and check anchors."""
     if hash_chain.key_is_default():
         click.secho(KEY_WARNING, fg="yellow", err=True)
 
@@ -110,6 +113,49 @@ def anchor(obj) -> None:
     click.echo(shown["against"])
     click.echo(f"Anchor {shown['id']} recorded at {_local(row.at)}: {shown['events']} event(s), head "
                f"{shown['head']}, signed with {'the default key' if hash_chain.key_is_default() else 'the audit key'}.")
+
+
+@audit.command("anchors")
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(min=1, max=1000),
+              help="How many of the newest anchors to list.")
+@click.pass_obj
+def anchors_list(obj, limit: int) -> None:
+    """List the newest anchors with their signatures, and prove the chain against the newest signed one.
+
+    Exit 1 when an anchor's signature does not hold (it was edited or forged) or the chain is not the one
+    the newest signed anchor names (the history was changed, even with its hashes recomputed)."""
+    database = _open(obj)
+    try:
+        with database.session() as session:
+            rows = anchors.list_anchors(session, limit)
+            shown = [anchors.as_dict(row) for row in rows]
+            newest = next((row for row, item in zip(rows, shown) if item["signature_valid"]), None)
+            verdict = chain_verify.verify_against(session, newest.head, newest.events) if newest else None
+    except DBAPIError as error:
+        _stop(_database_problem(database.url, error))
+    finally:
+        database.dispose()
+    if not rows:
+        click.echo("No anchors yet: the worker records one a day; `liucheng audit anchor` records one now.")
+        return
+    click.echo(f"{'id':>6}  {'recorded (' + config.timezone().key + ')':25}  {'kind':6}  {'events':>8}  "
+               f"{'head':16}  signature")
+    for row, item in zip(rows, shown):
+        click.echo(f"{row.id:>6}  {_local(row.at).rsplit(' ', 1)[0]:25}  {row.kind:6}  {row.events:>8}  "
+                   f"{row.head[:16]}  {'valid' if item['signature_valid'] else 'INVALID'}")
+    invalid = [item["id"] for item in shown if not item["signature_valid"]]
+    if invalid:
+        click.secho(f"BROKEN: the signature of anchor(s) {', '.join(map(str, invalid))} does not hold: edited or "
+                    "forged (or LIUCHENG_AUDIT_KEY is not the key they were signed with).", fg="red")
+    if verdict is not None and verdict.intact:
+        click.echo(f"Intact up to anchor {newest.id}, the newest with a valid signature: the first "
+                   f"{newest.events} event(s) end in {newest.head}.")
+    elif verdict is not None:
+        broken = verdict.first_broken
+        click.secho(f"BROKEN: the chain is not the one anchor {newest.id} names: event {broken.id} "
+                    f"{_reason_text(broken.reason)} ({broken.reason}: {broken.detail}).", fg="red")
+    if invalid or newest is None or not verdict.intact:
+        sys.exit(BROKEN)
 
 
 def _verdict(session, instance_id: Optional[int], anchor: Optional[tuple[str, int]]) -> chain_verify.Verdict:
