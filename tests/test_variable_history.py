@@ -337,14 +337,20 @@ def test_the_page_shows_each_variables_history_folded(web, browser_as, at_close)
     assert "金额" in amount and "Review" in amount and "任务表单" in amount and "发起表单" in amount and "Request" in amount
     assert "10.00 → 12.00" in amount.replace("\n", "").replace("  ", "") or "10 → 12" in amount
     assert "Work out the total" in section  # the script's change is named by its step
-    assert "variable-edit" not in section  # only admins edit
+    assert "variable-edit" not in section and "?edit=" not in section  # only admins edit
+    asked = browser_as("wang").get(f"/instances/{at_close}?edit=amount").get_data(as_text=True)
+    assert "/variables/amount" not in asked
 
 
 def test_an_admin_edits_on_the_page(web, browser_as, db_session, started):
     admin = browser_as("root")
     page = page_of(admin, started)
-    assert f'action="/instances/{started}/variables/amount"' in page and 'name="reason"' in page
-    assert f'action="/instances/{started}/variables/tracking"' in page  # declared, not set yet
+    assert "/variables/" not in page and f"?edit=amount#variable-amount" in page  # a link; the form when asked
+    assert f"?edit=tracking#variable-tracking" in page  # declared, not set yet
+    asked = admin.get(f"/instances/{started}?edit=amount").get_data(as_text=True)
+    assert f'action="/instances/{started}/variables/amount"' in asked and 'name="reason"' in asked
+    assert '<details class="variable" id="variable-amount" open>' in asked and 'value="10.0"' in asked
+    assert f'action="/instances/{started}/variables/tracking"' not in asked  # one form at a time
     done = admin.post(f"/instances/{started}/variables/amount", data={"value": "13.50", "reason": "typo"})
     assert done.status_code == 302 and done.headers["Location"].endswith(f"/instances/{started}#variable-history")
     assert runtime.get_instance(fresh(db_session), started).data["amount"] == 13.5
@@ -376,5 +382,15 @@ def test_others_may_not_edit_on_the_page_and_an_ended_instance_shows_no_form(web
     assert browser_as("audrey").post(f"/instances/{started}/variables/amount",
                                      data={"value": "1", "reason": "x"}).status_code == 403
     assert api("post", f"/instances/{started}/cancel", "root", json={"reason": "test"}).status_code == 200
-    page = page_of(browser_as("root"), started)
-    assert 'id="variable-history"' in page and "/variables/amount" not in page
+    page = browser_as("root").get(f"/instances/{started}?edit=amount").get_data(as_text=True)
+    assert 'id="variable-history"' in page and "/variables/amount" not in page and "?edit=" not in page
+
+
+def test_the_timeline_shows_what_no_step_event_shows_and_does_not_double_the_rest(web, browser_as, at_close):
+    page = page_of(browser_as("audrey"), at_close)
+    timeline = page[page.index('id="history"'):]
+    shown = timeline.split('data-event-type="variables_changed"')[1:]
+    assert len(shown) == 2  # the message's and the worker's; the start, the task form and the script show their own
+    message, worker = (item[:item.index("</li>")] for item in shown)
+    assert "付款单号" in message and "P-9" in message and "Paid" in message
+    assert "运单号" in worker and "SF-1" in worker and "Ship" in worker

@@ -38,6 +38,7 @@ EVENT_LABELS = {
     "external_task_bpmn_error": _l("External task reported a BPMN error"),
     "comment_added": _l("Comment added"), "attachment_added": _l("Attachment added"),
     "element_completed": _l("Step completed"),
+    "variables_changed": _l("Variables changed"),
     "task_delegated": _l("Task delegated"), "task_resolved": _l("Task resolved"),
     "task_updated": _l("Task priority or follow-up date changed"),
 }

@@ -21,6 +21,8 @@ from webui.pages.history import Entry, Labels, entry
 PAGE_SIZE = 50  # groups per page
 CATEGORIES = ("tasks", "data", "system")
 DATA_EVENTS = {"instance_started", "instance_completed", "script_changed_data"}
+SHOWN_BY_THE_STEP = {"start_form", "task_form", "script", "admin_edit"}  # variables_changed sources whose step's
+# own event lists the change (start, task completion, script, the operation): not shown twice
 OPEN_GROUP = 8  # a group with more events than this shows them folded
 
 
@@ -117,9 +119,11 @@ def group(events: list[HistoryEvent], labels: Labels, show: tuple[str, ...] = CA
     by_task: dict[int, Group] = {}
     for event in events:
         in_task = event.task_id is not None and category_of(event.type) != "data"
-        if ("tasks" if in_task else category_of(event.type)) not in show:
+        if ("tasks" if in_task else category_of(event.type)) not in show or shown_by_its_step(event):
             continue
         item = entry(event, labels)
+        if event.type == "variables_changed":
+            variable_changes(item, event, labels)
         if in_task and event.task_id in by_task:
             by_task[event.task_id].entries.append(item)
             continue
@@ -128,3 +132,16 @@ def group(events: list[HistoryEvent], labels: Labels, show: tuple[str, ...] = CA
         if in_task:
             by_task[event.task_id] = new
     return groups
+
+
+def shown_by_its_step(event: HistoryEvent) -> bool:
+    """A ``variables_changed`` event whose step's own event already lists the change."""
+    return event.type == "variables_changed" and (event.data or {}).get("source") in SHOWN_BY_THE_STEP
+
+
+def variable_changes(item: Entry, event: HistoryEvent, labels: Labels) -> None:
+    """A ``variables_changed`` event (a message's, a worker's, the engine's…) as its changes, old → new."""
+    item.details = []
+    for name, change in ((event.data or {}).get("changes") or {}).items():
+        item.change(labels.field(name), change.get("old"), change.get("new"), labels.spec(name),
+                    removed=bool(change.get("removed")))

@@ -4,7 +4,8 @@
 it): each changed variable by its label with its changes, oldest first (when, who by display name, the step by
 its name or else the source, old → new as people read them: ``values_view``), and, for admins on a running
 instance, what they may edit with the value as its field takes it (a choice or yes/no as a list, a list or an
-object as JSON). ``POST /instances/<id>/variables/<name>`` changes one (value and reason:
+object as JSON); the page shows one variable's form when asked (``?edit=<name>``: a link per variable), so it
+holds no codes nor JSON otherwise. ``POST /instances/<id>/variables/<name>`` changes one (value and reason:
 ``engine.runtime.edit_variable``), back to the instance page with a flash; a refusal draws the page again
 with that variable's form open, the value and reason kept and the refusal beside them (status 4xx).
 """
@@ -22,6 +23,7 @@ from engine.errors import EngineError, FormValidationError
 from engine.models import ADMIN, Definition, Instance, InstanceStatus
 from webui.db import get_session
 from webui.http_status import status_of
+from webui.pages import values_view
 from webui.pages.display import engine_text
 from webui.pages.history import Labels
 from webui.pages.instances import panels, readable
@@ -46,7 +48,8 @@ def variable_panel(instance: Instance, labels: Labels) -> dict:
                for name, changes in variable_history.history_of(session, instance.id).items()]
     may_edit = ADMIN in actor().roles and instance.status == InstanceStatus.RUNNING
     editable = [{"name": name, "label": labels.field(name), "field": labels.spec(name) or {},
-                 "typed": typed_text((instance.data or {}).get(name), labels.spec(name))}
+                 "typed": typed_text((instance.data or {}).get(name), labels.spec(name)),
+                 "options": options(labels.spec(name))}
                 for name in _editable_names(labels)] if may_edit else []
     return {"changed": changed, "editable": editable, "editable_names": {e["name"] for e in editable}}
 
@@ -54,6 +57,17 @@ def variable_panel(instance: Instance, labels: Labels) -> dict:
 @bp.app_template_global("variable_source")
 def source_label(source: Optional[str]) -> str:
     return str(SOURCE_LABELS.get(source or "", source or ""))
+
+
+def options(spec: Optional[dict]) -> list[tuple[str, str]]:
+    """A single choice's options as ``(value, label)``, or [] (a field without choices, a list, an object)."""
+    if not spec or spec.get("type") in JSON_TYPES or not spec.get("choices"):
+        return []
+    found = []
+    for choice in spec["choices"]:
+        value = str(choice.get("value") if isinstance(choice, dict) else choice)
+        found.append((value, values_view.choice_label(value, spec) or value))
+    return found
 
 
 def typed_text(value: Any, spec: Optional[dict]) -> str:
