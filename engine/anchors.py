@@ -44,10 +44,14 @@ def record_anchor(session: Session, kind: str = "daily") -> AuditAnchor:
 
 def record_daily_anchor_if_due(session: Session) -> Optional[AuditAnchor]:
     """The day's anchor, unless one was recorded already this local calendar day; ``None`` then. Workers
-    that tick together record one: they serialize on the check (SQLite commands are serial already)."""
+    that tick together record one: they serialize on the check (SQLite commands are serial already). A tick
+    that finds the day's anchor reads only (no write transaction, no lock)."""
+    start, end = local_day_bounds(_local_today())
+    if _has_daily_anchor(session, start, end):
+        session.rollback()
+        return None
     with database.command(session):
         database.serialize(session, "daily-anchor")
-        start, end = local_day_bounds(_local_today())
         if _has_daily_anchor(session, start, end):
             return None
         anchor = _new_anchor(session, "daily")

@@ -1,10 +1,14 @@
 """Anchors (issue 15 item 3): the chain's head written down and signed, once a local day by the worker."""
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import func, select, text
 
 from engine import anchors, chain_verify, database as engine_database, history, scheduler
 from engine.models import AuditAnchor, HistoryEvent
+
+WORKERS = 4
 
 
 def record_events(session, count: int, actor: str = "root") -> None:
@@ -91,3 +95,22 @@ def test_list_anchors_newest_first_and_limited(db_session, clock):
         clock.advance(minutes=1)
     assert [a.id for a in anchors.list_anchors(db_session)] == made[::-1]
     assert [a.id for a in anchors.list_anchors(db_session, limit=2)] == made[:0:-1]
+
+
+def test_workers_ticking_together_record_one_daily_anchor(app, clock):
+    database = app.extensions["liucheng_db"]
+    barrier, recorded = threading.Barrier(WORKERS), []
+
+    def tick_once() -> None:
+        with database.session() as session:
+            barrier.wait(timeout=30)
+            recorded.append(anchors.record_daily_anchor_if_due(session))
+
+    threads = [threading.Thread(target=tick_once) for _ in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(recorded) == WORKERS and sum(anchor is not None for anchor in recorded) == 1
+    with database.session() as session:
+        assert len(anchors.list_anchors(session)) == 1
