@@ -41,7 +41,8 @@ class Failure:
 
 def tick(database: Database, worker: str | None = None, failures: Optional[list[Failure]] = None) -> int:
     """Fire every due timer once, retry due incidents, expire old kept messages, prune unused staged
-    uploads and remove expired history (``engine.retention``); returns how many timers fired. What fails is
+    uploads, record the day's anchor of the history chain (``engine.anchors``) and remove expired history
+    (``engine.retention``); returns how many timers fired. What fails is
     appended to ``failures``; the tick itself never raises."""
     found: list[Failure] = failures if failures is not None else []
 
