@@ -40,7 +40,8 @@ def events_of(db_session, instance_id: int) -> list[HistoryEvent]:
 
 
 def tamper(db, statement: str, **params) -> None:
-    """Run ``statement`` as a database administrator would: the append-only triggers dropped first."""
+    """Run ``statement`` as a database administrator would: the append-only triggers dropped first. (The
+    caller's session must hold no transaction: PostgreSQL's DROP TRIGGER waits for the table's readers.)"""
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("DROP TRIGGER IF EXISTS history_events_no_change ON history_events"))
@@ -71,20 +72,21 @@ def test_the_head_is_what_an_auditor_writes_down(api, started, db_session):
 def test_tampering_in_sql_is_named_by_the_api(api, started, db_session, db, how):
     own = events_of(db_session, started[1])
     target, after_id = own[1], own[2].id
-    target_id = target.id
+    target_id, target_at, target_hash = target.id, target.at, target.hash
+    db_session.rollback()
     if how == "edit":
-        tamper(db, "UPDATE history_events SET actor = 'mallory' WHERE id = :i", i=target.id)
+        tamper(db, "UPDATE history_events SET actor = 'mallory' WHERE id = :i", i=target_id)
     elif how == "delete":
-        tamper(db, "DELETE FROM history_events WHERE id = :i", i=target.id)
+        tamper(db, "DELETE FROM history_events WHERE id = :i", i=target_id)
     else:  # room made after the target, and a forged event with a well-made hash put in it
-        tamper(db, "UPDATE history_events SET id = id + 1000000 WHERE id > :i", i=target.id)
+        tamper(db, "UPDATE history_events SET id = id + 1000000 WHERE id > :i", i=target_id)
         forged = {"instance_id": started[1], "type": "task_completed", "actor": "mallory", "element_id": None,
-                  "task_id": None, "data": {}, "at": target.at, "operation": None, "entity_type": None,
+                  "task_id": None, "data": {}, "at": target_at, "operation": None, "entity_type": None,
                   "entity_id": None}
         tamper(db, "INSERT INTO history_events (id, instance_id, at, type, actor, data, prev_hash, hash) "
                    "VALUES (:id, :instance, :at, 'task_completed', 'mallory', '{}', :prev, :hash)",
-               id=target.id + 1, instance=started[1], at=target.at, prev=target.hash,
-               hash=hash_chain.event_hash(forged, target.hash))
+               id=target_id + 1, instance=started[1], at=target_at, prev=target_hash,
+               hash=hash_chain.event_hash(forged, target_hash))
     db_session.rollback()  # end the read transaction: see the tampering
     expected = {"edit": (target_id, "changed"), "delete": (after_id, "missing"),
                 "insert": (None, None)}[how]
@@ -153,10 +155,11 @@ def test_the_timeline_and_instance_page_show_intact(started, browser_as, db_sess
 
 
 def test_the_timeline_shows_broken_with_the_first_event_and_reason(started, browser_as, db_session, db):
-    target = events_of(db_session, started[0])[1]
-    tamper(db, "UPDATE history_events SET actor = 'mallory' WHERE id = :i", i=target.id)
+    target_id = events_of(db_session, started[0])[1].id
+    db_session.rollback()
+    tamper(db, "UPDATE history_events SET actor = 'mallory' WHERE id = :i", i=target_id)
     box = verification_box(browser_as("shenji").get(f"/audit/instances/{started[0]}").get_data(as_text=True))
-    assert "已被篡改" in box and f"#{target.id}" in box and "内容被修改" in box
+    assert "已被篡改" in box and f"#{target_id}" in box and "内容被修改" in box
     english = browser_as("root")
     english.get("/lang/en")
     box = verification_box(english.get(f"/audit/instances/{started[0]}").get_data(as_text=True))

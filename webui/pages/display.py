@@ -249,7 +249,7 @@ def menu() -> list[tuple[str, str, bool]]:
                   ("instances.start_list", _("Start a process"), starting)]
     items.append(("instances.index", _("Instances"), request.blueprint == "instances" and not starting))
     if current_user.has(*AUDIT_ROLES):
-        items.append(("audit.index", _("Audit"), request.blueprint == "audit"))
+        items.append(("audit.index", _("Audit"), request.blueprint in ("audit", "operations")))
     if current_user.has(*INCIDENT_ROLES):
         items.append(("incidents.index", _("Incidents"), request.blueprint == "incidents"))
     if current_user.has(*DESIGN_ROLES):
