@@ -9,7 +9,7 @@ operation log's events on this instance) and ``chain`` (every event's hashed con
 ``prev_hash``, and the verdict of ``engine.chain_verify.verify`` for the instance). Times are ISO 8601 UTC
 (``+00:00``); values are as stored (codes, not labels: the page labels them).
 
-The variable history is read from ``variables_changed`` events when the instance has any; an instance whose
+The variable history is ``engine.variable_history``'s (its ``variables_changed`` events); an instance whose
 history predates them has its changes derived from the events that carried data (the start's data, tasks'
 submitted values with their values before, scripts' changes, external tasks' variables).
 Memory is linear in the instance's events (read once), never in the whole history.
@@ -21,7 +21,8 @@ from typing import Any, Iterable, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import access, attachments, chain_verify, clock, comments, history, instances, operation_log, timestamps
+from engine import (access, attachments, chain_verify, clock, comments, history, instances, operation_log, timestamps,
+                    variable_history)
 from engine.errors import NotFoundError
 from engine.external_tasks import list_rows as external_task_rows
 from engine.models import Definition, HistoryEvent, HumanTask, IncidentStatus, Instance, User
@@ -52,7 +53,7 @@ def build(session: Session, instance_id: int, viewer: User) -> dict[str, Any]:
         "tasks": tasks_part(session, instance_id, events),
         "comments": comments.as_dicts(session, comments.of_instance(session, instance_id)),
         "attachments": [attachments.as_dict(row) for row in attachments.of_instance(session, instance_id)],
-        "variables": variables_part(events),
+        "variables": variables_part(session, instance_id, events),
         "operations": [operation_log.as_dict(event) for event in events if event.operation is not None],
         "chain": chain_part(session, instance_id, events, head, count),
     }
@@ -136,30 +137,25 @@ def task_row(row: HumanTask, events: list[HistoryEvent]) -> dict[str, Any]:
 
 # -- variables --------------------------------------------------------------------------------------
 
-def variables_part(events: list[HistoryEvent]) -> list[dict[str, Any]]:
-    """``[{"name", "changes": [{"event_id", "at", "actor", "element_id", "task_id", "source", "old", "new",
-    "removed"}]}]``, variables in the order first changed, each one's changes oldest first."""
-    recorded = [e for e in events if e.type == "variables_changed"]
-    changes = recorded_changes(recorded) if recorded else derived_changes(events)
+def variables_part(session: Session, instance_id: int, events: list[HistoryEvent]) -> list[dict[str, Any]]:
+    """``[{"name", "changes": [{"event_id", "at", "actor", "element_id", "task_id", "source", "old", "new"}]}]``
+    (``added``/``removed`` true when the variable appeared or went), variables in the order first changed,
+    each one's changes oldest first: ``engine.variable_history``'s, else derived (``derived_changes``)."""
+    recorded = variable_history.history_of(session, instance_id)
+    if recorded:
+        return [{"name": name, "changes": [variable_history.as_dict(c) for c in changes]}
+                for name, changes in recorded.items()]
     by_name: dict[str, list[dict]] = {}
-    for name, change in changes:
+    for name, change in derived_changes(events):
         by_name.setdefault(name, []).append(change)
     return [{"name": name, "changes": changes_of_name} for name, changes_of_name in by_name.items()]
 
 
 def change(event: HistoryEvent, source: str, old: Any, new: Any, removed: bool = False) -> dict[str, Any]:
+    """A derived change, as ``engine.variable_history.as_dict`` writes a recorded one."""
     return {"event_id": event.id, "at": timestamps.iso(event.at), "actor": event.actor,
             "element_id": event.element_id, "task_id": event.task_id, "source": source, "old": old, "new": new,
-            "removed": removed}
-
-
-def recorded_changes(events: Iterable[HistoryEvent]) -> Iterable[tuple[str, dict]]:
-    for event in events:
-        data = event.data or {}
-        for name, values in (data.get("changes") or {}).items():
-            values = values if isinstance(values, dict) else {}
-            yield name, change(event, str(data.get("source") or ""), values.get("old"), values.get("new"),
-                               bool(values.get("removed")))
+            **({"removed": True} if removed else {})}
 
 
 def derived_changes(events: Iterable[HistoryEvent]) -> Iterable[tuple[str, dict]]:

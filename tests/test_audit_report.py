@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import select, text
 
-from engine import chain_verify, hash_chain, history
+from engine import audit_report, chain_verify, hash_chain, history
 from engine.models import HistoryEvent
 from web_support import browser_as, open_task, refund_world, web  # noqa: F401 (fixtures)
 
@@ -204,3 +204,24 @@ def test_printed_the_report_has_no_menu_shows_links_as_text_and_fills_a4_pages(c
     pdf = page.pdf(format="A4")
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert pdf.startswith(b"%PDF") and pages >= 2
+
+
+def test_an_instance_recorded_before_variable_history_has_its_changes_derived_from_its_steps():
+    at = datetime(2026, 11, 2, 9, 0)
+    events = [HistoryEvent(id=1, type="instance_started", actor="kefu", at=at, element_id="start",
+                           data={"version": 1, "data": {"amount": "88.00", "reason": "没有收到货"}}),
+              HistoryEvent(id=2, type="task_completed", actor="zhuguan", at=at, element_id="review", task_id=7,
+                           data={"submitted": {"approved": True, "reason": "没有收到货"},
+                                 "before": {"approved": None, "reason": "没有收到货"}}),
+              HistoryEvent(id=3, type="script_changed_data", actor="system", at=at, element_id="calc",
+                           data={"changed": {"amount": "80.00"}, "removed": ["reason"],
+                                 "before": {"amount": "88.00"}})]
+    changes = {}
+    for name, change in audit_report.derived_changes(events):
+        changes.setdefault(name, []).append((change["source"], change["actor"], change["old"], change["new"],
+                                             change.get("removed", False)))
+    assert changes["amount"] == [("start_form", "kefu", None, "88.00", False),
+                                 ("script", "system", "88.00", "80.00", False)]
+    assert changes["approved"] == [("task_form", "zhuguan", None, True, False)]
+    assert changes["reason"] == [("start_form", "kefu", None, "没有收到货", False),  # submitted unchanged: no change
+                                 ("script", "system", "没有收到货", None, True)]
