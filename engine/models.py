@@ -64,7 +64,8 @@ class Definition(Base):
 
 class Instance(Base):
     __tablename__ = "instances"
-    __table_args__ = (Index("ix_instances_process_status", "process_id", "status"),)
+    __table_args__ = (Index("ix_instances_process_status", "process_id", "status"),
+                      Index("ix_instances_ended_at", "ended_at"))  # retention: what ended before a time
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"), index=True)

@@ -54,6 +54,8 @@ REFUSALS: list[tuple[str, str]] = [
     ("No form or data dictionary of process '{process}' declares a variable '{name}'; the variables it declares "
      "are: {names}.", "流程「{process}」的表单和数据字典都没有声明变量「{name}」；已声明的变量有：{names}。"),
     ("Instance {id} does not exist.", "实例 {id} 不存在。"),
+    ("Instance {id} not found; its history may have been removed by retention.",
+     "实例 {id} 不存在；其历史可能已按保留期限清除。"),
     ("Only an admin, a supervisor or the user who started an instance may cancel it.",
      "只有管理员、主管或发起人可以撤销实例。"),
     ("Instance {id} is {w_status}; only running instances can be cancelled.",

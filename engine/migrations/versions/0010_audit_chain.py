@@ -7,7 +7,8 @@
 * ``history_chain``: the head row (id 1) every writer locks, signed as ``engine.hash_chain.sign("head", head,
   events)`` does it; ``audit_anchors``; ``history_gaps`` (retention's
   signed summaries); ``cleanup_permits``.
-* ``definitions.history_ttl_days``: the process's history time-to-live (retention), null for none.
+* ``definitions.history_ttl_days``: the process's history time-to-live (retention), null for none; an index on
+  ``instances.ended_at`` (what retention looks for).
 * The append-only triggers of ``history_events`` and ``comments`` let DELETE through while the deleting
   transaction holds a row of ``cleanup_permits`` (retention), and refuse it otherwise, as before.
 
@@ -81,6 +82,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_history_gaps_prev_hash', 'history_gaps', ['prev_hash'], unique=False)
     op.add_column('definitions', sa.Column('history_ttl_days', sa.Integer(), nullable=True))
+    op.create_index('ix_instances_ended_at', 'instances', ['ended_at'], unique=False)
     op.create_table('cleanup_permits', sa.Column('id', sa.Integer(), nullable=False), sa.PrimaryKeyConstraint('id'))
     head, count = _chain_existing(op.get_bind())
     signature = hmac.new((os.environ.get("LIUCHENG_AUDIT_KEY") or "liucheng-audit-key-not-set").encode("utf-8"),
@@ -99,6 +101,7 @@ def downgrade() -> None:
     op.drop_table('audit_anchors')
     op.drop_table('history_chain')
     op.drop_column('definitions', 'history_ttl_days')
+    op.drop_index('ix_instances_ended_at', table_name='instances')
     with op.batch_alter_table('history_events') as batch:
         batch.drop_index('ix_history_events_operation')
         for column in ('hash', 'prev_hash', 'entity_id', 'entity_type', 'operation'):
