@@ -39,12 +39,13 @@ CARRY_DATA = ("instance_started", "task_completed", "script_changed_data", "exte
 
 def build(session: Session, instance_id: int, viewer: User) -> dict[str, Any]:
     """The report of ``instance_id`` as ``viewer`` may read it (``engine.access``: 403 for an instance
-    they may not see, 404 for none). The chain's head is read first, so every event it counts is in it."""
+    they may not see, 404 for none). The chain's head is read after the events, so it counts every event the
+    report lists (``--against HEAD:COUNT`` covers them all)."""
     instance = readable(session, instance_id, viewer)
-    head, count = chain_verify.current_head(session)
-    generated_at = clock.now()
     definition = session.get(Definition, instance.definition_id)
     events = history.events_of(session, instance_id)
+    head, count = chain_verify.current_head(session)
+    generated_at = clock.now()
     elements = (definition.elements if definition else None) or {}
     return {
         "report": header(instance_id, viewer, generated_at, head, count),

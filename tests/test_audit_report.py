@@ -89,6 +89,12 @@ def test_the_json_report_holds_path_tasks_files_variables_and_the_chain(client, 
     assert report["chain"]["verification"]["intact"] is True
     assert report["chain"]["verification"]["events"] == len(events)
     assert report["chain"]["verification"]["first_broken"] is None
+    # the head the report names is an anchor: the history up to it still proves unchanged after more events
+    assert client.post(f"/api/v1/instances/{refund_world.instance_id}/comments", headers=auth("kefu"),
+                       json={"text": "已结案"}).status_code == 201
+    db_session.rollback()
+    assert chain_verify.current_head(db_session)[1] > count
+    assert chain_verify.verify_against(db_session, head, count).intact
 
 
 def test_operations_on_the_instance_are_in_the_report(client, auth, refund_world, app):
