@@ -1,37 +1,30 @@
 """Auditors: every instance read-only, its timeline, a search across instances, CSV and JSON exports.
 
-The search is ``engine.history.search``; an exported event is ``engine.history.export_row`` (codes, for
-machines) or, with ``?labels=1``, the event as people read it (``labelled_row``: event type, step name,
-field labels, values as on the pages). Times in both are in the configured zone, with the offset in each value;
-the CSV header names the zone.
+The search is ``engine.history.search``. The exports (the search's result, an instance's history, the
+operation log) hold every matching row, streamed from one snapshot (``webui.exports``: the file ends with its
+row count); a row is ``webui.pages.audit_rows``: codes, for machines, or with ``?labels=1`` as people read it.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
-from datetime import datetime, timezone
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Iterator
 
 from flask import Blueprint, Response, abort, render_template, request
-from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from engine import history, runtime, users
-from engine.models import Definition, HistoryEvent, Instance
+from engine.models import Definition, HistoryEvent
+from webui import exports
 from webui.db import get_session
-from webui.pages.display import (count, lang, local_day_bounds, local_zone, pager, parse_day, process_name,
-                                 process_names)
+from webui.pages import audit_rows
+from webui.pages.display import count, local_day_bounds, pager, parse_day, process_names
 from webui.pages.history import Labels, entries, event_label
-from webui.pages.operations import verification_of
+from webui.pages.operations import search_query as operations_query, verification_of
 from webui.pages.signed_in import AUDIT_ROLES, page
 from webui.pages.timeline import build as timeline_of
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE = 50
-EXPORT_LIMIT = 50_000
-CSV_COLUMNS = ("id", "instance_id", "process_id", "business_key", "at", "type", "actor", "element_id", "task_id",
-               "data")
+cell = exports.cell  # a CSV cell, safe from spreadsheet formulas (tests import it from here)
 
 
 def instance_number(text: str | None) -> int | None:
@@ -70,8 +63,7 @@ def index():
 @bp.get("/export.<fmt>")
 @page(*AUDIT_ROLES)
 def export_search(fmt: str):
-    rows = get_session().execute(search_query().limit(EXPORT_LIMIT)).all()
-    return export(((event, instance) for event, instance in rows), fmt, "liucheng-history-search")
+    return export_events(search_query(), fmt, "liucheng-history-search")
 
 
 @bp.get("/instances/<int:instance_id>")
@@ -89,100 +81,57 @@ def timeline(instance_id: int):
 @bp.get("/instances/<int:instance_id>/history.<fmt>")
 @page(*AUDIT_ROLES)
 def export_instance(instance_id: int, fmt: str):
-    session = get_session()
-    instance = runtime.get_instance(session, instance_id)
-    events = history.events_of(session, instance_id)
-    return export(((event, instance) for event in events), fmt, f"liucheng-instance-{instance_id}-history")
+    runtime.get_instance(get_session(), instance_id)  # 404 for an unknown instance
+    query = history.search(instance_id=instance_id).order_by(None).order_by(HistoryEvent.id)  # as the timeline
+    return export_events(query, fmt, f"liucheng-instance-{instance_id}-history")
+
+
+@bp.get("/operations/export.<fmt>")
+@page(*AUDIT_ROLES)
+def export_operations(fmt: str):
+    """The operation log with the filters of its page, oldest first (the chain's order, as the other exports)."""
+    query = audit_rows.operation_columns(operations_query().order_by(None).order_by(HistoryEvent.at, HistoryEvent.id))
+    if wants_labels():
+        return export(query, fmt, "liucheng-operations-labels",
+                      lambda _snapshot, rows: audit_rows.labelled_operation_records(rows),
+                      audit_rows.labelled_operation_columns())
+    return export(query, fmt, "liucheng-operations", lambda _snapshot, rows: audit_rows.operation_records(rows),
+                  audit_rows.coded_columns(audit_rows.OPERATION_KEYS))
 
 
 # -- exports -----------------------------------------------------------------------------------------
 
-def export(rows: Iterable[tuple[HistoryEvent, Instance]], fmt: str, name: str) -> Response:
-    if fmt not in ("json", "csv"):
+def export_events(query, fmt: str, name: str) -> Response:
+    """History events (``engine.history.search``), codes or labels."""
+    query = audit_rows.event_columns(query)
+    if wants_labels():
+        return export(query, fmt, name + "-labels", audit_rows.labelled_event_records,
+                      audit_rows.labelled_event_columns())
+    return export(query, fmt, name, lambda _snapshot, rows: audit_rows.event_records(rows),
+                  audit_rows.coded_columns(audit_rows.EVENT_KEYS))
+
+
+def wants_labels() -> bool:
+    return request.args.get("labels") in ("1", "true", "on")
+
+
+def export(query, fmt: str, name: str, records: Callable[..., Iterator[dict]], columns) -> Response:
+    """Every row of ``query`` as the file ``name.fmt``: counted, then streamed from the same snapshot;
+    ``records(snapshot, rows)`` makes the rows into records."""
+    if fmt not in exports.FORMATS:
         abort(404)
-    labelled = request.args.get("labels") in ("1", "true", "on")
-    if labelled:
-        items, columns = labelled_rows(rows), labelled_columns()
-    else:
-        items, columns = [machine_row(event, instance) for event, instance in rows], machine_columns()
+    snapshot = exports.open_snapshot()
+    try:
+        total = exports.count_of(snapshot, query)
+        rows: Iterable = exports.rows_of(snapshot, query)
+    except BaseException:
+        snapshot.close()
+        raise
+    items = records(snapshot, rows)
     if fmt == "json":
-        body = json.dumps(items, ensure_ascii=False, indent=1)
-        mimetype = "application/json"
+        chunks = exports.json_chunks(items)
+    elif wants_labels():
+        chunks = exports.csv_chunks(audit_rows.readable_cells(items), columns, audit_rows.labelled_trailer)
     else:
-        body = "\ufeff" + to_csv(items, columns)  # the byte order mark lets Excel read the UTF-8 (Chinese) text
-        mimetype = "text/csv"
-    name += "-labels" if labelled else ""
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def local_iso(moment: datetime) -> str:
-    """A stored (naive UTC) time in the configured zone, ISO 8601 with its offset."""
-    return moment.replace(tzinfo=timezone.utc).astimezone(local_zone()).isoformat()
-
-
-def machine_row(event: HistoryEvent, instance: Instance) -> dict:
-    """``engine.history.export_row`` (codes) with ``at`` in the configured zone."""
-    return {**history.export_row(event, instance.process_id, instance.business_key), "at": local_iso(event.at)}
-
-
-def machine_columns() -> list[tuple[str, str]]:
-    """``(key, CSV header)``: the keys as they are, ``at`` naming its zone (``at (Asia/Shanghai)``)."""
-    return [(key, f"at ({local_zone().key})" if key == "at" else key) for key in CSV_COLUMNS]
-
-
-def labelled_rows(rows: Iterable[tuple[HistoryEvent, Instance]]) -> list[dict]:
-    """The events as people read them (each instance's definition read once)."""
-    session, labels, items = get_session(), {}, []
-    for event, instance in rows:
-        if instance.id not in labels:
-            labels[instance.id] = Labels(session.get(Definition, instance.definition_id), instance.data)
-        items.append(labelled_row(entries([event], labels[instance.id])[0], instance))
-    return items
-
-
-def labelled_row(item, instance: Instance) -> dict:
-    event = item.event
-    return {"id": event.id, "instance_id": event.instance_id, "process": process_name(instance.process_id),
-            "business_key": instance.business_key, "at": local_iso(event.at), "event": item.label,
-            "actor": event.actor, "step": item.element, "task_id": event.task_id,
-            "changes": [{"field": label, "before": before, "after": after} for label, before, after in item.texts],
-            "details": dict(item.details)}
-
-
-def labelled_columns() -> list[tuple[str, str]]:
-    return [("id", _("Event no.")), ("instance_id", _("Instance")), ("process", _("Process")),
-            ("business_key", _("Business key")), ("at", _("Time (%(zone)s)", zone=local_zone().key)),
-            ("event", _("Event")), ("actor", _("Who")), ("step", _("Step")), ("task_id", _("Task")),
-            ("changes", _("Data")), ("details", _("Details"))]
-
-
-def to_csv(items: list[dict], columns: Optional[list[tuple[str, str]]] = None) -> str:
-    columns = columns or [(key, key) for key in CSV_COLUMNS]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([header for _key, header in columns])
-    for item in items:
-        writer.writerow([cell(readable_cell(key, item[key])) for key, _header in columns])
-    return out.getvalue()
-
-
-def readable_cell(key: str, value: object) -> object:
-    """A labelled row's changes and details in one cell: 「主管是否同意：否 → 是；审批意见：同意」."""
-    colon, semicolon = ("：", "；") if lang() == "zh" else (": ", "; ")
-    if key == "changes" and isinstance(value, list):
-        return semicolon.join(f"{c['field']}{colon}{c['before']} → {c['after']}" if c["before"]
-                              else f"{c['field']}{colon}{c['after']}" for c in value)
-    if key == "details" and isinstance(value, dict):
-        return semicolon.join(f"{k}{colon}{v}" for k, v in value.items())
-    return value
-
-
-def cell(value: Optional[object]) -> str:
-    """A CSV cell; text a spreadsheet would run as a formula is prefixed with a quote."""
-    if value is None:
-        return ""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+        chunks = exports.csv_chunks(items, columns, exports.row_count_line)
+    return exports.download(chunks, fmt, name, total, snapshot)
