@@ -362,3 +362,13 @@ def test_the_instance_pages_cancel_without_a_reason_stays_open_and_changes_nothi
         "guanli", str(refund_world.instance_id), "running", "cancelled", "重复提交")
     with app.extensions["liucheng_db"].session() as session:
         assert session.scalar(select(HumanTask.status).where(HumanTask.id == refund_world.task_id)) == "cancelled"
+
+
+def test_the_incident_pages_retry_takes_an_optional_reason(browser_as, app, incident):
+    client = browser_as("zhao")
+    assert 'id="retry-reason"' in text(client.get(f"/incidents/{incident['id']}"))
+    FLAKY["failures_left"] = 0
+    assert client.post(f"/incidents/{incident['id']}/retry", data={"reason": "库存系统已恢复"}).status_code == 302
+    operation = the_only(app, "incident_retry")
+    assert (operation["actor"], operation["old"], operation["new"], operation["reason"]) == (
+        "zhao", "open", "resolved", "库存系统已恢复")

@@ -59,7 +59,7 @@ def retry(incident_id: int):
     session = get_session()
     try:
         access.get_visible_incident(session, actor(), incident_id)
-        incident = runtime.retry_incident(session, incident_id, actor())
+        incident = runtime.retry_incident(session, incident_id, actor(), request.form.get("reason"))
     except EngineError as exc:
         flash(engine_text(exc.message), "error")
     else:
