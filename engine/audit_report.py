@@ -48,7 +48,7 @@ def build(session: Session, instance_id: int, viewer: User) -> dict[str, Any]:
     generated_at = clock.now()
     elements = (definition.elements if definition else None) or {}
     return {
-        "report": header(instance_id, viewer, generated_at, head, count),
+        "report": {**header(instance_id, viewer, generated_at, head, count), "instance_events": len(events)},
         "instance": instance_part(instance, definition),
         "path": path_of(elements, events, active_elements(session, instance_id), failed_elements(session, instance_id)),
         "tasks": tasks_part(session, instance_id, events),
