@@ -1,12 +1,16 @@
-"""Anchors (issue 15 item 3): the chain's head written down and signed, once a local day by the worker."""
+"""Anchors (issue 15 item 3): the chain's head written down and signed, once a local day by the worker;
+``liucheng audit head|anchor|anchors`` and the refusals of ``audit verify`` (tampering: test_audit_chain.py)."""
 from __future__ import annotations
 
 import threading
 
+import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
 from engine import anchors, chain_verify, database as engine_database, history, scheduler
 from engine.models import AuditAnchor, HistoryEvent
+from webui.cli import main
 
 WORKERS = 4
 
@@ -114,3 +118,100 @@ def test_workers_ticking_together_record_one_daily_anchor(app, clock):
     assert len(recorded) == WORKERS and sum(anchor is not None for anchor in recorded) == 1
     with database.session() as session:
         assert len(anchors.list_anchors(session)) == 1
+
+
+# -- liucheng audit head | anchor | anchors, and what verify refuses ------------------------------------------
+
+KEY = "the department's audit key"
+
+
+def cli(url: str, *args: str):
+    return CliRunner().invoke(main, ["--database", url, "audit", *args])
+
+
+@pytest.fixture
+def keyed(monkeypatch, db_session, clock):
+    """Three events written under the audit key."""
+    monkeypatch.setenv("LIUCHENG_AUDIT_KEY", KEY)
+    record_events(db_session, 3)
+
+
+def test_head_prints_a_line_verify_against_takes(database_url, db_session, keyed):
+    result = cli(database_url, "head")
+    assert result.exit_code == 0, result.output
+    head, count = chain_verify.current_head(db_session)
+    first, second = result.stdout.splitlines()[:2]
+    assert first == f"{head}:{count}" and count == 3 and "3 event(s)" in second
+    assert cli(database_url, "verify", "--against", first).exit_code == 0
+
+
+def test_anchor_records_a_manual_signed_anchor(database_url, db_session, keyed):
+    result = cli(database_url, "anchor")
+    assert result.exit_code == 0, result.output
+    db_session.rollback()
+    [anchor] = anchors.list_anchors(db_session)
+    assert anchor.kind == "manual" and anchors.as_dict(anchor)["signature_valid"]
+    assert result.stdout.splitlines()[0] == f"{anchor.head}:{anchor.events}"
+    assert "signed with the audit key" in result.stdout
+    assert chain_verify.current_head(db_session) == (anchor.head, anchor.events)  # not an event itself
+
+
+def test_audit_anchors_lists_them_and_proves_the_chain_against_the_newest(database_url, db_session, keyed, clock):
+    assert "No anchors yet" in cli(database_url, "anchors").stdout
+    first = anchors.record_anchor(db_session, "daily")
+    clock.advance(days=1, minutes=10)
+    second = anchors.record_anchor(db_session, "manual")
+    result = cli(database_url, "anchors")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "recorded (Asia/Shanghai)" in lines[0]
+    assert lines[1].split()[:4] == [str(second.id), "2026-11-03", "17:10:00", "manual"]
+    assert lines[1].endswith("valid") and lines[2].split()[0] == str(first.id)
+    assert f"Intact up to anchor {second.id}" in result.stdout
+
+
+def test_an_anchor_edited_in_the_database_shows_as_invalid(database_url, db_session, keyed, clock):
+    honest = anchors.record_anchor(db_session, "daily")
+    clock.advance(hours=1)
+    edited = anchors.record_anchor(db_session, "daily")
+    db_session.execute(text("UPDATE audit_anchors SET events = 2 WHERE id = :id"), {"id": edited.id})
+    db_session.commit()
+    result = cli(database_url, "anchors")
+    assert result.exit_code == 1 and "INVALID" in result.stdout
+    assert f"anchor(s) {edited.id} does not hold" in result.stdout
+    assert f"Intact up to anchor {honest.id}, the newest with a valid signature" in result.stdout
+
+
+@pytest.mark.parametrize("against", ["abc:3", "f" * 64, "f" * 64 + ":", "f" * 64 + ":-1", "g" * 64 + ":3",
+                                     "f" * 63 + ":3", " "])
+def test_a_malformed_against_is_exit_2_with_how_to_write_it(database_url, keyed, against):
+    result = cli(database_url, "verify", "--against", against)
+    assert result.exit_code == 2 and "HASH:COUNT" in result.output and "Traceback" not in result.output
+
+
+def test_against_and_instance_together_are_refused(database_url, keyed):
+    result = cli(database_url, "verify", "--against", f"{'0' * 64}:0", "--instance", "1")
+    assert result.exit_code == 2 and "--instance" in result.output
+
+
+def test_an_unknown_instance_is_exit_2(database_url, keyed):
+    result = cli(database_url, "verify", "--instance", "999")
+    assert result.exit_code == 2 and "Instance 999 not found" in result.stderr
+
+
+def test_without_the_audit_key_every_command_warns_on_stderr(database_url, db_session, clock, monkeypatch):
+    monkeypatch.delenv("LIUCHENG_AUDIT_KEY", raising=False)
+    record_events(db_session, 2)
+    for args in (("verify",), ("head",), ("anchor",), ("anchors",)):
+        result = cli(database_url, *args)
+        assert result.exit_code == 0, result.output
+        assert "LIUCHENG_AUDIT_KEY is not set" in result.stderr and "LIUCHENG_AUDIT_KEY" not in result.stdout
+    assert "signed with the default key" in cli(database_url, "anchor").stdout
+    monkeypatch.setenv("LIUCHENG_AUDIT_KEY", KEY)
+    assert "LIUCHENG_AUDIT_KEY" not in cli(database_url, "head").stderr
+
+
+def test_a_database_that_is_not_there_is_exit_3_and_is_not_created(tmp_path):
+    missing = tmp_path / "nowhere.db"
+    result = cli(f"sqlite:///{missing}", "verify")
+    assert result.exit_code == 3 and "no database" in result.stderr and not missing.exists()

@@ -326,6 +326,17 @@ def test_a_chain_recomputed_with_the_key_verifies_but_not_against_an_anchor_take
     assert result.exit_code == 1 and "(changed:" in result.stdout and "recomputed" in result.stdout
 
 
+def test_stored_anchors_catch_a_chain_recomputed_with_the_key_unless_they_were_rewritten_too(chain, db_session):
+    anchors.record_anchor(db_session, "daily")
+    started = refund_start(db_session, chain.first)
+    set_columns(db_session, started.id, data={**started.data, "data": {**started.data["data"], "amount": 1}})
+    recompute_chain(db_session, key="the department's audit key")
+    assert cli(chain.url, "verify").exit_code == 0
+    result = cli(chain.url, "anchors")
+    assert result.exit_code == 1 and "BROKEN: the chain is not the one anchor" in result.stdout
+    assert "(changed:" in result.stdout
+
+
 def test_an_anchor_still_holds_after_the_chain_grew(chain, db_session, clock):
     head, count = chain_verify.current_head(db_session)
     li = users.get_user(db_session, "li")
@@ -392,98 +403,3 @@ def test_instance_verify_finds_a_deleted_event_of_that_instance(chain, db_sessio
 def test_instance_verify_of_an_unknown_instance_is_a_usage_error(chain):
     result = cli(chain.url, "verify", "--instance", "999")
     assert result.exit_code == 2 and "Instance 999 not found" in result.stderr
-
-
-# -- the CLI's other commands and its refusals -------------------------------------------------------------
-
-def test_head_prints_a_line_verify_against_takes(chain, db_session):
-    result = cli(chain.url, "head")
-    assert result.exit_code == 0, result.output
-    head, count = chain_verify.current_head(db_session)
-    first, second = result.stdout.splitlines()[:2]
-    assert first == f"{head}:{count}" and f"{count} event(s)" in second
-    assert cli(chain.url, "verify", "--against", first).exit_code == 0
-
-
-def test_anchor_records_a_manual_signed_anchor(chain, db_session):
-    result = cli(chain.url, "anchor")
-    assert result.exit_code == 0, result.output
-    db_session.rollback()
-    [anchor] = anchors.list_anchors(db_session)
-    assert anchor.kind == "manual" and anchors.as_dict(anchor)["signature_valid"]
-    assert result.stdout.splitlines()[0] == f"{anchor.head}:{anchor.events}"
-    assert "signed with the audit key" in result.stdout
-    assert chain_verify.current_head(db_session) == (anchor.head, anchor.events)  # not an event itself
-
-
-@pytest.mark.parametrize("against", ["abc:3", "f" * 64, "f" * 64 + ":", "f" * 64 + ":-1", "g" * 64 + ":3",
-                                     "f" * 63 + ":3", " "])
-def test_a_malformed_against_is_exit_2_with_how_to_write_it(chain, against):
-    result = cli(chain.url, "verify", "--against", against)
-    assert result.exit_code == 2 and "HASH:COUNT" in result.output and "Traceback" not in result.output
-
-
-def test_against_and_instance_together_are_refused(chain):
-    head = "0" * 64
-    result = cli(chain.url, "verify", "--against", f"{head}:0", "--instance", str(chain.first))
-    assert result.exit_code == 2 and "--instance" in result.output
-
-
-def test_without_the_audit_key_every_command_warns_on_stderr(chain, db_session, monkeypatch):
-    monkeypatch.delenv("LIUCHENG_AUDIT_KEY")
-    head, count = chain_verify.current_head(db_session)
-    move_head(db_session, head, count, "liucheng-audit-key-not-set")  # as if the key had never been set
-    for args in (("verify",), ("head",), ("anchor",)):
-        result = cli(chain.url, *args)
-        assert result.exit_code == 0, result.output
-        assert "LIUCHENG_AUDIT_KEY is not set" in result.stderr and "LIUCHENG_AUDIT_KEY" not in result.stdout
-    assert "signed with the default key" in cli(chain.url, "anchor").stdout
-
-
-def test_a_database_that_is_not_there_is_exit_3_and_is_not_created(tmp_path):
-    missing = tmp_path / "nowhere.db"
-    result = cli(f"sqlite:///{missing}", "verify")
-    assert result.exit_code == 3 and "no database" in result.stderr and not missing.exists()
-
-
-# -- the anchors the database keeps ---------------------------------------------------------------------
-
-def test_audit_anchors_lists_them_and_proves_the_chain_against_the_newest(chain, db_session, clock):
-    assert "No anchors yet" in cli(chain.url, "anchors").stdout
-    first = anchors.record_anchor(db_session, "daily")
-    clock.advance(days=1)
-    second = anchors.record_anchor(db_session, "manual")
-    result = cli(chain.url, "anchors")
-    assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    assert "recorded (Asia/Shanghai)" in lines[0]
-    assert lines[1].split()[:3] == [str(second.id), "2026-11-03", "17:10:00"] and lines[1].endswith("valid")
-    assert lines[2].split()[0] == str(first.id)
-    assert f"Intact up to anchor {second.id}" in result.stdout
-
-
-def test_stored_anchors_catch_a_chain_recomputed_with_the_key_unless_they_were_rewritten_too(chain, db_session):
-    anchors.record_anchor(db_session, "daily")
-    started = refund_start(db_session, chain.first)
-    set_columns(db_session, started.id, data={**started.data, "data": {**started.data["data"], "amount": 1}})
-    recompute_chain(db_session, key="the department's audit key")
-    assert cli(chain.url, "verify").exit_code == 0
-    result = cli(chain.url, "anchors")
-    assert result.exit_code == 1 and "BROKEN: the chain is not the one anchor" in result.stdout
-    assert "(changed:" in result.stdout
-
-
-def test_an_anchor_edited_in_the_database_shows_as_invalid(chain, db_session, clock):
-    honest = anchors.record_anchor(db_session, "daily")
-    clock.advance(hours=1)
-    edited = anchors.record_anchor(db_session, "daily")
-    run(db_session, text("UPDATE audit_anchors SET head = :head WHERE id = :id").bindparams(
-        head=recompute_target(db_session), id=edited.id))
-    result = cli(chain.url, "anchors")
-    assert result.exit_code == 1
-    assert f"anchor(s) {edited.id} does not hold" in result.stdout
-    assert f"Intact up to anchor {honest.id}, the newest with a valid signature" in result.stdout
-
-
-def recompute_target(session) -> str:
-    return events(session)[1].hash
