@@ -16,6 +16,7 @@ Memory is linear in the instance's events (read once), never in the whole histor
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Iterable, Optional
 
 from sqlalchemy import select
@@ -48,7 +49,7 @@ def build(session: Session, instance_id: int, viewer: User) -> dict[str, Any]:
     generated_at = clock.now()
     elements = (definition.elements if definition else None) or {}
     return {
-        "report": {**header(instance_id, viewer, generated_at, head, count), "instance_events": len(events)},
+        "report": header(instance_id, viewer, generated_at, (head, count), len(events)),
         "instance": instance_part(instance, definition),
         "path": path_of(elements, events, active_elements(session, instance_id), failed_elements(session, instance_id)),
         "tasks": tasks_part(session, instance_id, events),
@@ -74,10 +75,14 @@ def verify_commands(instance_id: int, head: str, count: int) -> dict[str, str]:
             "against": f"liucheng audit verify --against {head}:{count}"}
 
 
-def header(instance_id: int, viewer: User, generated_at, head: str, count: int) -> dict[str, Any]:
+def header(instance_id: int, viewer: User, generated_at: datetime, chain_head: tuple[str, int],
+           listed: int) -> dict[str, Any]:
+    """When and by whom the report was made, the chain's head then (``hash``, ``events``: an anchor), how many
+    of the instance's events the report lists, and the commands that check it."""
+    head, count = chain_head
     return {"version": VERSION, "generated_at": timestamps.iso(generated_at), "generated_by": viewer.username,
-            "generated_by_name": viewer.display_name or viewer.username,
-            "head": {"hash": head, "events": count}, "verify": verify_commands(instance_id, head, count)}
+            "generated_by_name": viewer.display_name or viewer.username, "head": {"hash": head, "events": count},
+            "instance_events": listed, "verify": verify_commands(instance_id, head, count)}
 
 
 def instance_part(instance: Instance, definition: Optional[Definition]) -> dict[str, Any]:
