@@ -21,10 +21,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, event as orm_event, select
 from sqlalchemy.orm import Session
 
-from engine import history, timestamps
+from engine import database, history, timestamps
 from engine.models import HistoryEvent
 from engine.statements import Statement
 
@@ -43,7 +43,7 @@ SOURCES = {  # an event a command records -> the source of the variables it brin
     "timer_fired": ("timer", None),
     "incident_retried": ("incident_retry", None),
 }
-_MARKS = "liucheng_variable_marks"  # session.info: {instance id: queue length after its last save}
+_MARKS = "liucheng_variable_marks"  # session.info: {instance id: the last event queued at its last save}
 _MISSING = object()
 _EVENTS = HistoryEvent.__table__
 _CHANGES = Statement(
@@ -61,13 +61,35 @@ def record_changes(session: Session, instance_id: int, before: dict, after: dict
     changes = diff(before, after)
     marks = session.info.setdefault(_MARKS, {})
     if changes:
-        mark = marks.get(instance_id, 0)
-        queued = history.queued_since(session, mark if mark <= history.queue_mark(session) else 0)
-        events = _with_start_events([e for e in queued if e["instance_id"] == instance_id])
+        events = _with_start_events([e for e in _queued_since_last_save(session, marks.get(instance_id))
+                                     if e["instance_id"] == instance_id])
         for (source, actor, element_id, task_id), found in attribute(changes, before, after, events).items():
             history.record(session, instance_id, EVENT, actor, element_id, task_id,
                            {"changes": found, "source": source})
-    marks[instance_id] = history.queue_mark(session)
+    queued = history.queued_since(session, 0)
+    marks[instance_id] = queued[-1] if queued else None
+
+
+def _queued_since_last_save(session: Session, last: Optional[dict]) -> list[dict]:
+    """The events queued after ``last`` (the last event queued when the instance was saved before in this
+    command, found by identity; all of them when it is not queued any more: written, or none)."""
+    queued = history.queued_since(session, 0)
+    for index in range(len(queued) - 1, -1, -1):
+        if queued[index] is last:
+            return queued[index + 1:]
+    return queued
+
+
+@orm_event.listens_for(Session, "after_commit")
+@database.on("after_commit")
+def _forget_marks_on_commit(session: Session) -> None:
+    session.info.pop(_MARKS, None)
+
+
+@orm_event.listens_for(Session, "after_rollback")
+@database.on("after_rollback")
+def _forget_marks_on_rollback(session: Session) -> None:
+    session.info.pop(_MARKS, None)
 
 
 def diff(before: dict, after: dict) -> dict[str, dict]:

@@ -394,3 +394,12 @@ def test_the_timeline_shows_what_no_step_event_shows_and_does_not_double_the_res
     message, worker = (item[:item.index("</li>")] for item in shown)
     assert "付款单号" in message and "P-9" in message and "Paid" in message
     assert "运单号" in worker and "SF-1" in worker and "Ship" in worker
+
+
+def test_commands_one_after_the_other_in_one_session_each_name_their_own_source(db_session, started):
+    root, wang = user(db_session, "root"), user(db_session, "wang")
+    runtime.edit_variable(db_session, started, "order_no", "V-2", "typo", root)
+    runtime.complete_task(db_session, open_task(db_session, started, "Review"), {"approved": True, "amount": "9"}, wang)
+    (approved,) = changes(db_session, started, "approved")
+    assert (approved["source"], approved["actor"], approved["element_id"]) == ("task_form", "wang", "Review")
+    assert changes(db_session, started, "amount")[-1]["source"] == "task_form"
