@@ -189,8 +189,15 @@ def test_the_operation_log_page_filters_and_reads(started, browser_as, db_sessio
                                  property="assignee", old="wang", new="li", reason="请假")
         history.record_operation(db_session, "root", "variable_edit", "variable", "amount", instance_id=started[2],
                                  property="amount", old={"amount": 12.5}, new=True, reason="更正")
+        history.record_operation(db_session, "root", "variable_edit", "variable", f"{started[0]}:status",
+                                 instance_id=started[0], property="status", old="open", new="completed", reason="x")
+        history.record_operation(db_session, "system", "history_cleanup", "history", None,
+                                 new={"instance_ids": list(range(1, 31)), "first_hash": "a" * 64})
     shenji = browser_as("shenji")
     page = shenji.get("/audit/operations").get_data(as_text=True)
+    assert ">open</span> → <span class=\"after\">completed<" in page  # a variable's values as they are
+    assert "、19、20 … (30)" in page  # a long list cut after 20, its length said
+    assert '<code title="' + "a" * 64 + '">' + "a" * 16 + "…</code>" in page
     assert "转派" in page and "修改变量" in page and "请假" in page and "更正" in page
     assert f'/audit/instances/{started[1]}"' in page
     assert "{&#34;amount&#34;" not in page and '{"amount"' not in page  # not raw JSON

@@ -28,6 +28,7 @@ from webui.pages.values_view import ISO_DATETIME, local_time
 bp = Blueprint("operations", __name__, url_prefix="/audit")
 PAGE = 50
 ANCHORS_SHOWN = 100
+LIST_SHOWN = 20  # items of a recorded list shown (a cleanup's instance ids can be many); the count after
 PERSON_PROPERTIES = frozenset({"assignee", "owner", "user", "username", "claimed_by", "delegate"})
 KEY_LABELS = {  # keys of an operation's recorded values, as the page names them
     "display_name": _l("Display name"), "roles": _l("Roles"), "attributes": _l("Attributes"),
@@ -85,8 +86,9 @@ def _arg(name: str, longest: int) -> Optional[str]:
 def row_of(event: HistoryEvent) -> Row:
     facts = operation_log.as_dict(event)
     prop = facts["property"] or ""
-    return Row(event, operation_log.label(event.operation, lang()), entity_of(facts), key_label(prop),
-               readable(facts["old"], prop), readable(facts["new"], prop), facts["reason"] or "",
+    kind = "" if facts["entity_type"] == "variable" else prop  # a variable's name says nothing of its values
+    return Row(event, operation_log.label(event.operation, lang()), entity_of(facts), key_label(kind) or prop,
+               readable(facts["old"], kind), readable(facts["new"], kind), facts["reason"] or "",
                readable(facts["details"]) if facts["details"] else Markup(""))
 
 
@@ -113,7 +115,8 @@ def readable(value: Any, key: str = "") -> Markup:
                                                                                    readable(v, k))
                                    for k, v in value.items())
     if isinstance(value, list):
-        return Markup("、" if lang() == "zh" else ", ").join(readable(item, key) for item in value)
+        shown = Markup("、" if lang() == "zh" else ", ").join(readable(item, key) for item in value[:LIST_SHOWN])
+        return shown + (Markup(" … (%d)") % len(value) if len(value) > LIST_SHOWN else Markup(""))
     if isinstance(value, str):
         return _readable_text(value, key)
     return escape(as_text(value))
