@@ -144,6 +144,12 @@ def _against_head(session: Session, walk: _Walk) -> Verdict:
     head, events = current_head(session)
     if walk.running != head and not walk.across_gaps(head):
         last = session.scalar(select(func.max(HistoryEvent.id))) or 0
+        at_head = session.scalar(select(HistoryEvent.id).where(HistoryEvent.hash == head)) if head != GENESIS else 0
+        if at_head is not None:  # the walk went through the head and on: events were added after it
+            after = session.scalar(select(func.min(HistoryEvent.id)).where(HistoryEvent.id > at_head)) or last
+            return Verdict(False, walk.seen + walk.removed, walk.running, Broken(
+                after, "inserted", f"the chain's head names {events} events ending in {head[:16]}…; this event "
+                                   "and those after it were added past the head"), walk.removed)
         return Verdict(False, walk.seen + walk.removed, walk.running, Broken(
             last, "missing", f"the chain's head names {events} events ending in {head[:16]}…; the events after "
                              f"this one are missing"), walk.removed)
