@@ -403,3 +403,29 @@ def test_commands_one_after_the_other_in_one_session_each_name_their_own_source(
     (approved,) = changes(db_session, started, "approved")
     assert (approved["source"], approved["actor"], approved["element_id"]) == ("task_form", "wang", "Review")
     assert changes(db_session, started, "amount")[-1]["source"] == "task_form"
+
+
+# -- attribution, as a function ---------------------------------------------------------------------
+
+def queued(type_, actor="system", element_id=None, task_id=None, **data):
+    return {"type": type_, "actor": actor, "element_id": element_id, "task_id": task_id, "data": data,
+            "operation": None}
+
+
+def test_what_no_event_explains_is_the_engines():
+    changes = variable_history.diff({"score": 1}, {"score": 2})
+    assert variable_history.attribute(changes, {"score": 1}, {"score": 2}, []) == {
+        ("engine", "system", None, None): {"score": {"old": 1, "new": 2}}}
+
+
+def test_each_variable_goes_to_the_latest_event_that_brought_it_else_to_the_commands_first():
+    before, after = {"a": 1, "b": 1}, {"a": 2, "b": 2, "c": 3}
+    events = [queued("task_completed", "wang", "Review", 7, submitted={"a": 2}),
+              queued("message_correlated", "ivan", "Paid", data={"b": 2})]
+    assert variable_history.attribute(variable_history.diff(before, after), before, after, events) == {
+        ("task_form", "wang", "Review", 7): {"a": {"old": 1, "new": 2}, "c": {"old": None, "new": 3, "added": True}},
+        ("message", "ivan", "Paid", None): {"b": {"old": 1, "new": 2}}}
+
+
+def test_a_removed_variable_says_so():
+    assert variable_history.diff({"a": 1, "b": [1]}, {"a": 1}) == {"b": {"old": [1], "removed": True}}
