@@ -203,6 +203,13 @@ def cancel_instance(world: World, name: Optional[str]) -> Call:
                 done=lambda: world.read(select(Instance.status).where(Instance.id == instance_id)) == "cancelled")
 
 
+def edit_buyer(world: World, name: Optional[str]) -> Call:
+    """An admin's correction of a fresh refund's buyer (issue 15): the variable changed is the cell's proof."""
+    instance_id = world.start_refund()
+    return Call({"instance_id": instance_id, "name": "buyer"}, json={"value": "老王", "reason": "矩阵测试"},
+                done=lambda: world.read(select(Instance.data).where(Instance.id == instance_id))["buyer"] == "老王")
+
+
 def claimed_by_other_supervisor(world: World, name: Optional[str]) -> Call:
     task_id = world.fresh_task()
     with world.database.session() as session:
@@ -458,6 +465,14 @@ RECIPES: dict[str, Callable[[World, Optional[str]], Call]] = {
     "GET /api/v1/instances/{instance_id}/attachments": lambda w, n: Call({"instance_id": w.instance_id}),
     "GET /api/v1/attachments/{attachment_id}": attachment_of,
     "POST /api/v1/attachments": upload_call(lambda w: {}),
+    "GET /api/v1/operations": lambda w, n: Call(),
+    "GET /api/v1/audit/verify": lambda w, n: Call(query={"instance_id": w.instance_id}),
+    "GET /api/v1/audit/head": lambda w, n: Call(),
+    "GET /api/v1/audit/anchors": lambda w, n: Call(),
+    "GET /api/v1/instances/{instance_id}/report.json": lambda w, n: Call({"instance_id": w.instance_id}),
+    "GET /api/v1/instances/{instance_id}/variables/{name}/history": lambda w, n: Call(
+        {"instance_id": w.instance_id, "name": "buyer"}),
+    "PUT /api/v1/instances/{instance_id}/variables/{name}": edit_buyer,
     # pages
     "GET /worklist": lambda w, n: Call(),
     "GET /start": lambda w, n: Call(),
@@ -471,6 +486,9 @@ RECIPES: dict[str, Callable[[World, Optional[str]], Call]] = {
     "POST /incidents/{incident_id}/retry": retry_incident,
     "POST /incidents/{incident_id}/resolve": resolve_incident,
     "GET /audit/": lambda w, n: Call(),
+    "GET /audit/operations": lambda w, n: Call(),
+    "GET /audit/anchors": lambda w, n: Call(),
+    "GET /instances/{instance_id}/report": lambda w, n: Call({"instance_id": w.instance_id}),
     "GET /admin/definitions": lambda w, n: Call(),
     "GET /admin/users/": lambda w, n: Call(),
     "POST /tasks/{task_id}/comments": comment_call(lambda w: {"task_id": w.task_id}),
