@@ -106,3 +106,9 @@ def _drop_triggers(connection) -> None:
     else:
         for verb in ("update", "delete"):
             connection.execute(text(f"DROP TRIGGER IF EXISTS history_events_no_{verb}"))
+
+
+def test_a_page_does_not_walk_a_stretch_longer_than_it_asks(db_session, started):
+    verdict = chain_verify.verify(db_session, started[0], longest=2)
+    assert not verdict.checked and verdict.stretch > 2 and verdict.intact
+    assert chain_verify.verify(db_session, started[0], longest=10_000).checked

@@ -150,10 +150,13 @@ def anchors_page():
 
 # -- an instance's verification ------------------------------------------------------------------------
 
+PAGE_STRETCH = 50_000  # a page walks at most this many events (about a second); the CLI and the API walk all
+
+
 def verification_of(session: Session, instance_id: int) -> Optional[chain_verify.Verdict]:
     """The chain verdict of the instance's stretch of the history, for auditors and admins (``None`` for
     everyone else: the panel is not shown to them)."""
     if not (current_user.is_authenticated and current_user.has(*AUDIT_ROLES)):
         return None
-    return chain_verify.verify(session, instance_id)
+    return chain_verify.verify(session, instance_id, longest=PAGE_STRETCH)
 
