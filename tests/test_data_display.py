@@ -254,7 +254,7 @@ def test_exports_with_labels_read_as_the_pages_and_without_keep_the_codes(demo, 
     assert "货号：T-100，数量：1000，单价：¥2.50；货号：T-200，数量：20" in rows[1][9]
     done = next(r for r in rows if r[5] == "任务已完成")
     assert done[7] == "初审" and "初审同意：是" in done[9]
-    items = client.get(f"/audit/instances/{instance_id}/history.json?labels=1").get_json()
+    items = client.get(f"/audit/instances/{instance_id}/history.json?labels=1").get_json()["rows"]
     assert items[0]["event"] == "流程已发起" and items[0]["at"].endswith("+08:00")
     assert {"field": "增值服务", "before": "", "after": "礼品包装、开发票"} in items[0]["changes"]
 

@@ -39,7 +39,9 @@ def test_an_instance_history_exports_as_csv_and_json(clock, refund_world, browse
     client = browser_as("shenji")
     response = client.get(f"/audit/instances/{refund_world.instance_id}/history.json")
     assert response.mimetype == "application/json" and "attachment" in response.headers["Content-Disposition"]
-    events = json.loads(response.get_data(as_text=True))
+    exported = json.loads(response.get_data(as_text=True))
+    events = exported["rows"]
+    assert exported["count"] == len(events)
     assert events[0]["type"] == "instance_started" and events[0]["at"] == "2026-11-02T17:00:00+08:00"  # issue 14: local zone
     done = [e for e in events if e["type"] == "task_completed"]
     assert [e["actor"] for e in done] == ["zhuguan", "caiwu"]
@@ -48,7 +50,8 @@ def test_an_instance_history_exports_as_csv_and_json(clock, refund_world, browse
     response = client.get(f"/audit/instances/{refund_world.instance_id}/history.csv")
     body = response.get_data(as_text=True)
     assert response.mimetype == "text/csv" and body.startswith("\ufeff")  # Excel reads the Chinese text
-    rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
+    assert body.endswith(f"# rows: {len(events)}\r\n")
+    rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))[:-1]
     assert len(rows) == len(events) and rows[0]["type"] == "instance_started"
     completed = [r for r in rows if r["type"] == "task_completed"]
     assert json.loads(completed[1]["data"])["submitted"]["payment_ref"] == "ALI-9"
@@ -71,10 +74,10 @@ def test_search_across_instances_by_user_date_process_and_type(clock, refund_wor
     page = text(client.get("/audit/", query_string={"user": "caiwu"}))
     assert "任务已完成" in page and "ALI-9" in page and "财务退款" in page
     exported = client.get("/audit/export.json", query_string={"type": "task_completed"})
-    assert [e["actor"] for e in json.loads(exported.get_data(as_text=True))] == ["zhuguan", "caiwu"]
+    assert [e["actor"] for e in json.loads(exported.get_data(as_text=True))["rows"]] == ["zhuguan", "caiwu"]
     csv_body = client.get("/audit/export.csv", query_string={"user": "zhuguan", "type": "task_completed"})
     rows = list(csv.reader(io.StringIO(csv_body.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][:3] == ["id", "instance_id", "process_id"] and len(rows) == 2
+    assert rows[0][:3] == ["id", "instance_id", "process_id"] and len(rows) == 3 and rows[-1] == ["# rows: 1"]
 
 
 def test_csv_cells_never_run_as_spreadsheet_formulas(refund_world, browser_as, web):
