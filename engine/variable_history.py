@@ -116,16 +116,26 @@ def attribute(changes: dict[str, dict], before: dict, after: dict, events: list[
         if event["type"] == "script_changed_data":
             for name, change in _script_changes(event["data"], before, after).items():
                 first_script_value.setdefault(name, change["old"])
-                by_scripts.setdefault(("script", "system", event["element_id"], None), {})[name] = change
+                script = by_scripts.setdefault(("script", "system", event["element_id"], None), {})
+                if name in script:  # the script ran again (a loop): from the value its first run found
+                    change = {**change, "old": script[name]["old"],
+                              **({"added": True} if script[name].get("added") else {})}
+                script[name] = change
     sources = [e for e in events if _source(e) is not None]
     for name, change in changes.items():
         if name in first_script_value:  # the command's own part: up to the value the first script found
-            found = first_script_value[name]
-            if (found is None and change.get("added")) or (not change.get("added") and _same(change["old"], found)):
+            change = _before_scripts(change, first_script_value[name])
+            if change is None:
                 continue
-            change = {**change, "new": found}
         groups.setdefault(_owner(name, sources), {})[name] = change
     return {**groups, **by_scripts}
+
+
+def _before_scripts(change: dict, found: Any) -> Optional[dict]:
+    """The part of a step's change made before its first script found ``found`` (None: no part)."""
+    if change.get("added"):
+        return None if found is None else {"old": None, "new": found, "added": True}
+    return None if _same(change["old"], found) else {"old": change["old"], "new": found}
 
 
 def _script_changes(data: dict, before: dict, after: dict) -> dict[str, dict]:

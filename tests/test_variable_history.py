@@ -429,3 +429,11 @@ def test_each_variable_goes_to_the_latest_event_that_brought_it_else_to_the_comm
 
 def test_a_removed_variable_says_so():
     assert variable_history.diff({"a": 1, "b": [1]}, {"a": 1}) == {"b": {"old": [1], "removed": True}}
+
+
+def test_a_script_run_twice_in_a_step_keeps_the_value_its_first_run_found():
+    before, after = {"n": 0}, {"n": 2}
+    events = [queued("script_changed_data", element_id="Count", changed={"n": 1}, removed=[], before={"n": 0}),
+              queued("script_changed_data", element_id="Count", changed={"n": 2}, removed=[], before={"n": 1})]
+    assert variable_history.attribute(variable_history.diff(before, after), before, after, events) == {
+        ("script", "system", "Count", None): {"n": {"old": 0, "new": 2}}}
