@@ -21,6 +21,9 @@ What a file says about itself:
   ``Content-Disposition: attachment`` with the file name also as ``filename*=UTF-8''…``, ``Cache-Control:
   no-store``, and ``X-Accel-Buffering: no`` (a proxy passes the chunks on as they come). Compression leaves
   attachments alone (``webui.compression``), so nothing buffers the stream.
+
+The pages say how many rows an export will hold before it is downloaded, and show a progress line for more
+than 10,000 (``templates/audit/export_links.html``, ``js/export-progress.js``).
 """
 from __future__ import annotations
 
@@ -39,8 +42,6 @@ from webui.db import close_session, get_database
 
 CHUNK_ROWS = 1000
 CHUNK_BYTES = 64 * 1024
-PROGRESS_FROM = 10_000
-"""Exports of more rows than this download with a progress line on the page (``js/export-progress.js``)."""
 FORMATS = {"csv": "text/csv", "json": "application/json"}
 BOM = "\ufeff"
 FORMULA_STARTS = frozenset("=+-@\t\r")
