@@ -52,7 +52,7 @@ def valid_bodies() -> dict[str, dict]:
     """A body each operation accepts (by its schema's name), for the generator to spoil one value of."""
     return {"StartInstance": {"process_id": "refund", "data": dict(START_DATA)},
             "SendMessage": {"name": "fuzz", "correlation": {"order_no": "W-1001"}, "data": {"note": "n"}},
-            "CompleteTask": {"data": {"approved": True, "comment": "ok"}}, "ReassignTask": {"user": "kefu"},
+            "CompleteTask": {"data": {"approved": True, "comment": "ok"}}, "ReassignTask": {"user": "kefu", "reason": "fuzz"},
             "CancelInstance": {"reason": "fuzz"}, "ResolveIncident": {"comment": "fuzz"},
             "TokenRequest": {"label": "fuzz"}, "NewToken": {"label": "fuzz", "expires_days": 1}, "Deploy": {"files": {"refund.bpmn": REFUND.read_text("utf-8")}}}
 
