@@ -12,6 +12,7 @@ from engine import chain_verify, history, runtime, users, variable_history
 from engine.errors import ConflictError, FormValidationError, PermissionDeniedError
 from engine.models import HistoryEvent, HumanTask
 
+from conftest import DATA
 from web_support import browser_as, web  # noqa: F401 (fixtures)
 
 
@@ -185,6 +186,19 @@ def test_a_cold_cache_still_records_old_values_of_lists(api, db_session, started
     assert api("post", f"/tasks/{review}/complete", "wang", json={"data": {"approved": False}}).status_code == 200
     assert len(changes(db_session, started, "items")) == 2  # unchanged: no spurious change from the row's copy
     assert [c["source"] for c in changes(db_session, started, "approved")] == ["task_form"]
+
+
+def test_a_signalled_receive_task_names_its_signaller(api, db_session, make_user, deploy):
+    make_user("root", "admin")
+    make_user("ivan", "integrator")
+    deploy(DATA / "receive_signal.bpmn")
+    instance_id = api("post", "/instances", json={"process_id": "receive_signal", "data": {}}).json["id"]
+    reply = api("post", f"/instances/{instance_id}/signal", "ivan",
+                json={"element_id": "Wait_confirmation", "data": {"confirmed_by": "shop"}})
+    assert reply.status_code == 200, reply.json
+    (confirmed,) = changes(db_session, instance_id, "confirmed_by")
+    assert (confirmed["source"], confirmed["actor"], confirmed["element_id"], confirmed["new"]) == (
+        "signal", "ivan", "Wait_confirmation", "shop")
 
 
 # -- the admin's edit -------------------------------------------------------------------------------
