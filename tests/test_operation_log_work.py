@@ -256,10 +256,11 @@ def test_a_persons_retry_is_an_operation_with_the_incident_status_before_and_aft
 
 
 def test_a_retry_that_fails_again_is_an_operation_too(api, app, incident):
-    retried = api("post", f"/incidents/{incident['id']}/retry", "root")
+    retried = api("post", f"/incidents/{incident['id']}/retry", "root", json={"reason": "接口已恢复"})
     assert retried.status_code == 200 and retried.json["status"] == "open"
     operation = the_only(app, "incident_retry")
-    assert (operation["actor"], operation["old"], operation["new"]) == ("root", "open", "open")
+    assert (operation["actor"], operation["old"], operation["new"], operation["reason"]) == (
+        "root", "open", "open", "接口已恢复")
 
 
 def test_a_resolve_is_an_operation_with_the_comment_as_its_reason(api, app, incident):

@@ -1,5 +1,5 @@
 """The API's JSON about incidents (a failed step waiting for a person): an incident as the engine
-writes it, the body that resolves one (a required comment), and the list's query string
+writes it, the bodies that retry one (an optional reason) and resolve one (a required comment), and the list's query string
 (status, instance)."""
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ class IncidentSchema(Schema):
     resolved_at = fields.String(allow_none=True)
     resolved_by = fields.String(allow_none=True)
     comment = fields.String(allow_none=True)
+
+
+class RetryIncidentSchema(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000), metadata={
+        "description": "Why the step is run again (optional; kept in the operation log)."})
 
 
 class ResolveIncidentSchema(Schema):

@@ -13,7 +13,8 @@ from flask import Blueprint
 
 from engine import access, incidents, runtime
 from webui.api.credentials import current_user
-from webui.api.incident_schemas import IncidentQuerySchema, IncidentSchema, ResolveIncidentSchema
+from webui.api.incident_schemas import (IncidentQuerySchema, IncidentSchema, ResolveIncidentSchema,
+                                        RetryIncidentSchema)
 from webui.api.openapi import documented
 from webui.api.schemas import load_json, load_query
 from webui.db import get_session
@@ -40,12 +41,13 @@ def get_incident(incident_id: int):
 
 
 @bp.post("/incidents/<int:incident_id>/retry")
-@documented("Run the failed step again (supervisor or admin)", "incidents", response=IncidentSchema,
-            errors=(401, 403, 404, 409))
+@documented("Run the failed step again (supervisor or admin; an optional reason, kept in the operation log)",
+            "incidents", body=RetryIncidentSchema, response=IncidentSchema, errors=(400, 401, 403, 404, 409))
 def retry_incident(incident_id: int):
+    body = load_json(RetryIncidentSchema())
     session = get_session()
     access.get_visible_incident(session, current_user(), incident_id)
-    incident = runtime.retry_incident(session, incident_id, current_user())
+    incident = runtime.retry_incident(session, incident_id, current_user(), body["reason"])
     return incidents.as_dict(incident)
 
 
