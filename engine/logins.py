@@ -16,8 +16,12 @@ client address) and through which channel. The rule, shared by both channels:
 * A successful sign-in does not erase failures: they stay as the record of what happened.
 * The failure that starts a lock (the ``USER_LIMIT``-th for the name, the ``ADDRESS_LIMIT``-th from the
   address, within the window) is also a ``login_lockout`` operation in the history, committed with the
-  failure: entity ``user`` (the name, known or not) or ``address``, ``new`` = ``{address|username,
-  channel, until}``. Once per lock: refused attempts record no failure, so none starts another.
+  failure: entity ``user`` or ``address``, ``new`` = ``{address|username, channel, until}``. Once per lock:
+  refused attempts record no failure, so none starts another. A name is written into the chain only when a
+  user of that name exists, else as ``UNKNOWN`` (the entity of a name's lockout, the ``username`` of an
+  address's): what is typed into the name field may be a password, and the chain keeps what it holds forever.
+  An unknown name's lockout is still recorded (as ``UNKNOWN``, with its address): it is a lock that happened,
+  and guessing at names that do not exist is what an auditor looks for.
 
 Checks and writes are separate transactions, so attempts racing each other may pass
 the check together; the overshoot is bounded by the server's concurrency.
@@ -32,7 +36,7 @@ from typing import Optional
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import clock, history, timestamps
+from engine import clock, history, timestamps, users
 from engine.database import command
 from engine.errors import TooManyRequestsError
 from engine.models import LoginAttempt
@@ -42,6 +46,7 @@ ADDRESS_LIMIT = 30
 WINDOW = timedelta(minutes=15)
 LOCKED_RECORD_EVERY = timedelta(minutes=1)
 FIELD_LENGTH = 64  # login_attempts.username / address
+UNKNOWN = "(unknown)"  # a name tried that is no user's, as the operation log writes it
 
 
 class Outcome(StrEnum):
@@ -91,12 +96,18 @@ def _record_lockouts(session: Session, username: str, address: str, channel: Cha
     by_user, by_address = _recent_failures(session, username, address)
     if by_user == USER_LIMIT:
         until = _unlock_at(session, LoginAttempt.username == username, USER_LIMIT)
-        history.record_operation(session, "system", "login_lockout", "user", username,
+        history.record_operation(session, "system", "login_lockout", "user", _known_name(session, username),
                                  new={"address": address, "channel": channel.value, "until": timestamps.iso(until)})
     if by_address == ADDRESS_LIMIT:
         until = _unlock_at(session, LoginAttempt.address == address, ADDRESS_LIMIT)
         history.record_operation(session, "system", "login_lockout", "address", address,
-                                 new={"username": username, "channel": channel.value, "until": timestamps.iso(until)})
+                                 new={"username": _known_name(session, username), "channel": channel.value,
+                                      "until": timestamps.iso(until)})
+
+
+def _known_name(session: Session, username: str) -> str:
+    """``username`` if a user has that name, else ``UNKNOWN`` (it may be a password typed in the wrong field)."""
+    return username if users.find_user(session, username) is not None else UNKNOWN
 
 
 def _recent_failures(session: Session, username: str, address: str) -> tuple[int, int]:

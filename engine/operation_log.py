@@ -47,7 +47,6 @@ OPERATIONS: tuple[Operation, ...] = (  # in the order the page's filter lists th
     Operation("login_lockout", "登录锁定", "Login lockout"),
     Operation("variable_edit", "修改变量", "Variable edit"),
     Operation("history_cleanup", "历史清理", "History cleanup"),
-    Operation("anchor", "记录锚点", "Anchor recorded"),
 )
 _BY_NAME = {operation.name: operation for operation in OPERATIONS}
 
@@ -60,7 +59,6 @@ ENTITY_TYPES: tuple[Operation, ...] = (  # what an operation was done to (the fi
     Operation("token", "令牌", "Token"),
     Operation("variable", "变量", "Variable"),
     Operation("history", "历史", "History"),
-    Operation("anchor", "锚点", "Anchor"),
 )
 
 

@@ -311,12 +311,27 @@ def test_a_lockout_on_the_sign_in_page_commits_though_the_sign_in_fails(web, mak
     assert (lockout["entity_type"], lockout["entity_id"], lockout["new"]["channel"]) == ("user", "wang", "web")
 
 
-def test_an_unknown_name_is_locked_and_recorded_under_that_name(client, app, db_session, clock):
+def test_an_unknown_name_is_locked_and_recorded_without_the_name(client, app, db_session, clock):
+    """What was typed into the name field may be a password: the chain, which keeps it forever, gets it only
+    when it is a user's name; the lock itself still holds and is still recorded (with its address)."""
+    typed = "s3cret-Passw0rd"
     for _ in range(logins.USER_LIMIT):
-        assert api_get(client, wrong("nobody")).status_code == 401
-    assert [(o["entity_type"], o["entity_id"]) for o in operations(db_session, "login_lockout")] == [("user", "nobody")]
-    assert db_session.scalar(select(User).where(User.username == "nobody")) is None
+        assert api_get(client, wrong(typed)).status_code == 401
+    assert api_get(client, wrong(typed)).status_code == 429
+    (lockout,) = operations(db_session, "login_lockout")
+    assert (lockout["entity_type"], lockout["entity_id"]) == ("user", logins.UNKNOWN)
+    assert lockout["new"] == {"address": ATTACKER, "channel": "api", "until": "2026-11-02T09:15:00+00:00"}
+    assert typed not in json.dumps(all_event_rows(db_session))
+    assert db_session.scalar(select(User).where(User.username == typed)) is None
     db_session.rollback()
+
+
+def all_event_rows(db_session) -> list[list]:
+    """Every history event's stored columns, as text can find them."""
+    rows = [[e.type, e.actor, e.operation, e.entity_type, e.entity_id, e.data]
+            for e in db_session.scalars(select(HistoryEvent))]
+    db_session.rollback()
+    return rows
 
 
 def test_an_address_lockout_is_recorded_under_the_address(client, app, db_session, clock):
@@ -325,5 +340,17 @@ def test_an_address_lockout_is_recorded_under_the_address(client, app, db_sessio
     assert api_get(client, wrong("guess-more")).status_code == 429
     (lockout,) = operations(db_session, "login_lockout")
     assert (lockout["entity_type"], lockout["entity_id"]) == ("address", ATTACKER)
-    assert lockout["new"] == {"username": f"guess{logins.ADDRESS_LIMIT - 1}", "channel": "api",
+    assert lockout["new"] == {"username": logins.UNKNOWN, "channel": "api",  # no user is named guess29
                               "until": "2026-11-02T09:15:00+00:00"}
+
+
+def test_an_address_lockout_names_the_last_user_only_when_there_is_one(client, make_user, db_session, clock):
+    make_user("wang", "warehouse")
+    for n in range(logins.ADDRESS_LIMIT - 1):
+        assert api_get(client, wrong(f"guess{n}")).status_code == 401
+    assert api_get(client, wrong("wang")).status_code == 401  # the thirtieth, on a real name: the lock starts
+    assert api_get(client, basic_auth("wang")).status_code == 429
+    (lockout,) = operations(db_session, "login_lockout")
+    assert (lockout["entity_type"], lockout["entity_id"]) == ("address", ATTACKER)
+    assert lockout["new"]["username"] == "wang"
+    assert not any("guess" in json.dumps(row) for row in all_event_rows(db_session))
