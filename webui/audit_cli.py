@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Optional
 
 import click
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from engine import anchors, chain_verify, config, hash_chain
 from engine.config import default_database_url
 from engine.database import Database
 from engine.errors import EngineError
+from webui import database_url
 
 BROKEN, USAGE, CANNOT_CHECK = 1, 2, 3  # exit statuses (0: intact)
 _AGAINST = re.compile(r"^([0-9a-fA-F]{64}):([0-9]+)$")
@@ -195,35 +195,19 @@ def _local(value) -> str:
 def _open(obj) -> Database:
     url = (obj or {}).get("url") or default_database_url()
     if url.startswith("sqlite") and ":memory:" not in url and not Path(url.split("///", 1)[-1]).is_file():
-        _stop(f"there is no database at {_shown(url)}; give its URL (--database or LIUCHENG_DATABASE_URL).")
+        _stop(f"there is no database at {database_url.shown(url)}; give its URL (--database or "
+              "LIUCHENG_DATABASE_URL).")
     try:
         return Database(url)
     except (ArgumentError, OSError) as error:
-        _stop(f"cannot use the database {_shown(url)} ({error}); check the URL (--database or "
+        _stop(f"cannot use the database {database_url.shown(url)} ({error}); check the URL (--database or "
               "LIUCHENG_DATABASE_URL).")
 
 
 def _database_problem(url: str, error: DBAPIError) -> str:
-    first = (str(error.orig or error).strip().splitlines() or [type(error).__name__])[0]
-    password = _password(url)
-    if password:
-        first = first.replace(password, "***")
-    return (f"cannot read the history from {_shown(url)} ({first}); check the URL and that the schema is "
-            "current (`liucheng db upgrade`).")
-
-
-def _password(url: str) -> Optional[str]:
-    try:
-        return make_url(url).password
-    except ArgumentError:
-        return None
-
-
-def _shown(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "the URL given" if "@" in url else url
+    first = database_url.first_line(error.orig or error, url)
+    return (f"cannot read the history from {database_url.shown(url)} ({first}); check the URL and that the schema "
+            "is current (`liucheng db upgrade`).")
 
 
 def _stop(message: str, status: int = CANNOT_CHECK) -> None:

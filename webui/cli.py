@@ -8,14 +8,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import click
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from engine import clock, runtime, scheduler, users
 from engine.config import default_database_url
 from engine.database import Database
 from engine.errors import EngineError
-from webui import create_app, demo as demo_data
+from webui import create_app, database_url, demo as demo_data
 from webui.audit_cli import audit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,13 +42,13 @@ def _fail(error: EngineError) -> None:
 
 
 @click.group()
-@click.option("--database", "database_url", envvar="LIUCHENG_DATABASE_URL", default=None,
+@click.option("--database", "url", envvar="LIUCHENG_DATABASE_URL", default=None,
               help="SQLAlchemy URL (default: SQLite file liucheng.db here; env LIUCHENG_DATABASE_URL).")
 @click.pass_context
-def main(ctx: click.Context, database_url: str | None) -> None:
+def main(ctx: click.Context, url: str | None) -> None:
     """Liucheng (流程): run the department's BPMN processes."""
     runtime.start_engine()
-    ctx.obj = {"url": database_url}
+    ctx.obj = {"url": url}
 
 
 main.add_command(audit)  # liucheng audit verify|head|anchor (webui/audit_cli.py)
@@ -65,7 +64,7 @@ def db() -> None:
 def db_upgrade(obj) -> None:
     """Create or migrate the schema to the newest version."""
     database = _ready(obj["url"])
-    click.echo(f"Schema is up to date ({_shown(database.url)}).")
+    click.echo(f"Schema is up to date ({database_url.shown(database.url)}).")
 
 
 @main.command()
@@ -257,11 +256,11 @@ def _ready(url: str | None) -> Database:
     try:
         database = _database(url)
     except ArgumentError as error:
-        _fail(EngineError(f"{_shown(url)} is not a database URL ({error}); write it like "
+        _fail(EngineError(f"{database_url.shown(url)} is not a database URL ({error}); write it like "
                           f"postgresql+psycopg://user:password@host:5432/name or sqlite:///liucheng.db."))
     except OSError as error:
-        _fail(EngineError(f"cannot use the database {_shown(url)} ({error.strerror or error}: {error.filename}); "
-                          f"check the path in the URL (--database or LIUCHENG_DATABASE_URL)."))
+        _fail(EngineError(f"cannot use the database {database_url.shown(url)} ({error.strerror or error}: "
+                          f"{error.filename}); check the path in the URL (--database or LIUCHENG_DATABASE_URL)."))
     try:
         database.upgrade()
         with database.session() as session:
@@ -269,30 +268,10 @@ def _ready(url: str | None) -> Database:
             session.commit()
     except DBAPIError as error:  # unreachable, or a connection option the driver refuses
         database.dispose()
-        _fail(EngineError(f"cannot use the database {_shown(url)} ({_first_line(error.orig or error, url)}); "
+        problem = database_url.first_line(error.orig or error, url)
+        _fail(EngineError(f"cannot use the database {database_url.shown(url)} ({problem}); "
                           f"check the URL (--database or LIUCHENG_DATABASE_URL) and that the server is running."))
     return database
-
-
-def _first_line(error: BaseException, url: str) -> str:
-    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    password = _password(url)
-    return text.replace(password, "***") if password else text
-
-
-def _password(url: str) -> str | None:
-    try:
-        return make_url(url).password
-    except ArgumentError:
-        return None
-
-
-def _shown(url: str) -> str:
-    """``url`` without its password."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "the URL given" if "@" in url else url
 
 
 def _serve(url: str, host: str, port: int) -> None:
