@@ -302,27 +302,22 @@ def test_the_task_pages_reassign_form_asks_for_a_reason(refund_world, browser_as
         "guanli", "zhuguan", "zhuguan2", "主管休假")
 
 
-def test_the_task_page_without_a_reason_says_so_and_keeps_the_choice(refund_world, browser_as, make_user, app):
+@pytest.mark.parametrize("who, body, status, shown", [
+    # no reason: said so, the person chosen still chosen
+    ("guanli", {"user": "zhuguan2", "reason": " "}, 422, ["请填写转派任务的原因", '<option value="zhuguan2" selected>']),
+    # someone without the task's role: the refusal beside the form, the reason typed kept
+    ("zhuguan", {"user": "caiwu", "reason": "财务来处理"}, 400, ["caiwu 没有角色", "财务来处理</textarea>"]),
+])
+def test_a_refused_reassign_on_the_page_keeps_the_form_open_as_typed_and_changes_nothing(
+        refund_world, browser_as, make_user, app, who, body, status, shown):
     make_user("zhuguan2", "supervisor")
     task = refund_world.task_id
     claimed_by(browser_as("zhuguan"), task)
-    refused = browser_as("guanli").post(f"/tasks/{task}/reassign", data={"user": "zhuguan2", "reason": " "})
-    assert refused.status_code == 422
+    refused = browser_as(who).post(f"/tasks/{task}/reassign", data=body)
+    assert refused.status_code == status
     form = reassign_form(text(refused))
-    assert 'id="reassign-box" open' in form and "请填写转派任务的原因" in form
-    assert re.search(r'<option value="zhuguan2" selected>', form)
-    assert task_row(app, task).assignee == "zhuguan" and operations(app) == []
-
-
-def test_a_refused_reassign_on_the_page_keeps_the_reason_typed(refund_world, browser_as, make_user, app):
-    make_user("zhuguan2", "supervisor")
-    task = refund_world.task_id
-    client = browser_as("zhuguan")
-    claimed_by(client, task)
-    refused = client.post(f"/tasks/{task}/reassign", data={"user": "caiwu", "reason": "财务来处理"})
-    assert refused.status_code == 400
-    form = reassign_form(text(refused))
-    assert "财务来处理</textarea>" in form and "caiwu 没有角色" in form  # the refusal beside the form
+    assert 'id="reassign-box" open' in form
+    assert all(part in form for part in shown), form
     assert task_row(app, task).assignee == "zhuguan" and operations(app) == []
 
 
