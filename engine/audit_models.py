@@ -47,7 +47,7 @@ class HistoryEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     operation: Mapped[Optional[str]] = mapped_column(String(48), nullable=True)
     entity_type: Mapped[Optional[str]] = mapped_column(String(32), nullable=True)
-    entity_id: Mapped[Optional[str]] = mapped_column(String(128), nullable=True)
+    entity_id: Mapped[Optional[str]] = mapped_column(String(255), nullable=True)  # "<process id>:<version>"
     prev_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
     hash: Mapped[str] = mapped_column(String(64), default="")
 

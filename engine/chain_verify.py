@@ -13,10 +13,13 @@ recomputed after an edit passes ``verify`` but not this. A walk reads the events
 """
 from __future__ import annotations
 
+import json
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Iterator, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from engine import hash_chain
@@ -28,10 +31,11 @@ __all__ = ["Broken", "Verdict", "verify", "verify_against", "current_head", "as_
 REASONS = ("changed", "missing", "inserted", "reordered")
 BATCH = 5000
 LOOKAHEAD = 10000  # how far a walk looks for the event a link names, to tell "reordered" from "missing"
-_COLUMNS = (HistoryEvent.id, HistoryEvent.prev_hash, HistoryEvent.hash, HistoryEvent.type,
-            HistoryEvent.instance_id, HistoryEvent.actor, HistoryEvent.at, HistoryEvent.element_id,
-            HistoryEvent.task_id, HistoryEvent.data, HistoryEvent.operation, HistoryEvent.entity_type,
-            HistoryEvent.entity_id)
+_COLUMNS = (  # time and data as the database holds them: a value edited into garbage is "changed", not a crash
+    HistoryEvent.id, HistoryEvent.prev_hash, HistoryEvent.hash, HistoryEvent.type, HistoryEvent.instance_id,
+    HistoryEvent.actor, cast(HistoryEvent.at, Text).label("at"), HistoryEvent.element_id, HistoryEvent.task_id,
+    cast(HistoryEvent.data, Text).label("data"), HistoryEvent.operation, HistoryEvent.entity_type,
+    HistoryEvent.entity_id)
 
 
 @dataclass(frozen=True)
@@ -68,16 +72,19 @@ def as_dict(verdict: Verdict) -> dict[str, Any]:
 class _Walk:
     """The running state of a walk: the hash it stands on and what it vouched for."""
 
-    def __init__(self, gaps: dict[str, HistoryGap], running: str = GENESIS):
-        self.gaps, self.running, self.seen, self.removed = gaps, running, 0, 0
+    def __init__(self, session: Session, running: str = GENESIS):
+        self.gaps, self.running, self.seen, self.removed = _Gaps(session), running, 0, 0
         self.previous, self.last_id = None, 0  # the hash before ``running``, and the id of the event that made it
 
     def across_gaps(self, target: str) -> bool:
         """Step from the running hash over signed summaries until ``target``; True when reached."""
-        hop, removed, steps = self.running, 0, 0
-        while hop != target and hop in self.gaps and steps <= len(self.gaps):
-            gap = self.gaps[hop]
-            hop, removed, steps = gap.last_hash, removed + gap.count, steps + 1
+        hop, removed, visited = self.running, 0, set()
+        while hop != target and hop not in visited:
+            visited.add(hop)
+            gap = self.gaps.starting_at(hop)
+            if gap is None:
+                return False
+            hop, removed = gap.last_hash, removed + gap.count
         if hop != target:
             return False
         self.running, self.removed = hop, self.removed + removed
@@ -86,8 +93,12 @@ class _Walk:
     def check(self, row, rows: Iterator) -> Optional[Broken]:
         """Check one event; on a break, read ahead in ``rows`` to name it."""
         linked = row.prev_hash == self.running or self.across_gaps(row.prev_hash)
-        if hash_chain.event_hash(row._mapping, row.prev_hash) != row.hash:
-            if not linked and _continues_from(rows, self.running):
+        try:
+            content = _content(row)
+        except (TypeError, ValueError):
+            return Broken(row.id, "changed", "its time or data no longer reads as a time or JSON")
+        if hash_chain.event_hash(content, row.prev_hash) != row.hash:
+            if _continues_from(rows, self.running):
                 return Broken(row.id, "inserted", "its successor continues from the event before it")
             return Broken(row.id, "changed", "its content or links do not give its stored hash")
         if not linked:
@@ -98,6 +109,42 @@ class _Walk:
         self.previous, self.last_id = self.running, row.id
         self.running, self.seen = row.hash, self.seen + 1
         return None
+
+
+class _Gaps:
+    """Retention's signed summaries, looked up by the hash a run was entered from (read when a link needs one)."""
+
+    def __init__(self, session: Session):
+        self.session, self.known = session, {}
+
+    def starting_at(self, prev_hash: str) -> Optional[HistoryGap]:
+        if prev_hash not in self.known:
+            self.known[prev_hash] = next((gap for gap in self.session.scalars(
+                select(HistoryGap).where(HistoryGap.prev_hash == prev_hash)) if hash_chain.signed(
+                    gap.signature, "gap", gap.first_id, gap.last_id, gap.count, gap.prev_hash, gap.last_hash)), None)
+        return self.known[prev_hash]
+
+
+def _content(row) -> dict[str, Any]:
+    """The event's hashed fields as the engine wrote them, from the time and data the database holds as text."""
+    content = dict(row._mapping)
+    content["at"] = None if row.at is None else datetime.fromisoformat(row.at)
+    content["data"] = None if row.data is None else json.loads(row.data)
+    return content
+
+
+@contextmanager
+def _consistent(session: Session) -> Iterator[Session]:
+    """A session reading one state of the database from the head row to the last event: PostgreSQL's
+    ``REPEATABLE READ`` on a connection of its own (commands committing meanwhile are not seen, so they neither
+    look inserted past the head nor leave it behind); SQLite's read transaction is one state already."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        yield session
+        return
+    with Session(bind.engine) as snapshot:
+        snapshot.connection(execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True})
+        yield snapshot
 
 
 def _continues_from(rows: Iterator, running: str) -> bool:
@@ -115,12 +162,6 @@ def _name_break(row, running: str, rows: Iterator) -> Broken:
                                      f"the chain stood at {running[:16]}…)")
 
 
-def _gaps(session: Session) -> dict[str, HistoryGap]:
-    return {gap.prev_hash: gap for gap in session.scalars(select(HistoryGap))
-            if hash_chain.signed(gap.signature, "gap", gap.first_id, gap.last_id, gap.count, gap.prev_hash,
-                                 gap.last_hash)}
-
-
 def _rows(session: Session, first: Optional[int] = None, last: Optional[int] = None) -> Iterator:
     query = select(*_COLUMNS).order_by(HistoryEvent.id).execution_options(yield_per=BATCH)
     if first is not None:
@@ -134,9 +175,14 @@ def verify(session: Session, instance_id: Optional[int] = None, longest: Optiona
     """Walk the whole chain (or the stretch holding ``instance_id``'s events) and say whether it is intact.
     With ``longest``, an instance whose stretch holds more events is not walked (``checked`` False): a page
     asks so, the CLI and the API never do."""
-    if instance_id is not None:
-        return _verify_instance(session, instance_id, longest)
-    walk, rows = _Walk(_gaps(session)), _rows(session)
+    with _consistent(session) as reading:
+        if instance_id is not None:
+            return _verify_instance(reading, instance_id, longest)
+        return _verify_all(reading)
+
+
+def _verify_all(session: Session) -> Verdict:
+    walk, rows = _Walk(session), _rows(session)
     for row in rows:
         broken = walk.check(row, rows)
         if broken:
@@ -187,7 +233,7 @@ def _verify_instance(session: Session, instance_id: int, longest: Optional[int] 
         if stretch > longest:
             return Verdict(True, 0, GENESIS, checked=False, stretch=stretch)
     rows = _rows(session, before if before is not None else first, after if after is not None else last)
-    walk, own, own_head, start = _Walk(_gaps(session)), 0, GENESIS, None
+    walk, own, own_head, start = _Walk(session), 0, GENESIS, None
     if before is not None:
         anchor = next(rows)
         walk.running = anchor.hash
@@ -206,7 +252,12 @@ def _verify_instance(session: Session, instance_id: int, longest: Optional[int] 
 
 def verify_against(session: Session, head: str, count: int) -> Verdict:
     """Prove the first ``count`` events of the chain end in ``head`` (an anchor written down earlier)."""
-    walk, rows = _Walk(_gaps(session)), _rows(session)
+    with _consistent(session) as reading:
+        return _verify_against(reading, head, count)
+
+
+def _verify_against(session: Session, head: str, count: int) -> Verdict:
+    walk, rows = _Walk(session), _rows(session)
     for row in rows:
         if walk.seen + walk.removed >= count:
             break

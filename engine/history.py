@@ -1,16 +1,19 @@
-"""The audit trail: an append-only table of what happened to each instance.
+"""The audit trail: an append-only table of what happened to each instance, one hash chain.
 
-Events are only ever inserted (the database refuses UPDATE and DELETE on the
-table). ``record`` queues an event on the session; the queue is written in one
-statement just before the session commits, so an event exists exactly when the
-change it describes was committed, and a step costs one insert, not one per event.
-``record_engine_step`` turns what the engine did by itself (gateways taken, data a
-script changed) into events.
+Events are only ever inserted (the database refuses UPDATE and DELETE on the table, except retention holding a
+cleanup permit). ``record`` queues an event on the session, ``record_operation`` an operation (an administrative
+action: reassign, cancel, deploy, a user change… with its old and new value and reason; it may concern no
+instance); the queue is written in one statement just before the session commits (``write_queued``), so an event
+exists exactly when the change it describes was committed, and a step costs one insert, not one per event.
+``write_queued`` also chains the events: it takes the head row ``history_chain`` (locked until the commit, so
+writers append one after the other), hashes each event onto the one before (``engine.hash_chain``), and writes
+the new head with its signature. ``record_engine_step`` turns what the engine did by itself (gateways taken,
+data a script changed) into events.
 
-Reading: ``events_of`` (one instance's, oldest first), ``search`` (across instances, the
-auditors' search), and an event as JSON: ``as_dict`` (the API) and ``export_row`` (the
-auditors' CSV/JSON exports, with the instance's process and business key) — the only
-places an event becomes a dict.
+Reading: ``events_of`` (one instance's, oldest first), ``search`` (across instances, the auditors' search), and an
+event as JSON: ``as_dict`` (the API) and ``export_row`` (the auditors' CSV/JSON exports, with the instance's
+process and business key) — the only places an event becomes a dict. Checking the chain is
+``engine.chain_verify``.
 """
 from __future__ import annotations
 

@@ -30,10 +30,11 @@ from engine.statuses import (ExternalTaskStatus, IncidentStatus, InstanceStatus,
 
 __all__ = [  # the tables, the statuses (defined in engine.statuses, imported from here too) and the role groups
     "Base", "Role", "User", "Membership", "UserAttribute", "ApiToken", "LoginAttempt", "Definition", "Instance",
-    "HumanTask", "TaskCandidate", "SavedFilter", "HistoryEvent", "HistoryChain", "AuditAnchor", "HistoryGap", "CleanupPermit", "GENESIS", "Timer", "MessageSubscription", "Message", "Incident",
-    "ExternalTask", "Comment", "Attachment", "ExternalTaskStatus", "IncidentStatus", "InstanceStatus", "MessageStatus", "TaskStatus",
+    "HumanTask", "TaskCandidate", "SavedFilter", "HistoryEvent", "HistoryChain", "AuditAnchor", "HistoryGap",
+    "CleanupPermit", "GENESIS", "Timer", "MessageSubscription", "Message", "Incident", "ExternalTask", "Comment",
+    "Attachment", "ExternalTaskStatus", "IncidentStatus", "InstanceStatus", "MessageStatus", "TaskStatus",
     "TimerStatus", "ADMIN", "SUPERVISOR", "AUDITOR", "INTEGRATOR", "DESIGNER", "MANAGER_ROLES", "READ_ALL_ROLES",
-    "NON_WORKER_ROLES", "INTEGRATION_ROLES"
+    "NON_WORKER_ROLES", "INTEGRATION_ROLES",
 ]
 
 

@@ -112,3 +112,56 @@ def test_a_page_does_not_walk_a_stretch_longer_than_it_asks(db_session, started)
     verdict = chain_verify.verify(db_session, started[0], longest=2)
     assert not verdict.checked and verdict.stretch > 2 and verdict.intact
     assert chain_verify.verify(db_session, started[0], longest=10_000).checked
+
+
+def test_an_event_edited_into_unreadable_data_or_time_is_changed_not_a_crash(db_session, started, database):
+    first, second = [e.id for e in db_session.scalars(select(HistoryEvent).order_by(HistoryEvent.id).limit(2))]
+    db_session.rollback()
+    with database.engine.begin() as connection:
+        _drop_triggers(connection)
+        garbage = "{bad" if connection.dialect.name == "sqlite" else '"not an object"'  # PostgreSQL checks JSON
+        connection.execute(text("UPDATE history_events SET data = :g WHERE id = :i"), {"g": garbage, "i": second})
+    verdict = chain_verify.verify(db_session)
+    assert (verdict.intact, verdict.first_broken.id, verdict.first_broken.reason) == (False, second, "changed")
+    if database.engine.dialect.name == "sqlite":  # PostgreSQL's column types refuse a time that is not one
+        with database.engine.begin() as connection:
+            connection.execute(text("UPDATE history_events SET at = 'yesterday' WHERE id = :i"), {"i": first})
+        db_session.rollback()
+        verdict = chain_verify.verify(db_session)
+        assert (verdict.first_broken.id, verdict.first_broken.reason) == (first, "changed")
+
+
+def test_a_forged_event_linked_to_its_predecessor_with_a_wrong_hash_is_inserted(db_session, started, database):
+    rows = list(db_session.execute(select(HistoryEvent.id, HistoryEvent.hash).order_by(HistoryEvent.id)))
+    db_session.rollback()
+    with database.engine.begin() as connection:
+        _drop_triggers(connection)
+        # make room between the third and fourth events, then put a forged event there
+        connection.execute(text("UPDATE history_events SET id = id + 1000 WHERE id > :i"), {"i": rows[2].id})
+        connection.execute(text(
+            "INSERT INTO history_events (id, instance_id, at, type, actor, data, prev_hash, hash) "
+            "VALUES (:id, :iid, :at, 'task_completed', 'mallory', '{}', :prev, :hash)"),
+            {"id": rows[2].id + 1, "iid": started[0], "at": "2026-11-01 00:00:00.000000", "prev": rows[2].hash,
+             "hash": "f" * 64})
+    verdict = chain_verify.verify(db_session)
+    assert (verdict.first_broken.id, verdict.first_broken.reason) == (rows[2].id + 1, "inserted")
+
+
+def test_a_command_committing_during_a_walk_is_not_taken_for_tampering(db_session, started, database, monkeypatch):
+    real_rows = chain_verify._rows
+
+    def rows_then_a_commit(session, *bounds):
+        rows = real_rows(session, *bounds)  # the walk has begun reading
+        with database.session() as other:
+            history.record_operation(other, "admin", "role_change", "user", "wang", property="roles", old=[], new=[])
+            other.commit()
+        return rows
+
+    monkeypatch.setattr(chain_verify, "_rows", rows_then_a_commit)
+    verdict = chain_verify.verify(db_session)
+    assert verdict.intact, verdict
+    instance = chain_verify.verify(db_session, started[2])
+    assert instance.intact, instance
+    monkeypatch.undo()
+    db_session.rollback()
+    assert chain_verify.verify(db_session).intact

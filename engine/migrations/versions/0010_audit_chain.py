@@ -43,7 +43,7 @@ def upgrade() -> None:
         batch.alter_column('instance_id', existing_type=sa.Integer(), nullable=True)
         batch.add_column(sa.Column('operation', sa.String(length=48), nullable=True))
         batch.add_column(sa.Column('entity_type', sa.String(length=32), nullable=True))
-        batch.add_column(sa.Column('entity_id', sa.String(length=128), nullable=True))
+        batch.add_column(sa.Column('entity_id', sa.String(length=255), nullable=True))
         batch.add_column(sa.Column('prev_hash', sa.String(length=64), nullable=False, server_default=GENESIS))
         batch.add_column(sa.Column('hash', sa.String(length=64), nullable=False, server_default=''))
         batch.create_index('ix_history_events_operation', ['operation', 'at'],
