@@ -1,128 +1,20 @@
 """Variable history (issue 15 item 5): every change of a process variable is a ``variables_changed`` event in
 the chain, with old and new value, who or which element changed it and when — from the start form, a task
-form, a script, a message, an external task and an admin's edit — read back per variable
-(``engine.variable_history``, ``GET /api/v1/instances/<id>/variables/<name>/history``, the instance page);
-and the admin's edit itself (``PUT /api/v1/instances/<id>/variables/<name>``, the page's form)."""
+form, a script, a message, a signal and an external task — read back per variable (``engine.variable_history``,
+``GET /api/v1/instances/<id>/variables/<name>/history``, the instance page), and how a step's changes are
+attributed to their sources. The admin's edit is in tests/test_variable_edit.py; the model in
+tests/variable_support.py."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
-from engine import chain_verify, history, runtime, users, variable_history
-from engine.errors import ConflictError, FormValidationError, PermissionDeniedError
-from engine.models import HistoryEvent, HumanTask
+from engine import chain_verify, runtime, variable_history
+from engine.models import HistoryEvent
 
 from conftest import DATA
+from variable_support import at_close, deployed, people, started  # noqa: F401 (fixtures)
+from variable_support import changes, events, open_task, page_of, user
 from web_support import browser_as, web  # noqa: F401 (fixtures)
-
-
-CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
-MODEL = f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" {CAMUNDA} id="d"
-    targetNamespace="http://example.com/vh">
-  <bpmn:message id="M_paid" name="vh_paid"/>
-  <bpmn:process id="vh" name="Variable history" isExecutable="true">
-    <bpmn:startEvent id="Start" name="Request" camunda:formKey="vh_start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="Start" targetRef="Calc"/>
-    <bpmn:scriptTask id="Calc" name="Work out the total" scriptFormat="python"><bpmn:incoming>f1</bpmn:incoming>
-      <bpmn:outgoing>f2</bpmn:outgoing><bpmn:script>total = amount * 2
-items = items + ["checked"]</bpmn:script></bpmn:scriptTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="Calc" targetRef="Review"/>
-    <bpmn:userTask id="Review" name="Review" camunda:formKey="vh_review" camunda:candidateGroups="warehouse">
-      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
-    <bpmn:sequenceFlow id="f3" sourceRef="Review" targetRef="Paid"/>
-    <bpmn:intermediateCatchEvent id="Paid" name="Paid"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
-      <bpmn:messageEventDefinition messageRef="M_paid"/></bpmn:intermediateCatchEvent>
-    <bpmn:sequenceFlow id="f4" sourceRef="Paid" targetRef="Ship"/>
-    <bpmn:serviceTask id="Ship" name="Ship" camunda:type="external" camunda:topic="shipping">
-      <bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:serviceTask>
-    <bpmn:sequenceFlow id="f5" sourceRef="Ship" targetRef="Close"/>
-    <bpmn:userTask id="Close" name="Close" camunda:formKey="vh_close" camunda:candidateGroups="warehouse">
-      <bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing></bpmn:userTask>
-    <bpmn:sequenceFlow id="f6" sourceRef="Close" targetRef="End"/>
-    <bpmn:endEvent id="End"><bpmn:incoming>f6</bpmn:incoming></bpmn:endEvent>
-  </bpmn:process>
-</bpmn:definitions>"""
-FORMS = {
-    "vh_start.json": {"id": "vh_start", "title": {"zh": "申请", "en": "Request"}, "fields": [
-        {"name": "order_no", "type": "str", "label": {"zh": "订单号", "en": "Order no."}, "required": True},
-        {"name": "amount", "type": "decimal", "label": {"zh": "金额", "en": "Amount"}, "required": True, "min": 0},
-        {"name": "items", "type": "list", "item_type": "str", "label": {"zh": "货品", "en": "Items"}}]},
-    "vh_review.json": {"id": "vh_review", "title": {"zh": "审核", "en": "Review"}, "fields": [
-        {"name": "approved", "type": "bool", "label": {"zh": "批准", "en": "Approved"}, "required": True},
-        {"name": "amount", "type": "decimal", "label": {"zh": "金额", "en": "Amount"}, "min": 0}]},
-    "vh_close.json": {"id": "vh_close", "title": {"zh": "结案", "en": "Close"}, "fields": [
-        {"name": "note", "type": "text", "label": {"zh": "备注", "en": "Note"}}]},
-    "vh_variables.json": {"process_id": "vh", "variables": [
-        {"name": "total", "type": "decimal", "label": {"zh": "合计", "en": "Total"}},
-        {"name": "paid_ref", "type": "str", "label": {"zh": "付款单号", "en": "Payment ref."}},
-        {"name": "tracking", "type": "str", "label": {"zh": "运单号", "en": "Tracking no."}}]},
-}
-
-
-@pytest.fixture
-def people(make_user):
-    make_user("root", "admin")
-    make_user("wang", "warehouse")
-    make_user("ivan", "integrator")
-    make_user("audrey", "auditor")
-    make_user("sam", "supervisor")
-    make_user("li", "finance")
-
-
-@pytest.fixture
-def deployed(api, people, clock):
-    reply = api("post", "/definitions", "root", json={"files": {"vh.bpmn": MODEL}, "forms": FORMS})
-    assert reply.status_code == 201, reply.json
-
-
-@pytest.fixture
-def started(api, deployed):
-    """An instance started by wang with the start form; the script has run; Review waits."""
-    reply = api("post", "/instances", "wang", json={"process_id": "vh", "data": {
-        "order_no": "V-1", "amount": "10.00", "items": ["tea"]}})
-    assert reply.status_code == 201, reply.json
-    return reply.json["id"]
-
-
-def fresh(db_session):
-    """The test's session, its read transaction ended: it sees what the commands committed since."""
-    db_session.rollback()
-    return db_session
-
-
-def events(db_session, instance_id: int) -> list[HistoryEvent]:
-    return history.events_of(fresh(db_session), instance_id)
-
-
-def open_task(db_session, instance_id: int, element_id: str) -> int:
-    fresh(db_session)
-    return db_session.scalar(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
-                                                        HumanTask.element_id == element_id,
-                                                        HumanTask.status.in_(("open", "claimed"))))
-
-
-@pytest.fixture
-def at_close(api, db_session, started):
-    """The instance moved on to Close: Review completed (amount corrected), the payment message delivered
-    and the external task completed by ivan's worker."""
-    review = open_task(db_session, started, "Review")
-    reply = api("post", f"/tasks/{review}/complete", "wang", json={"data": {"approved": True, "amount": "12.00"}})
-    assert reply.status_code == 200, reply.json
-    sent = api("post", "/messages", "ivan", json={"name": "vh_paid", "correlation": {"order_no": "V-1"},
-                                                  "data": {"paid_ref": "P-9"}})
-    assert sent.status_code in (200, 202), sent.json
-    fetched = api("post", "/external-tasks/fetch-and-lock", "ivan", json={
-        "worker_id": "w1", "max_tasks": 1, "topics": [{"name": "shipping", "lock_duration_ms": 60000}]})
-    assert len(fetched.json) == 1, fetched.json
-    done = api("post", f"/external-tasks/{fetched.json[0]['id']}/complete", "ivan",
-               json={"worker_id": "w1", "variables": {"tracking": "SF-1"}})
-    assert done.status_code in (200, 204), done.json
-    return started
-
-
-def changes(db_session, instance_id: int, name: str) -> list[dict]:
-    return variable_history.changes_of(fresh(db_session), instance_id, name)
 
 
 # -- each source ------------------------------------------------------------------------------------
@@ -200,85 +92,7 @@ def test_a_signalled_receive_task_names_its_signaller(api, db_session, make_user
     assert (confirmed["source"], confirmed["actor"], confirmed["element_id"], confirmed["new"]) == (
         "signal", "ivan", "Wait_confirmation", "shop")
 
-
-# -- the admin's edit -------------------------------------------------------------------------------
-
-def user(db_session, name: str):
-    return users.get_user(db_session, name)
-
-
-def test_an_admin_edits_a_variable_with_a_reason(db_session, started):
-    reply = runtime.edit_variable(db_session, started, "amount", "15.50", "  typo in the amount ",
-                                  user(db_session, "root"))
-    assert reply == {"instance_id": started, "name": "amount", "value": 15.5, "old": 10, "changed": True}
-    last = changes(db_session, started, "amount")[-1]
-    assert (last["source"], last["actor"], last["old"], last["new"]) == ("admin_edit", "root", 10, 15.5)
-    (operation,) = [e for e in events(db_session, started) if e.type == "operation"]
-    assert (operation.operation, operation.entity_type, operation.entity_id) == (
-        "variable_edit", "variable", f"{started}:amount")
-    assert operation.data["property"] == "amount" and operation.data["reason"] == "typo in the amount"
-    assert (operation.data["old"], operation.data["new"]) == (10, 15.5)
-    fresh(db_session)
-    assert runtime.get_instance(db_session, started).data["amount"] == 15.5
-
-
-def test_the_edited_value_is_what_the_next_step_sees(api, db_session, started):
-    runtime.edit_variable(db_session, started, "order_no", "V-2", "wrong order", user(db_session, "root"))
-    review = open_task(db_session, started, "Review")
-    form = api("get", f"/tasks/{review}", "wang").json
-    assert api("post", f"/tasks/{review}/complete", "wang", json={"data": {"approved": True}}).status_code == 200
-    fresh(db_session)
-    assert runtime.get_instance(db_session, started).data["order_no"] == "V-2", form
-
-
-def test_a_declared_variable_not_set_yet_may_be_set(db_session, started):
-    runtime.edit_variable(db_session, started, "tracking", "SF-0", "known early", user(db_session, "root"))
-    (change,) = changes(db_session, started, "tracking")
-    assert change["source"] == "admin_edit" and change["new"] == "SF-0" and change.get("added")
-
-
-def test_an_equal_value_changes_nothing(db_session, started):
-    before = len(events(db_session, started))
-    reply = runtime.edit_variable(db_session, started, "order_no", "V-1", "no change", user(db_session, "root"))
-    assert reply["changed"] is False and len(events(db_session, started)) == before
-
-
-@pytest.mark.parametrize("who", ["wang", "sam", "audrey", "ivan"])
-def test_only_admins_edit(db_session, started, who):
-    with pytest.raises(PermissionDeniedError):
-        runtime.edit_variable(db_session, started, "amount", "1", "why not", user(db_session, who))
-
-
-@pytest.mark.parametrize("reason", ["", "   ", None])
-def test_a_reason_is_required(db_session, started, reason):
-    with pytest.raises(FormValidationError, match="reason"):
-        runtime.edit_variable(db_session, started, "amount", "1", reason, user(db_session, "root"))
-
-
-def test_a_wrong_type_is_refused_naming_the_field_and_nothing_changes(db_session, started):
-    before = len(events(db_session, started))
-    with pytest.raises(FormValidationError) as refused:
-        runtime.edit_variable(db_session, started, "amount", "lots", "typo", user(db_session, "root"))
-    assert "amount" in refused.value.details
-    with pytest.raises(FormValidationError):
-        runtime.edit_variable(db_session, started, "amount", "-3", "below the form's minimum", user(db_session, "root"))
-    assert len(events(db_session, started)) == before
-    fresh(db_session)
-    assert runtime.get_instance(db_session, started).data["amount"] == 10
-
-
-def test_an_unknown_variable_is_refused_naming_the_known_ones(db_session, started):
-    with pytest.raises(FormValidationError, match="declares a variable 'colour'.*amount, approved, items"):
-        runtime.edit_variable(db_session, started, "colour", "red", "new", user(db_session, "root"))
-
-
-def test_an_ended_instance_is_not_edited(api, db_session, started):
-    assert api("post", f"/instances/{started}/cancel", "root", json={"reason": "test"}).status_code == 200
-    with pytest.raises(ConflictError, match="only a running instance"):
-        runtime.edit_variable(db_session, started, "amount", "1", "late", user(db_session, "root"))
-
-
-# -- the API -----------------------------------------------------------------------------------------
+# -- the API and the instance page -------------------------------------------------------------------
 
 def test_the_api_gives_a_variables_history_to_who_may_read_the_instance(api, at_close):
     for reader in ("wang", "audrey", "root", "sam"):
@@ -294,55 +108,6 @@ def test_the_api_gives_a_variables_history_to_who_may_read_the_instance(api, at_
     assert api("get", "/instances/999/variables/amount/history", "root").status_code == 404
 
 
-def test_the_api_edit(api, db_session, started):
-    path = f"/instances/{started}/variables/amount"
-    reply = api("put", path, "root", json={"value": "11.25", "reason": "the buyer paid 11.25"})
-    assert reply.status_code == 200, reply.json
-    assert reply.json == {"instance_id": started, "name": "amount", "value": 11.25, "old": 10, "changed": True}
-    last = api("get", f"{path}/history", "audrey").json["changes"][-1]
-    assert (last["source"], last["actor"], last["old"], last["new"]) == ("admin_edit", "root", 10, 11.25)
-    operations = api("get", "/operations?operation=variable_edit", "audrey")
-    if operations.status_code == 200:  # the operation log's API (issue 15 item 4)
-        (logged,) = operations.json
-        assert (logged["entity_id"], logged["reason"], logged["old"], logged["new"]) == (
-            f"{started}:amount", "the buyer paid 11.25", 10, 11.25)
-
-
-@pytest.mark.parametrize("who, body, status, field", [
-    ("wang", {"value": "1", "reason": "x"}, 403, None),
-    ("audrey", {"value": "1", "reason": "x"}, 403, None),
-    ("root", {"value": "1"}, 422, "reason"),
-    ("root", {"value": "1", "reason": "  "}, 422, "reason"),
-    ("root", {"value": "many", "reason": "x"}, 422, "amount"),
-    ("root", {"reason": "x"}, 400, "value"),
-])
-def test_the_api_edit_refuses_and_changes_nothing(api, db_session, started, who, body, status, field):
-    before = len(events(db_session, started))
-    reply = api("put", f"/instances/{started}/variables/amount", who, json=body)
-    assert reply.status_code == status, reply.json
-    if field:
-        assert field in str(reply.json["details"])
-    assert len(events(db_session, started)) == before
-
-
-def test_the_api_edit_of_an_unknown_variable_or_instance_or_an_ended_one(api, started):
-    unknown = api("put", f"/instances/{started}/variables/colour", "root", json={"value": "red", "reason": "x"})
-    assert unknown.status_code == 422 and "amount, approved, items" in unknown.json["message"]
-    assert api("put", "/instances/999/variables/amount", "root",
-               json={"value": "1", "reason": "x"}).status_code == 404
-    assert api("post", f"/instances/{started}/cancel", "root", json={"reason": "test"}).status_code == 200
-    ended = api("put", f"/instances/{started}/variables/amount", "root", json={"value": "1", "reason": "x"})
-    assert ended.status_code == 409, ended.json
-
-
-# -- the instance page ------------------------------------------------------------------------------
-
-def page_of(client, instance_id: int) -> str:
-    response = client.get(f"/instances/{instance_id}")
-    assert response.status_code == 200
-    return response.get_data(as_text=True)
-
-
 def test_the_page_shows_each_variables_history_folded(web, browser_as, at_close):
     page = page_of(browser_as("wang"), at_close)
     section = page[page.index('id="variable-history"'):]
@@ -354,50 +119,6 @@ def test_the_page_shows_each_variables_history_folded(web, browser_as, at_close)
     assert "variable-edit" not in section and "?edit=" not in section  # only admins edit
     asked = browser_as("wang").get(f"/instances/{at_close}?edit=amount").get_data(as_text=True)
     assert "/variables/amount" not in asked
-
-
-def test_an_admin_edits_on_the_page(web, browser_as, db_session, started):
-    admin = browser_as("root")
-    page = page_of(admin, started)
-    assert "/variables/" not in page and f"?edit=amount#variable-amount" in page  # a link; the form when asked
-    assert f"?edit=tracking#variable-tracking" in page  # declared, not set yet
-    asked = admin.get(f"/instances/{started}?edit=amount").get_data(as_text=True)
-    assert f'action="/instances/{started}/variables/amount"' in asked and 'name="reason"' in asked
-    assert '<details class="variable" id="variable-amount" open>' in asked and 'value="10.0"' in asked
-    assert f'action="/instances/{started}/variables/tracking"' not in asked  # one form at a time
-    done = admin.post(f"/instances/{started}/variables/amount", data={"value": "13.50", "reason": "typo"})
-    assert done.status_code == 302 and done.headers["Location"].endswith(f"/instances/{started}#variable-history")
-    assert runtime.get_instance(fresh(db_session), started).data["amount"] == 13.5
-    assert changes(db_session, started, "amount")[-1]["source"] == "admin_edit"
-    listed = admin.post(f"/instances/{started}/variables/items", data={"value": '["tea", "cups"]', "reason": "more"})
-    assert listed.status_code == 302
-    assert runtime.get_instance(fresh(db_session), started).data["items"] == ["tea", "cups"]
-
-
-def test_a_refused_edit_comes_back_with_its_form_open_and_nothing_changed(web, browser_as, db_session, started):
-    admin = browser_as("root")
-    refused = admin.post(f"/instances/{started}/variables/amount", data={"value": "lots", "reason": "typo"})
-    assert refused.status_code == 422
-    page = refused.get_data(as_text=True)
-    assert '<details class="variable" id="variable-amount" open>' in page and 'value="lots"' in page
-    assert 'role="alert"' in page and ">typo</textarea>" in page
-    no_reason = admin.post(f"/instances/{started}/variables/amount", data={"value": "1", "reason": " "})
-    assert no_reason.status_code == 422 and "原因" in no_reason.get_data(as_text=True)
-    bad_json = admin.post(f"/instances/{started}/variables/items", data={"value": "[tea", "reason": "x"})
-    assert bad_json.status_code == 422
-    assert runtime.get_instance(fresh(db_session), started).data["amount"] == 10
-    assert len(changes(db_session, started, "amount")) == 1
-
-
-def test_others_may_not_edit_on_the_page_and_an_ended_instance_shows_no_form(web, api, browser_as, db_session,
-                                                                              started):
-    assert browser_as("wang").post(f"/instances/{started}/variables/amount",
-                                   data={"value": "1", "reason": "x"}).status_code == 403
-    assert browser_as("audrey").post(f"/instances/{started}/variables/amount",
-                                     data={"value": "1", "reason": "x"}).status_code == 403
-    assert api("post", f"/instances/{started}/cancel", "root", json={"reason": "test"}).status_code == 200
-    page = browser_as("root").get(f"/instances/{started}?edit=amount").get_data(as_text=True)
-    assert 'id="variable-history"' in page and "/variables/amount" not in page and "?edit=" not in page
 
 
 def test_the_timeline_shows_what_no_step_event_shows_and_does_not_double_the_rest(web, browser_as, at_close):
