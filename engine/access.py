@@ -116,6 +116,16 @@ def check_may_see_instance(session: Session, user: User, instance_id: int) -> No
             "every instance.")
 
 
+def get_visible_instance(session: Session, user: User, instance_id: int) -> Instance:
+    """The instance, if ``user`` may see it: ``NotFoundError`` when there is none, ``PermissionDeniedError``
+    when it is hidden from them (the instance pages' and API's rule)."""
+    row = session.get(Instance, instance_id)
+    if row is None:
+        raise NotFoundError(f"Instance {instance_id} does not exist.")
+    check_may_see_instance(session, user, instance_id)
+    return row
+
+
 # -- cancelling --------------------------------------------------------------------------------
 
 def is_cancellable(instance: Instance) -> bool:

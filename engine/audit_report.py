@@ -6,8 +6,12 @@ Sections: ``report`` (when, by whom, the chain's head at that moment and how to 
 who claimed and completed it, when, and the data submitted), ``comments``, ``attachments`` (with their
 SHA-256), ``variables`` (each variable's changes: old, new, who or which element, when), ``operations`` (the
 operation log's events on this instance) and ``chain`` (every event's hashed content with its ``hash`` and
-``prev_hash``, and the verdict of ``engine.chain_verify.verify`` for the instance). Times are ISO 8601 UTC
-(``+00:00``); values are as stored (codes, not labels: the page labels them).
+``prev_hash``, and the verdict of ``engine.chain_verify.verify`` for the instance's stretch of the chain, walked
+up to ``LONGEST_STRETCH`` events: a longer stretch is ``"checked": false`` with its length, and the CLI checks
+it). Times are ISO 8601 UTC (``+00:00``); values are as stored (codes, not labels: the page labels them).
+
+It is an audit document, read by auditors and admins only (``operation_log.check_may_audit``), like the
+operation log and the chain's proofs it holds; whoever else may read the instance reads its pages.
 
 The variable history is ``engine.variable_history``'s (its ``variables_changed`` events); an instance whose
 history predates them has its changes derived from the events that carried data (the start's data, tasks'
@@ -24,25 +28,29 @@ from sqlalchemy.orm import Session
 
 from engine import (access, attachments, chain_verify, clock, comments, history, instances, operation_log, timestamps,
                     variable_history)
-from engine.errors import NotFoundError
 from engine.external_tasks import list_rows as external_task_rows
 from engine.models import Definition, HistoryEvent, HumanTask, IncidentStatus, Instance, User
 from engine.report_path import path_of
 
-__all__ = ["build", "verify_commands", "VERSION"]
+__all__ = ["build", "verify_commands", "VERSION", "LONGEST_STRETCH"]
 
 VERSION = 1  # the report's layout; a reader can check it
+LONGEST_STRETCH = 50_000  # events a report's verification walks at most (about a second), as the audit pages do
 UNRESOLVED = (IncidentStatus.OPEN, IncidentStatus.RETRYING)
 TASK_EVENTS = ("task_created", "task_claimed", "task_unclaimed", "task_reassigned", "task_delegated",
                "task_resolved", "task_updated", "task_completed", "task_cancelled")
 CARRY_DATA = ("instance_started", "task_completed", "script_changed_data", "external_task_completed")
 
 
-def build(session: Session, instance_id: int, viewer: User) -> dict[str, Any]:
-    """The report of ``instance_id`` as ``viewer`` may read it (``engine.access``: 403 for an instance
-    they may not see, 404 for none). The chain's head is read after the events, so it counts every event the
-    report lists (``--against HEAD:COUNT`` covers them all)."""
-    instance = readable(session, instance_id, viewer)
+def build(session: Session, instance_id: int, viewer: User, longest: Optional[int]) -> dict[str, Any]:
+    """The report of ``instance_id`` for ``viewer``, an auditor or an admin (``PermissionDeniedError`` for
+    anyone else, before the instance is looked at; ``NotFoundError`` for no such instance). The verification
+    walks the instance's stretch of the chain if it holds at most ``longest`` events (the web layer passes
+    ``LONGEST_STRETCH``; ``None``: any length).
+    The chain's head is read after the events, so it counts every event the report lists
+    (``--against HEAD:COUNT`` covers them all)."""
+    operation_log.check_may_audit(viewer)
+    instance = access.get_visible_instance(session, viewer, instance_id)
     definition = session.get(Definition, instance.definition_id)
     events = history.events_of(session, instance_id)
     head, count = chain_verify.current_head(session)
@@ -57,16 +65,8 @@ def build(session: Session, instance_id: int, viewer: User) -> dict[str, Any]:
         "attachments": [attachments.as_dict(row) for row in attachments.of_instance(session, instance_id)],
         "variables": variables_part(session, instance_id, events),
         "operations": [operation_log.as_dict(event) for event in events if event.operation is not None],
-        "chain": chain_part(session, instance_id, events, head, count),
+        "chain": chain_part(session, instance_id, events, (head, count), longest),
     }
-
-
-def readable(session: Session, instance_id: int, viewer: User) -> Instance:
-    instance = session.get(Instance, instance_id)
-    if instance is None:
-        raise NotFoundError(f"Instance {instance_id} does not exist.")
-    access.check_may_see_instance(session, viewer, instance_id)
-    return instance
 
 
 def verify_commands(instance_id: int, head: str, count: int) -> dict[str, str]:
@@ -203,12 +203,23 @@ def source_of(event_type: str) -> str:
 
 # -- the chain ---------------------------------------------------------------------------------------
 
-def chain_part(session: Session, instance_id: int, events: list[HistoryEvent], head: str, count: int) -> dict:
+def chain_part(session: Session, instance_id: int, events: list[HistoryEvent], chain_head: tuple[str, int],
+               longest: Optional[int]) -> dict:
     """The instance's events with everything their hash covers (so each hash can be recomputed from the
     report: ``engine.hash_chain``), the verification of the instance's stretch of the chain, and the head."""
-    verdict = chain_verify.verify(session, instance_id)
-    return {"verification": chain_verify.as_dict(verdict), "head": {"hash": head, "events": count},
+    head, count = chain_head
+    return {"verification": verification(session, instance_id, longest), "head": {"hash": head, "events": count},
             "events": [chained(event) for event in events]}
+
+
+def verification(session: Session, instance_id: int, longest: Optional[int]) -> dict[str, Any]:
+    """``chain_verify.as_dict`` of the instance's verdict with ``checked`` and ``stretch``: ``checked`` false
+    when the stretch holding the instance's events is longer than ``longest`` (``stretch`` says how long). Such
+    a stretch was not walked, so its ``intact`` is ``None`` (not known): ``verify_commands``' first checks it."""
+    verdict = chain_verify.verify(session, instance_id, longest=longest)
+    found = chain_verify.as_dict(verdict)
+    return {**found, "intact": found["intact"] if verdict.checked else None, "checked": verdict.checked,
+            "stretch": verdict.stretch}
 
 
 def chained(event: HistoryEvent) -> dict[str, Any]:

@@ -86,7 +86,7 @@ def test_the_json_report_holds_path_tasks_files_variables_and_the_chain(client, 
     for event in events:
         content = {**event, "at": naive_utc(event["at"])}
         assert hash_chain.event_hash(content, event["prev_hash"]) == event["hash"]
-    assert report["chain"]["verification"]["intact"] is True
+    assert report["chain"]["verification"]["intact"] is True and report["chain"]["verification"]["checked"] is True
     assert report["chain"]["verification"]["events"] == len(events)
     assert report["chain"]["verification"]["first_broken"] is None
     # the head the report names is an anchor: the history up to it still proves unchanged after more events
@@ -140,12 +140,19 @@ def test_print_stylesheet_leaves_out_the_menu_and_prints_a4(web):
 
 
 def test_who_may_read_the_report(client, auth, web, browser_as, refund_world, make_user):
+    """An audit document (its operations' reasons and values, the chain's verdict): auditors and admins only,
+    not the supervisor or the starter who read the instance itself."""
     make_user("outsider", "pm")
-    for user in ("shenji", "guanli", "zhuguan", "kefu"):  # auditor, admin, supervisor, who started it
+    for user in ("shenji", "guanli"):  # auditor, admin
         assert report_of(client, auth, refund_world.instance_id, user).status_code == 200, user
         assert browser_as(user).get(f"/instances/{refund_world.instance_id}/report").status_code == 200, user
-    assert report_of(client, auth, refund_world.instance_id, "outsider").status_code == 403
-    assert browser_as("outsider").get(f"/instances/{refund_world.instance_id}/report").status_code == 403
+    for user in ("zhuguan", "kefu", "outsider"):  # supervisor, who started it, someone else
+        assert browser_as(user).get(f"/instances/{refund_world.instance_id}").status_code == (
+            403 if user == "outsider" else 200), user
+        refused = report_of(client, auth, refund_world.instance_id, user)
+        assert refused.status_code == 403 and "operations" not in refused.get_json(), user
+        assert browser_as(user).get(f"/instances/{refund_world.instance_id}/report").status_code == 403, user
+    assert report_of(client, auth, 999_999, "kefu").status_code == 403  # refused before the instance is looked at
     assert report_of(client, auth, 999_999).status_code == 404
     assert browser_as("shenji").get("/instances/999999/report").status_code == 404
     assert client.get(f"/api/v1/instances/{refund_world.instance_id}/report.json").status_code == 401
@@ -182,10 +189,30 @@ def test_an_instance_with_5000_events_renders(client, auth, browser_as, refund_w
     assert page.status_code == 200 and page.get_data(as_text=True).count('<td class="hash">') > 2 * 5000
 
 
-def test_the_instance_page_and_the_audit_timeline_link_to_the_report(browser_as, refund_world):
+def test_the_instance_page_and_the_audit_timeline_link_to_the_report_for_auditors_and_admins(browser_as,
+                                                                                             refund_world):
     link = f'href="/instances/{refund_world.instance_id}/report"'
-    assert link in browser_as("zhuguan").get(f"/instances/{refund_world.instance_id}").get_data(as_text=True)
-    assert link in browser_as("shenji").get(f"/audit/instances/{refund_world.instance_id}").get_data(as_text=True)
+    for user in ("shenji", "guanli"):
+        assert link in browser_as(user).get(f"/instances/{refund_world.instance_id}").get_data(as_text=True)
+        assert link in browser_as(user).get(f"/audit/instances/{refund_world.instance_id}").get_data(as_text=True)
+    for user in ("zhuguan", "kefu"):  # they read the instance page, without the link to a report they may not read
+        page = browser_as(user).get(f"/instances/{refund_world.instance_id}")
+        assert page.status_code == 200 and link not in page.get_data(as_text=True), user
+
+
+def test_a_stretch_longer_than_a_report_walks_is_not_checked_and_says_so(client, auth, browser_as, refund_world,
+                                                                           app, monkeypatch):
+    with app.extensions["liucheng_db"].session() as session:
+        own = len(history.events_of(session, refund_world.instance_id))
+    monkeypatch.setattr(audit_report, "LONGEST_STRETCH", own - 1)
+    check = report_of(client, auth, refund_world.instance_id).get_json()["chain"]["verification"]
+    assert (check["checked"], check["stretch"], check["intact"], check["first_broken"]) == (False, own, None, None)
+    page = browser_as("shenji").get(f"/instances/{refund_world.instance_id}/report").get_data(as_text=True)
+    assert 'id="report-not-checked"' in page and f"共有 {own} 条事件" in page and "链校验通过" not in page
+    assert f"liucheng audit verify --instance {refund_world.instance_id}" in page  # how to check it instead
+    monkeypatch.setattr(audit_report, "LONGEST_STRETCH", own)
+    check = report_of(client, auth, refund_world.instance_id).get_json()["chain"]["verification"]
+    assert (check["checked"], check["intact"], check["events"]) == (True, True, own)
 
 
 def drop_triggers(connection) -> None:

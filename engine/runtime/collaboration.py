@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine import access, attachments, comments, file_fields, file_store, worklist
 from engine.database import command
-from engine.errors import FormValidationError, NotFoundError, PermissionDeniedError, ValidationError
+from engine.errors import FormValidationError, PermissionDeniedError, ValidationError
 from engine.models import Attachment, Comment, HumanTask, Instance, User
 from engine.runtime import instances, tasks
 
@@ -34,11 +34,8 @@ def visible_task(session: Session, task_id: int, actor: User) -> HumanTask:
 
 
 def visible_instance(session: Session, instance_id: int, actor: User) -> Instance:
-    row = session.get(Instance, instance_id)
-    if row is None:
-        raise NotFoundError(f"Instance {instance_id} does not exist.")
-    access.check_may_see_instance(session, actor, instance_id)
-    return row
+    """The instance, if ``actor`` may see it (``access.get_visible_instance``)."""
+    return access.get_visible_instance(session, actor, instance_id)
 
 
 def check_may_add(actor: User, what: str) -> None:

@@ -5,6 +5,9 @@ the other pages do (step names, field labels and values through ``webui.pages.hi
 ``values_view``, people by display name, times in the local zone) and marks the path on the diagram from the
 report's own path. Its print stylesheet (``static/report-print.css``) leaves out the menu and the buttons,
 prints links as text and keeps tables and sections from breaking badly on A4.
+
+An audit document: auditors and admins only (``AUDIT_ROLES``; 403 for anyone else, the sign-in page without
+a sign-in). Its verification walks at most ``audit_report.LONGEST_STRETCH`` events, as the audit pages do.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from webui.db import get_session
 from webui.pages import values_view
 from webui.pages.display import DIAGRAM_SCALE, lang, role_name
 from webui.pages.history import Labels, event_label
-from webui.pages.signed_in import actor, page
+from webui.pages.signed_in import AUDIT_ROLES, actor, page
 
 bp = Blueprint("reports", __name__)
 REASONS = {"changed": _l("changed"), "missing": _l("missing (an event before it is gone)"),
@@ -36,11 +39,11 @@ UNLABELLED = {"variables_changed": _l("Variables changed")}  # until webui.pages
 
 
 @bp.get("/instances/<int:instance_id>/report")
-@page()
+@page(*AUDIT_ROLES)
 def instance_report(instance_id: int):
-    """Whoever may read the instance (``engine.access``) may read its report."""
+    """The report, for auditors and admins (``engine.audit_report.build`` checks it too)."""
     session = get_session()
-    report = audit_report.build(session, instance_id, actor())
+    report = audit_report.build(session, instance_id, actor(), audit_report.LONGEST_STRETCH)
     definition = session.get(Definition, report["instance"]["definition"]["id"]) \
         if report["instance"].get("definition") else None
     labels = Labels(definition, report["instance"].get("data") or {})
