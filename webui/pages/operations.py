@@ -17,7 +17,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from engine import anchors, chain_verify, operation_log, users
+from engine import anchors, audit_report, chain_verify, operation_log, users
 from engine.models import HistoryEvent
 from webui.db import get_session
 from webui.pages.display import (as_text, count, lang, local_day_bounds, pager, parse_day, person, role_name)
@@ -150,7 +150,7 @@ def anchors_page():
 
 # -- an instance's verification ------------------------------------------------------------------------
 
-PAGE_STRETCH = 50_000  # a page walks at most this many events (about a second); the CLI and the API walk all
+PAGE_STRETCH = audit_report.LONGEST_STRETCH  # a page walks at most this many events; the CLI and the API walk all
 
 
 def verification_of(session: Session, instance_id: int) -> Optional[chain_verify.Verdict]:
