@@ -151,7 +151,8 @@ def snapshot(database) -> dict:
                          for m in session.scalars(select(Message).order_by(Message.id))],
             "instances": [(i.id, i.status, i.data, i.etag, i.revision, i.state)
                           for i in session.scalars(select(Instance).order_by(Instance.id))],
-            "history": [(h.id, h.type, h.element_id) for h in session.scalars(select(HistoryEvent).order_by(HistoryEvent.id))],
+            "history": [(h.id, h.type, h.element_id) for h in session.scalars(  # (not users' operations: setup)
+                select(HistoryEvent).where(HistoryEvent.instance_id.is_not(None)).order_by(HistoryEvent.id))],
             "subscriptions": [(s.id, s.instance_id, s.name) for s in session.scalars(select(MessageSubscription)
                                                                                    .order_by(MessageSubscription.id))],
             "incidents": [(i.id, i.status) for i in session.scalars(select(Incident).order_by(Incident.id))],
