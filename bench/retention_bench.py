@@ -59,6 +59,12 @@ def fresh_database(url: str) -> Database:
     return database
 
 
+def life_event(n: int, events: int) -> str:
+    """The type of an instance's ``n``-th of ``events`` events: it starts, steps, then completes (retention
+    removes only an instance whose history says it ended)."""
+    return "instance_started" if n == 0 else "instance_completed" if n == events - 1 else "element_completed"
+
+
 def build(database: Database, events: int, events_each: int) -> int:
     """Ended instances and their events (interleaved by groups); returns how many instances expire."""
     expired = 0
@@ -76,7 +82,7 @@ def build(database: Database, events: int, events_each: int) -> int:
                     expired += member != 0
                 for n in range(events_each):
                     for instance_id in ids:
-                        history.record(session, instance_id, "element_completed", "system", f"Task_{n}",
+                        history.record(session, instance_id, life_event(n, events_each), "system", f"Task_{n}",
                                        data={"n": n}, at=T0)
     return expired
 

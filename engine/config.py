@@ -83,6 +83,7 @@ def timezone() -> ZoneInfo:
 # -- retention (``engine.retention``) ---------------------------------------------------------------
 
 DEFAULT_CLEANUP_BATCH = 1000
+MAX_HISTORY_TTL_DAYS = 36500  # 100 years: longer ones are refused (a date that far back does not exist)
 _DAYS = re.compile(r"(\d{1,6})|P(\d{1,6})D", re.IGNORECASE)
 _WINDOW = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 
@@ -98,16 +99,23 @@ def days(text: str) -> int:
 
 def history_ttl_days() -> Optional[int]:
     """How many days the history of an ended instance is kept when its process sets no
-    ``historyTimeToLive``: ``LIUCHENG_HISTORY_TTL_DAYS`` (whole days or ``P30D``); unset: kept forever."""
+    ``historyTimeToLive``: ``LIUCHENG_HISTORY_TTL_DAYS`` (whole days or ``P30D``, at most
+    ``MAX_HISTORY_TTL_DAYS``); unset: kept forever."""
     text = os.environ.get("LIUCHENG_HISTORY_TTL_DAYS", "").strip()
     if not text:
         return None
     try:
-        return days(text)
+        found = days(text)
     except ValueError:
         raise ConfigurationError(
             f"LIUCHENG_HISTORY_TTL_DAYS={text!r} is not a number of days. Set whole days such as 365 (or P365D), "
             "or leave it unset to keep the history of processes without historyTimeToLive forever.") from None
+    if found > MAX_HISTORY_TTL_DAYS:
+        raise ConfigurationError(
+            f"LIUCHENG_HISTORY_TTL_DAYS={text!r} is more than {MAX_HISTORY_TTL_DAYS} days (100 years). Set at most "
+            f"{MAX_HISTORY_TTL_DAYS}, or leave it unset to keep the history of processes without historyTimeToLive "
+            "forever.")
+    return found
 
 
 def cleanup_batch() -> int:

@@ -78,6 +78,10 @@ PROBLEMS: list[tuple[str, str]] = [
      "it, or remove it to keep the history as LIUCHENG_HISTORY_TTL_DAYS says.",
      "{attribute}=\"{written}\" 不是天数：请写整数天数，例如 180，或按 Camunda 7 的写法写 P180D；也可删除该属性，按 "
      "LIUCHENG_HISTORY_TTL_DAYS 的设置保留历史。"),
+    ("{attribute}=\"{written}\" is more than {most} days (100 years): write at most {most2}, or remove it to keep the "
+     "history as LIUCHENG_HISTORY_TTL_DAYS says (unset: forever).",
+     "{attribute}=\"{written}\" 超过 {most} 天（100 年）：请最多写 {most2} 天；也可删除该属性，按 LIUCHENG_HISTORY_TTL_DAYS 的设置"
+     "保留历史（未设置时永久保留）。"),
     ("This {kind} mapping has no target: add target=\"<variable>\" (or variables=\"all\").",
      "此 {kind} 映射没有目标：请添加 target=\"<variable>\"（或 variables=\"all\"）。"),
     ("Process '{id}', which this call activity calls, is neither in this deployment nor deployed yet: deploy it "

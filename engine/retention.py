@@ -2,14 +2,18 @@
 
 How long: a process's ``historyTimeToLive`` (``camunda:``, ``flowable:``, ``activiti:`` or ``liucheng:``; days or
 ``P30D``), stored per version in ``definitions.history_ttl_days``; else ``LIUCHENG_HISTORY_TTL_DAYS``; else kept
-forever. What: a completed or cancelled instance (a failed one waits for its incident: it has not ended) whose
-end lies further back than that, with all its rows, in an order the foreign keys allow (``TABLES``). Called
-processes run inside their caller's instance (``engine.call_activities``), so they go with it.
+forever (at most ``config.MAX_HISTORY_TTL_DAYS``). What: a completed or cancelled instance (a failed one waits
+for its incident: it has not ended) whose end lies further back than that, with all its rows, in an order the
+foreign keys allow (``TABLES``). Called processes run inside their caller's instance (``engine.call_activities``),
+so they go with it. The chain must agree that it ended (``engine.history_expiry``): its newest event (comments,
+attachments and operation records aside) is ``instance_completed`` or ``instance_cancelled`` and older than the
+cut-off; an instance whose row says otherwise (edited in SQL, without the audit key) stays, with a warning.
 
 When and how much: the worker's tick calls ``remove_expired``: only inside ``LIUCHENG_CLEANUP_WINDOW`` (local
 time), at most ``MAX_BATCHES`` batches and ``TICK_SECONDS`` a tick, each batch one transaction deleting at most
 ``LIUCHENG_CLEANUP_BATCH`` rows across all tables. A batch takes whole instances while they fit; an instance
-bigger than a batch loses its rows over several batches (its instance row last).
+bigger than a batch loses its rows over several batches: its events newest first, its start and end event
+last with its instance row (meanwhile it still verifies, and its end still proves it ended).
 
 Keeping the chain verifiable: a batch holds a ``CleanupPermit`` row while it deletes (the append-only triggers
 of the history and the comments let DELETE through only then), replaces each run of consecutive chain events it
@@ -20,25 +24,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import and_, delete, func, insert, or_, select, tuple_
+from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from engine import clock, config, database, file_store, hash_chain, history
-from engine.models import (Attachment, CleanupPermit, Comment, Definition, ExternalTask, HistoryEvent, HistoryGap,
-                           HumanTask, Incident, Instance, InstanceStatus, InstanceVariable, MessageSubscription,
-                           TaskCandidate, Timer)
+from engine import clock, config, database, file_store, hash_chain, history, history_expiry
+from engine.models import (Attachment, CleanupPermit, Comment, ExternalTask, HistoryEvent, HistoryGap, HumanTask,
+                           Incident, Instance, InstanceVariable, MessageSubscription, TaskCandidate, Timer)
 
 __all__ = ["Batch", "TABLES", "remove_expired", "remove_batch", "in_window", "check_settings"]
 
 MAX_BATCHES = 5  # a tick's share: the worker fires timers between clean-ups
 TICK_SECONDS = 1.0  # no further batch starts once a tick's clean-up has run this long (a batch: ~0.1-0.4 s)
-CANDIDATES = 500  # instances one batch looks at (each costs one row at least)
 FIRST_COUNTED = 16  # candidates whose rows a batch counts first (then 32, 64…)
 KEYS_PER_STATEMENT = 500
-ENDED = (InstanceStatus.COMPLETED, InstanceStatus.CANCELLED)
 TABLES = (TaskCandidate, Comment, Attachment, HumanTask, Timer, MessageSubscription, Incident, ExternalTask,
           InstanceVariable, HistoryEvent, Instance)
 """An instance's rows, in the order they are deleted: what refers to a task before the task, what refers to
@@ -80,7 +81,7 @@ def remove_expired(session: Session, batches: int = MAX_BATCHES, seconds: float 
         return []
     limit, default_ttl, started, done = config.cleanup_batch(), config.history_ttl_days(), time.monotonic(), []
     while len(done) < batches and time.monotonic() - started < seconds:
-        if not _anything_expired(session, default_ttl):  # a read: no write lock taken for nothing
+        if not history_expiry.anything_expired(session, clock.now(), default_ttl):  # a read: no lock for nothing
             break
         with database.command(session):
             batch = remove_batch(session, limit, default_ttl)
@@ -96,7 +97,7 @@ def remove_batch(session: Session, limit: int, default_ttl: Optional[int]) -> Op
     """One batch inside the caller's transaction: at most ``limit`` rows of expired instances, the gaps that
     keep the chain verifiable and the operation event; None when nothing has expired."""
     database.serialize(session, "history-retention")  # two workers never remove (and summarize) the same rows
-    candidates = expired_instances(session, clock.now(), default_ttl)
+    candidates = history_expiry.candidates(session, clock.now(), default_ttl)
     if not candidates:
         return None
     permit = _take_permit(session)
@@ -104,7 +105,7 @@ def remove_batch(session: Session, limit: int, default_ttl: Optional[int]) -> Op
     batch = Batch()
     _remove_whole(session, whole, batch)
     if partial is not None:
-        _remove_part(session, partial, limit - batch.rows, batch)
+        _remove_part(session, partial, limit - batch.rows, limit, batch)
     batch.gaps = _write_gaps(session, batch.events)
     batch.orphans = _orphaned_files(session, batch.files)
     _record(session, batch)
@@ -113,37 +114,7 @@ def remove_batch(session: Session, limit: int, default_ttl: Optional[int]) -> Op
     return batch
 
 
-# -- which instances, and how many of their rows fit ------------------------------------------------
-
-def expired_instances(session: Session, now: datetime, default_ttl: Optional[int]) -> list[int]:
-    """Up to ``CANDIDATES`` ended instances past their version's time-to-live, the longest ended first."""
-    query = _expired(session, now, default_ttl)
-    if query is None:
-        return []
-    return list(session.scalars(query.order_by(Instance.ended_at, Instance.id).limit(CANDIDATES)
-                                .with_for_update(skip_locked=True)))  # PostgreSQL: one a command holds waits
-
-
-def _anything_expired(session: Session, default_ttl: Optional[int]) -> bool:
-    query = _expired(session, clock.now(), default_ttl)
-    found = query is not None and session.scalar(query.limit(1)) is not None
-    session.rollback()  # ends the read before the batch's command
-    return found
-
-
-def _expired(session: Session, now: datetime, default_ttl: Optional[int]):
-    """``select(Instance.id)`` of the ended instances past their time-to-live; None when no version has one."""
-    by_days: dict[int, list[int]] = {}
-    for definition_id, ttl in session.execute(select(Definition.id, Definition.history_ttl_days)):
-        days = ttl if ttl is not None else default_ttl
-        if days is not None:
-            by_days.setdefault(days, []).append(definition_id)
-    if not by_days:
-        return None
-    past = [and_(Instance.definition_id.in_(ids), Instance.ended_at < now - timedelta(days=days))
-            for days, ids in by_days.items()]
-    return select(Instance.id).where(Instance.status.in_(ENDED), Instance.ended_at.is_not(None), or_(*past))
-
+# -- how many rows of the instances fit ------------------------------------------------
 
 def row_counts(session: Session, instance_ids: list[int]) -> dict[int, int]:
     """How many rows each instance has across ``TABLES`` (its own row included), in candidates' order."""
@@ -214,13 +185,20 @@ def _remove_whole(session: Session, instance_ids: list[int], batch: Batch) -> No
     batch.instance_ids += instance_ids
 
 
-def _remove_part(session: Session, instance_id: int, budget: int, batch: Batch) -> None:
-    """Up to ``budget`` rows of one instance, table by table in ``TABLES``' order (the oldest rows first)."""
+def _remove_part(session: Session, instance_id: int, budget: int, limit: int, batch: Batch) -> None:
+    """Up to ``budget`` rows of one instance, table by table in ``TABLES``' order (the oldest rows first, but
+    the events newest first: ``_events_to_remove``)."""
     for table in TABLES:
         if budget <= 0:
             return
         keys = _primary_key(table)
-        rows = session.execute(select(*keys).where(_mine(table, [instance_id])).order_by(*keys).limit(budget)).all()
+        if table is Instance and _has_events(session, instance_id):  # its start and end wait for the next batch
+            return
+        if table is HistoryEvent:
+            rows = _events_to_remove(session, instance_id, budget, limit)
+        else:
+            rows = session.execute(select(*keys).where(_mine(table, [instance_id])).order_by(*keys)
+                                   .limit(budget)).all()
         for start in range(0, len(rows), KEYS_PER_STATEMENT):
             where = tuple_(*keys).in_(rows[start:start + KEYS_PER_STATEMENT]) if len(keys) > 1 \
                 else keys[0].in_([row[0] for row in rows[start:start + KEYS_PER_STATEMENT]])
@@ -229,6 +207,27 @@ def _remove_part(session: Session, instance_id: int, budget: int, batch: Batch) 
             batch.rows, budget = batch.rows + removed, budget - removed
         if table is Instance and rows:
             batch.instance_ids.append(instance_id)
+
+
+def _events_to_remove(session: Session, instance_id: int, budget: int, limit: int) -> list:
+    """Up to ``budget`` of the instance's event ids, newest first, but its start and its end (the event that
+    proves it ended) last: while they stay it verifies (``chain_verify.verify(instance_id=…)``) and the next
+    batch still finds it ended. When they fit in a batch with the instance row, they wait for it (the next
+    batch takes the rest whole)."""
+    mine = HistoryEvent.instance_id == instance_id
+    own = HistoryEvent.id + 0  # min/max of an expression: by the instance's index, not a walk of the primary key
+    first = session.scalar(select(func.min(own)).where(mine))
+    end = session.scalar(select(func.max(own)).where(mine, HistoryEvent.type.not_in(history_expiry.AFTER_END)))
+    kept = [key for key in dict.fromkeys((first, end)) if key is not None]
+    others = session.execute(select(HistoryEvent.id).where(mine, HistoryEvent.id.not_in(kept))
+                             .order_by(own.desc()).limit(budget)).all()
+    if len(others) < budget and len(kept) + 1 > limit:  # never all in one batch: the start, then the end
+        others += [(key,) for key in kept][:budget - len(others)]
+    return others
+
+
+def _has_events(session: Session, instance_id: int) -> bool:
+    return session.scalar(select(HistoryEvent.id).where(HistoryEvent.instance_id == instance_id).limit(1)) is not None
 
 
 def _primary_key(table) -> list:

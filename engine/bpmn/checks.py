@@ -67,12 +67,17 @@ def check_elements(name, root, processes, forms, roles) -> list[Problem]:
 
 def _check_history_ttl(where, node) -> list[Problem]:
     written = extensions.history_time_to_live(node)
+    attribute = extensions.qualified(node, 'historyTimeToLive')
     try:
-        config.days(written or "0")
+        days = config.days(written or "0")
     except ValueError:
-        return [Problem(*where, f"{extensions.qualified(node, 'historyTimeToLive')}=\"{written}\" is not a number "
+        return [Problem(*where, f"{attribute}=\"{written}\" is not a number "
                         "of days: write whole days such as 180, or P180D as Camunda 7 reads it, or remove it to keep "
                         "the history as LIUCHENG_HISTORY_TTL_DAYS says.")]
+    if days > config.MAX_HISTORY_TTL_DAYS:
+        return [Problem(*where, f"{attribute}=\"{written}\" is more than {config.MAX_HISTORY_TTL_DAYS} days (100 "
+                        f"years): write at most {config.MAX_HISTORY_TTL_DAYS}, or remove it to keep the history as "
+                        "LIUCHENG_HISTORY_TTL_DAYS says (unset: forever).")]
     return []
 
 
