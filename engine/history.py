@@ -17,10 +17,11 @@ process and business key) — the only places an event becomes a dict. Checking 
 """
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import Select, bindparam, event, select, update
+from sqlalchemy import Engine, Select, bindparam, event, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock, database, hash_chain, instances, timestamps, values
@@ -52,6 +53,13 @@ _TAKE_HEAD = Statement(  # locks the head row until commit: writers on every nod
     .returning(HistoryChain.head, HistoryChain.events))
 _MOVE_HEAD = Statement(update(HistoryChain).where(HistoryChain.id == 1).values(
     head=bindparam("head"), signature=bindparam("signature")))
+_APPEND = Statement(  # one statement when the head is still the one this process last wrote (the usual case)
+    update(HistoryChain).where(HistoryChain.id == 1, HistoryChain.head == bindparam("old"),
+                               HistoryChain.events == bindparam("old_events"))
+    .values(head=bindparam("head"), events=bindparam("events"), signature=bindparam("signature")))
+_HEAD = "liucheng_chain_head"
+_LAST_HEADS: "weakref.WeakKeyDictionary[Engine, tuple[str, int]]" = weakref.WeakKeyDictionary()
+"""Per database, the head (hash, events) this process last committed: a guess ``write_queued`` tries first."""
 _QUEUE = "liucheng_history"
 
 
@@ -96,18 +104,47 @@ def queue_reset(session: Session, mark: int) -> None:
 
 
 def write_queued(session: Session) -> None:
-    """Chain the queued events onto the head (locking it until commit), insert them, move and sign the head."""
+    """Chain the queued events onto the head, move and sign the head (locking it until commit), then insert
+    them. The head this process wrote last is tried first, in one conditional UPDATE; when another writer has
+    moved it, the head is read under the lock and the events chained onto it."""
     queued = session.info.pop(_QUEUE, None)
-    if queued:
+    if not queued:
+        return
+    engine = session.get_bind().engine
+    known = session.info.get(_HEAD) or _LAST_HEADS.get(engine)
+    if known is None or not _append(session, queued, *known):
         taken = _TAKE_HEAD.all(session, {"n": len(queued)})
         if not taken:
             raise RuntimeError("The history chain has no head row: run `liucheng db upgrade`.")
-        head, events = taken[0]
-        for row in queued:
-            row["prev_hash"] = head
-            head = row["hash"] = hash_chain.event_hash(row, head)
-        _INSERT.execute_many(session, queued)
+        head, events = _chained(queued, taken[0][0]), taken[0][1]
         _MOVE_HEAD.execute(session, {"head": head, "signature": hash_chain.sign("head", head, events)})
+        session.info[_HEAD] = (head, events)
+    _INSERT.execute_many(session, queued)
+
+
+def _chained(queued: list[dict], head: str) -> str:
+    """Link the events one after the other from ``head``; the last one's hash."""
+    for row in queued:
+        row["prev_hash"] = head
+        head = row["hash"] = hash_chain.event_hash(row, head)
+    return head
+
+
+def _append(session: Session, queued: list[dict], old: str, old_events: int) -> bool:
+    head, events = _chained(queued, old), old_events + len(queued)
+    moved = _APPEND.rowcount(session, {"old": old, "old_events": old_events, "head": head, "events": events,
+                                       "signature": hash_chain.sign("head", head, events)})
+    if moved == 1:
+        session.info[_HEAD] = (head, events)
+    return moved == 1
+
+
+@event.listens_for(Session, "after_commit")
+@database.on("after_commit")
+def _remember_head(session: Session) -> None:
+    head = session.info.pop(_HEAD, None)
+    if head is not None:
+        _LAST_HEADS[session.get_bind().engine] = head
 
 
 @event.listens_for(Session, "before_commit")
@@ -120,6 +157,7 @@ def _write_before_commit(session: Session) -> None:
 @database.on("after_rollback")
 def _drop_on_rollback(session: Session) -> None:
     session.info.pop(_QUEUE, None)
+    session.info.pop(_HEAD, None)
 
 
 def events_of(session: Session, instance_id: int) -> list[HistoryEvent]:
