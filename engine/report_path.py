@@ -68,8 +68,11 @@ def completed_steps(nodes: dict, events: Iterable[HistoryEvent]) -> tuple[list[d
     return [step_row(event, nodes) for event in proofs], counts, chosen
 
 
-def was_taken(flow_id: str, flow: dict, nodes: dict, first_done: dict, chosen: dict, outgoing: dict,
+def was_taken(flow_id: str, flow: dict, nodes: dict, first_done, chosen: dict, outgoing: dict,
               reached: set[str]) -> bool:
+    """Did the instance take ``flow_id``: its source completed (``first_done`` holds it) and, after a gateway,
+    the gateway chose it (an event-based one: and its target was reached); else it is the source's only way
+    out or its target was reached. One rule for the instance page's diagram and the audit report."""
     source, target = flow.get("source"), flow.get("target")
     if source not in first_done:
         return False

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from markupsafe import Markup
 
-from engine import variable_catalog
+from engine import report_path, variable_catalog
 from engine.models import Definition, HistoryEvent, IncidentStatus, InstanceStatus, TaskStatus
 from webui.diagram import Highlight
 from webui.pages import collaboration, values_view
@@ -256,14 +256,8 @@ def highlight_of(elements: dict, events: Iterable, active: set[str], failed: set
     for flow_id, flow in flows.items():
         outgoing.setdefault(flow["source"], []).append(flow_id)
 
-    def taken(flow_id: str) -> bool:
-        source, target = flows[flow_id]["source"], flows[flow_id]["target"]
-        if source not in done:
-            return False
-        if source in chosen:
-            event_based = nodes.get(source, {}).get("type") == "eventBasedGateway"
-            return flow_id in chosen[source] and (not event_based or target in reached)
-        return len(outgoing[source]) == 1 or target in reached
+    def taken(flow_id: str) -> bool:  # the audit report's rule, so the page and the report mark the same flows
+        return report_path.was_taken(flow_id, flows[flow_id], nodes, done, chosen, outgoing, reached)
 
     return Highlight(completed=done - set(active) - set(failed), active=set(active), failed=set(failed),
                      flows={f for f in flows if taken(f)}, counts=counts)
